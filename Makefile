@@ -1,0 +1,38 @@
+# Storyloom: the two commands of the Quick start, and a few for developers.
+#   make run    install what is missing, build (optimised), start the server on SQLite
+#   make test   install, build with ASan+UBSan, run every test through ctest
+JOBS ?= $(shell nproc)
+RELEASE_DIR := build
+TEST_DIR := build-asan
+ARGS ?=
+
+.PHONY: run test build build-test deps bench bench-http format clean
+
+deps:
+	@scripts/install-deps
+
+build: deps
+	@cmake -S . -B $(RELEASE_DIR) -DCMAKE_BUILD_TYPE=Release -DSTORYLOOM_TESTS=OFF >/dev/null
+	@cmake --build $(RELEASE_DIR) -j $(JOBS)
+
+run: build
+	@$(RELEASE_DIR)/storyloom serve $(ARGS)
+
+build-test: deps
+	@cmake -S . -B $(TEST_DIR) -DCMAKE_BUILD_TYPE=Debug -DSTORYLOOM_SANITIZE=ON -DSTORYLOOM_BENCH=OFF >/dev/null
+	@cmake --build $(TEST_DIR) -j $(JOBS)
+
+test: build-test
+	@cd $(TEST_DIR) && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j $(JOBS)
+
+bench: build
+	@scripts/bench-store
+
+bench-http: build
+	@scripts/bench-http
+
+format:
+	@clang-format -i $$(git ls-files '*.cc' '*.h')
+
+clean:
+	@rm -rf $(RELEASE_DIR) $(TEST_DIR)

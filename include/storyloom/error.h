@@ -1,0 +1,89 @@
+// Error and Result: the one error type of libstoryloom. Plain values; any thread.
+//
+// Functions that can fail return Result<T> = std::expected<T, Error>. The canonical codes
+// are mapped to HTTP statuses in exactly one place (src/http/status_map.cc).
+#pragma once
+
+#include <expected>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace storyloom {
+
+enum class ErrorCode {
+  kInvalidArgument,     // malformed or invalid input (400/422)
+  kNotFound,            // 404
+  kAlreadyExists,       // 409
+  kFailedPrecondition,  // state conflict (409)
+  kUnavailable,         // database or service unreachable (503)
+  kAborted,             // concurrent change; retry (409)
+  kResourceExhausted,   // limits, budgets (429)
+  kUnauthenticated,     // 401
+  kPermissionDenied,    // 403
+  kInternal,            // a bug or an unexpected failure (500)
+};
+
+// Returns the snake_case name of `code` as used in the JSON error format.
+std::string_view ErrorCodeName(ErrorCode code);
+
+struct Error {
+  ErrorCode code = ErrorCode::kInternal;
+  std::string message;
+  // Optional machine-readable detail: the offending field for invalid_argument, or a
+  // more specific code (e.g. "budget_exceeded", "malformed_json") for the API.
+  std::string detail;
+
+  static Error InvalidArgument(std::string msg, std::string field = {}) {
+    return {ErrorCode::kInvalidArgument, std::move(msg), std::move(field)};
+  }
+  static Error NotFound(std::string msg) { return {ErrorCode::kNotFound, std::move(msg), {}}; }
+  static Error AlreadyExists(std::string msg) {
+    return {ErrorCode::kAlreadyExists, std::move(msg), {}};
+  }
+  static Error FailedPrecondition(std::string msg, std::string detail = {}) {
+    return {ErrorCode::kFailedPrecondition, std::move(msg), std::move(detail)};
+  }
+  static Error Unavailable(std::string msg) {
+    return {ErrorCode::kUnavailable, std::move(msg), {}};
+  }
+  static Error Aborted(std::string msg) { return {ErrorCode::kAborted, std::move(msg), {}}; }
+  static Error ResourceExhausted(std::string msg, std::string detail = {}) {
+    return {ErrorCode::kResourceExhausted, std::move(msg), std::move(detail)};
+  }
+  static Error Unauthenticated(std::string msg) {
+    return {ErrorCode::kUnauthenticated, std::move(msg), {}};
+  }
+  static Error PermissionDenied(std::string msg) {
+    return {ErrorCode::kPermissionDenied, std::move(msg), {}};
+  }
+  static Error Internal(std::string msg) { return {ErrorCode::kInternal, std::move(msg), {}}; }
+
+  // "not_found: workflow 0190… does not exist"
+  std::string ToString() const;
+};
+
+template <typename T = void>
+using Result = std::expected<T, Error>;
+
+inline std::unexpected<Error> Fail(Error e) { return std::unexpected<Error>(std::move(e)); }
+
+}  // namespace storyloom
+
+// Propagates the error of a Result<void> expression.
+#define SL_RETURN_IF_ERROR(expr)                                       \
+  do {                                                                 \
+    if (auto sl_status_ = (expr); !sl_status_) {                       \
+      return std::unexpected<::storyloom::Error>(std::move(sl_status_).error()); \
+    }                                                                  \
+  } while (0)
+
+#define SL_CONCAT_INNER_(a, b) a##b
+#define SL_CONCAT_(a, b) SL_CONCAT_INNER_(a, b)
+// Declares `lhs` from a Result<T> expression, or returns its error.
+#define SL_ASSIGN_OR_RETURN(lhs, expr) \
+  SL_ASSIGN_OR_RETURN_IMPL_(SL_CONCAT_(sl_result_, __LINE__), lhs, expr)
+#define SL_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr)                   \
+  auto tmp = (expr);                                                \
+  if (!tmp) return std::unexpected<::storyloom::Error>(std::move(tmp).error()); \
+  lhs = std::move(*tmp)

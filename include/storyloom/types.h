@@ -1,0 +1,202 @@
+// Domain types of libstoryloom: plain value structs mirroring the data model in
+// docs/DATA_MODEL.md. Times are milliseconds since the Unix epoch (UTC); money is integer
+// nano-USD, std::nullopt meaning "unpriced". Values; safe to copy between threads.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace storyloom {
+
+using Millis = std::int64_t;
+using NanoUsd = std::int64_t;
+
+enum class WorkflowStatus { kQueued, kRunning, kCompleted, kFailed, kCancelled };
+std::string_view ToString(WorkflowStatus s);
+std::optional<WorkflowStatus> ParseWorkflowStatus(std::string_view s);
+inline bool IsTerminal(WorkflowStatus s) {
+  return s == WorkflowStatus::kCompleted || s == WorkflowStatus::kFailed ||
+         s == WorkflowStatus::kCancelled;
+}
+
+enum class PhaseStatus { kPending, kRunning, kCompleted, kFailed, kSkipped };
+std::string_view ToString(PhaseStatus s);
+std::optional<PhaseStatus> ParsePhaseStatus(std::string_view s);
+
+// The pipeline, in order.
+inline constexpr std::array<std::string_view, 5> kPhases = {"story", "scenes", "images",
+                                                            "narration", "assemble"};
+bool IsPhase(std::string_view name);
+
+enum class FileType { kImage, kAudio, kVideo, kText, kJson, kOther };
+std::string_view ToString(FileType t);
+std::optional<FileType> ParseFileType(std::string_view s);
+
+struct Workflow {
+  std::string id;  // UUIDv7
+  std::string user_id;
+  std::string title;
+  std::string original_prompt;
+  std::string enhanced_story;
+  WorkflowStatus status = WorkflowStatus::kQueued;
+  std::string current_phase;  // "" before the first phase
+  double progress = 0;        // 0..1
+  std::string options_json = "{}";
+  std::string error_code;
+  std::string error_message;
+  std::string idempotency_key;
+  int attempt = 0;
+  std::string lease_owner;
+  Millis lease_expires_at = 0;
+  Millis created_at = 0;
+  Millis updated_at = 0;
+  std::optional<Millis> started_at;
+  std::optional<Millis> finished_at;
+};
+
+struct WorkflowPhase {
+  std::string workflow_id;
+  std::string phase;
+  PhaseStatus status = PhaseStatus::kPending;
+  int attempts = 0;
+  std::optional<Millis> started_at;
+  std::optional<Millis> finished_at;
+  std::string error;
+  std::string output_json;  // "" when none
+};
+
+struct Scene {
+  std::string id;
+  std::string workflow_id;
+  int scene_number = 0;  // 1-based, unique per workflow
+  std::string title;
+  std::string description;
+  std::string image_prompt;
+  std::string narration;
+  std::string image_file_id;  // "" when none
+  std::string audio_file_id;  // "" when none
+  Millis created_at = 0;
+  Millis updated_at = 0;
+};
+
+struct GeneratedFile {
+  std::string id;
+  std::string workflow_id;
+  std::string scene_id;  // "" when the file belongs to no scene
+  FileType file_type = FileType::kOther;
+  std::string file_path;  // relative to save_outputs/, unique
+  std::string file_name;
+  std::string mime_type;
+  std::int64_t file_size = 0;
+  std::string sha256;  // lowercase hex
+  std::string metadata_json = "{}";
+  Millis created_at = 0;
+  // Filled on reads (joined from scenes); 0 when the file has no scene.
+  int scene_number = 0;
+};
+
+struct ApiUsage {
+  std::int64_t id = 0;
+  std::string workflow_id;  // "" for calls outside a workflow
+  std::string user_id;
+  std::string phase;
+  std::string provider;
+  std::string model;
+  std::string operation;  // chat | image | speech
+  std::string status = "ok";  // ok | error
+  std::optional<int> http_status;
+  std::string error_code;
+  int attempt = 1;
+  std::int64_t input_tokens = 0;
+  std::int64_t cached_input_tokens = 0;
+  std::int64_t output_tokens = 0;
+  std::int64_t reasoning_tokens = 0;
+  std::int64_t images = 0;
+  std::string image_size;
+  std::string image_quality;
+  std::int64_t characters = 0;
+  std::int64_t audio_ms = 0;
+  std::int64_t duration_ms = 0;
+  std::optional<NanoUsd> cost_nusd;  // nullopt: unpriced
+  std::string cost_source;           // "price_table" | "reported" | "offline" | ""
+  std::optional<std::int64_t> price_id;
+  Millis created_at = 0;
+};
+
+struct UsageDaily {
+  std::string day;  // YYYY-MM-DD (UTC)
+  std::string user_id;
+  std::string provider;
+  std::string model;
+  std::string operation;
+  std::int64_t calls = 0;
+  std::int64_t errors = 0;
+  std::int64_t input_tokens = 0;
+  std::int64_t cached_input_tokens = 0;
+  std::int64_t output_tokens = 0;
+  std::int64_t reasoning_tokens = 0;
+  std::int64_t images = 0;
+  std::int64_t characters = 0;
+  std::int64_t audio_ms = 0;
+  NanoUsd cost_nusd = 0;
+  std::int64_t unpriced_calls = 0;
+};
+
+enum class Role { kAdmin, kUser };
+std::string_view ToString(Role r);
+std::optional<Role> ParseRole(std::string_view s);
+
+struct User {
+  std::string id;
+  std::string username;
+  std::string email;
+  Role role = Role::kUser;
+  std::string password_hash;  // argon2id encoded string; never leaves the server
+  bool disabled = false;
+  std::optional<NanoUsd> monthly_budget_nusd;
+  Millis created_at = 0;
+  Millis updated_at = 0;
+};
+
+struct ApiToken {
+  std::string id;
+  std::string user_id;
+  std::string name;
+  std::string kind = "api";  // api | session | login
+  std::string token_hash;    // sha256 hex of the secret
+  Millis created_at = 0;
+  std::optional<Millis> expires_at;
+  std::optional<Millis> last_used_at;
+  std::optional<Millis> revoked_at;
+};
+
+struct WorkflowEvent {
+  std::int64_t id = 0;  // monotonically increasing; the SSE event id
+  std::string workflow_id;
+  std::string type;  // status | phase | progress | scene | file | warning | log
+  std::string data_json = "{}";
+  Millis created_at = 0;
+};
+
+struct AuditEntry {
+  std::int64_t id = 0;
+  std::string user_id;  // actor; "" for the system
+  std::string action;   // e.g. "login.success", "token.create"
+  std::string target;
+  std::string detail_json = "{}";
+  std::string remote_addr;
+  Millis created_at = 0;
+};
+
+// One page of a keyset-paginated list. next_cursor is "" on the last page.
+template <typename T>
+struct Page {
+  std::vector<T> items;
+  std::string next_cursor;
+};
+
+}  // namespace storyloom

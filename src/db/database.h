@@ -1,0 +1,145 @@
+// db::Database: the only door to a SQL database. Portable SQL with `?` placeholders runs
+// through a Connection handed to a Read or Write callback; the driver (SQLite or
+// PostgreSQL) is chosen by db::Open from the URL. Thread-safe: any thread may call Read
+// and Write concurrently.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "storyloom/error.h"
+
+namespace storyloom::db {
+
+// A bound parameter or a column value.
+using Value = std::variant<std::monostate, std::int64_t, double, std::string>;
+
+inline Value Null() { return std::monostate{}; }
+// Maps "" to NULL; for optional text columns such as foreign keys.
+inline Value TextOrNull(std::string_view s) {
+  return s.empty() ? Value{} : Value{std::string(s)};
+}
+template <typename T>
+Value OptInt(const std::optional<T>& v) {
+  return v ? Value{static_cast<std::int64_t>(*v)} : Value{};
+}
+
+// One result row. Column access by index; NULL reads as 0 / "" unless asked with Opt*.
+class Row {
+ public:
+  explicit Row(std::vector<Value> values) : values_(std::move(values)) {}
+  std::size_t size() const { return values_.size(); }
+  bool IsNull(std::size_t i) const;
+  std::int64_t Int(std::size_t i) const;
+  double Real(std::size_t i) const;
+  std::string Text(std::size_t i) const;
+  std::optional<std::int64_t> OptInt(std::size_t i) const;
+  const Value& at(std::size_t i) const { return values_.at(i); }
+
+ private:
+  std::vector<Value> values_;
+};
+
+enum class Dialect { kSqlite, kPostgres };
+
+// A connection inside a Read or Write callback. Not thread-safe: used by one callback at a
+// time. Statements are prepared once and cached per connection.
+class Connection {
+ public:
+  virtual ~Connection() = default;
+  virtual Dialect dialect() const = 0;
+
+  // Runs `sql` and returns all rows.
+  [[nodiscard]] virtual Result<std::vector<Row>> Query(std::string_view sql,
+                                                       std::span<const Value> params = {}) = 0;
+  // Runs `sql` and returns the number of rows it changed.
+  [[nodiscard]] virtual Result<std::int64_t> Exec(std::string_view sql,
+                                                  std::span<const Value> params = {}) = 0;
+  // Runs several `;`-separated statements without parameters (migrations).
+  [[nodiscard]] virtual Result<void> ExecScript(std::string_view sql) = 0;
+
+  // Convenience: the first row, or not_found.
+  [[nodiscard]] Result<Row> QueryOne(std::string_view sql, std::span<const Value> params = {});
+  // Convenience: the first row, or nullopt.
+  [[nodiscard]] Result<std::optional<Row>> QueryOpt(std::string_view sql,
+                                                    std::span<const Value> params = {});
+};
+
+struct Options {
+  // SQLite: "FULL" (default), "NORMAL" or "OFF".
+  std::string synchronous = "FULL";
+  int busy_timeout_ms = 10000;
+  int readers = 4;  // SQLite reader connections / PostgreSQL pool size
+};
+
+struct Stats {
+  std::int64_t write_transactions = 0;  // commits
+  std::int64_t write_batches = 0;       // writes that shared a commit count once
+  std::int64_t reads = 0;
+};
+
+class Database {
+ public:
+  virtual ~Database() = default;
+  virtual Dialect dialect() const = 0;
+  // The URL it was opened with, with any password removed.
+  virtual std::string display_url() const = 0;
+
+  // Runs `fn` inside a write transaction. Returns after the transaction is durable. If
+  // `fn` fails, its changes are rolled back and its error returned; other writes that
+  // shared the commit are unaffected. `fn` may be called again after a transient failure,
+  // so it must not have side effects outside the connection.
+  [[nodiscard]] virtual Result<void> Write(const std::function<Result<void>(Connection&)>& fn) = 0;
+
+  // Runs `fn` on a read connection inside one read transaction (a consistent snapshot).
+  [[nodiscard]] virtual Result<void> Read(const std::function<Result<void>(Connection&)>& fn) = 0;
+
+  // Runs `fn` on a dedicated connection outside any transaction, with exclusive use of
+  // the writer: migrations, VACUUM, backups. Blocks other writes while it runs.
+  [[nodiscard]] virtual Result<void> Exclusive(
+      const std::function<Result<void>(Connection&)>& fn) = 0;
+
+  virtual Stats stats() const = 0;
+};
+
+// Opens the database named by `url`: sqlite:///abs/path.db, sqlite:rel/path.db, or
+// postgresql://user@host:port/db. Returns invalid_argument for a URL it cannot parse and
+// unavailable when the database cannot be reached.
+[[nodiscard]] Result<std::unique_ptr<Database>> Open(std::string_view url,
+                                                     const Options& options = {});
+
+// Helper for writing a callback with a typed result.
+template <typename T, typename Fn>
+Result<T> ReadValue(Database& db, Fn&& fn) {
+  std::optional<T> out;
+  auto r = db.Read([&](Connection& c) -> Result<void> {
+    auto v = fn(c);
+    if (!v) return std::unexpected(std::move(v).error());
+    out = std::move(*v);
+    return {};
+  });
+  if (!r) return std::unexpected(std::move(r).error());
+  return std::move(*out);
+}
+
+template <typename T, typename Fn>
+Result<T> WriteValue(Database& db, Fn&& fn) {
+  std::optional<T> out;
+  auto r = db.Write([&](Connection& c) -> Result<void> {
+    auto v = fn(c);
+    if (!v) return std::unexpected(std::move(v).error());
+    out = std::move(*v);
+    return {};
+  });
+  if (!r) return std::unexpected(std::move(r).error());
+  return std::move(*out);
+}
+
+}  // namespace storyloom::db

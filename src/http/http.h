@@ -1,0 +1,134 @@
+// Plain HTTP request/response values and the router, independent of Boost.Beast so that
+// handlers are request -> response functions testable without sockets. Values; any thread.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace storyloom::http {
+
+// Case-insensitive header lookup over a small vector (requests carry few headers).
+class Headers {
+ public:
+  void Add(std::string name, std::string value) {
+    items_.emplace_back(std::move(name), std::move(value));
+  }
+  void Set(std::string_view name, std::string value);
+  // Returns the first value of `name` (case-insensitive), or nullopt.
+  std::optional<std::string_view> Get(std::string_view name) const;
+  const std::vector<std::pair<std::string, std::string>>& items() const { return items_; }
+
+ private:
+  std::vector<std::pair<std::string, std::string>> items_;
+};
+
+struct Request {
+  std::string method;  // "GET", "POST", ...
+  std::string target;  // raw request target: path and query, percent-encoded
+  std::string path;    // percent-decoded path, without the query
+  std::unordered_map<std::string, std::string> query;        // decoded query parameters
+  std::unordered_map<std::string, std::string> path_params;  // from the route pattern
+  Headers headers;
+  std::string body;
+  // When the route streams its body to disk: the temporary file holding it ("" otherwise).
+  // The handler owns it: it must move or delete it.
+  std::string body_file;
+  std::int64_t body_size = 0;
+  std::string remote_addr;
+  std::string request_id;  // X-Request-Id from the client or a generated one
+
+  std::string_view Query(const std::string& name, std::string_view fallback = {}) const;
+};
+
+// A server-sent-events sink. Send/Close may be called from any thread.
+class SseSink {
+ public:
+  virtual ~SseSink() = default;
+  // Queues bytes already in SSE wire format ("id: 3\nevent: phase\ndata: {...}\n\n").
+  // Returns false once the client has gone; the producer should stop.
+  virtual bool Send(std::string chunk) = 0;
+  virtual void Close() = 0;
+  virtual bool closed() const = 0;
+};
+
+// Produces events for one SSE response. Start is called once, after the response headers
+// are written, on a worker thread; it may keep the sink and push from other threads.
+class SseSource {
+ public:
+  virtual ~SseSource() = default;
+  virtual void Start(std::shared_ptr<SseSink> sink) = 0;
+};
+
+struct FileBody {
+  std::string path;  // absolute path on disk, resolved by the handler
+  std::uint64_t offset = 0;
+  std::uint64_t length = 0;
+};
+
+struct Response {
+  int status = 200;
+  Headers headers;
+  std::string body;                    // used unless `file` or `sse` is set
+  std::optional<FileBody> file;        // stream a file range
+  std::shared_ptr<SseSource> sse;      // keep the connection open for events
+
+  static Response Json(int status, std::string body);
+  static Response Text(int status, std::string body, std::string content_type = "text/plain; charset=utf-8");
+};
+
+using Handler = std::function<Response(Request&)>;
+
+struct RouteOptions {
+  // Run on the io thread instead of the worker pool: only for handlers that never block
+  // (no database, no disk), like /healthz.
+  bool inline_io = false;
+  // Largest accepted request body; larger gets 413.
+  std::uint64_t max_body = 1 << 20;
+  // Stream the request body to a temporary file under the server's upload dir instead of
+  // memory (Request::body_file).
+  bool body_to_file = false;
+  // Route name for metrics and logs (the pattern by default).
+  std::string name;
+};
+
+struct Route {
+  std::string method;
+  std::string pattern;  // "/api/v1/workflows/{id}", "/files/{*path}" (rest of path)
+  Handler handler;
+  RouteOptions options;
+};
+
+// Matches requests to routes. Build it before serving; Match is then thread-safe.
+class Router {
+ public:
+  void Add(std::string method, std::string pattern, Handler handler, RouteOptions options = {});
+  // Fallback for paths no route matches (e.g. the web UI's static files); default 404.
+  void SetFallback(Handler handler, RouteOptions options = {});
+
+  struct Match {
+    const Route* route = nullptr;     // nullptr: no route for this path
+    bool method_not_allowed = false;  // the path exists with other methods
+    std::string allow;                // "GET, POST" for 405 responses
+  };
+  // Finds the route for `method` and decoded `path`, filling req.path_params.
+  Match Find(std::string_view method, std::string_view path,
+             std::unordered_map<std::string, std::string>& params) const;
+
+ private:
+  std::vector<Route> routes_;
+  std::optional<Route> fallback_;
+};
+
+// Percent-decodes `s` ('+' stays '+' in paths, becomes ' ' in queries when `plus_space`).
+// Returns nullopt for malformed escapes or an encoded NUL.
+std::optional<std::string> PercentDecode(std::string_view s, bool plus_space = false);
+std::string PercentEncode(std::string_view s);
+
+}  // namespace storyloom::http
