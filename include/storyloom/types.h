@@ -50,6 +50,7 @@ struct Workflow {
   std::string error_message;
   std::string idempotency_key;
   int attempt = 0;
+  bool cancel_requested = false;
   std::string lease_owner;
   Millis lease_expires_at = 0;
   Millis created_at = 0;

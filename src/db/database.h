@@ -106,6 +106,10 @@ class Database {
   [[nodiscard]] virtual Result<void> Exclusive(
       const std::function<Result<void>(Connection&)>& fn) = 0;
 
+  // Writes a consistent copy of the whole database to the file `path` while it stays in
+  // use (SQLite online backup API). Returns failed_precondition on backends that cannot.
+  [[nodiscard]] virtual Result<void> SnapshotTo(const std::string& path) = 0;
+
   virtual Stats stats() const = 0;
 };
 

@@ -1,0 +1,219 @@
+#include "db/sqlite/sqlite_database.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <condition_variable>
+#include <deque>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+
+#include "db/sqlite/sqlite_connection.h"
+
+namespace storyloom::db {
+namespace {
+
+// The most writes that share one commit; bounds the latency a batch adds.
+constexpr std::size_t kMaxBatch = 512;
+
+struct WriteRequest {
+  const std::function<Result<void>(Connection&)>* fn;
+  Result<void> result;
+  bool done = false;
+};
+
+class SqliteDatabase final : public Database {
+ public:
+  SqliteDatabase(std::string path, Options options) : path_(std::move(path)), options_(options) {}
+
+  ~SqliteDatabase() override {
+    {
+      std::lock_guard lock(queue_mu_);
+      stopping_ = true;
+    }
+    queue_cv_.notify_all();
+    if (writer_thread_.joinable()) writer_thread_.join();
+    // Checkpoint so the WAL is folded into the main file on a clean shutdown.
+    if (writer_) (void)writer_->ExecScript("PRAGMA wal_checkpoint(TRUNCATE);");
+  }
+
+  Result<void> Init() {
+    SL_ASSIGN_OR_RETURN(writer_, SqliteConnection::Open(path_, false, options_));
+    const int n = std::max(1, options_.readers);
+    for (int i = 0; i < n; ++i) {
+      SL_ASSIGN_OR_RETURN(auto reader, SqliteConnection::Open(path_, true, options_));
+      free_readers_.push_back(reader.get());
+      readers_.push_back(std::move(reader));
+    }
+    writer_thread_ = std::thread([this] { WriterLoop(); });
+    return {};
+  }
+
+  Dialect dialect() const override { return Dialect::kSqlite; }
+  std::string display_url() const override { return "sqlite://" + path_; }
+
+  Result<void> Write(const std::function<Result<void>(Connection&)>& fn) override {
+    WriteRequest req{&fn, {}, false};
+    std::unique_lock lock(queue_mu_);
+    if (stopping_) return Fail(Error::Unavailable("database is closing"));
+    queue_.push_back(&req);
+    queue_cv_.notify_all();
+    done_cv_.wait(lock, [&] { return req.done; });
+    return std::move(req.result);
+  }
+
+  Result<void> Read(const std::function<Result<void>(Connection&)>& fn) override {
+    SqliteConnection* conn;
+    {
+      std::unique_lock lock(readers_mu_);
+      readers_cv_.wait(lock, [&] { return !free_readers_.empty(); });
+      conn = free_readers_.back();
+      free_readers_.pop_back();
+    }
+    Result<void> result = RunRead(*conn, fn);
+    {
+      std::lock_guard lock(readers_mu_);
+      free_readers_.push_back(conn);
+      ++stats_.reads;
+    }
+    readers_cv_.notify_one();
+    return result;
+  }
+
+  Result<void> Exclusive(const std::function<Result<void>(Connection&)>& fn) override {
+    std::lock_guard lock(writer_mu_);
+    return fn(*writer_);
+  }
+
+  Result<void> SnapshotTo(const std::string& path) override {
+    // A private read connection, so the copy neither blocks nor is blocked by writers.
+    SL_ASSIGN_OR_RETURN(auto src, SqliteConnection::Open(path_, true, options_));
+    sqlite3* dest = nullptr;
+    int rc = sqlite3_open_v2(path.c_str(), &dest, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                             nullptr);
+    if (rc != SQLITE_OK) {
+      sqlite3_close_v2(dest);
+      return Fail(Error::Unavailable(fmt::format("cannot create {}: {}", path, sqlite3_errstr(rc))));
+    }
+    sqlite3_backup* backup = sqlite3_backup_init(dest, "main", src->handle(), "main");
+    if (backup == nullptr) {
+      Error e = Error::Unavailable(fmt::format("backup failed: {}", sqlite3_errmsg(dest)));
+      sqlite3_close_v2(dest);
+      return Fail(std::move(e));
+    }
+    // Copy everything in one step: it runs inside one read transaction, so the snapshot is
+    // consistent even while the server keeps writing.
+    rc = sqlite3_backup_step(backup, -1);
+    sqlite3_backup_finish(backup);
+    if (rc != SQLITE_DONE) {
+      sqlite3_close_v2(dest);
+      return Fail(Error::Unavailable(fmt::format("backup to {} failed: {}", path, sqlite3_errstr(rc))));
+    }
+    rc = sqlite3_exec(dest, "PRAGMA journal_mode=DELETE;", nullptr, nullptr, nullptr);
+    sqlite3_close_v2(dest);
+    if (rc != SQLITE_OK) return Fail(Error::Unavailable("cannot finish backup at " + path));
+    return {};
+  }
+
+  Stats stats() const override {
+    std::lock_guard lock(readers_mu_);
+    return stats_;
+  }
+
+ private:
+  static Result<void> RunRead(SqliteConnection& conn,
+                              const std::function<Result<void>(Connection&)>& fn) {
+    SL_RETURN_IF_ERROR(conn.Exec("BEGIN", {}));
+    Result<void> result = fn(conn);
+    (void)conn.Exec("COMMIT", {});
+    return result;
+  }
+
+  void WriterLoop() {
+    std::vector<WriteRequest*> batch;
+    for (;;) {
+      {
+        std::unique_lock lock(queue_mu_);
+        queue_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+        if (queue_.empty() && stopping_) return;
+        while (!queue_.empty() && batch.size() < kMaxBatch) {
+          batch.push_back(queue_.front());
+          queue_.pop_front();
+        }
+      }
+      {
+        std::lock_guard lock(writer_mu_);
+        RunBatch(batch);
+      }
+      {
+        std::lock_guard lock(queue_mu_);
+        for (WriteRequest* r : batch) r->done = true;
+      }
+      done_cv_.notify_all();
+      batch.clear();
+    }
+  }
+
+  // Runs every request of the batch in its own savepoint inside one transaction, then
+  // commits once. A request that fails rolls back to its savepoint only.
+  void RunBatch(std::vector<WriteRequest*>& batch) {
+    SqliteConnection& c = *writer_;
+    if (auto r = c.Exec("BEGIN IMMEDIATE", {}); !r) {
+      for (WriteRequest* w : batch) w->result = Fail(r.error());
+      return;
+    }
+    for (WriteRequest* w : batch) {
+      if (auto r = c.Exec("SAVEPOINT w", {}); !r) {
+        w->result = Fail(r.error());
+        continue;
+      }
+      w->result = (*w->fn)(c);
+      if (!w->result) (void)c.Exec("ROLLBACK TO w", {});
+      (void)c.Exec("RELEASE w", {});
+    }
+    if (auto r = c.Exec("COMMIT", {}); !r) {
+      spdlog::error("SQLite commit failed: {}", r.error().message);
+      (void)c.ExecScript("ROLLBACK");
+      for (WriteRequest* w : batch) {
+        if (w->result) w->result = Fail(Error::Unavailable("commit failed: " + r.error().message));
+      }
+      return;
+    }
+    std::lock_guard lock(readers_mu_);
+    ++stats_.write_batches;
+    stats_.write_transactions += static_cast<std::int64_t>(batch.size());
+  }
+
+  const std::string path_;
+  const Options options_;
+
+  std::mutex writer_mu_;  // held while the writer connection is in use
+  std::unique_ptr<SqliteConnection> writer_;
+  std::thread writer_thread_;
+
+  std::mutex queue_mu_;
+  std::condition_variable queue_cv_;
+  std::condition_variable done_cv_;
+  std::deque<WriteRequest*> queue_;  // guarded by queue_mu_
+  bool stopping_ = false;            // guarded by queue_mu_
+
+  mutable std::mutex readers_mu_;
+  std::condition_variable readers_cv_;
+  std::vector<std::unique_ptr<SqliteConnection>> readers_;
+  std::vector<SqliteConnection*> free_readers_;  // guarded by readers_mu_
+  Stats stats_;                                  // guarded by readers_mu_
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Database>> OpenSqlite(const std::string& path, const Options& options) {
+  std::error_code ec;
+  const auto parent = std::filesystem::path(path).parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+  auto db = std::make_unique<SqliteDatabase>(path, options);
+  SL_RETURN_IF_ERROR(db->Init());
+  return std::unique_ptr<Database>(std::move(db));
+}
+
+}  // namespace storyloom::db

@@ -1,0 +1,203 @@
+// API usage: one row per provider call attempt, and the usage_daily rollup kept current in
+// the same transaction.
+#include <fmt/format.h>
+
+#include "core/clock.h"
+#include "db/database.h"
+#include "store/rows.h"
+#include "storyloom/store.h"
+
+namespace storyloom {
+
+using db::Value;
+
+namespace {
+
+bool IsOperation(std::string_view op) { return op == "chat" || op == "image" || op == "speech"; }
+
+}  // namespace
+
+Result<ApiUsage> StoreTx::RecordUsage(const ApiUsage& u) {
+  if (u.user_id.empty()) return Fail(Error::InvalidArgument("user_id is required", "user_id"));
+  if (u.provider.empty()) return Fail(Error::InvalidArgument("provider is required", "provider"));
+  if (!IsOperation(u.operation)) {
+    return Fail(Error::InvalidArgument("operation must be chat, image or speech", "operation"));
+  }
+  if (u.status != "ok" && u.status != "error") {
+    return Fail(Error::InvalidArgument("status must be ok or error", "status"));
+  }
+  for (std::int64_t n : {u.input_tokens, u.cached_input_tokens, u.output_tokens,
+                         u.reasoning_tokens, u.images, u.characters, u.audio_ms, u.duration_ms}) {
+    if (n < 0) return Fail(Error::InvalidArgument("counts must not be negative", "usage"));
+  }
+  if (u.cached_input_tokens > u.input_tokens) {
+    return Fail(Error::InvalidArgument("cached_input_tokens cannot exceed input_tokens",
+                                       "cached_input_tokens"));
+  }
+  ApiUsage out = u;
+  if (out.created_at == 0) out.created_at = core::WallMillis();
+  if (out.attempt < 1) out.attempt = 1;
+  const Value v[] = {db::TextOrNull(out.workflow_id),
+                     out.user_id,
+                     out.phase,
+                     out.provider,
+                     out.model,
+                     out.operation,
+                     out.status,
+                     db::OptInt(out.http_status),
+                     db::TextOrNull(out.error_code),
+                     std::int64_t{out.attempt},
+                     out.input_tokens,
+                     out.cached_input_tokens,
+                     out.output_tokens,
+                     out.reasoning_tokens,
+                     out.images,
+                     db::TextOrNull(out.image_size),
+                     db::TextOrNull(out.image_quality),
+                     out.characters,
+                     out.audio_ms,
+                     out.duration_ms,
+                     db::OptInt(out.cost_nusd),
+                     db::TextOrNull(out.cost_source),
+                     db::OptInt(out.price_id),
+                     out.created_at};
+  auto row = c_.QueryOne(
+      "INSERT INTO api_usage (workflow_id, user_id, phase, provider, model, operation, status, "
+      "http_status, error_code, attempt, input_tokens, cached_input_tokens, output_tokens, "
+      "reasoning_tokens, images, image_size, image_quality, characters, audio_ms, duration_ms, "
+      "cost_nusd, cost_source, price_id, created_at) VALUES "
+      "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+      v);
+  if (!row) {
+    if (row.error().detail == "foreign_key") {
+      return Fail(Error::NotFound("the usage names a workflow or user that does not exist"));
+    }
+    return Fail(row.error());
+  }
+  out.id = row->Int(0);
+  const Value d[] = {core::FormatDay(out.created_at),
+                     out.user_id,
+                     out.provider,
+                     out.model,
+                     out.operation,
+                     std::int64_t{out.status == "error" ? 1 : 0},
+                     out.input_tokens,
+                     out.cached_input_tokens,
+                     out.output_tokens,
+                     out.reasoning_tokens,
+                     out.images,
+                     out.characters,
+                     out.audio_ms,
+                     out.duration_ms,
+                     out.cost_nusd.value_or(0),
+                     std::int64_t{out.cost_nusd ? 0 : 1}};
+  SL_RETURN_IF_ERROR(c_.Exec(
+      "INSERT INTO usage_daily (day, user_id, provider, model, operation, calls, errors, "
+      "input_tokens, cached_input_tokens, output_tokens, reasoning_tokens, images, characters, "
+      "audio_ms, duration_ms, cost_nusd, unpriced_calls) VALUES "
+      "(?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+      "ON CONFLICT (day, user_id, provider, model, operation) DO UPDATE SET "
+      "calls = usage_daily.calls + 1, errors = usage_daily.errors + excluded.errors, "
+      "input_tokens = usage_daily.input_tokens + excluded.input_tokens, "
+      "cached_input_tokens = usage_daily.cached_input_tokens + excluded.cached_input_tokens, "
+      "output_tokens = usage_daily.output_tokens + excluded.output_tokens, "
+      "reasoning_tokens = usage_daily.reasoning_tokens + excluded.reasoning_tokens, "
+      "images = usage_daily.images + excluded.images, "
+      "characters = usage_daily.characters + excluded.characters, "
+      "audio_ms = usage_daily.audio_ms + excluded.audio_ms, "
+      "duration_ms = usage_daily.duration_ms + excluded.duration_ms, "
+      "cost_nusd = usage_daily.cost_nusd + excluded.cost_nusd, "
+      "unpriced_calls = usage_daily.unpriced_calls + excluded.unpriced_calls",
+      d));
+  return out;
+}
+
+Result<Page<ApiUsage>> StoreTx::ListUsage(const UsageFilter& f) {
+  SL_ASSIGN_OR_RETURN(std::int64_t after, store::ParseIntCursor(f.cursor));
+  const int limit = store::ClampLimit(f.limit);
+  std::string sql = fmt::format("SELECT {} FROM api_usage WHERE id > ?", store::kUsageColumns);
+  std::vector<Value> params{after};
+  if (!f.user_id.empty()) {
+    sql += " AND user_id = ?";
+    params.emplace_back(f.user_id);
+  }
+  if (!f.workflow_id.empty()) {
+    sql += " AND workflow_id = ?";
+    params.emplace_back(f.workflow_id);
+  }
+  if (f.from > 0) {
+    sql += " AND created_at >= ?";
+    params.emplace_back(f.from);
+  }
+  if (f.to > 0) {
+    sql += " AND created_at < ?";
+    params.emplace_back(f.to);
+  }
+  sql += " ORDER BY id LIMIT ?";
+  params.emplace_back(std::int64_t{limit + 1});
+  SL_ASSIGN_OR_RETURN(auto rows, c_.Query(sql, params));
+  Page<ApiUsage> page;
+  for (const auto& r : rows) page.items.push_back(store::UsageFromRow(r));
+  if (static_cast<int>(page.items.size()) > limit) {
+    page.items.pop_back();
+    page.next_cursor = std::to_string(page.items.back().id);
+  }
+  return page;
+}
+
+Result<std::pair<NanoUsd, bool>> StoreTx::WorkflowCost(std::string_view workflow_id) {
+  const Value v[] = {std::string(workflow_id)};
+  SL_ASSIGN_OR_RETURN(auto row, c_.QueryOne("SELECT coalesce(sum(cost_nusd), 0), "
+                                            "count(*) - count(cost_nusd) FROM api_usage WHERE "
+                                            "workflow_id = ?",
+                                            v));
+  return std::pair<NanoUsd, bool>{row.Int(0), row.Int(1) > 0};
+}
+
+Result<std::vector<UsageDaily>> StoreTx::ListUsageDaily(std::string_view from_day,
+                                                        std::string_view to_day,
+                                                        std::string_view user_id) {
+  std::string sql =
+      "SELECT day, user_id, provider, model, operation, calls, errors, input_tokens, "
+      "cached_input_tokens, output_tokens, reasoning_tokens, images, characters, audio_ms, "
+      "cost_nusd, unpriced_calls FROM usage_daily WHERE 1 = 1";
+  std::vector<Value> params;
+  if (!user_id.empty()) {
+    sql += " AND user_id = ?";
+    params.emplace_back(std::string(user_id));
+  }
+  if (!from_day.empty()) {
+    sql += " AND day >= ?";
+    params.emplace_back(std::string(from_day));
+  }
+  if (!to_day.empty()) {
+    sql += " AND day < ?";
+    params.emplace_back(std::string(to_day));
+  }
+  sql += " ORDER BY day, user_id, provider, model, operation";
+  SL_ASSIGN_OR_RETURN(auto rows, c_.Query(sql, params));
+  std::vector<UsageDaily> out;
+  for (const auto& r : rows) {
+    UsageDaily d;
+    d.day = r.Text(0);
+    d.user_id = r.Text(1);
+    d.provider = r.Text(2);
+    d.model = r.Text(3);
+    d.operation = r.Text(4);
+    d.calls = r.Int(5);
+    d.errors = r.Int(6);
+    d.input_tokens = r.Int(7);
+    d.cached_input_tokens = r.Int(8);
+    d.output_tokens = r.Int(9);
+    d.reasoning_tokens = r.Int(10);
+    d.images = r.Int(11);
+    d.characters = r.Int(12);
+    d.audio_ms = r.Int(13);
+    d.cost_nusd = r.Int(14);
+    d.unpriced_calls = r.Int(15);
+    out.push_back(std::move(d));
+  }
+  return out;
+}
+
+}  // namespace storyloom

@@ -1,0 +1,177 @@
+// Users and their API tokens / browser sessions (stored as hashes only).
+#include <fmt/format.h>
+
+#include "core/clock.h"
+#include "core/ids.h"
+#include "db/database.h"
+#include "store/rows.h"
+#include "storyloom/store.h"
+
+namespace storyloom {
+
+using db::Value;
+using store::kTokenColumns;
+using store::kUserColumns;
+
+namespace {
+
+Result<void> CheckUsername(std::string_view name) {
+  if (name.empty() || name.size() > 64) {
+    return Fail(Error::InvalidArgument("username must be 1 to 64 characters", "username"));
+  }
+  for (char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '_' || c == '-' || c == '.' || c == '@';
+    if (!ok) {
+      return Fail(Error::InvalidArgument(
+          "username may contain letters, digits and _ - . @ only", "username"));
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<User> StoreTx::CreateUser(const User& u) {
+  SL_RETURN_IF_ERROR(CheckUsername(u.username));
+  User out = u;
+  if (out.id.empty()) out.id = core::NewId();
+  out.created_at = out.updated_at = core::WallMillis();
+  const Value v[] = {out.id,
+                     out.username,
+                     db::TextOrNull(out.email),
+                     std::string(ToString(out.role)),
+                     out.password_hash,
+                     std::int64_t{out.disabled ? 1 : 0},
+                     db::OptInt(out.monthly_budget_nusd),
+                     out.created_at,
+                     out.updated_at};
+  auto r = c_.Exec(
+      "INSERT INTO users (id, username, email, role, password_hash, disabled, "
+      "monthly_budget_nusd, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      v);
+  if (!r) {
+    if (r.error().code == ErrorCode::kAlreadyExists) {
+      return Fail(Error::AlreadyExists(fmt::format("user '{}' already exists", out.username)));
+    }
+    return Fail(r.error());
+  }
+  return out;
+}
+
+Result<User> StoreTx::GetUser(std::string_view id) {
+  const Value v[] = {std::string(id)};
+  SL_ASSIGN_OR_RETURN(auto row,
+                      c_.QueryOpt(fmt::format("SELECT {} FROM users WHERE id = ?", kUserColumns), v));
+  if (!row) return Fail(Error::NotFound(fmt::format("user {} does not exist", id)));
+  return store::UserFromRow(*row);
+}
+
+Result<User> StoreTx::FindUserByName(std::string_view username) {
+  const Value v[] = {std::string(username)};
+  SL_ASSIGN_OR_RETURN(
+      auto row, c_.QueryOpt(fmt::format("SELECT {} FROM users WHERE username = ?", kUserColumns), v));
+  if (!row) return Fail(Error::NotFound(fmt::format("user '{}' does not exist", username)));
+  return store::UserFromRow(*row);
+}
+
+Result<std::vector<User>> StoreTx::ListUsers() {
+  SL_ASSIGN_OR_RETURN(auto rows,
+                      c_.Query(fmt::format("SELECT {} FROM users ORDER BY username", kUserColumns)));
+  std::vector<User> out;
+  for (const auto& r : rows) out.push_back(store::UserFromRow(r));
+  return out;
+}
+
+Result<void> StoreTx::UpdateUser(const User& u) {
+  const Value v[] = {db::TextOrNull(u.email),
+                     std::string(ToString(u.role)),
+                     u.password_hash,
+                     std::int64_t{u.disabled ? 1 : 0},
+                     db::OptInt(u.monthly_budget_nusd),
+                     core::WallMillis(),
+                     u.id};
+  SL_ASSIGN_OR_RETURN(auto n, c_.Exec("UPDATE users SET email = ?, role = ?, password_hash = ?, "
+                                      "disabled = ?, monthly_budget_nusd = ?, updated_at = ? "
+                                      "WHERE id = ?",
+                                      v));
+  if (n == 0) return Fail(Error::NotFound(fmt::format("user {} does not exist", u.id)));
+  return {};
+}
+
+Result<std::int64_t> StoreTx::CountUsers() {
+  SL_ASSIGN_OR_RETURN(auto row, c_.QueryOne("SELECT count(*) FROM users"));
+  return row.Int(0);
+}
+
+Result<ApiToken> StoreTx::CreateToken(const ApiToken& t) {
+  if (t.kind != "api" && t.kind != "session" && t.kind != "login") {
+    return Fail(Error::InvalidArgument("token kind must be api, session or login", "kind"));
+  }
+  ApiToken out = t;
+  if (out.id.empty()) out.id = core::NewId();
+  if (out.created_at == 0) out.created_at = core::WallMillis();
+  const Value v[] = {out.id,         out.user_id,     out.name,
+                     out.kind,       out.token_hash,  out.created_at,
+                     db::OptInt(out.expires_at)};
+  auto r = c_.Exec(
+      "INSERT INTO api_tokens (id, user_id, name, kind, token_hash, created_at, expires_at) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?)",
+      v);
+  if (!r) {
+    if (r.error().detail == "foreign_key") {
+      return Fail(Error::NotFound(fmt::format("user {} does not exist", out.user_id)));
+    }
+    return Fail(r.error());
+  }
+  return out;
+}
+
+Result<ApiToken> StoreTx::FindTokenByHash(std::string_view token_hash) {
+  const Value v[] = {std::string(token_hash)};
+  SL_ASSIGN_OR_RETURN(auto row, c_.QueryOpt(fmt::format("SELECT {} FROM api_tokens WHERE "
+                                                        "token_hash = ?",
+                                                        kTokenColumns),
+                                            v));
+  if (!row) return Fail(Error::NotFound("no such token"));
+  return store::TokenFromRow(*row);
+}
+
+Result<ApiToken> StoreTx::GetToken(std::string_view id) {
+  const Value v[] = {std::string(id)};
+  SL_ASSIGN_OR_RETURN(
+      auto row, c_.QueryOpt(fmt::format("SELECT {} FROM api_tokens WHERE id = ?", kTokenColumns), v));
+  if (!row) return Fail(Error::NotFound(fmt::format("token {} does not exist", id)));
+  return store::TokenFromRow(*row);
+}
+
+Result<std::vector<ApiToken>> StoreTx::ListTokens(std::string_view user_id) {
+  std::string sql = fmt::format("SELECT {} FROM api_tokens WHERE kind = 'api'", kTokenColumns);
+  std::vector<Value> params;
+  if (!user_id.empty()) {
+    sql += " AND user_id = ?";
+    params.emplace_back(std::string(user_id));
+  }
+  sql += " ORDER BY id";
+  SL_ASSIGN_OR_RETURN(auto rows, c_.Query(sql, params));
+  std::vector<ApiToken> out;
+  for (const auto& r : rows) out.push_back(store::TokenFromRow(r));
+  return out;
+}
+
+Result<void> StoreTx::RevokeToken(std::string_view id, Millis at) {
+  const Value v[] = {at, std::string(id)};
+  SL_ASSIGN_OR_RETURN(auto n, c_.Exec("UPDATE api_tokens SET revoked_at = coalesce(revoked_at, ?) "
+                                      "WHERE id = ?",
+                                      v));
+  if (n == 0) return Fail(Error::NotFound(fmt::format("token {} does not exist", id)));
+  return {};
+}
+
+Result<void> StoreTx::TouchToken(std::string_view id, Millis at) {
+  const Value v[] = {at, std::string(id)};
+  SL_RETURN_IF_ERROR(c_.Exec("UPDATE api_tokens SET last_used_at = ? WHERE id = ?", v));
+  return {};
+}
+
+}  // namespace storyloom

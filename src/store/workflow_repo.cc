@@ -1,0 +1,241 @@
+// Workflows: create (idempotent), get, keyset list with search, update, delete, leases.
+#include <fmt/format.h>
+
+#include "core/clock.h"
+#include "core/ids.h"
+#include "db/database.h"
+#include "store/rows.h"
+#include "storyloom/store.h"
+
+namespace storyloom {
+
+using db::Value;
+using store::kWorkflowColumns;
+
+namespace {
+
+// Escapes LIKE wildcards so user text matches literally (ESCAPE '\').
+std::string LikePattern(std::string_view q) {
+  std::string out = "%";
+  for (char ch : q) {
+    if (ch == '%' || ch == '_' || ch == '\\') out.push_back('\\');
+    out.push_back(ch);
+  }
+  out.push_back('%');
+  return out;
+}
+
+// Counts UTF-8 code points (trigram search needs three characters, not bytes).
+std::size_t CodePoints(std::string_view s) {
+  std::size_t n = 0;
+  for (unsigned char ch : s) n += (ch & 0xc0) != 0x80;
+  return n;
+}
+
+}  // namespace
+
+Result<CreateResult> StoreTx::CreateWorkflow(const NewWorkflow& w) {
+  if (w.user_id.empty()) return Fail(Error::InvalidArgument("user_id is required", "user_id"));
+  if (w.prompt.empty()) return Fail(Error::InvalidArgument("prompt must not be empty", "prompt"));
+  if (!w.idempotency_key.empty()) {
+    const Value k[] = {w.user_id, w.idempotency_key};
+    SL_ASSIGN_OR_RETURN(
+        auto existing,
+        c_.QueryOpt(fmt::format("SELECT {} FROM workflows WHERE user_id = ? AND "
+                                "idempotency_key = ?",
+                                kWorkflowColumns),
+                    k));
+    if (existing) return CreateResult{store::WorkflowFromRow(*existing), false};
+  }
+  Workflow out;
+  out.id = core::NewId();
+  out.user_id = w.user_id;
+  out.title = w.title;
+  out.original_prompt = w.prompt;
+  out.options_json = w.options_json.empty() ? "{}" : w.options_json;
+  out.idempotency_key = w.idempotency_key;
+  out.created_at = out.updated_at = core::WallMillis();
+  const Value v[] = {out.id,
+                     out.user_id,
+                     out.title,
+                     out.original_prompt,
+                     out.options_json,
+                     db::TextOrNull(out.idempotency_key),
+                     out.created_at,
+                     out.updated_at};
+  SL_RETURN_IF_ERROR(c_.Exec(
+      "INSERT INTO workflows (id, user_id, title, original_prompt, options, idempotency_key, "
+      "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+      v));
+  return CreateResult{std::move(out), true};
+}
+
+Result<Workflow> StoreTx::GetWorkflow(std::string_view id) {
+  const Value v[] = {std::string(id)};
+  SL_ASSIGN_OR_RETURN(
+      auto row, c_.QueryOpt(fmt::format("SELECT {} FROM workflows WHERE id = ?", kWorkflowColumns), v));
+  if (!row) return Fail(Error::NotFound(fmt::format("workflow {} does not exist", id)));
+  return store::WorkflowFromRow(*row);
+}
+
+Result<Page<Workflow>> StoreTx::ListWorkflows(const WorkflowFilter& f) {
+  SL_RETURN_IF_ERROR(store::CheckIdCursor(f.cursor));
+  const int limit = store::ClampLimit(f.limit);
+  std::string sql = fmt::format("SELECT {} FROM workflows WHERE 1 = 1", kWorkflowColumns);
+  std::vector<Value> params;
+  if (!f.user_id.empty()) {
+    sql += " AND user_id = ?";
+    params.emplace_back(f.user_id);
+  }
+  if (f.status) {
+    sql += " AND status = ?";
+    params.emplace_back(std::string(ToString(*f.status)));
+  }
+  if (!f.cursor.empty()) {
+    sql += " AND id < ?";
+    params.emplace_back(f.cursor);
+  }
+  if (!f.q.empty()) {
+    if (c_.dialect() == db::Dialect::kSqlite && CodePoints(f.q) >= 3) {
+      // The trigram index matches the quoted phrase as a case-insensitive substring.
+      std::string phrase = "\"";
+      for (char ch : f.q) {
+        if (ch == '"') phrase.push_back('"');
+        phrase.push_back(ch);
+      }
+      phrase.push_back('"');
+      sql += " AND seq IN (SELECT rowid FROM workflows_fts WHERE workflows_fts MATCH ?)";
+      params.emplace_back(std::move(phrase));
+    } else {
+      const char* op = c_.dialect() == db::Dialect::kPostgres ? "ILIKE" : "LIKE";
+      sql += fmt::format(" AND (title {0} ? ESCAPE '\\' OR original_prompt {0} ? ESCAPE '\\')", op);
+      params.emplace_back(LikePattern(f.q));
+      params.emplace_back(LikePattern(f.q));
+    }
+  }
+  sql += " ORDER BY id DESC LIMIT ?";
+  params.emplace_back(std::int64_t{limit + 1});
+  SL_ASSIGN_OR_RETURN(auto rows, c_.Query(sql, params));
+  Page<Workflow> page;
+  for (const auto& r : rows) page.items.push_back(store::WorkflowFromRow(r));
+  if (static_cast<int>(page.items.size()) > limit) {
+    page.items.pop_back();
+    page.next_cursor = page.items.back().id;
+  }
+  return page;
+}
+
+Result<void> StoreTx::UpdateWorkflow(std::string_view id, const WorkflowUpdate& u) {
+  std::string sql = "UPDATE workflows SET updated_at = ?";
+  std::vector<Value> params{core::WallMillis()};
+  auto set = [&](std::string_view col, Value v) {
+    sql += fmt::format(", {} = ?", col);
+    params.push_back(std::move(v));
+  };
+  if (u.title) set("title", *u.title);
+  if (u.enhanced_story) set("enhanced_story", *u.enhanced_story);
+  if (u.status) set("status", std::string(ToString(*u.status)));
+  if (u.current_phase) {
+    if (!u.current_phase->empty() && !IsPhase(*u.current_phase)) {
+      return Fail(Error::InvalidArgument("unknown phase " + *u.current_phase, "phase"));
+    }
+    set("current_phase", *u.current_phase);
+  }
+  if (u.progress) {
+    if (!(*u.progress >= 0 && *u.progress <= 1)) {
+      return Fail(Error::InvalidArgument("progress must be within 0..1", "progress"));
+    }
+    set("progress", *u.progress);
+  }
+  if (u.error_code) set("error_code", db::TextOrNull(*u.error_code));
+  if (u.error_message) set("error_message", db::TextOrNull(*u.error_message));
+  if (u.cancel_requested) set("cancel_requested", std::int64_t{*u.cancel_requested ? 1 : 0});
+  if (u.attempt) set("attempt", std::int64_t{*u.attempt});
+  if (u.started_at) set("started_at", *u.started_at);
+  if (u.finished_at) set("finished_at", db::OptInt(*u.finished_at));
+  sql += " WHERE id = ?";
+  params.emplace_back(std::string(id));
+  SL_ASSIGN_OR_RETURN(auto changed, c_.Exec(sql, params));
+  if (changed == 0) return Fail(Error::NotFound(fmt::format("workflow {} does not exist", id)));
+  return {};
+}
+
+Result<std::vector<GeneratedFile>> StoreTx::DeleteWorkflow(std::string_view id) {
+  const Value v[] = {std::string(id)};
+  SL_ASSIGN_OR_RETURN(auto rows, c_.Query(fmt::format("SELECT {} FROM {} WHERE f.workflow_id = ?",
+                                                      store::kFileColumns, store::kFileFrom),
+                                          v));
+  SL_ASSIGN_OR_RETURN(auto changed, c_.Exec("DELETE FROM workflows WHERE id = ?", v));
+  if (changed == 0) return Fail(Error::NotFound(fmt::format("workflow {} does not exist", id)));
+  std::vector<GeneratedFile> files;
+  for (const auto& r : rows) files.push_back(store::FileFromRow(r));
+  return files;
+}
+
+Result<std::vector<Workflow>> StoreTx::ClaimWorkflows(std::string_view owner, Millis lease_ms,
+                                                      int limit) {
+  const Millis now = core::WallMillis();
+  // SKIP LOCKED lets PostgreSQL instances claim disjoint sets; SQLite has one writer.
+  const char* lock = c_.dialect() == db::Dialect::kPostgres ? " FOR UPDATE SKIP LOCKED" : "";
+  std::vector<Workflow> out;
+  for (const char* status : {"running", "queued"}) {
+    if (static_cast<int>(out.size()) >= limit) break;
+    const Value v[] = {std::string(status), now, std::int64_t{limit - static_cast<int>(out.size())}};
+    SL_ASSIGN_OR_RETURN(
+        auto rows,
+        c_.Query(fmt::format("SELECT {} FROM workflows WHERE status = ? AND (lease_expires_at IS "
+                             "NULL OR lease_expires_at < ?) ORDER BY id LIMIT ?{}",
+                             kWorkflowColumns, lock),
+                 v));
+    for (const auto& r : rows) out.push_back(store::WorkflowFromRow(r));
+  }
+  for (Workflow& w : out) {
+    w.lease_owner = std::string(owner);
+    w.lease_expires_at = now + lease_ms;
+    const Value v[] = {w.lease_owner, w.lease_expires_at, w.id};
+    SL_RETURN_IF_ERROR(c_.Exec(
+        "UPDATE workflows SET lease_owner = ?, lease_expires_at = ? WHERE id = ?", v));
+  }
+  return out;
+}
+
+Result<std::vector<std::string>> StoreTx::RenewLeases(std::string_view owner,
+                                                      const std::vector<std::string>& ids,
+                                                      Millis lease_ms) {
+  std::vector<std::string> held;
+  const Millis until = core::WallMillis() + lease_ms;
+  for (const std::string& id : ids) {
+    const Value v[] = {until, id, std::string(owner)};
+    SL_ASSIGN_OR_RETURN(auto n, c_.Exec("UPDATE workflows SET lease_expires_at = ? WHERE id = ? "
+                                        "AND lease_owner = ?",
+                                        v));
+    if (n > 0) held.push_back(id);
+  }
+  return held;
+}
+
+Result<void> StoreTx::ReleaseLease(std::string_view id, std::string_view owner) {
+  const Value v[] = {std::string(id), std::string(owner)};
+  SL_RETURN_IF_ERROR(c_.Exec("UPDATE workflows SET lease_owner = NULL, lease_expires_at = NULL "
+                             "WHERE id = ? AND lease_owner = ?",
+                             v));
+  return {};
+}
+
+Result<std::int64_t> StoreTx::CountWorkflows(std::optional<WorkflowStatus> status,
+                                             std::string_view user_id) {
+  std::string sql = "SELECT count(*) FROM workflows WHERE 1 = 1";
+  std::vector<Value> params;
+  if (!user_id.empty()) {
+    sql += " AND user_id = ?";
+    params.emplace_back(std::string(user_id));
+  }
+  if (status) {
+    sql += " AND status = ?";
+    params.emplace_back(std::string(ToString(*status)));
+  }
+  SL_ASSIGN_OR_RETURN(auto row, c_.QueryOne(sql, params));
+  return row.Int(0);
+}
+
+}  // namespace storyloom
