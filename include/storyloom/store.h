@@ -115,6 +115,8 @@ class StoreTx {
                                                              const std::vector<std::string>& ids,
                                                              Millis lease_ms);
   [[nodiscard]] Result<void> ReleaseLease(std::string_view id, std::string_view owner);
+  // Clears every lease on unfinished workflows (a single SQLite server at start-up).
+  [[nodiscard]] Result<std::int64_t> ReleaseAllLeases();
   [[nodiscard]] Result<std::int64_t> CountWorkflows(std::optional<WorkflowStatus> status,
                                                     std::string_view user_id = {});
 

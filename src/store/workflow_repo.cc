@@ -222,6 +222,12 @@ Result<void> StoreTx::ReleaseLease(std::string_view id, std::string_view owner) 
   return {};
 }
 
+Result<std::int64_t> StoreTx::ReleaseAllLeases() {
+  return c_.Exec(
+      "UPDATE workflows SET lease_owner = NULL, lease_expires_at = NULL "
+      "WHERE status IN ('queued', 'running') AND lease_owner IS NOT NULL");
+}
+
 Result<std::int64_t> StoreTx::CountWorkflows(std::optional<WorkflowStatus> status,
                                              std::string_view user_id) {
   std::string sql = "SELECT count(*) FROM workflows WHERE 1 = 1";

@@ -1,0 +1,82 @@
+// Config: every setting of a Storyloom process, loaded from (highest first) flags,
+// STORYLOOM_* environment variables, storyloom.toml, and defaults. A value type; any thread.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "storyloom/error.h"
+
+namespace storyloom::core {
+
+struct Config {
+  // Storage
+  std::string data_dir = "./storyloom-data";
+  std::string database_url;           // "" = sqlite:<data_dir>/storyloom.db
+  std::string sqlite_synchronous = "FULL";
+  int db_readers = 4;
+
+  // Server
+  std::string host = "127.0.0.1";
+  int port = 8080;
+  int io_threads = 1;
+  int http_workers = 8;               // handler threads
+  int workers = 2;                    // workflows run at once; 0 = API only
+  std::uint64_t max_body_bytes = 1 << 20;
+  std::uint64_t max_upload_bytes = 512ull << 20;
+  int read_timeout_ms = 30000;
+  std::string public_url;             // for printed links; "" = http://host:port
+
+  // Logs
+  std::string log_level = "info";
+  bool log_json = false;
+  bool access_log = true;
+
+  // Generation
+  std::string provider = "offline";
+  std::string espeak_binary = "espeak-ng";
+  std::string openai_base_url = "https://api.openai.com/v1";
+  std::string openai_api_key;
+  std::string openai_chat_model = "gpt-4o-mini";
+  std::string openai_image_model = "gpt-image-1";
+  std::string openai_speech_model = "gpt-4o-mini-tts";
+  std::map<std::string, std::string> phase_models;  // phase -> model override
+
+  // Budgets (USD; "" = none)
+  std::optional<double> budget_monthly_usd;
+  std::optional<double> budget_soft_usd;
+
+  // Users
+  int max_running_per_user = 4;
+
+  // Operations
+  int retention_completed_days = 90;
+  int retention_failed_days = 30;
+  int retention_usage_days = 400;
+  int backup_interval_hours = 24;     // 0 = no scheduled backups
+  int backup_keep_daily = 7;
+  int backup_keep_weekly = 4;
+  int cleanup_interval_hours = 24;    // 0 = no scheduled cleanup
+
+  // Where the config file was read from ("" = none).
+  std::string config_file;
+
+  // Derived paths.
+  std::string DatabaseUrl() const;
+  std::string OutputsDir() const;  // <data_dir>/save_outputs
+  std::string BackupsDir() const;  // <data_dir>/backups
+  std::string TmpDir() const;      // <data_dir>/tmp
+  std::string PublicUrl() const;
+};
+
+// Loads storyloom.toml from `path` (or, when "", from $STORYLOOM_CONFIG, ./storyloom.toml if
+// present), then applies the environment. Returns invalid_argument naming the bad key.
+[[nodiscard]] Result<Config> LoadConfig(const std::string& path = "");
+
+// Applies one setting by its toml key ("port", "openai.api_key"...) from text; used by the
+// environment, the file and tests. Returns invalid_argument for unknown keys or bad values.
+[[nodiscard]] Result<void> SetConfigValue(Config& c, const std::string& key, const std::string& value);
+
+}  // namespace storyloom::core

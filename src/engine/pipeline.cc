@@ -1,0 +1,438 @@
+#include "engine/pipeline.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "core/clock.h"
+#include "providers/storyboard.h"
+
+namespace storyloom::engine {
+
+using nlohmann::json;
+
+namespace {
+
+// Share of the whole run each phase stands for (sums to 1).
+double PhaseWeight(const std::string& phase) {
+  if (phase == "story") return 0.1;
+  if (phase == "scenes") return 0.1;
+  if (phase == "images") return 0.45;
+  if (phase == "narration") return 0.25;
+  return 0.1;  // assemble
+}
+
+std::string SceneFileName(int number, const std::string& ext) {
+  return fmt::format("scene_{:02}.{}", number, ext.empty() ? "bin" : ext);
+}
+
+// A provider error carries its specific code in detail when it has one.
+std::string ErrorCodeFor(const Error& e) {
+  if (!e.detail.empty() && e.detail.find(' ') == std::string::npos) return e.detail;
+  return std::string(ErrorCodeName(e.code));
+}
+
+// A step saw a cancel or stop request between two steps.
+Error Interrupted() { return Error{ErrorCode::kAborted, "interrupted", "interrupted"}; }
+
+}  // namespace
+
+Pipeline::Pipeline(PipelineDeps deps, Workflow workflow, const std::atomic<bool>* interrupt,
+                   const std::atomic<bool>* stopping)
+    : d_(deps), w_(std::move(workflow)), interrupt_(interrupt), stopping_(stopping) {}
+
+Result<void> Pipeline::Commit(const std::function<Result<void>(StoreTx&)>& fn,
+                              const std::vector<std::pair<std::string, std::string>>& events) {
+  std::vector<WorkflowEvent> committed;
+  SL_RETURN_IF_ERROR(d_.store.Write([&](StoreTx& tx) -> Result<void> {
+    committed.clear();  // the callback may run again after a transient failure
+    SL_RETURN_IF_ERROR(fn(tx));
+    for (const auto& [type, data] : events) {
+      SL_ASSIGN_OR_RETURN(auto e, tx.AppendEvent(w_.id, type, data, request_id_));
+      committed.push_back(std::move(e));
+    }
+    return {};
+  }));
+  d_.bus.Publish(committed);
+  return {};
+}
+
+double Pipeline::Progress(const std::string& phase, double within) const {
+  double done = 0;
+  for (auto p : kPhases) {
+    if (p == phase) break;
+    done += PhaseWeight(std::string(p));
+  }
+  return std::min(1.0, done + PhaseWeight(phase) * within);
+}
+
+providers::CallContext Pipeline::Context(const std::string& phase) {
+  providers::CallContext ctx;
+  ctx.workflow_id = w_.id;
+  ctx.user_id = w_.user_id;
+  ctx.phase = phase;
+  ctx.cancelled = interrupt_;
+  ctx.record_usage = [this, phase](ApiUsage& u) -> Result<void> {
+    u.workflow_id = w_.id;
+    u.user_id = w_.user_id;
+    if (u.phase.empty()) u.phase = phase;
+    return d_.usage.Record(u);
+  };
+  return ctx;
+}
+
+Result<bool> Pipeline::ShouldStop() {
+  if (interrupt_ && interrupt_->load()) return true;
+  // Another instance (or the API on another node) may have asked for a cancel.
+  SL_ASSIGN_OR_RETURN(Workflow now, d_.store.GetWorkflow(w_.id));
+  return now.cancel_requested;
+}
+
+void Pipeline::RemoveUntrackedFiles() {
+  auto tracked = d_.store.ReadOne<Page<GeneratedFile>>([&](StoreTx& tx) {
+    return tx.ListFiles({.workflow_id = w_.id, .limit = 200});
+  });
+  auto all = d_.files.ListAll();
+  if (!tracked || !all) return;
+  std::set<std::string> keep;
+  for (const auto& f : tracked->items) keep.insert(f.file_path);
+  const std::string prefix = w_.id + "/";
+  for (const auto& path : *all) {
+    if (path.starts_with(prefix) && !keep.contains(path)) {
+      spdlog::info("workflow {}: removing {} left by an interrupted run", w_.id, path);
+      (void)d_.files.Remove(path);
+    }
+  }
+}
+
+Result<GeneratedFile> Pipeline::TrackFile(StoreTx& tx, const files::StoredFile& stored,
+                                          const std::string& scene_id, FileType type,
+                                          const std::string& mime, const std::string& metadata) {
+  if (auto old = tx.GetFileByPath(stored.rel_path); old) {
+    SL_RETURN_IF_ERROR(tx.DeleteFile(old->id));
+  }
+  NewFile f;
+  f.workflow_id = w_.id;
+  f.scene_id = scene_id;
+  f.file_type = type;
+  f.file_path = stored.rel_path;
+  f.file_name = std::filesystem::path(stored.rel_path).filename().string();
+  f.mime_type = mime;
+  f.file_size = stored.size;
+  f.sha256 = stored.sha256;
+  f.metadata_json = metadata.empty() ? "{}" : metadata;
+  return tx.AddGeneratedFile(f);
+}
+
+Result<RunOutcome> Pipeline::Run() {
+  SL_ASSIGN_OR_RETURN(opts_, ParseWorkflowOptions(w_.options_json));
+  req_.prompt = w_.original_prompt;
+  req_.title = w_.title;
+  req_.style = opts_.style;
+  req_.scenes = opts_.scenes;
+  req_.narration = opts_.narration;
+
+  const Millis now = core::WallMillis();
+  SL_RETURN_IF_ERROR(Commit(
+      [&](StoreTx& tx) -> Result<void> {
+        WorkflowUpdate u;
+        u.status = WorkflowStatus::kRunning;
+        if (!w_.started_at) u.started_at = now;
+        return tx.UpdateWorkflow(w_.id, u);
+      },
+      {{"status", json{{"status", "running"}, {"attempt", w_.attempt}}.dump()}}));
+  RemoveUntrackedFiles();
+
+  SL_ASSIGN_OR_RETURN(auto phases, d_.store.ReadOne<std::vector<WorkflowPhase>>(
+                                       [&](StoreTx& tx) { return tx.ListPhases(w_.id); }));
+  for (auto name : kPhases) {
+    const std::string phase(name);
+    bool done = false;
+    for (const auto& p : phases) {
+      if (p.phase == phase &&
+          (p.status == PhaseStatus::kCompleted || p.status == PhaseStatus::kSkipped)) {
+        done = true;
+      }
+    }
+    if (done) continue;
+    SL_ASSIGN_OR_RETURN(bool stop, ShouldStop());
+    if (stop) break;
+    auto r = RunPhase(phase);
+    if (!r) {
+      // A provider or step saw the interrupt: not a failure of the workflow.
+      if ((interrupt_ && interrupt_->load()) || r.error().detail == "interrupted") break;
+      const Error& e = r.error();
+      if (e.code == ErrorCode::kUnavailable && e.message.find("database") != std::string::npos) {
+        return Fail(e);  // cannot record anything; the lease will expire and resume it
+      }
+      spdlog::warn("workflow {} failed in {}: {}", w_.id, phase, e.message);
+      const std::string code = ErrorCodeFor(e);
+      int attempts = 1;
+      for (const auto& p : phases) {
+        if (p.phase == phase) attempts = p.attempts + 1;
+      }
+      SL_RETURN_IF_ERROR(Commit(
+          [&](StoreTx& tx) -> Result<void> {
+            WorkflowPhase p{w_.id, phase, PhaseStatus::kFailed, attempts, now, core::WallMillis(),
+                            e.message, ""};
+            SL_RETURN_IF_ERROR(tx.UpsertPhase(p));
+            WorkflowUpdate u;
+            u.status = WorkflowStatus::kFailed;
+            u.error_code = code;
+            u.error_message = e.message;
+            u.finished_at = std::optional<Millis>(core::WallMillis());
+            return tx.UpdateWorkflow(w_.id, u);
+          },
+          {{"phase", json{{"phase", phase}, {"status", "failed"}, {"error", e.message}}.dump()},
+           {"status",
+            json{{"status", "failed"}, {"error", {{"code", code}, {"message", e.message}}}}.dump()}}));
+      return RunOutcome::kFailed;
+    }
+    SL_ASSIGN_OR_RETURN(phases, d_.store.ReadOne<std::vector<WorkflowPhase>>(
+                                    [&](StoreTx& tx) { return tx.ListPhases(w_.id); }));
+  }
+
+  SL_ASSIGN_OR_RETURN(Workflow latest, d_.store.GetWorkflow(w_.id));
+  if (latest.status == WorkflowStatus::kCompleted) return RunOutcome::kCompleted;
+  if (stopping_ && stopping_->load()) return RunOutcome::kInterrupted;
+  if (latest.cancel_requested || (interrupt_ && interrupt_->load())) {
+    SL_RETURN_IF_ERROR(Commit(
+        [&](StoreTx& tx) -> Result<void> {
+          WorkflowUpdate u;
+          u.status = WorkflowStatus::kCancelled;
+          u.cancel_requested = false;
+          u.finished_at = std::optional<Millis>(core::WallMillis());
+          return tx.UpdateWorkflow(w_.id, u);
+        },
+        {{"status", json{{"status", "cancelled"}}.dump()}}));
+    return RunOutcome::kCancelled;
+  }
+  return RunOutcome::kInterrupted;
+}
+
+Result<void> Pipeline::RunPhase(const std::string& phase) {
+  int attempts = 0;
+  SL_ASSIGN_OR_RETURN(auto phases, d_.store.ReadOne<std::vector<WorkflowPhase>>(
+                                       [&](StoreTx& tx) { return tx.ListPhases(w_.id); }));
+  std::optional<Millis> started;
+  for (const auto& p : phases) {
+    if (p.phase == phase) {
+      attempts = p.attempts;
+      started = p.started_at;
+    }
+  }
+  const Millis now = core::WallMillis();
+  if (phase == "narration" && !opts_.narration) {
+    return Commit(
+        [&](StoreTx& tx) -> Result<void> {
+          WorkflowPhase p{w_.id, phase, PhaseStatus::kSkipped, attempts, now, now, "", ""};
+          SL_RETURN_IF_ERROR(tx.UpsertPhase(p));
+          WorkflowUpdate u;
+          u.current_phase = phase;
+          u.progress = Progress(phase, 1.0);
+          return tx.UpdateWorkflow(w_.id, u);
+        },
+        {{"phase", json{{"phase", phase}, {"status", "skipped"}}.dump()}});
+  }
+  SL_RETURN_IF_ERROR(Commit(
+      [&](StoreTx& tx) -> Result<void> {
+        WorkflowPhase p{w_.id, phase, PhaseStatus::kRunning, attempts + 1, started.value_or(now),
+                        {}, "", ""};
+        SL_RETURN_IF_ERROR(tx.UpsertPhase(p));
+        WorkflowUpdate u;
+        u.current_phase = phase;
+        u.progress = Progress(phase, 0.0);
+        return tx.UpdateWorkflow(w_.id, u);
+      },
+      {{"phase", json{{"phase", phase}, {"status", "running"}, {"attempt", attempts + 1}}.dump()}}));
+  phase_attempts_ = attempts + 1;
+  phase_started_ = started.value_or(now);
+  if (phase == "story") return StoryPhase();
+  if (phase == "scenes") return ScenesPhase();
+  if (phase == "images") return MediaPhase(true);
+  if (phase == "narration") return MediaPhase(false);
+  return AssemblePhase();
+}
+
+Result<void> Pipeline::CompletePhase(StoreTx& tx, const std::string& phase,
+                                     const std::string& output) {
+  WorkflowPhase p{w_.id,  phase, PhaseStatus::kCompleted, phase_attempts_, phase_started_,
+                  core::WallMillis(), "", output};
+  SL_RETURN_IF_ERROR(tx.UpsertPhase(p));
+  WorkflowUpdate u;
+  u.progress = Progress(phase, 1.0);
+  return tx.UpdateWorkflow(w_.id, u);
+}
+
+Result<void> Pipeline::StoryPhase() {
+  auto ctx = Context("story");
+  SL_ASSIGN_OR_RETURN(providers::Story story, d_.provider.WriteStory(req_, ctx));
+  if (story.text.empty()) return Fail(Error::Internal("the provider returned an empty story"));
+  // The story is also a file, so it can be downloaded and backed up like the rest.
+  SL_ASSIGN_OR_RETURN(auto stored, d_.files.Write(w_.id + "/story/story.txt",
+                                                  story.title + "\n\n" + story.text + "\n"));
+  const std::string title = w_.title.empty() ? story.title : w_.title;
+  json meta = json::parse(story.metadata_json.empty() ? "{}" : story.metadata_json, nullptr, false);
+  if (!meta.is_object()) meta = json::object();
+  meta["prompt"] = w_.original_prompt;
+  SL_RETURN_IF_ERROR(Commit(
+      [&](StoreTx& tx) -> Result<void> {
+        SL_RETURN_IF_ERROR(
+            TrackFile(tx, stored, "", FileType::kText, "text/plain; charset=utf-8", meta.dump()));
+        WorkflowUpdate u;
+        u.enhanced_story = story.text;
+        u.title = title;
+        SL_RETURN_IF_ERROR(tx.UpdateWorkflow(w_.id, u));
+        return CompletePhase(tx, "story", json{{"title", title}, {"characters", story.text.size()}}.dump());
+      },
+      {{"phase", json{{"phase", "story"}, {"status", "completed"}}.dump()},
+       {"progress", json{{"progress", Progress("story", 1.0)}}.dump()}}));
+  w_.title = title;
+  w_.enhanced_story = story.text;
+  req_.title = title;
+  return {};
+}
+
+Result<void> Pipeline::ScenesPhase() {
+  SL_ASSIGN_OR_RETURN(Workflow cur, d_.store.GetWorkflow(w_.id));
+  providers::Story story{cur.title, cur.enhanced_story, ""};
+  req_.title = cur.title;
+  auto ctx = Context("scenes");
+  SL_ASSIGN_OR_RETURN(auto specs, d_.provider.BreakdownScenes(req_, story, ctx));
+  if (static_cast<int>(specs.size()) != opts_.scenes) {
+    return Fail(Error::Internal(fmt::format("the provider returned {} scenes instead of {}",
+                                            specs.size(), opts_.scenes)));
+  }
+  SL_RETURN_IF_ERROR(Commit(
+      [&](StoreTx& tx) -> Result<void> {
+        // A failed earlier try may have left nothing; scenes are written only here, with the
+        // phase, so there is never a partial set.
+        SL_ASSIGN_OR_RETURN(auto existing, tx.ListScenes(w_.id));
+        if (!existing.empty()) return CompletePhase(tx, "scenes", json{{"scenes", existing.size()}}.dump());
+        for (const auto& spec : specs) {
+          Scene s;
+          s.workflow_id = w_.id;
+          s.scene_number = spec.number;
+          s.title = spec.title;
+          s.description = spec.description;
+          s.image_prompt = spec.image_prompt;
+          s.narration = spec.narration;
+          SL_RETURN_IF_ERROR(tx.AddScene(s));
+        }
+        return CompletePhase(tx, "scenes", json{{"scenes", specs.size()}}.dump());
+      },
+      {{"phase", json{{"phase", "scenes"}, {"status", "completed"}, {"scenes", specs.size()}}.dump()},
+       {"progress", json{{"progress", Progress("scenes", 1.0)}}.dump()}}));
+  return {};
+}
+
+Result<void> Pipeline::MediaPhase(bool images) {
+  const std::string phase = images ? "images" : "narration";
+  SL_ASSIGN_OR_RETURN(auto scenes, d_.store.ReadOne<std::vector<Scene>>(
+                                       [&](StoreTx& tx) { return tx.ListScenes(w_.id); }));
+  const double total = static_cast<double>(std::max<std::size_t>(1, scenes.size()));
+  int done = 0;
+  for (Scene& scene : scenes) {
+    if (!(images ? scene.image_file_id : scene.audio_file_id).empty()) {
+      ++done;
+      continue;  // committed by an earlier run
+    }
+    SL_ASSIGN_OR_RETURN(bool stop, ShouldStop());
+    if (stop) return Fail(Interrupted());
+    providers::SceneSpec spec{scene.scene_number, scene.title, scene.description,
+                              scene.image_prompt, scene.narration};
+    auto ctx = Context(phase);
+    SL_ASSIGN_OR_RETURN(providers::Media media, images ? d_.provider.RenderImage(req_, spec, ctx)
+                                                       : d_.provider.Narrate(req_, spec, ctx));
+    if (media.bytes.empty()) return Fail(Error::Internal("the provider returned an empty file"));
+    const std::string rel = fmt::format("{}/{}/{}", w_.id, images ? "images" : "audio",
+                                        SceneFileName(scene.scene_number, media.extension));
+    SL_ASSIGN_OR_RETURN(auto stored, d_.files.Write(rel, media.bytes));
+    json meta = json::parse(media.metadata_json.empty() ? "{}" : media.metadata_json, nullptr, false);
+    if (!meta.is_object()) meta = json::object();
+    meta["scene_number"] = scene.scene_number;
+    meta["provider"] = d_.provider.name();
+    if (images) meta["prompt"] = scene.image_prompt;
+    ++done;
+    const double progress = Progress(phase, done / total);
+    SL_RETURN_IF_ERROR(Commit(
+        [&](StoreTx& tx) -> Result<void> {
+          SL_ASSIGN_OR_RETURN(GeneratedFile f,
+                              TrackFile(tx, stored, scene.id, images ? FileType::kImage : FileType::kAudio,
+                                        media.mime_type, meta.dump()));
+          (images ? scene.image_file_id : scene.audio_file_id) = f.id;
+          SL_RETURN_IF_ERROR(tx.UpdateScene(scene));
+          WorkflowUpdate u;
+          u.progress = progress;
+          return tx.UpdateWorkflow(w_.id, u);
+        },
+        {{"file", json{{"phase", phase}, {"scene", scene.scene_number}, {"path", stored.rel_path},
+                       {"size", stored.size}}.dump()},
+         {"progress", json{{"progress", progress}}.dump()}}));
+  }
+  return Commit([&](StoreTx& tx) { return CompletePhase(tx, phase, json{{"files", done}}.dump()); },
+                {{"phase", json{{"phase", phase}, {"status", "completed"}}.dump()}});
+}
+
+Result<void> Pipeline::AssemblePhase() {
+  SL_ASSIGN_OR_RETURN(Workflow cur, d_.store.GetWorkflow(w_.id));
+  SL_ASSIGN_OR_RETURN(auto scenes, d_.store.ReadOne<std::vector<Scene>>(
+                                       [&](StoreTx& tx) { return tx.ListScenes(w_.id); }));
+  providers::StoryboardInput in;
+  in.workflow_id = w_.id;
+  in.title = cur.title;
+  in.prompt = cur.original_prompt;
+  in.story = cur.enhanced_story;
+  in.provider = d_.provider.name();
+  in.created_at = core::FormatRfc3339(cur.created_at);
+  for (const Scene& s : scenes) {
+    providers::StoryboardScene out;
+    out.number = s.scene_number;
+    out.title = s.title;
+    out.description = s.description;
+    out.narration = s.narration;
+    auto load = [&](const std::string& file_id, std::string& bytes, std::string& mime,
+                    std::string& name) -> Result<void> {
+      if (file_id.empty()) return {};
+      SL_ASSIGN_OR_RETURN(GeneratedFile f, d_.store.ReadOne<GeneratedFile>(
+                                               [&](StoreTx& tx) { return tx.GetFile(file_id); }));
+      SL_ASSIGN_OR_RETURN(std::string path, d_.files.Resolve(f.file_path));
+      std::ifstream in_file(path, std::ios::binary);
+      if (!in_file) return Fail(Error::Unavailable("cannot read " + f.file_path));
+      bytes.assign(std::istreambuf_iterator<char>(in_file), {});
+      mime = f.mime_type;
+      name = "../" + f.file_path.substr(f.file_path.find('/') + 1);
+      return {};
+    };
+    SL_RETURN_IF_ERROR(load(s.image_file_id, out.image_bytes, out.image_mime, out.image_file));
+    SL_RETURN_IF_ERROR(load(s.audio_file_id, out.audio_bytes, out.audio_mime, out.audio_file));
+    in.scenes.push_back(std::move(out));
+  }
+  providers::Storyboard board = providers::AssembleStoryboard(in);
+  SL_ASSIGN_OR_RETURN(auto json_file, d_.files.Write(w_.id + "/story/storyboard.json", board.json));
+  SL_ASSIGN_OR_RETURN(auto html_file, d_.files.Write(w_.id + "/story/storyboard.html", board.html));
+  const Millis now = core::WallMillis();
+  return Commit(
+      [&](StoreTx& tx) -> Result<void> {
+        const std::string meta = json{{"provider", d_.provider.name()}, {"scenes", scenes.size()}}.dump();
+        SL_RETURN_IF_ERROR(TrackFile(tx, json_file, "", FileType::kJson, "application/json", meta));
+        SL_RETURN_IF_ERROR(TrackFile(tx, html_file, "", FileType::kText, "text/html; charset=utf-8", meta));
+        SL_RETURN_IF_ERROR(CompletePhase(tx, "assemble", json{{"files", 2}}.dump()));
+        WorkflowUpdate u;
+        u.status = WorkflowStatus::kCompleted;
+        u.progress = 1.0;
+        u.finished_at = std::optional<Millis>(now);
+        u.error_code = "";
+        u.error_message = "";
+        return tx.UpdateWorkflow(w_.id, u);
+      },
+      {{"phase", json{{"phase", "assemble"}, {"status", "completed"}}.dump()},
+       {"progress", json{{"progress", 1.0}}.dump()},
+       {"status", json{{"status", "completed"}}.dump()}});
+}
+
+}  // namespace storyloom::engine

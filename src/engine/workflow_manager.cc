@@ -1,0 +1,329 @@
+#include "engine/workflow_manager.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <nlohmann/json.hpp>
+
+#include "core/clock.h"
+#include "core/ids.h"
+#include "engine/pipeline.h"
+
+namespace storyloom::engine {
+
+using nlohmann::json;
+
+namespace {
+
+// Commits `fn` plus one event, then publishes the event.
+Result<void> WriteWithEvent(Store& store, EventBus& bus, const std::string& workflow_id,
+                            const std::function<Result<void>(StoreTx&)>& fn,
+                            const std::string& type, const std::string& data,
+                            const std::string& request_id) {
+  std::optional<WorkflowEvent> event;
+  SL_RETURN_IF_ERROR(store.Write([&](StoreTx& tx) -> Result<void> {
+    SL_RETURN_IF_ERROR(fn(tx));
+    SL_ASSIGN_OR_RETURN(event, tx.AppendEvent(workflow_id, type, data, request_id));
+    return {};
+  }));
+  if (event) bus.Publish(*event);
+  return {};
+}
+
+}  // namespace
+
+WorkflowManager::WorkflowManager(Store& store, files::FileStore& files, EventBus& bus,
+                                 UsageRecorder& usage, ProviderResolver providers,
+                                 ManagerOptions options)
+    : store_(store),
+      files_(files),
+      bus_(bus),
+      usage_(usage),
+      providers_(std::move(providers)),
+      options_(std::move(options)) {
+  if (options_.instance_id.empty()) options_.instance_id = "node-" + core::RandomHex(6);
+}
+
+WorkflowManager::~WorkflowManager() { Stop(); }
+
+void WorkflowManager::Start() {
+  {
+    std::lock_guard lock(mu_);
+    if (started_ || options_.workers <= 0) return;
+    started_ = true;
+  }
+  if (options_.release_leases_on_start) {
+    auto r = store_.Write([](StoreTx& tx) -> Result<void> {
+      SL_RETURN_IF_ERROR(tx.ReleaseAllLeases());
+      return {};
+    });
+    if (!r) spdlog::warn("could not release stale leases: {}", r.error().message);
+  }
+  threads_.emplace_back([this] { SchedulerLoop(); });
+  threads_.emplace_back([this] { HeartbeatLoop(); });
+  for (int i = 0; i < options_.workers; ++i) threads_.emplace_back([this] { WorkerLoop(); });
+  spdlog::info("workflow engine {} started with {} workers", options_.instance_id, options_.workers);
+}
+
+void WorkflowManager::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+    stopping_flag_.store(true);
+    for (auto& [id, flag] : active_) flag->store(true);
+  }
+  cv_.notify_all();
+  for (auto& t : threads_) {
+    if (t.joinable()) t.join();
+  }
+  threads_.clear();
+  // Workflows claimed but never started go back to the queue at once.
+  std::vector<Workflow> unstarted;
+  {
+    std::lock_guard lock(mu_);
+    unstarted.swap(ready_);
+  }
+  for (const auto& w : unstarted) (void)store_.Write([&](StoreTx& tx) {
+    return tx.ReleaseLease(w.id, options_.instance_id);
+  });
+}
+
+void WorkflowManager::Notify() { cv_.notify_all(); }
+
+int WorkflowManager::running() const {
+  std::lock_guard lock(mu_);
+  return static_cast<int>(active_.size());
+}
+
+Result<CreateResult> WorkflowManager::Create(const CreateRequest& req) {
+  SL_ASSIGN_OR_RETURN(WorkflowOptions opts, ParseWorkflowOptions(req.options_json));
+  if (req.prompt.find_first_not_of(" \t\r\n") == std::string::npos) {
+    return Fail(Error::InvalidArgument("prompt must not be empty", "prompt"));
+  }
+  if (req.prompt.size() > 10000) {
+    return Fail(Error::InvalidArgument("prompt must be at most 10000 bytes", "prompt"));
+  }
+  if (req.title.size() > 300) {
+    return Fail(Error::InvalidArgument("title must be at most 300 bytes", "title"));
+  }
+  if (req.idempotency_key.size() > 200) {
+    return Fail(Error::InvalidArgument("Idempotency-Key must be at most 200 characters", "Idempotency-Key"));
+  }
+  std::optional<CreateResult> out;
+  std::optional<WorkflowEvent> event;
+  SL_RETURN_IF_ERROR(store_.Write([&](StoreTx& tx) -> Result<void> {
+    SL_ASSIGN_OR_RETURN(out, tx.CreateWorkflow({req.user_id, req.prompt, req.title, opts.ToJson(),
+                                                req.idempotency_key}));
+    if (out->created) {
+      SL_ASSIGN_OR_RETURN(event, tx.AppendEvent(out->workflow.id, "status",
+                                                json{{"status", "queued"}}.dump(), req.request_id));
+    }
+    return {};
+  }));
+  if (event) bus_.Publish(*event);
+  Notify();
+  return std::move(*out);
+}
+
+Result<Workflow> WorkflowManager::Cancel(const std::string& id, const std::string& request_id) {
+  SL_ASSIGN_OR_RETURN(Workflow w, store_.GetWorkflow(id));
+  if (IsTerminal(w.status)) {
+    return Fail(Error::FailedPrecondition(
+        fmt::format("workflow {} is already {}", id, ToString(w.status)), "conflict"));
+  }
+  if (w.status == WorkflowStatus::kQueued) {
+    // Not running anywhere (or only claimed): cancel it outright unless a worker got it.
+    bool done = false;
+    SL_RETURN_IF_ERROR(WriteWithEvent(
+        store_, bus_, id,
+        [&](StoreTx& tx) -> Result<void> {
+          SL_ASSIGN_OR_RETURN(Workflow cur, tx.GetWorkflow(id));
+          WorkflowUpdate u;
+          if (cur.status == WorkflowStatus::kQueued) {
+            u.status = WorkflowStatus::kCancelled;
+            u.finished_at = std::optional<Millis>(core::WallMillis());
+            done = true;
+          } else {
+            u.cancel_requested = true;
+          }
+          return tx.UpdateWorkflow(id, u);
+        },
+        "status", json{{"status", "cancelled"}}.dump(), request_id));
+    if (done) {
+      std::lock_guard lock(mu_);
+      std::erase_if(ready_, [&](const Workflow& r) { return r.id == id; });
+    }
+  } else {
+    WorkflowUpdate u;
+    u.cancel_requested = true;
+    SL_RETURN_IF_ERROR(store_.UpdateWorkflow(id, u));
+  }
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = active_.find(id); it != active_.end()) it->second->store(true);
+  }
+  return store_.GetWorkflow(id);
+}
+
+Result<Workflow> WorkflowManager::Retry(const std::string& id, const std::string& request_id) {
+  SL_RETURN_IF_ERROR(WriteWithEvent(
+      store_, bus_, id,
+      [&](StoreTx& tx) -> Result<void> {
+        SL_ASSIGN_OR_RETURN(Workflow w, tx.GetWorkflow(id));
+        if (w.status != WorkflowStatus::kFailed && w.status != WorkflowStatus::kCancelled) {
+          return Fail(Error::FailedPrecondition(
+              fmt::format("only failed or cancelled workflows can be retried; this one is {}",
+                          ToString(w.status)),
+              "conflict"));
+        }
+        SL_ASSIGN_OR_RETURN(auto phases, tx.ListPhases(id));
+        for (WorkflowPhase p : phases) {
+          if (p.status == PhaseStatus::kFailed || p.status == PhaseStatus::kRunning) {
+            p.status = PhaseStatus::kPending;
+            p.error.clear();
+            p.finished_at.reset();
+            SL_RETURN_IF_ERROR(tx.UpsertPhase(p));
+          }
+        }
+        WorkflowUpdate u;
+        u.status = WorkflowStatus::kQueued;
+        u.error_code = "";
+        u.error_message = "";
+        u.cancel_requested = false;
+        u.attempt = w.attempt + 1;
+        u.finished_at = std::optional<Millis>();
+        return tx.UpdateWorkflow(id, u);
+      },
+      "status", json{{"status", "queued"}, {"retry", true}}.dump(), request_id));
+  Notify();
+  return store_.GetWorkflow(id);
+}
+
+Result<void> WorkflowManager::Delete(const std::string& id) {
+  SL_ASSIGN_OR_RETURN(Workflow w, store_.GetWorkflow(id));
+  if (w.status == WorkflowStatus::kRunning || w.status == WorkflowStatus::kQueued) {
+    (void)Cancel(id);
+    // Wait briefly for a local worker to reach a step boundary so no file is written after
+    // the delete.
+    for (int i = 0; i < 200; ++i) {
+      {
+        std::lock_guard lock(mu_);
+        if (!active_.contains(id)) break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    }
+  }
+  SL_ASSIGN_OR_RETURN(auto files, store_.WriteOne<std::vector<GeneratedFile>>(
+                                      [&](StoreTx& tx) { return tx.DeleteWorkflow(id); }));
+  // Rows first, then files: a crash in between leaves orphans that cleanup quarantines,
+  // never a row pointing at nothing.
+  for (const auto& f : files) {
+    if (auto r = files_.Remove(f.file_path); !r) {
+      spdlog::warn("could not remove {}: {}", f.file_path, r.error().message);
+    }
+  }
+  return {};
+}
+
+void WorkflowManager::SchedulerLoop() {
+  std::unique_lock lock(mu_);
+  while (!stopping_) {
+    const int busy = static_cast<int>(active_.size() + ready_.size());
+    const int free_slots = options_.workers - busy;
+    if (free_slots > 0) {
+      lock.unlock();
+      auto claimed = store_.WriteOne<std::vector<Workflow>>([&](StoreTx& tx) {
+        return tx.ClaimWorkflows(options_.instance_id, options_.lease_ms, free_slots);
+      });
+      lock.lock();
+      if (!claimed) {
+        spdlog::warn("claiming workflows failed: {}", claimed.error().message);
+      } else if (!claimed->empty()) {
+        for (auto& w : *claimed) ready_.push_back(std::move(w));
+        cv_.notify_all();
+        continue;  // there may be more
+      }
+    }
+    cv_.wait_for(lock, std::chrono::milliseconds(options_.poll_ms));
+  }
+}
+
+void WorkflowManager::HeartbeatLoop() {
+  std::unique_lock lock(mu_);
+  while (!stopping_) {
+    cv_.wait_for(lock, std::chrono::milliseconds(options_.lease_ms / 3));
+    if (stopping_) break;
+    std::vector<std::string> ids;
+    for (const auto& [id, flag] : active_) ids.push_back(id);
+    for (const auto& w : ready_) ids.push_back(w.id);
+    if (ids.empty()) continue;
+    lock.unlock();
+    auto held = store_.WriteOne<std::vector<std::string>>([&](StoreTx& tx) {
+      return tx.RenewLeases(options_.instance_id, ids, options_.lease_ms);
+    });
+    lock.lock();
+    if (!held) continue;
+    // A lease we lost (another instance took over) means we must stop writing at once.
+    for (const auto& id : ids) {
+      if (std::find(held->begin(), held->end(), id) == held->end()) {
+        if (auto it = active_.find(id); it != active_.end()) {
+          spdlog::warn("lost the lease on workflow {}; stopping it here", id);
+          it->second->store(true);
+        }
+      }
+    }
+  }
+}
+
+void WorkflowManager::WorkerLoop() {
+  std::unique_lock lock(mu_);
+  for (;;) {
+    cv_.wait(lock, [&] { return stopping_ || !ready_.empty(); });
+    if (stopping_) return;
+    Workflow w = std::move(ready_.front());
+    ready_.erase(ready_.begin());
+    auto flag = std::make_shared<std::atomic<bool>>(false);
+    active_[w.id] = flag;
+    lock.unlock();
+    Run(w);
+    lock.lock();
+    active_.erase(w.id);
+    cv_.notify_all();  // a slot is free
+  }
+}
+
+void WorkflowManager::Run(const Workflow& w) {
+  std::shared_ptr<std::atomic<bool>> flag;
+  {
+    std::lock_guard lock(mu_);
+    flag = active_[w.id];
+  }
+  auto opts = ParseWorkflowOptions(w.options_json);
+  auto provider = opts ? providers_(*opts) : Result<providers::Provider*>(Fail(opts.error()));
+  if (!provider) {
+    (void)WriteWithEvent(
+        store_, bus_, w.id,
+        [&](StoreTx& tx) {
+          WorkflowUpdate u;
+          u.status = WorkflowStatus::kFailed;
+          u.error_code = "invalid_options";
+          u.error_message = provider.error().message;
+          u.finished_at = std::optional<Millis>(core::WallMillis());
+          return tx.UpdateWorkflow(w.id, u);
+        },
+        "status", json{{"status", "failed"}}.dump(), "");
+    (void)store_.Write([&](StoreTx& tx) { return tx.ReleaseLease(w.id, options_.instance_id); });
+    return;
+  }
+  Pipeline pipeline({store_, files_, bus_, usage_, **provider}, w, flag.get(), &stopping_flag_);
+  auto outcome = pipeline.Run();
+  if (!outcome) {
+    spdlog::error("workflow {} stopped: {}", w.id, outcome.error().message);
+  }
+  // Keep the lease on an interrupted run only if we still own it; release it so a restart
+  // or another instance resumes at once.
+  (void)store_.Write([&](StoreTx& tx) { return tx.ReleaseLease(w.id, options_.instance_id); });
+}
+
+}  // namespace storyloom::engine

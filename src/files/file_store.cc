@@ -1,0 +1,174 @@
+#include "files/file_store.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "core/clock.h"
+#include "core/hash.h"
+#include "core/ids.h"
+
+namespace storyloom::files {
+namespace fs = std::filesystem;
+
+namespace {
+
+Error IoError(std::string_view what, const std::string& path) {
+  return Error::Unavailable(fmt::format("{} {}: {}", what, path, std::strerror(errno)));
+}
+
+Result<void> FsyncPath(const std::string& path, int flags) {
+  const int fd = ::open(path.c_str(), flags | O_CLOEXEC);
+  if (fd < 0) return Fail(IoError("cannot open", path));
+  const int rc = ::fsync(fd);
+  ::close(fd);
+  if (rc != 0) return Fail(IoError("cannot fsync", path));
+  return {};
+}
+
+Result<void> MakeDirs(const fs::path& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return Fail(Error::Unavailable(fmt::format("cannot create {}: {}", dir.string(), ec.message())));
+  return {};
+}
+
+}  // namespace
+
+bool IsSafeRelativePath(std::string_view p) {
+  if (p.empty() || p.size() > 1024 || p.front() == '/') return false;
+  std::size_t start = 0;
+  while (start <= p.size()) {
+    const std::size_t end = std::min(p.find('/', start), p.size());
+    const std::string_view seg = p.substr(start, end - start);
+    if (seg.empty() || seg == "." || seg == "..") return false;
+    for (char c : seg) {
+      if (c == '\0' || c == '\\') return false;
+    }
+    start = end + 1;
+  }
+  return true;
+}
+
+bool FileStore::IsSafeName(std::string_view name) {
+  if (name.empty() || name.size() > 128 || name.front() == '.') return false;
+  for (char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '.' || c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+FileStore::FileStore(std::string root) : root_(fs::absolute(root).lexically_normal().string()) {
+  while (root_.size() > 1 && root_.back() == '/') root_.pop_back();
+}
+
+Result<std::string> FileStore::Resolve(std::string_view rel_path) const {
+  if (!IsSafeRelativePath(rel_path)) {
+    return Fail(Error::InvalidArgument(fmt::format("'{}' is not a path inside save_outputs", rel_path)));
+  }
+  const fs::path full = fs::path(root_) / fs::path(rel_path);
+  // A symlink planted under the root must not lead outside it.
+  std::error_code ec;
+  const fs::path real = fs::weakly_canonical(full, ec);
+  const fs::path real_root = fs::weakly_canonical(root_, ec);
+  const std::string r = real.string(), rr = real_root.string();
+  if (ec || r.size() <= rr.size() || r.compare(0, rr.size(), rr) != 0 || r[rr.size()] != '/') {
+    return Fail(Error::InvalidArgument(fmt::format("'{}' leads outside save_outputs", rel_path)));
+  }
+  return full.string();
+}
+
+Result<StoredFile> FileStore::Write(std::string_view rel_path, std::string_view bytes) {
+  SL_ASSIGN_OR_RETURN(std::string dest, Resolve(rel_path));
+  const fs::path dir = fs::path(dest).parent_path();
+  SL_RETURN_IF_ERROR(MakeDirs(dir));
+  const std::string tmp = (dir / (".tmp-" + core::RandomHex(8))).string();
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) return Fail(IoError("cannot create", tmp));
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      Error e = IoError("cannot write", tmp);
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      return Fail(std::move(e));
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  if (::fsync(fd) != 0) {
+    Error e = IoError("cannot fsync", tmp);
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return Fail(std::move(e));
+  }
+  ::close(fd);
+  if (::rename(tmp.c_str(), dest.c_str()) != 0) {
+    Error e = IoError("cannot rename to", dest);
+    ::unlink(tmp.c_str());
+    return Fail(std::move(e));
+  }
+  SL_RETURN_IF_ERROR(FsyncPath(dir.string(), O_RDONLY | O_DIRECTORY));
+  return StoredFile{std::string(rel_path), static_cast<std::int64_t>(bytes.size()),
+                    core::Sha256Hex(bytes)};
+}
+
+Result<StoredFile> FileStore::Adopt(const std::string& src, std::string_view rel_path) {
+  SL_ASSIGN_OR_RETURN(std::string dest, Resolve(rel_path));
+  SL_ASSIGN_OR_RETURN(std::string sha, core::Sha256File(src));
+  SL_RETURN_IF_ERROR(FsyncPath(src, O_RDONLY));
+  std::error_code ec;
+  const auto size = fs::file_size(src, ec);
+  if (ec) return Fail(Error::Unavailable("cannot stat " + src));
+  const fs::path dir = fs::path(dest).parent_path();
+  SL_RETURN_IF_ERROR(MakeDirs(dir));
+  if (::rename(src.c_str(), dest.c_str()) != 0) return Fail(IoError("cannot move upload to", dest));
+  SL_RETURN_IF_ERROR(FsyncPath(dir.string(), O_RDONLY | O_DIRECTORY));
+  return StoredFile{std::string(rel_path), static_cast<std::int64_t>(size), sha};
+}
+
+Result<void> FileStore::Remove(std::string_view rel_path) {
+  SL_ASSIGN_OR_RETURN(std::string path, Resolve(rel_path));
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) return Fail(IoError("cannot remove", path));
+  // Drop directories the removal left empty (workflow folders), never the root.
+  fs::path dir = fs::path(path).parent_path();
+  std::error_code ec;
+  while (dir.string().size() > root_.size() && fs::is_empty(dir, ec) && !ec) {
+    if (!fs::remove(dir, ec)) break;
+    dir = dir.parent_path();
+  }
+  return {};
+}
+
+Result<std::vector<std::string>> FileStore::ListAll() const {
+  std::vector<std::string> out;
+  std::error_code ec;
+  if (!fs::exists(root_, ec)) return out;
+  for (auto it = fs::recursive_directory_iterator(root_, ec); !ec && it != fs::end(it);
+       it.increment(ec)) {
+    if (it->is_regular_file(ec) && !it->is_symlink(ec)) {
+      out.push_back(fs::relative(it->path(), root_, ec).generic_string());
+    }
+  }
+  if (ec) return Fail(Error::Unavailable(fmt::format("cannot list {}: {}", root_, ec.message())));
+  return out;
+}
+
+Result<std::string> FileStore::Quarantine(std::string_view rel_path) {
+  SL_ASSIGN_OR_RETURN(std::string path, Resolve(rel_path));
+  const fs::path dest = fs::path(root_).parent_path() / "quarantine" /
+                        std::to_string(core::WallMillis()) / fs::path(rel_path);
+  SL_RETURN_IF_ERROR(MakeDirs(dest.parent_path()));
+  if (::rename(path.c_str(), dest.c_str()) != 0) return Fail(IoError("cannot quarantine", path));
+  return dest.string();
+}
+
+}  // namespace storyloom::files
