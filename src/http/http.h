@@ -75,12 +75,15 @@ struct FileBody {
 struct Response {
   int status = 200;
   Headers headers;
-  std::string body;                    // used unless `file` or `sse` is set
-  std::optional<FileBody> file;        // stream a file range
-  std::shared_ptr<SseSource> sse;      // keep the connection open for events
+  std::string body;                // used unless `file` or `sse` is set
+  std::optional<FileBody> file;    // stream a file range
+  std::shared_ptr<SseSource> sse;  // keep the connection open for events
 
   static Response Json(int status, std::string body);
-  static Response Text(int status, std::string body, std::string content_type = "text/plain; charset=utf-8");
+  static Response Text(int status, std::string body,
+                       std::string content_type = "text/plain; charset=utf-8");
+  // The JSON error format: {"error":{"code":"not_found","message":"..."}}.
+  static Response Error(int status, std::string_view code, std::string_view message);
 };
 
 using Handler = std::function<Response(Request&)>;
@@ -89,8 +92,8 @@ struct RouteOptions {
   // Run on the io thread instead of the worker pool: only for handlers that never block
   // (no database, no disk), like /healthz.
   bool inline_io = false;
-  // Largest accepted request body; larger gets 413.
-  std::uint64_t max_body = 1 << 20;
+  // Largest accepted request body; larger gets 413. 0: ServerOptions::default_max_body.
+  std::uint64_t max_body = 0;
   // Stream the request body to a temporary file under the server's upload dir instead of
   // memory (Request::body_file).
   bool body_to_file = false;
@@ -122,7 +125,16 @@ class Router {
              std::unordered_map<std::string, std::string>& params) const;
 
  private:
+  // A pattern split into segments once, at Add time.
+  struct CompiledRoute {
+    std::vector<std::string> segments;
+    bool exact = true;  // no {param} segments
+  };
+  static int MatchRoute(const CompiledRoute& c, const std::vector<std::string_view>& parts,
+                        std::unordered_map<std::string, std::string>* params);
+
   std::vector<Route> routes_;
+  std::vector<CompiledRoute> compiled_;  // parallel to routes_
   std::optional<Route> fallback_;
 };
 

@@ -19,12 +19,15 @@ struct ServerOptions {
   int worker_threads = 8;
   std::uint64_t default_max_body = 1 << 20;
   std::uint32_t max_header_bytes = 16 * 1024;
-  int read_timeout_ms = 30000;     // per request (headers and body)
-  int idle_timeout_ms = 60000;     // keep-alive between requests
-  std::string upload_dir;          // for body_to_file routes; must be set if any use it
+  // Per request: the headers must arrive within it, and the body must make progress at
+  // least this often (a stalled or slowloris client is disconnected).
+  int read_timeout_ms = 30000;
+  int idle_timeout_ms = 60000;   // keep-alive between requests
+  std::string upload_dir;        // for body_to_file routes; must be set if any use it
+  int sse_keepalive_ms = 15000;  // ": keepalive" comment interval on SSE streams
   // Called once per finished request (access log, metrics). Any thread.
-  std::function<void(const Request&, const Response&, const std::string& route_name,
-                     double seconds, std::uint64_t bytes_sent)>
+  std::function<void(const Request&, const Response&, const std::string& route_name, double seconds,
+                     std::uint64_t bytes_sent)>
       on_complete;
 };
 

@@ -1,0 +1,834 @@
+// The Boost.Beast HTTP/1.1 server behind server.h, modelled on Beast's advanced_server: a
+// listener accepts onto strands; each Session reads one request at a time on its strand,
+// runs the handler on the worker pool (or inline for inline_io routes), posts the response
+// back to the strand and writes it. This is the only translation unit that includes Beast.
+#include "http/server.h"
+
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <ctime>
+#include <deque>
+#include <filesystem>
+#include <limits>
+#include <mutex>
+#include <random>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "http/range_file_body.h"
+
+namespace storyloom::http {
+namespace {
+
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+constexpr std::size_t kMaxSseQueueBytes = 8 << 20;  // a client this far behind is dropped
+constexpr auto kLingerTime = std::chrono::seconds(2);
+constexpr std::size_t kMaxLingerBytes = 1 << 20;
+
+// The Date header value, formatted at most once per second per thread.
+std::string_view HttpDate() {
+  thread_local std::time_t last = 0;
+  thread_local char buf[64];
+  thread_local std::size_t len = 0;
+  const std::time_t now = std::time(nullptr);
+  if (now != last) {
+    std::tm tm{};
+    gmtime_r(&now, &tm);
+    len = std::strftime(buf, sizeof(buf), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    last = now;
+  }
+  return {buf, len};
+}
+
+std::string RandomHex(int chars) {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(chars);
+  while (static_cast<int>(out.size()) < chars) {
+    std::uint64_t v = rng();
+    for (int i = 0; i < 16 && static_cast<int>(out.size()) < chars; ++i, v >>= 4) {
+      out.push_back(kHex[v & 15]);
+    }
+  }
+  return out;
+}
+
+bool SaneRequestId(std::string_view id) {
+  if (id.empty() || id.size() > 64) return false;
+  for (char c : id) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '_' || c == '.';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// Parses "a=1&b=x+y" into decoded pairs (first value wins). Returns false on a bad escape.
+bool ParseQuery(std::string_view qs, std::unordered_map<std::string, std::string>& out) {
+  while (!qs.empty()) {
+    const std::size_t amp = qs.find('&');
+    std::string_view pair = qs.substr(0, amp);
+    qs = amp == std::string_view::npos ? std::string_view() : qs.substr(amp + 1);
+    if (pair.empty()) continue;
+    const std::size_t eq = pair.find('=');
+    auto key = PercentDecode(pair.substr(0, eq), true);
+    auto value = PercentDecode(eq == std::string_view::npos ? "" : pair.substr(eq + 1), true);
+    if (!key || !value) return false;
+    out.emplace(std::move(*key), std::move(*value));
+  }
+  return true;
+}
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  return beast::iequals(beast::string_view(a.data(), a.size()),
+                        beast::string_view(b.data(), b.size()));
+}
+
+class Session;
+class SseSinkImpl;
+
+// State shared by the listener, sessions and Server::Stop. Outlives every session: Stop
+// joins the threads and destroys the io_context (and with it every session) first.
+struct ServerCore {
+  ServerCore(ServerOptions o, std::shared_ptr<const Router> r)
+      : options(std::move(o)), router(std::move(r)) {}
+
+  ServerOptions options;
+  std::shared_ptr<const Router> router;
+  std::unique_ptr<net::io_context> ioc;
+  std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
+  std::optional<tcp::acceptor> acceptor;  // runs on its own strand
+  std::unique_ptr<net::thread_pool> workers;
+  std::vector<std::thread> io_threads;
+  std::atomic<bool> stopping{false};
+  bool started = false;
+  bool stopped = false;
+  std::uint16_t port = 0;
+
+  std::mutex mu;
+  std::condition_variable cv;                                     // signalled when a session ends
+  std::unordered_map<Session*, std::weak_ptr<Session>> sessions;  // guarded by mu
+  std::vector<std::weak_ptr<SseSinkImpl>> sinks;                  // guarded by mu
+
+  void DoAccept();
+  void Register(const std::shared_ptr<Session>& s);
+  void Unregister(Session* s);
+  void AddSink(const std::shared_ptr<SseSinkImpl>& sink);
+  void CloseAllSinks();
+  std::vector<std::shared_ptr<Session>> LiveSessions();
+};
+
+// The SseSink handed to an SseSource: posts chunks to the session's strand.
+class SseSinkImpl : public SseSink {
+ public:
+  explicit SseSinkImpl(std::weak_ptr<Session> session) : session_(std::move(session)) {}
+  bool Send(std::string chunk) override;
+  void Close() override;
+  bool closed() const override { return closed_.load(); }
+  // Called on the session's strand when the connection ends: no more posts.
+  void MarkClosed() {
+    std::lock_guard lock(mu_);
+    closed_ = true;
+  }
+
+ private:
+  std::mutex mu_;  // orders Send/Close against MarkClosed so nothing posts to a dead session
+  std::atomic<bool> closed_{false};
+  std::weak_ptr<Session> session_;
+};
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket&& socket, ServerCore* core)
+      : stream_(std::move(socket)), core_(core), keepalive_timer_(stream_.get_executor()) {
+    beast::error_code ec;
+    auto ep = stream_.socket().remote_endpoint(ec);
+    if (!ec) remote_addr_ = ep.address().to_string();
+  }
+
+  ~Session() {
+    if (sink_) sink_->MarkClosed();
+    RemoveUpload();
+    core_->Unregister(this);
+  }
+
+  void Run() {
+    core_->Register(shared_from_this());
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->StartRead(true); });
+  }
+
+  // Posted by Server::Stop: closes idle connections and SSE streams now, busy ones only when
+  // `force` (they otherwise close after their response).
+  void Shutdown(bool force) {
+    net::post(stream_.get_executor(), [self = shared_from_this(), force] {
+      if (self->state_ == State::kSse) {
+        self->EndSse(/*flush=*/false);
+      } else if (self->state_ != State::kBusy || force) {  // idle or lingering
+        self->HardClose();
+      }
+    });
+  }
+
+  void QueueSse(std::string chunk) {
+    if (state_ != State::kSse || sse_ending_) return;
+    sse_queued_bytes_ += chunk.size();
+    sse_queue_.push_back(std::move(chunk));
+    if (sse_queued_bytes_ > kMaxSseQueueBytes) {
+      spdlog::warn("http: SSE client {} too slow, dropping it", remote_addr_);
+      return EndSse(false);
+    }
+    if (!sse_writing_) WriteNextSse();
+  }
+
+  void EndSse(bool flush) {
+    if (state_ != State::kSse) return;
+    sse_ending_ = true;
+    if (flush && sse_writing_) return;  // OnSseWrite finishes once the queue drains
+    FinishSse();
+  }
+
+  net::any_io_executor executor() { return stream_.get_executor(); }
+
+ private:
+  enum class State { kIdle, kBusy, kSse, kClosed };
+
+  // ---- reading a request ----------------------------------------------------------------
+
+  void StartRead(bool first) {
+    state_ = State::kIdle;
+    if (core_->stopping) return HardClose();
+    header_parser_.emplace();
+    header_parser_->header_limit(core_->options.max_header_bytes);
+    // Checked against the route's limit once the route is known. (Not boost::none: Beast
+    // 1.74 compares Content-Length > none as true and fails every request with a body.)
+    header_parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
+    if (first || buffer_.size() > 0) return ReadHeader();
+    // Between keep-alive requests wait for the first byte under the idle timeout; the read
+    // timeout then covers the request itself.
+    stream_.expires_after(std::chrono::milliseconds(core_->options.idle_timeout_ms));
+    stream_.async_read_some(buffer_.prepare(4096),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                              if (ec) return self->HardClose();
+                              self->buffer_.commit(n);
+                              self->ParseBufferedHeader();
+                            });
+  }
+
+  // A keep-alive request usually arrives in one segment: parse it from the buffer right
+  // away rather than paying for another async operation (a post and a timer) to do so.
+  void ParseBufferedHeader() {
+    beast::error_code ec;
+    const std::size_t used = header_parser_->put(buffer_.data(), ec);
+    buffer_.consume(used);
+    if (ec == bhttp::error::need_more) return ReadHeader();
+    if (!ec && !header_parser_->is_header_done()) return ReadHeader();
+    OnHeader(ec);
+  }
+
+  void ReadHeader() {
+    stream_.expires_after(std::chrono::milliseconds(core_->options.read_timeout_ms));
+    bhttp::async_read_header(
+        stream_, buffer_, *header_parser_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->OnHeader(ec); });
+  }
+
+  void OnHeader(beast::error_code ec) {
+    started_ = Clock::now();
+    req_ = Request{};
+    req_.remote_addr = remote_addr_;
+    route_ = nullptr;
+    route_name_ = "unmatched";
+    if (ec == bhttp::error::header_limit) {
+      state_ = State::kBusy;
+      req_.request_id = RandomHex(16);
+      return SendError(431, "header_too_large", "request headers are too large", true);
+    }
+    if (ec) {
+      // Closed, timed out or cancelled: nothing to answer. A parse error gets a 400.
+      const bool parse_error =
+          ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category() &&
+          ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message;
+      if (!parse_error) return HardClose();
+      state_ = State::kBusy;
+      req_.request_id = RandomHex(16);
+      return SendError(400, "invalid_argument", "malformed HTTP request", true);
+    }
+    state_ = State::kBusy;
+    auto& h = header_parser_->get();
+    req_.method = std::string(h.method_string());
+    req_.target = std::string(h.target());
+    for (const auto& field : h) {
+      req_.headers.Add(std::string(field.name_string()), std::string(field.value()));
+    }
+    auto id = req_.headers.Get("X-Request-Id");
+    req_.request_id = id && SaneRequestId(*id) ? std::string(*id) : RandomHex(16);
+    keep_alive_ = h.keep_alive();
+    const bool has_body = !header_parser_->is_done();
+
+    std::string_view target = req_.target;
+    const std::size_t qmark = target.find('?');
+    auto path = PercentDecode(target.substr(0, qmark));
+    if (target.empty() || target.front() != '/' || !path) {
+      return SendError(400, "invalid_argument", "malformed request target", has_body);
+    }
+    req_.path = std::move(*path);
+    if (qmark != std::string_view::npos && !ParseQuery(target.substr(qmark + 1), req_.query)) {
+      return SendError(400, "invalid_argument", "malformed query string", has_body);
+    }
+
+    Router::Match m = core_->router->Find(req_.method, req_.path, req_.path_params);
+    if (m.method_not_allowed) {
+      resp_ = Response::Error(405, "method_not_allowed", "method " + req_.method + " not allowed");
+      resp_.headers.Add("Allow", m.allow);
+      if (has_body) {
+        keep_alive_ = false;
+        linger_ = true;
+      }
+      return Write();
+    }
+    if (!m.route) return SendError(404, "not_found", "no route for " + req_.path, has_body);
+    route_ = m.route;
+    route_name_ = route_->options.name;
+
+    const std::uint64_t limit =
+        route_->options.max_body ? route_->options.max_body : core_->options.default_max_body;
+    if (auto len = header_parser_->content_length(); len && *len > limit) {
+      return SendError(413, "payload_too_large",
+                       "request body exceeds " + std::to_string(limit) + " bytes", true);
+    }
+    if (!has_body) return Dispatch();
+    if (route_->options.body_to_file) {
+      upload_path_ =
+          (std::filesystem::path(core_->options.upload_dir) / ("upload-" + RandomHex(16) + ".part"))
+              .string();
+      file_parser_.emplace(std::move(*header_parser_));
+      file_parser_->body_limit(limit);
+      beast::error_code fec;
+      file_parser_->get().body().open(upload_path_.c_str(), beast::file_mode::write_new, fec);
+      if (fec) {
+        spdlog::error("http: cannot create upload file {}: {}", upload_path_, fec.message());
+        upload_path_.clear();
+        return SendError(500, "internal", "cannot store the upload", true);
+      }
+    } else {
+      string_parser_.emplace(std::move(*header_parser_));
+      string_parser_->body_limit(limit);
+    }
+    auto expect = req_.headers.Get("Expect");
+    if (expect && EqualsIgnoreCase(*expect, "100-continue")) {
+      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      return net::async_write(stream_, net::buffer(kContinue.data(), kContinue.size()),
+                              [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                                if (ec) return self->HardClose();
+                                self->ReadBody();
+                              });
+    }
+    ReadBody();
+  }
+
+  void ReadBody() {
+    if (file_parser_) return ReadBodyWith(*file_parser_);
+    ReadBodyWith(*string_parser_);
+  }
+
+  // Reads the body piecewise so the timeout bounds each stall, not the whole upload.
+  template <class Parser>
+  void ReadBodyWith(Parser& parser) {
+    stream_.expires_after(std::chrono::milliseconds(core_->options.read_timeout_ms));
+    bhttp::async_read_some(stream_, buffer_, parser,
+                           [self = shared_from_this(), &parser](beast::error_code ec, std::size_t) {
+                             if (ec == bhttp::error::body_limit) {
+                               self->RemoveUpload();
+                               return self->SendError(413, "payload_too_large",
+                                                      "request body is too large", true);
+                             }
+                             if (ec) return self->HardClose();
+                             if (!parser.is_done()) return self->ReadBodyWith(parser);
+                             self->OnBody();
+                           });
+  }
+
+  void OnBody() {
+    if (file_parser_) {
+      std::error_code ec;
+      file_parser_->get().body().close();
+      req_.body_file = upload_path_;
+      req_.body_size = static_cast<std::int64_t>(std::filesystem::file_size(upload_path_, ec));
+      upload_path_.clear();  // the handler owns it now
+      file_parser_.reset();
+    } else {
+      req_.body = std::move(string_parser_->get().body());
+      req_.body_size = static_cast<std::int64_t>(req_.body.size());
+      string_parser_.reset();
+    }
+    Dispatch();
+  }
+
+  // ---- running the handler --------------------------------------------------------------
+
+  Response Invoke() {
+    try {
+      return route_->handler(req_);
+    } catch (const std::exception& e) {
+      spdlog::error("http: handler {} threw: {} (request {})", route_name_, e.what(),
+                    req_.request_id);
+    } catch (...) {
+      spdlog::error("http: handler {} threw a non-exception (request {})", route_name_,
+                    req_.request_id);
+    }
+    return Response::Error(500, "internal", "internal error");
+  }
+
+  void Dispatch() {
+    stream_.expires_never();
+    if (route_->options.inline_io) {
+      resp_ = Invoke();
+      return Write();
+    }
+    // The worker touches only req_ and route_: the strand leaves them alone until the
+    // response is posted back.
+    net::post(*core_->workers, [self = shared_from_this()] {
+      Response r = self->Invoke();
+      net::post(self->stream_.get_executor(), [self, r = std::move(r)]() mutable {
+        self->resp_ = std::move(r);
+        self->Write();
+      });
+    });
+  }
+
+  // ---- writing the response -------------------------------------------------------------
+
+  void SendError(int status, std::string_view code, const std::string& message, bool unread_body) {
+    resp_ = Response::Error(status, code, message);
+    if (unread_body) {
+      keep_alive_ = false;
+      linger_ = true;
+    }
+    Write();
+  }
+
+  template <class Message>
+  void FillHeaders(Message& res) {
+    res.version(11);
+    res.result(static_cast<unsigned>(resp_.status));
+    res.set(bhttp::field::server, "storyloom");
+    const std::string_view date = HttpDate();
+    res.set(bhttp::field::date, beast::string_view(date.data(), date.size()));
+    res.set("X-Request-Id", req_.request_id);
+    for (const auto& [name, value] : resp_.headers.items()) {
+      if (EqualsIgnoreCase(name, "Content-Length") || EqualsIgnoreCase(name, "Transfer-Encoding")) {
+        continue;
+      }
+      if (EqualsIgnoreCase(name, "Connection")) {
+        if (EqualsIgnoreCase(value, "close")) keep_alive_ = false;
+        continue;
+      }
+      res.insert(beast::string_view(name.data(), name.size()), value);
+    }
+  }
+
+  void Write() {
+    if (core_->stopping) keep_alive_ = false;
+    if (resp_.sse) return StartSse();
+    auto on_write = [self = shared_from_this()](beast::error_code ec, std::size_t bytes) {
+      self->OnWrite(ec, bytes);
+    };
+    if (resp_.file) {
+      file_res_.emplace();
+      auto& body = file_res_->body();
+      beast::error_code ec;
+      body.file.open(resp_.file->path.c_str(), beast::file_mode::read, ec);
+      const std::uint64_t size = ec ? 0 : body.file.size(ec);
+      if (ec || resp_.file->offset + resp_.file->length > size) {
+        spdlog::error("http: cannot send {} [{}+{}]: {}", resp_.file->path, resp_.file->offset,
+                      resp_.file->length, ec ? ec.message() : "range past end of file");
+        file_res_.reset();
+        resp_ = Response::Error(500, "internal", "cannot read file");
+        return Write();
+      }
+      body.offset = resp_.file->offset;
+      body.length = resp_.file->length;
+      FillHeaders(*file_res_);
+      file_res_->keep_alive(keep_alive_);
+      file_res_->prepare_payload();
+      return bhttp::async_write(stream_, *file_res_, std::move(on_write));
+    }
+    str_res_.emplace();
+    FillHeaders(*str_res_);
+    str_res_->body() = std::move(resp_.body);
+    str_res_->keep_alive(keep_alive_);
+    str_res_->prepare_payload();
+    bhttp::async_write(stream_, *str_res_, std::move(on_write));
+  }
+
+  void OnWrite(beast::error_code ec, std::size_t bytes) {
+    Complete(bytes);
+    str_res_.reset();
+    file_res_.reset();
+    if (ec) return HardClose();
+    if (!keep_alive_ || core_->stopping) return Close();
+    StartRead(false);
+  }
+
+  void Complete(std::uint64_t bytes) {
+    if (!core_->options.on_complete) return;
+    const double seconds = std::chrono::duration<double>(Clock::now() - started_).count();
+    try {
+      core_->options.on_complete(req_, resp_, route_name_, seconds, bytes);
+    } catch (const std::exception& e) {
+      spdlog::error("http: on_complete threw: {}", e.what());
+    }
+  }
+
+  // ---- server-sent events ---------------------------------------------------------------
+
+  void StartSse() {
+    state_ = State::kSse;
+    sse_res_.emplace();
+    FillHeaders(*sse_res_);
+    sse_res_->set(bhttp::field::content_type, "text/event-stream");
+    sse_res_->set(bhttp::field::cache_control, "no-cache");
+    sse_res_->set("X-Accel-Buffering", "no");
+    // No Content-Length and no chunking: the event stream lasts until the connection closes.
+    bhttp::async_write(stream_, *sse_res_,
+                       [self = shared_from_this()](beast::error_code ec, std::size_t bytes) {
+                         self->OnSseHeader(ec, bytes);
+                       });
+  }
+
+  void OnSseHeader(beast::error_code ec, std::size_t bytes) {
+    sse_bytes_ += bytes;
+    sse_res_.reset();
+    sink_ = std::make_shared<SseSinkImpl>(weak_from_this());
+    if (ec || state_ != State::kSse || sse_ending_) {
+      sink_->MarkClosed();
+      return FinishSse();
+    }
+    core_->AddSink(sink_);
+    // A read that completes only when the client goes away (or misbehaves).
+    stream_.async_read_some(net::buffer(sse_read_buf_),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                              if (ec) self->FinishSse();
+                              // Clients have nothing to say on an event stream; drop it.
+                              else
+                                self->EndSse(false);
+                            });
+    ArmKeepalive();
+    net::post(*core_->workers, [source = resp_.sse, sink = sink_] {
+      try {
+        source->Start(sink);
+      } catch (const std::exception& e) {
+        spdlog::error("http: SSE source threw: {}", e.what());
+        sink->Close();
+      }
+    });
+  }
+
+  void ArmKeepalive() {
+    keepalive_timer_.expires_after(std::chrono::milliseconds(core_->options.sse_keepalive_ms));
+    keepalive_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (ec || self->state_ != State::kSse || self->sse_ending_) return;
+      self->QueueSse(": keepalive\n\n");
+      self->ArmKeepalive();
+    });
+  }
+
+  void WriteNextSse() {
+    sse_writing_ = true;
+    net::async_write(stream_, net::buffer(sse_queue_.front()),
+                     [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                       self->OnSseWrite(ec, n);
+                     });
+  }
+
+  void OnSseWrite(beast::error_code ec, std::size_t n) {
+    sse_writing_ = false;
+    if (state_ != State::kSse) return;
+    sse_bytes_ += n;
+    sse_queued_bytes_ -= sse_queue_.front().size();
+    sse_queue_.pop_front();
+    if (ec) return FinishSse();
+    if (!sse_queue_.empty()) return WriteNextSse();
+    if (sse_ending_) FinishSse();
+  }
+
+  void FinishSse() {
+    if (state_ != State::kSse) return;
+    if (sink_) sink_->MarkClosed();
+    keepalive_timer_.cancel();
+    sse_queue_.clear();
+    Complete(sse_bytes_);
+    HardClose();
+  }
+
+  // ---- closing ----------------------------------------------------------------------------
+
+  // Closes after a response. With unread request bytes pending, shuts down our side first
+  // and drains a little so the client sees the response instead of a reset.
+  void Close() {
+    beast::error_code ec;
+    if (!linger_) {
+      stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+      return HardClose();
+    }
+    state_ = State::kClosed;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.expires_after(kLingerTime);
+    Drain();
+  }
+
+  void Drain() {
+    stream_.async_read_some(net::buffer(sse_read_buf_),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                              self->lingered_ += n;
+                              if (ec || self->lingered_ > kMaxLingerBytes) return self->HardClose();
+                              self->Drain();
+                            });
+  }
+
+  void HardClose() {
+    state_ = State::kClosed;
+    keepalive_timer_.cancel();
+    beast::error_code ec;
+    stream_.socket().close(ec);
+  }
+
+  void RemoveUpload() {
+    if (upload_path_.empty()) return;
+    file_parser_.reset();  // closes the file
+    std::error_code ec;
+    std::filesystem::remove(upload_path_, ec);
+    upload_path_.clear();
+  }
+
+  beast::tcp_stream stream_;
+  ServerCore* core_;
+  beast::flat_buffer buffer_;
+  std::string remote_addr_;
+  State state_ = State::kIdle;
+  bool keep_alive_ = true;
+  bool linger_ = false;
+  std::size_t lingered_ = 0;
+
+  std::optional<bhttp::request_parser<bhttp::empty_body>> header_parser_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> string_parser_;
+  std::optional<bhttp::request_parser<bhttp::file_body>> file_parser_;
+  std::string upload_path_;  // a body_to_file upload not yet handed to a handler
+
+  Request req_;
+  Response resp_;
+  const Route* route_ = nullptr;
+  std::string route_name_;
+  Clock::time_point started_;
+  std::optional<bhttp::response<bhttp::string_body>> str_res_;
+  std::optional<bhttp::response<RangeFileBody>> file_res_;
+  std::optional<bhttp::response<bhttp::empty_body>> sse_res_;
+
+  std::shared_ptr<SseSinkImpl> sink_;
+  std::deque<std::string> sse_queue_;
+  std::size_t sse_queued_bytes_ = 0;
+  std::uint64_t sse_bytes_ = 0;
+  bool sse_writing_ = false;
+  bool sse_ending_ = false;
+  net::steady_timer keepalive_timer_;
+  char sse_read_buf_[512];
+};
+
+bool SseSinkImpl::Send(std::string chunk) {
+  std::shared_ptr<Session> session;  // released after the lock: it may be the last owner
+  std::lock_guard lock(mu_);
+  if (closed_) return false;
+  session = session_.lock();
+  if (!session) {
+    closed_ = true;
+    return false;
+  }
+  net::post(session->executor(),
+            [session, chunk = std::move(chunk)]() mutable { session->QueueSse(std::move(chunk)); });
+  return true;
+}
+
+void SseSinkImpl::Close() {
+  std::shared_ptr<Session> session;
+  std::lock_guard lock(mu_);
+  if (closed_) return;
+  closed_ = true;
+  session = session_.lock();
+  if (session) net::post(session->executor(), [session] { session->EndSse(true); });
+}
+
+void ServerCore::DoAccept() {
+  acceptor->async_accept(net::make_strand(*ioc), [this](beast::error_code ec, tcp::socket socket) {
+    if (stopping || !acceptor->is_open()) return;
+    if (ec) {
+      spdlog::warn("http: accept failed: {}", ec.message());
+    } else {
+      std::make_shared<Session>(std::move(socket), this)->Run();
+    }
+    DoAccept();
+  });
+}
+
+void ServerCore::Register(const std::shared_ptr<Session>& s) {
+  std::lock_guard lock(mu);
+  sessions.emplace(s.get(), s);
+}
+
+void ServerCore::Unregister(Session* s) {
+  std::lock_guard lock(mu);
+  sessions.erase(s);
+  cv.notify_all();
+}
+
+void ServerCore::AddSink(const std::shared_ptr<SseSinkImpl>& sink) {
+  {
+    std::lock_guard lock(mu);
+    if (!stopping) {
+      std::erase_if(sinks, [](const auto& w) { return w.expired(); });
+      sinks.push_back(sink);
+      return;
+    }
+  }
+  sink->Close();
+}
+
+void ServerCore::CloseAllSinks() {
+  std::vector<std::shared_ptr<SseSinkImpl>> live;
+  {
+    std::lock_guard lock(mu);
+    for (auto& w : sinks) {
+      if (auto s = w.lock()) live.push_back(std::move(s));
+    }
+    sinks.clear();
+  }
+  for (auto& s : live) s->Close();  // outside mu: Close may drop the last session reference
+}
+
+std::vector<std::shared_ptr<Session>> ServerCore::LiveSessions() {
+  std::vector<std::shared_ptr<Session>> out;
+  std::lock_guard lock(mu);
+  for (auto& [ptr, weak] : sessions) {
+    if (auto s = weak.lock()) out.push_back(std::move(s));
+  }
+  return out;
+}
+
+}  // namespace
+
+struct Server::Impl : ServerCore {
+  using ServerCore::ServerCore;
+};
+
+Server::Server(ServerOptions options, std::shared_ptr<const Router> router)
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(router))) {}
+
+Server::~Server() { Stop(); }
+
+std::uint16_t Server::port() const { return impl_->port; }
+
+Result<void> Server::Start() {
+  Impl& s = *impl_;
+  if (s.started) return Fail(Error::FailedPrecondition("server already started"));
+  const int io_threads = std::max(1, s.options.io_threads);
+  s.ioc = std::make_unique<net::io_context>(io_threads);
+  beast::error_code ec;
+  tcp::endpoint endpoint;
+  auto address = net::ip::make_address(s.options.host, ec);
+  if (!ec) {
+    endpoint = tcp::endpoint(address, s.options.port);
+  } else {
+    tcp::resolver resolver(*s.ioc);
+    auto results = resolver.resolve(s.options.host, std::to_string(s.options.port), ec);
+    if (ec || results.empty()) {
+      return Fail(Error::Unavailable("cannot resolve " + s.options.host + ": " + ec.message()));
+    }
+    endpoint = results.begin()->endpoint();
+  }
+  s.acceptor.emplace(net::make_strand(*s.ioc));
+  auto fail = [&](const char* what) {
+    std::string msg = std::string("cannot ") + what + " " + s.options.host + ":" +
+                      std::to_string(s.options.port) + ": " + ec.message();
+    s.acceptor.reset();
+    s.ioc.reset();
+    return Fail(Error::Unavailable(std::move(msg)));
+  };
+  if (s.acceptor->open(endpoint.protocol(), ec)) return fail("open socket for");
+  if (s.acceptor->set_option(net::socket_base::reuse_address(true), ec)) return fail("configure");
+  if (s.acceptor->bind(endpoint, ec)) return fail("bind");
+  if (s.acceptor->listen(net::socket_base::max_listen_connections, ec)) return fail("listen on");
+  s.port = s.acceptor->local_endpoint(ec).port();
+
+  s.started = true;
+  s.workers = std::make_unique<net::thread_pool>(std::max(1, s.options.worker_threads));
+  s.work.emplace(s.ioc->get_executor());
+  net::post(s.acceptor->get_executor(), [&s] { s.DoAccept(); });
+  for (int i = 0; i < io_threads; ++i) {
+    s.io_threads.emplace_back([&s] {
+      for (;;) {
+        try {
+          s.ioc->run();
+          return;
+        } catch (const std::exception& e) {
+          spdlog::error("http: io thread caught: {}", e.what());
+        }
+      }
+    });
+  }
+  return {};
+}
+
+void Server::Stop(int grace_ms) {
+  Impl& s = *impl_;
+  if (!s.started || s.stopped) return;
+  s.stopped = true;
+  s.stopping = true;
+  net::post(s.acceptor->get_executor(), [&s] {
+    beast::error_code ec;
+    s.acceptor->close(ec);
+  });
+  s.CloseAllSinks();
+  for (auto& session : s.LiveSessions()) session->Shutdown(false);
+
+  auto wait_sessions = [&s](Clock::time_point deadline) {
+    std::unique_lock lock(s.mu);
+    return s.cv.wait_until(lock, deadline, [&s] { return s.sessions.empty(); });
+  };
+  if (!wait_sessions(Clock::now() + std::chrono::milliseconds(std::max(0, grace_ms)))) {
+    spdlog::warn("http: closing connections still busy after {} ms", grace_ms);
+    for (auto& session : s.LiveSessions()) session->Shutdown(true);
+  }
+  // Running handlers finish; queued ones are dropped (their connections are closed).
+  s.workers->stop();
+  s.workers->join();
+  s.workers.reset();
+  s.CloseAllSinks();
+  wait_sessions(Clock::now() + std::chrono::seconds(1));
+
+  s.work.reset();
+  s.ioc->stop();
+  for (auto& t : s.io_threads) t.join();
+  s.io_threads.clear();
+  s.acceptor.reset();
+  s.ioc.reset();  // destroys whatever handlers (and sessions) were still queued
+}
+
+}  // namespace storyloom::http
