@@ -1,1 +1,30 @@
-int main() { return 0; }
+// storyloom: the command line. `storyloom --help` lists the subcommands.
+#include <CLI/CLI.hpp>
+
+#include "cli/commands.h"
+
+int main(int argc, char** argv) {
+  using namespace storyloom::cli;
+  CLI::App app{"Storyloom: a self-hosted story generation server that never forgets.", "storyloom"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "storyloom 0.1.0");
+  GlobalFlags flags;
+  AddGlobalFlags(app, flags);
+  Action action;
+  AddServeCommand(app, flags, action);
+  AddDbCommand(app, flags, action);
+  AddRunCommand(app, flags, action);
+  AddUsersCommand(app, flags, action);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    // One line, not CLI11's usage dump.
+    std::fprintf(stderr, "storyloom: %s (see storyloom --help)\n", e.what());
+    return 2;
+  }
+  return action ? action() : 0;
+}

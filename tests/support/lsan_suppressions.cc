@@ -7,3 +7,4 @@ extern "C" const char* __lsan_default_suppressions() {
   // many scene cards are drawn); they are only freed by cairo_debug_reset_static_data().
   return "leak:libfontconfig.so\n";
 }
+extern "C" const char* __lsan_default_options() { return "print_suppressions=0"; }

@@ -51,7 +51,9 @@ class SqliteDatabase final : public Database {
   }
 
   Dialect dialect() const override { return Dialect::kSqlite; }
-  std::string display_url() const override { return "sqlite://" + path_; }
+  std::string display_url() const override {
+    return (path_.starts_with("/") ? "sqlite://" : "sqlite:") + path_;
+  }
 
   Result<void> Write(const std::function<Result<void>(Connection&)>& fn) override {
     WriteRequest req{&fn, {}, false};

@@ -1,0 +1,126 @@
+// Sign-in: POST /api/v1/auth/login (session cookie + CSRF token), POST /api/v1/auth/logout,
+// GET /api/v1/me, and GET /login?token=… for the one-time link printed at first start.
+#include <fmt/format.h>
+
+#include "api/handler_util.h"
+#include "api/json_views.h"
+#include "api/routes.h"
+#include "core/clock.h"
+#include "core/ids.h"
+
+namespace storyloom::api {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr Millis kSessionMs = 7LL * 24 * 3600 * 1000;
+
+void SetSessionCookies(http::Response& r, const std::string& secret, const std::string& csrf) {
+  r.headers.Add("Set-Cookie", fmt::format("{}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}",
+                                          kSessionCookie, secret, kSessionMs / 1000));
+  r.headers.Add("Set-Cookie", fmt::format("{}={}; Path=/; SameSite=Strict; Max-Age={}", kCsrfCookie,
+                                          csrf, kSessionMs / 1000));
+}
+
+void Audit(App& app, const std::string& user_id, const std::string& action, const std::string& target,
+           const http::Request& req) {
+  AuditEntry a;
+  a.user_id = user_id;
+  a.action = action;
+  a.target = target;
+  a.remote_addr = req.remote_addr;
+  (void)app.store.Write([&](StoreTx& tx) { return tx.AppendAudit(a); });
+}
+
+Result<http::Response> StartSession(App& app, const User& user) {
+  SL_ASSIGN_OR_RETURN(IssuedToken session, app.auth.Issue(user.id, "session", "browser", kSessionMs));
+  const std::string csrf = core::RandomToken(24);
+  http::Response r = JsonResponse(200, {{"user", UserJson(user)}, {"csrf_token", csrf}});
+  SetSessionCookies(r, session.secret, csrf);
+  return r;
+}
+
+Result<http::Response> Login(App& app, http::Request& req) {
+  SL_ASSIGN_OR_RETURN(json body, JsonBody(req));
+  SL_ASSIGN_OR_RETURN(auto username, OptString(body, "username"));
+  SL_ASSIGN_OR_RETURN(auto password, OptString(body, "password"));
+  if (!username || username->empty()) return Fail(Error::InvalidArgument("username is required", "username"));
+  if (!password) return Fail(Error::InvalidArgument("password is required", "password"));
+  auto user = app.store.ReadOne<User>([&](StoreTx& tx) { return tx.FindUserByName(*username); });
+  // Verify against a dummy hash when the user is unknown, so timing does not reveal names.
+  static const std::string kDummy = Authenticator::HashPassword("storyloom-dummy").value_or("");
+  const bool ok = Authenticator::VerifyPassword(user ? user->password_hash : kDummy, *password) && user &&
+                  !user->disabled;
+  if (!ok) {
+    Audit(app, user ? user->id : "", "login.failure", *username, req);
+    return Fail(Error::Unauthenticated("wrong username or password"));
+  }
+  Audit(app, user->id, "login.success", user->username, req);
+  return StartSession(app, *user);
+}
+
+Result<http::Response> LoginLink(App& app, http::Request& req) {
+  const std::string secret(req.Query("token"));
+  auto redirect = [](const std::string& to) {
+    http::Response r;
+    r.status = 303;
+    r.headers.Set("Location", to);
+    r.headers.Set("Cache-Control", "no-store");
+    return r;
+  };
+  if (secret.empty()) return redirect("/#/login");
+  const std::string hash = Authenticator::HashSecret(secret);
+  std::optional<User> user;
+  std::string token_id;
+  // Consume the link in one transaction, so it works exactly once.
+  auto r = app.store.Write([&](StoreTx& tx) -> Result<void> {
+    SL_ASSIGN_OR_RETURN(ApiToken t, tx.FindTokenByHash(hash));
+    if (t.kind != "login" || t.revoked_at || (t.expires_at && *t.expires_at <= core::WallMillis())) {
+      return Fail(Error::Unauthenticated("this sign-in link was used or has expired"));
+    }
+    SL_RETURN_IF_ERROR(tx.RevokeToken(t.id, core::WallMillis()));
+    SL_ASSIGN_OR_RETURN(user, tx.GetUser(t.user_id));
+    token_id = t.id;
+    return {};
+  });
+  if (!r || !user || user->disabled) {
+    Audit(app, "", "login.failure", "login link", req);
+    return redirect("/#/login?expired=1");
+  }
+  Audit(app, user->id, "login.link", user->username, req);
+  SL_ASSIGN_OR_RETURN(http::Response session, StartSession(app, *user));
+  http::Response out = redirect("/");
+  for (const auto& [k, v] : session.headers.items()) {
+    if (k == "Set-Cookie") out.headers.Add(k, v);
+  }
+  return out;
+}
+
+Result<http::Response> Logout(App& app, http::Request& req, const Principal& p) {
+  SL_RETURN_IF_ERROR(app.store.Write([&](StoreTx& tx) { return tx.RevokeToken(p.token_id, core::WallMillis()); }));
+  app.auth.Forget(p.token_id);
+  Audit(app, p.user_id, "logout", p.username, req);
+  http::Response r;
+  r.status = 204;
+  r.headers.Add("Set-Cookie", fmt::format("{}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0", kSessionCookie));
+  r.headers.Add("Set-Cookie", fmt::format("{}=; Path=/; SameSite=Strict; Max-Age=0", kCsrfCookie));
+  return r;
+}
+
+Result<http::Response> Me(App& app, http::Request&, const Principal& p) {
+  SL_ASSIGN_OR_RETURN(User u, app.store.ReadOne<User>([&](StoreTx& tx) { return tx.GetUser(p.user_id); }));
+  return JsonResponse(200, UserJson(u));
+}
+
+}  // namespace
+
+void AddAuthRoutes(App& app, http::Router& r) {
+  r.Add("POST", "/api/v1/auth/login", Public([&app](http::Request& req) { return Login(app, req); }));
+  r.Add("GET", "/login", Public([&app](http::Request& req) { return LoginLink(app, req); }));
+  r.Add("POST", "/api/v1/auth/logout",
+        Authed(app, [&app](http::Request& req, const Principal& p) { return Logout(app, req, p); }));
+  r.Add("GET", "/api/v1/me", Authed(app, [&app](http::Request& req, const Principal& p) { return Me(app, req, p); }));
+}
+
+}  // namespace storyloom::api

@@ -1,0 +1,51 @@
+#include "api/errors.h"
+
+#include <nlohmann/json.hpp>
+
+namespace storyloom::api {
+
+Error Malformed(std::string message) {
+  return Error{ErrorCode::kInvalidArgument, std::move(message), "malformed"};
+}
+
+int HttpStatus(const Error& e) {
+  switch (e.code) {
+    case ErrorCode::kInvalidArgument: return e.detail == "malformed" ? 400 : 422;
+    case ErrorCode::kNotFound: return 404;
+    case ErrorCode::kAlreadyExists: return 409;
+    case ErrorCode::kFailedPrecondition: return 409;
+    case ErrorCode::kUnavailable: return 503;
+    case ErrorCode::kAborted: return 409;
+    case ErrorCode::kResourceExhausted: return 429;
+    case ErrorCode::kUnauthenticated: return 401;
+    case ErrorCode::kPermissionDenied: return 403;
+    case ErrorCode::kInternal: return 500;
+  }
+  return 500;
+}
+
+std::string ApiErrorCode(const Error& e) {
+  if (e.code == ErrorCode::kInvalidArgument) {
+    return e.detail == "malformed" ? "malformed_request" : "invalid_argument";
+  }
+  if (e.code == ErrorCode::kFailedPrecondition && !e.detail.empty() && e.detail != "foreign_key") {
+    return e.detail;  // "conflict"
+  }
+  if (e.code == ErrorCode::kResourceExhausted && !e.detail.empty()) return e.detail;
+  return std::string(ErrorCodeName(e.code));
+}
+
+http::Response ErrorResponse(const Error& e) {
+  nlohmann::json err = {{"code", ApiErrorCode(e)},
+                        {"message", e.code == ErrorCode::kInternal ? "internal error" : e.message}};
+  if (e.code == ErrorCode::kInvalidArgument && !e.detail.empty() && e.detail != "malformed") {
+    err["field"] = e.detail;
+  }
+  http::Response r = http::Response::Json(
+      HttpStatus(e), nlohmann::json{{"error", err}}.dump(-1, ' ', false,
+                                                       nlohmann::json::error_handler_t::replace));
+  if (e.code == ErrorCode::kUnauthenticated) r.headers.Set("WWW-Authenticate", "Bearer");
+  return r;
+}
+
+}  // namespace storyloom::api

@@ -1,0 +1,39 @@
+// Helpers shared by the handler files: authentication wrappers, owner checks, JSON bodies
+// and query parameters. Internal to src/api; any thread.
+#pragma once
+
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "api/app.h"
+#include "api/errors.h"
+
+namespace storyloom::api {
+
+using AuthedHandler = std::function<Result<http::Response>(http::Request&, const Principal&)>;
+
+// Authenticates, then runs `fn`; errors become JSON error responses.
+http::Handler Authed(App& app, AuthedHandler fn);
+// Like Authed, and refuses non-admins with 403.
+http::Handler AdminOnly(App& app, AuthedHandler fn);
+// Wraps an unauthenticated handler returning Result.
+http::Handler Public(std::function<Result<http::Response>(http::Request&)> fn);
+
+// The workflow `id` if `p` may see it; not_found otherwise (also for malformed ids), so ids
+// of other users cannot be probed.
+Result<Workflow> OwnedWorkflow(App& app, const std::string& id, const Principal& p);
+
+// Parses the body as a JSON object; 400 (malformed) otherwise.
+Result<nlohmann::json> JsonBody(const http::Request& req);
+// Optional string member; invalid_argument naming `key` when present but not a string.
+Result<std::optional<std::string>> OptString(const nlohmann::json& j, const std::string& key);
+// Integer query parameter within [lo, hi] or `fallback` when absent.
+Result<int> QueryInt(const http::Request& req, const std::string& name, int fallback, int lo, int hi);
+// RFC 3339 or YYYY-MM-DD query parameter; nullopt when absent.
+Result<std::optional<Millis>> QueryTime(const http::Request& req, const std::string& name);
+
+http::Response JsonResponse(int status, const nlohmann::json& body);
+
+}  // namespace storyloom::api

@@ -1,0 +1,27 @@
+// JSON views of domain objects as the API contract defines them (docs/API.md). Pure
+// functions; any thread.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "storyloom/types.h"
+
+namespace storyloom::api {
+
+// "0.00045" from 450000 nano-USD: exact, trailing zeros trimmed to two decimals.
+std::string FormatUsd(NanoUsd nusd);
+std::string FileUrl(const GeneratedFile& f);
+nlohmann::json FileJson(const GeneratedFile& f);
+// The workflow summary (list items): no phases, scenes, files or cost.
+nlohmann::json WorkflowJson(const Workflow& w);
+nlohmann::json PhaseJson(const WorkflowPhase& p);
+// A scene with its image and audio files (from `files`, matched by id).
+nlohmann::json SceneJson(const Scene& s, const std::vector<GeneratedFile>& files);
+nlohmann::json UsageJson(const ApiUsage& u);
+nlohmann::json UserJson(const User& u);
+nlohmann::json TokenJson(const ApiToken& t);
+// A JSON string or null for optional times.
+nlohmann::json TimeJson(std::optional<Millis> ms);
+
+}  // namespace storyloom::api

@@ -1,0 +1,15 @@
+// Route registration, one function per handler file. Internal to src/api.
+#pragma once
+
+#include "api/app.h"
+
+namespace storyloom::api {
+
+void AddWorkflowRoutes(App& app, http::Router& r);
+void AddFileRoutes(App& app, http::Router& r);
+void AddUsageRoutes(App& app, http::Router& r);
+void AddAuthRoutes(App& app, http::Router& r);
+void AddHealthRoutes(App& app, http::Router& r);
+void AddWebRoutes(App& app, http::Router& r);
+
+}  // namespace storyloom::api

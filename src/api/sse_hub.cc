@@ -1,0 +1,156 @@
+#include "api/sse_hub.h"
+
+#include <nlohmann/json.hpp>
+
+namespace storyloom::api {
+
+std::string FormatSse(const WorkflowEvent& e) {
+  std::string out = "id: " + std::to_string(e.id) + "\nevent: " + e.type + "\ndata: ";
+  // data is one line of JSON (no raw newlines in compact JSON).
+  out += e.data_json;
+  out += "\n\n";
+  return out;
+}
+
+class SseHub::Stream : public http::SseSource, public std::enable_shared_from_this<Stream> {
+ public:
+  Stream(std::weak_ptr<SseHub> hub, std::string workflow_id, std::int64_t last_id)
+      : hub_(std::move(hub)), workflow_id_(std::move(workflow_id)), last_id_(last_id) {}
+
+  void Start(std::shared_ptr<http::SseSink> sink) override {
+    auto hub = hub_.lock();
+    if (!hub) {
+      sink->Close();
+      return;
+    }
+    {
+      std::lock_guard lock(mu_);
+      sink_ = sink;
+    }
+    // Subscribe before replaying so nothing committed in between is missed; duplicates are
+    // dropped by id.
+    std::weak_ptr<Stream> weak = shared_from_this();
+    sub_ = hub->bus_.Subscribe(workflow_id_, [weak](const WorkflowEvent& e) {
+      if (auto s = weak.lock()) s->Deliver(e);
+    });
+    hub->Add(shared_from_this());
+    CatchUp(hub->store_);
+  }
+
+  // Sends events committed after the last one sent (replay and cross-instance polling).
+  void CatchUp(Store& store) {
+    for (;;) {
+      std::int64_t after;
+      {
+        std::lock_guard lock(mu_);
+        if (done_) return;
+        after = last_id_;
+      }
+      auto events = store.ReadOne<std::vector<WorkflowEvent>>(
+          [&](StoreTx& tx) { return tx.ListEvents(workflow_id_, after, 500); });
+      if (!events || events->empty()) return;
+      for (const auto& e : *events) Deliver(e);
+      if (events->size() < 500) return;
+    }
+  }
+
+  void Deliver(const WorkflowEvent& e) {
+    std::lock_guard lock(mu_);
+    if (done_ || !sink_ || e.id <= last_id_) return;
+    last_id_ = e.id;
+    if (!sink_->Send(FormatSse(e))) {
+      done_ = true;
+      return;
+    }
+    if (e.type == "status") {
+      auto j = nlohmann::json::parse(e.data_json, nullptr, false);
+      const std::string status = j.is_object() ? j.value("status", "") : "";
+      if (status == "completed" || status == "failed" || status == "cancelled") {
+        done_ = true;
+        sink_->Close();
+      }
+    }
+  }
+
+  bool done() {
+    std::lock_guard lock(mu_);
+    return done_ || !sink_ || sink_->closed();
+  }
+
+  void Close() {
+    std::lock_guard lock(mu_);
+    done_ = true;
+    if (sink_) sink_->Close();
+  }
+
+  void DropSubscription() { sub_.reset(); }
+
+ private:
+  std::weak_ptr<SseHub> hub_;
+  const std::string workflow_id_;
+  std::mutex mu_;
+  std::int64_t last_id_;                  // guarded by mu_
+  bool done_ = false;                     // guarded by mu_
+  std::shared_ptr<http::SseSink> sink_;   // guarded by mu_
+  std::unique_ptr<engine::EventBus::Subscription> sub_;
+};
+
+SseHub::SseHub(Store& store, engine::EventBus& bus) : store_(store), bus_(bus) {
+  poller_ = std::thread([this] { PollLoop(); });
+}
+
+SseHub::~SseHub() { Shutdown(); }
+
+std::shared_ptr<http::SseSource> SseHub::Open(const std::string& workflow_id,
+                                              std::int64_t last_event_id) {
+  return std::make_shared<Stream>(weak_from_this(), workflow_id, last_event_id);
+}
+
+void SseHub::Add(const std::shared_ptr<Stream>& s) {
+  std::lock_guard lock(mu_);
+  streams_.insert(s);
+}
+
+std::size_t SseHub::streams() const {
+  std::lock_guard lock(mu_);
+  return streams_.size();
+}
+
+void SseHub::Shutdown() {
+  std::set<std::shared_ptr<Stream>> all;
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+    all.swap(streams_);
+  }
+  cv_.notify_all();
+  if (poller_.joinable()) poller_.join();
+  for (const auto& s : all) {
+    s->Close();
+    s->DropSubscription();
+  }
+}
+
+void SseHub::PollLoop() {
+  std::unique_lock lock(mu_);
+  while (!stopping_) {
+    cv_.wait_for(lock, std::chrono::seconds(1));
+    if (stopping_) break;
+    std::vector<std::shared_ptr<Stream>> live;
+    for (auto it = streams_.begin(); it != streams_.end();) {
+      if ((*it)->done()) {
+        (*it)->DropSubscription();
+        it = streams_.erase(it);
+      } else {
+        live.push_back(*it);
+        ++it;
+      }
+    }
+    lock.unlock();
+    for (const auto& s : live) s->CatchUp(store_);
+    lock.lock();
+  }
+}
+
+}  // namespace storyloom::api

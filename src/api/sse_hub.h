@@ -1,0 +1,49 @@
+// SseHub: serves a workflow's events as Server-Sent Events. A stream first replays the
+// committed events after Last-Event-ID, then forwards new ones as they are published on
+// this instance's EventBus, and polls the database once a second so events committed by
+// other instances arrive too. Each event is sent once, in id order. The stream ends after
+// the workflow reaches a final status. Thread-safe.
+#pragma once
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "engine/event_bus.h"
+#include "http/http.h"
+#include "storyloom/store.h"
+
+namespace storyloom::api {
+
+class SseHub : public std::enable_shared_from_this<SseHub> {
+ public:
+  SseHub(Store& store, engine::EventBus& bus);
+  ~SseHub();
+  // An SSE source for `workflow_id` resuming after `last_event_id`.
+  std::shared_ptr<http::SseSource> Open(const std::string& workflow_id, std::int64_t last_event_id);
+  void Shutdown();
+  std::size_t streams() const;
+
+  class Stream;
+
+ private:
+  friend class Stream;
+  void Add(const std::shared_ptr<Stream>& s);
+  void PollLoop();
+
+  Store& store_;
+  engine::EventBus& bus_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::set<std::shared_ptr<Stream>> streams_;  // guarded by mu_
+  bool stopping_ = false;                     // guarded by mu_
+  std::thread poller_;
+};
+
+// Formats one event in SSE wire format.
+std::string FormatSse(const WorkflowEvent& e);
+
+}  // namespace storyloom::api

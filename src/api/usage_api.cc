@@ -1,0 +1,176 @@
+// /api/v1/usage: record external provider calls; reports from the usage_daily rollup.
+#include <fmt/format.h>
+
+#include <map>
+#include <sstream>
+
+#include "api/handler_util.h"
+#include "api/json_views.h"
+#include "api/routes.h"
+#include "core/clock.h"
+
+namespace storyloom::api {
+
+using nlohmann::json;
+
+namespace {
+
+Result<std::int64_t> OptCount(const json& j, const std::string& key) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return std::int64_t{0};
+  if (!it->is_number_integer() || it->get<long long>() < 0) {
+    return Fail(Error::InvalidArgument(key + " must be a whole number >= 0", key));
+  }
+  return it->get<std::int64_t>();
+}
+
+Result<http::Response> RecordUsage(App& app, http::Request& req, const Principal& p) {
+  SL_ASSIGN_OR_RETURN(json body, JsonBody(req));
+  ApiUsage u;
+  u.user_id = p.user_id;
+  SL_ASSIGN_OR_RETURN(auto wid, OptString(body, "workflow_id"));
+  if (wid && !wid->empty()) {
+    auto w = OwnedWorkflow(app, *wid, p);
+    if (!w) return Fail(Error::InvalidArgument("workflow_id names no workflow of yours", "workflow_id"));
+    u.workflow_id = w->id;
+    u.user_id = w->user_id;
+  }
+  auto str = [&](const char* key, std::string& out, bool required) -> Result<void> {
+    SL_ASSIGN_OR_RETURN(auto v, OptString(body, key));
+    if (required && (!v || v->empty())) return Fail(Error::InvalidArgument(std::string(key) + " is required", key));
+    if (v && v->size() > 200) return Fail(Error::InvalidArgument(std::string(key) + " is too long", key));
+    if (v) out = *v;
+    return {};
+  };
+  SL_RETURN_IF_ERROR(str("provider", u.provider, true));
+  SL_RETURN_IF_ERROR(str("model", u.model, false));
+  SL_RETURN_IF_ERROR(str("operation", u.operation, true));
+  SL_RETURN_IF_ERROR(str("phase", u.phase, false));
+  SL_RETURN_IF_ERROR(str("error_code", u.error_code, false));
+  SL_RETURN_IF_ERROR(str("image_size", u.image_size, false));
+  SL_RETURN_IF_ERROR(str("image_quality", u.image_quality, false));
+  std::string status = "ok";
+  SL_RETURN_IF_ERROR(str("status", status, false));
+  u.status = status;
+  SL_ASSIGN_OR_RETURN(u.input_tokens, OptCount(body, "input_tokens"));
+  SL_ASSIGN_OR_RETURN(u.cached_input_tokens, OptCount(body, "cached_input_tokens"));
+  SL_ASSIGN_OR_RETURN(u.output_tokens, OptCount(body, "output_tokens"));
+  SL_ASSIGN_OR_RETURN(u.reasoning_tokens, OptCount(body, "reasoning_tokens"));
+  SL_ASSIGN_OR_RETURN(u.images, OptCount(body, "images"));
+  SL_ASSIGN_OR_RETURN(u.characters, OptCount(body, "characters"));
+  SL_ASSIGN_OR_RETURN(u.audio_ms, OptCount(body, "audio_ms"));
+  SL_ASSIGN_OR_RETURN(u.duration_ms, OptCount(body, "duration_ms"));
+  SL_ASSIGN_OR_RETURN(auto attempt, OptCount(body, "attempt"));
+  u.attempt = attempt > 0 ? static_cast<int>(std::min<std::int64_t>(attempt, 1000)) : 1;
+  if (auto it = body.find("http_status"); it != body.end() && !it->is_null()) {
+    if (!it->is_number_integer() || it->get<int>() < 100 || it->get<int>() > 599) {
+      return Fail(Error::InvalidArgument("http_status must be an HTTP status code", "http_status"));
+    }
+    u.http_status = it->get<int>();
+  }
+  if (u.operation != "chat" && u.operation != "image" && u.operation != "speech") {
+    return Fail(Error::InvalidArgument("operation must be chat, image or speech", "operation"));
+  }
+  SL_RETURN_IF_ERROR(app.usage.Record(u));
+  return JsonResponse(201, UsageJson(u));
+}
+
+struct Group {
+  std::int64_t calls = 0, errors = 0, input = 0, cached = 0, output = 0, reasoning = 0, images = 0,
+               characters = 0, audio_ms = 0, unpriced = 0;
+  NanoUsd cost = 0;
+};
+
+Result<http::Response> UsageReport(App& app, http::Request& req, const Principal& p) {
+  SL_ASSIGN_OR_RETURN(auto from, QueryTime(req, "from"));
+  SL_ASSIGN_OR_RETURN(auto to, QueryTime(req, "to"));
+  std::vector<std::string> group_by;
+  std::string gb(req.Query("group_by", "day"));
+  std::stringstream ss(gb);
+  for (std::string part; std::getline(ss, part, ',');) {
+    if (part != "day" && part != "provider" && part != "model" && part != "user" && part != "operation") {
+      return Fail(Error::InvalidArgument("group_by takes day, provider, model, user and operation", "group_by"));
+    }
+    group_by.push_back(part);
+  }
+  const std::string format(req.Query("format", "json"));
+  if (format != "json" && format != "csv") return Fail(Error::InvalidArgument("format must be json or csv", "format"));
+  std::string user_filter = p.is_admin() ? std::string(req.Query("user_id")) : p.user_id;
+  SL_ASSIGN_OR_RETURN(auto rows, app.store.ReadOne<std::vector<UsageDaily>>([&](StoreTx& tx) {
+    return tx.ListUsageDaily(from ? core::FormatDay(*from) : "", to ? core::FormatDay(*to) : "", user_filter);
+  }));
+  std::map<std::vector<std::string>, Group> groups;
+  Group total;
+  for (const auto& d : rows) {
+    std::vector<std::string> key;
+    for (const auto& g : group_by) {
+      key.push_back(g == "day" ? d.day : g == "provider" ? d.provider : g == "model" ? d.model
+                                       : g == "user"   ? d.user_id : d.operation);
+    }
+    for (Group* g : {&groups[key], &total}) {
+      g->calls += d.calls;
+      g->errors += d.errors;
+      g->input += d.input_tokens;
+      g->cached += d.cached_input_tokens;
+      g->output += d.output_tokens;
+      g->reasoning += d.reasoning_tokens;
+      g->images += d.images;
+      g->characters += d.characters;
+      g->audio_ms += d.audio_ms;
+      g->cost += d.cost_nusd;
+      g->unpriced += d.unpriced_calls;
+    }
+  }
+  auto row_json = [](const Group& g) {
+    return json{{"calls", g.calls},           {"errors", g.errors},
+                {"input_tokens", g.input},    {"cached_input_tokens", g.cached},
+                {"output_tokens", g.output},  {"reasoning_tokens", g.reasoning},
+                {"images", g.images},         {"characters", g.characters},
+                {"audio_ms", g.audio_ms},     {"cost_usd", FormatUsd(g.cost)},
+                {"cost_nusd", g.cost},        {"unpriced_calls", g.unpriced}};
+  };
+  if (format == "csv") {
+    std::string csv;
+    for (const auto& g : group_by) csv += g + ",";
+    csv += "calls,errors,input_tokens,cached_input_tokens,output_tokens,reasoning_tokens,images,"
+           "characters,audio_ms,cost_usd,unpriced_calls\n";
+    auto cell = [](const std::string& s) {
+      if (s.find_first_of(",\"\n") == std::string::npos && (s.empty() || (s[0] != '=' && s[0] != '+' && s[0] != '-' && s[0] != '@'))) return s;
+      std::string q = "\"";
+      if (!s.empty() && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@')) q += "'";
+      for (char c : s) {
+        if (c == '"') q += '"';
+        q += c;
+      }
+      return q + "\"";
+    };
+    for (const auto& [key, g] : groups) {
+      for (const auto& k : key) csv += cell(k) + ",";
+      csv += fmt::format("{},{},{},{},{},{},{},{},{},{},{}\n", g.calls, g.errors, g.input, g.cached,
+                         g.output, g.reasoning, g.images, g.characters, g.audio_ms, FormatUsd(g.cost),
+                         g.unpriced);
+    }
+    http::Response r = http::Response::Text(200, csv, "text/csv; charset=utf-8");
+    r.headers.Set("Content-Disposition", "attachment; filename=\"usage.csv\"");
+    return r;
+  }
+  json items = json::array();
+  for (const auto& [key, g] : groups) {
+    json item = row_json(g);
+    for (std::size_t i = 0; i < group_by.size(); ++i) item[group_by[i]] = key[i];
+    items.push_back(std::move(item));
+  }
+  return JsonResponse(200, {{"group_by", group_by}, {"items", items}, {"total", row_json(total)}});
+}
+
+}  // namespace
+
+void AddUsageRoutes(App& app, http::Router& r) {
+  auto bind = [&app](auto fn) {
+    return Authed(app, [&app, fn](http::Request& req, const Principal& p) { return fn(app, req, p); });
+  };
+  r.Add("POST", "/api/v1/usage", bind(RecordUsage));
+  r.Add("GET", "/api/v1/usage", bind(UsageReport));
+}
+
+}  // namespace storyloom::api

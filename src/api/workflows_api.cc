@@ -1,0 +1,170 @@
+// /api/v1/workflows: create, list, get, events (SSE), cancel, retry, delete.
+#include <charconv>
+
+#include "api/handler_util.h"
+#include "api/json_views.h"
+#include "api/routes.h"
+#include "api/sse_hub.h"
+
+namespace storyloom::api {
+
+using nlohmann::json;
+
+namespace {
+
+Result<json> WorkflowDetail(App& app, const Workflow& w) {
+  json out = WorkflowJson(w);
+  SL_RETURN_IF_ERROR(app.store.Read([&](StoreTx& tx) -> Result<void> {
+    SL_ASSIGN_OR_RETURN(auto phases, tx.ListPhases(w.id));
+    SL_ASSIGN_OR_RETURN(auto scenes, tx.ListScenes(w.id));
+    SL_ASSIGN_OR_RETURN(auto files, tx.ListFiles({.workflow_id = w.id, .limit = 200}));
+    SL_ASSIGN_OR_RETURN(auto cost, tx.WorkflowCost(w.id));
+    // Every phase appears, pending ones included, in pipeline order.
+    json pj = json::array();
+    for (auto name : kPhases) {
+      WorkflowPhase p{w.id, std::string(name), PhaseStatus::kPending, 0, {}, {}, "", ""};
+      for (const auto& have : phases) {
+        if (have.phase == name) p = have;
+      }
+      pj.push_back(PhaseJson(p));
+    }
+    out["phases"] = std::move(pj);
+    json sj = json::array();
+    for (const auto& s : scenes) sj.push_back(SceneJson(s, files.items));
+    out["scenes"] = std::move(sj);
+    json fj = json::array();
+    for (const auto& f : files.items) fj.push_back(FileJson(f));
+    out["files"] = std::move(fj);
+    out["cost_usd"] = FormatUsd(cost.first);
+    out["cost_unpriced"] = cost.second;
+    return {};
+  }));
+  return out;
+}
+
+Result<http::Response> CreateWorkflow(App& app, http::Request& req, const Principal& p) {
+  SL_ASSIGN_OR_RETURN(json body, JsonBody(req));
+  auto prompt_it = body.find("prompt");
+  if (prompt_it == body.end() || prompt_it->is_null()) {
+    return Fail(Error::InvalidArgument("prompt is required", "prompt"));
+  }
+  if (!prompt_it->is_string()) return Fail(Error::InvalidArgument("prompt must be a string", "prompt"));
+  SL_ASSIGN_OR_RETURN(auto title, OptString(body, "title"));
+  std::string options = "{}";
+  if (auto it = body.find("options"); it != body.end() && !it->is_null()) {
+    if (!it->is_object()) return Fail(Error::InvalidArgument("options must be an object", "options"));
+    options = it->dump();
+  }
+  for (auto it = body.begin(); it != body.end(); ++it) {
+    if (it.key() != "prompt" && it.key() != "title" && it.key() != "options") {
+      return Fail(Error::InvalidArgument("unknown field '" + it.key() + "'", it.key()));
+    }
+  }
+  engine::CreateRequest cr;
+  cr.user_id = p.user_id;
+  cr.prompt = prompt_it->get<std::string>();
+  cr.title = title.value_or("");
+  cr.options_json = options;
+  cr.idempotency_key = std::string(req.headers.Get("Idempotency-Key").value_or(""));
+  cr.request_id = req.request_id;
+  SL_ASSIGN_OR_RETURN(CreateResult created, app.manager.Create(cr));
+  SL_ASSIGN_OR_RETURN(json detail, WorkflowDetail(app, created.workflow));
+  http::Response r = JsonResponse(created.created ? 201 : 200, detail);
+  r.headers.Set("Location", "/api/v1/workflows/" + created.workflow.id);
+  if (!created.created) r.headers.Set("Idempotent-Replayed", "true");
+  return r;
+}
+
+Result<http::Response> ListWorkflows(App& app, http::Request& req, const Principal& p) {
+  WorkflowFilter f;
+  f.user_id = p.user_id;
+  if (p.is_admin()) f.user_id = std::string(req.Query("user_id"));
+  if (auto s = req.Query("status"); !s.empty()) {
+    auto st = ParseWorkflowStatus(s);
+    if (!st) {
+      return Fail(Error::InvalidArgument(
+          "status must be queued, running, completed, failed or cancelled", "status"));
+    }
+    f.status = st;
+  }
+  f.q = std::string(req.Query("q"));
+  if (f.q.size() > 200) return Fail(Error::InvalidArgument("q must be at most 200 characters", "q"));
+  SL_ASSIGN_OR_RETURN(f.limit, QueryInt(req, "limit", 50, 1, 200));
+  f.cursor = std::string(req.Query("cursor"));
+  SL_ASSIGN_OR_RETURN(auto page, app.store.ListWorkflows(f));
+  json items = json::array();
+  for (const auto& w : page.items) items.push_back(WorkflowJson(w));
+  return JsonResponse(200, {{"items", items},
+                            {"next_cursor", page.next_cursor.empty() ? json(nullptr)
+                                                                     : json(page.next_cursor)}});
+}
+
+Result<http::Response> GetWorkflow(App& app, http::Request& req, const Principal& p) {
+  SL_ASSIGN_OR_RETURN(Workflow w, OwnedWorkflow(app, req.path_params["id"], p));
+  SL_ASSIGN_OR_RETURN(json detail, WorkflowDetail(app, w));
+  return JsonResponse(200, detail);
+}
+
+Result<http::Response> WorkflowEvents(App& app, http::Request& req, const Principal& p) {
+  SL_ASSIGN_OR_RETURN(Workflow w, OwnedWorkflow(app, req.path_params["id"], p));
+  std::int64_t last = 0;
+  std::string_view header = req.headers.Get("Last-Event-ID").value_or(req.Query("last_event_id"));
+  if (!header.empty()) {
+    auto [ptr, ec] = std::from_chars(header.data(), header.data() + header.size(), last);
+    if (ec != std::errc() || ptr != header.data() + header.size() || last < 0) {
+      return Fail(Error::InvalidArgument("Last-Event-ID must be an event id", "Last-Event-ID"));
+    }
+  }
+  http::Response r;
+  r.status = 200;
+  r.headers.Set("Content-Type", "text/event-stream");
+  r.headers.Set("Cache-Control", "no-cache");
+  r.headers.Set("X-Accel-Buffering", "no");
+  r.sse = app.sse->Open(w.id, last);
+  return r;
+}
+
+Result<http::Response> CancelWorkflow(App& app, http::Request& req, const Principal& p) {
+  SL_ASSIGN_OR_RETURN(Workflow w, OwnedWorkflow(app, req.path_params["id"], p));
+  SL_ASSIGN_OR_RETURN(Workflow after, app.manager.Cancel(w.id, req.request_id));
+  SL_ASSIGN_OR_RETURN(json detail, WorkflowDetail(app, after));
+  return JsonResponse(202, detail);
+}
+
+Result<http::Response> RetryWorkflow(App& app, http::Request& req, const Principal& p) {
+  SL_ASSIGN_OR_RETURN(Workflow w, OwnedWorkflow(app, req.path_params["id"], p));
+  SL_ASSIGN_OR_RETURN(Workflow after, app.manager.Retry(w.id, req.request_id));
+  SL_ASSIGN_OR_RETURN(json detail, WorkflowDetail(app, after));
+  return JsonResponse(202, detail);
+}
+
+Result<http::Response> DeleteWorkflow(App& app, http::Request& req, const Principal& p) {
+  SL_ASSIGN_OR_RETURN(Workflow w, OwnedWorkflow(app, req.path_params["id"], p));
+  SL_RETURN_IF_ERROR(app.manager.Delete(w.id));
+  AuditEntry a;
+  a.user_id = p.user_id;
+  a.action = "workflow.delete";
+  a.target = w.id;
+  a.remote_addr = req.remote_addr;
+  (void)app.store.Write([&](StoreTx& tx) { return tx.AppendAudit(a); });
+  http::Response r;
+  r.status = 204;
+  return r;
+}
+
+}  // namespace
+
+void AddWorkflowRoutes(App& app, http::Router& r) {
+  auto bind = [&app](auto fn) {
+    return Authed(app, [&app, fn](http::Request& req, const Principal& p) { return fn(app, req, p); });
+  };
+  r.Add("POST", "/api/v1/workflows", bind(CreateWorkflow));
+  r.Add("GET", "/api/v1/workflows", bind(ListWorkflows));
+  r.Add("GET", "/api/v1/workflows/{id}", bind(GetWorkflow));
+  r.Add("DELETE", "/api/v1/workflows/{id}", bind(DeleteWorkflow));
+  r.Add("GET", "/api/v1/workflows/{id}/events", bind(WorkflowEvents));
+  r.Add("POST", "/api/v1/workflows/{id}/cancel", bind(CancelWorkflow));
+  r.Add("POST", "/api/v1/workflows/{id}/retry", bind(RetryWorkflow));
+}
+
+}  // namespace storyloom::api

@@ -1,0 +1,35 @@
+// Builds the runtime objects a serving or running process needs (file store, providers,
+// usage recorder, engine) from the configuration. Composition root helpers; main thread.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "core/config.h"
+#include "engine/event_bus.h"
+#include "engine/usage_recorder.h"
+#include "engine/workflow_manager.h"
+#include "files/file_store.h"
+#include "providers/provider.h"
+#include "storyloom/store.h"
+
+namespace storyloom::cli {
+
+struct Runtime {
+  std::unique_ptr<Store> store;
+  std::unique_ptr<files::FileStore> files;
+  std::unique_ptr<engine::EventBus> bus;
+  std::unique_ptr<engine::UsageRecorder> usage;
+  std::unique_ptr<providers::Provider> offline;
+  std::unique_ptr<providers::Provider> openai;  // null unless configured
+  std::unique_ptr<engine::WorkflowManager> manager;
+};
+
+// Opens and migrates the store and builds everything else. `workers` overrides the
+// configured worker count when >= 0.
+Result<std::unique_ptr<Runtime>> BuildRuntime(const core::Config& config, int workers = -1);
+
+// The user that owns work started from the command line: `name`, or the first admin.
+Result<User> CliUser(Store& store, const std::string& name);
+
+}  // namespace storyloom::cli

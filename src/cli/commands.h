@@ -1,0 +1,19 @@
+// Subcommand registration, one function per file. Each sets `action` when its subcommand
+// is chosen; main runs it and exits with its result.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+
+#include "cli/context.h"
+
+namespace storyloom::cli {
+
+using Action = std::function<int()>;
+
+void AddServeCommand(CLI::App& app, GlobalFlags& flags, Action& action);
+void AddDbCommand(CLI::App& app, GlobalFlags& flags, Action& action);
+void AddRunCommand(CLI::App& app, GlobalFlags& flags, Action& action);
+void AddUsersCommand(CLI::App& app, GlobalFlags& flags, Action& action);
+
+}  // namespace storyloom::cli

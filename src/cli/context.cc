@@ -1,0 +1,101 @@
+#include "cli/context.h"
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+
+#include "db/database.h"
+#include "db/migrations.h"
+
+namespace storyloom::cli {
+
+void AddGlobalFlags(CLI::App& app, GlobalFlags& flags) {
+  app.add_option("--config", flags.config_file, "storyloom.toml to read (default ./storyloom.toml)");
+  app.add_option("--data-dir", flags.data_dir, "data directory (STORYLOOM_DATA_DIR)");
+  app.add_option("--database", flags.database_url,
+                 "database URL: sqlite:///abs/path.db, sqlite:rel.db or postgresql://user@host/db "
+                 "(STORYLOOM_DATABASE_URL)");
+  app.add_option("--log-level", flags.log_level, "trace, debug, info, warn, error or off");
+}
+
+int Die(const std::string& message, int code) {
+  std::fprintf(stderr, "storyloom: %s\n", message.c_str());
+  return code;
+}
+
+core::Config LoadConfigOrExit(const GlobalFlags& flags) {
+  auto config = core::LoadConfig(flags.config_file);
+  if (!config) std::exit(Die(config.error().message, 2));
+  if (!flags.data_dir.empty()) config->data_dir = flags.data_dir;
+  if (!flags.database_url.empty()) config->database_url = flags.database_url;
+  if (!flags.log_level.empty()) {
+    if (auto r = core::SetConfigValue(*config, "log_level", flags.log_level); !r) {
+      std::exit(Die(r.error().message, 2));
+    }
+  }
+  return *config;
+}
+
+void SetupLogging(const core::Config& config) {
+  auto logger = spdlog::stderr_color_mt("storyloom");
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(spdlog::level::from_str(config.log_level));
+  if (config.log_json) {
+    spdlog::set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","msg":%v})", spdlog::pattern_time_type::utc);
+  } else {
+    spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
+  }
+}
+
+Result<std::unique_ptr<Store>> OpenStore(const core::Config& config, bool migrate) {
+  std::error_code ec;
+  std::filesystem::create_directories(config.data_dir, ec);
+  if (ec) return Fail(Error::Unavailable("cannot create data directory " + config.data_dir + ": " + ec.message()));
+  StoreOptions so;
+  so.synchronous = config.sqlite_synchronous;
+  so.readers = config.db_readers;
+  SL_ASSIGN_OR_RETURN(auto store, Store::Open(config.DatabaseUrl(), so));
+  if (migrate) {
+    db::MigrateOptions mo;
+    mo.backup_dir = config.BackupsDir();
+    mo.on_apply = [](const db::Migration& m) {
+      spdlog::info("applying migration {:04}_{}", m.version, m.name);
+    };
+    SL_ASSIGN_OR_RETURN(auto report, db::Migrate(store->database(), mo));
+    (void)report;
+  } else {
+    SL_ASSIGN_OR_RETURN(auto st, db::GetMigrationStatus(store->database()));
+    if (!st.pending.empty()) {
+      return Fail(Error::FailedPrecondition(
+          "the database needs migrations (" + std::to_string(st.pending.size()) +
+          " pending); run `storyloom db migrate` first"));
+    }
+  }
+  return store;
+}
+
+Progress::Progress(std::string label, std::int64_t total)
+    : label_(std::move(label)), total_(total), tty_(::isatty(STDERR_FILENO) == 1) {}
+
+void Progress::Update(std::int64_t done) {
+  if (!tty_ || total_ <= 0) return;
+  const int percent = static_cast<int>(done * 100 / total_);
+  if (percent == last_percent_) return;
+  last_percent_ = percent;
+  const int width = 30;
+  const int filled = percent * width / 100;
+  std::fprintf(stderr, "\r%s [%s%s] %3d%% (%lld/%lld)", label_.c_str(), std::string(filled, '#').c_str(),
+               std::string(width - filled, '.').c_str(), percent, static_cast<long long>(done),
+               static_cast<long long>(total_));
+  std::fflush(stderr);
+}
+
+void Progress::Finish() {
+  if (tty_ && last_percent_ >= 0) std::fprintf(stderr, "\n");
+}
+
+}  // namespace storyloom::cli

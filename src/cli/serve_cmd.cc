@@ -1,0 +1,126 @@
+// storyloom serve: the HTTP server and the workflow engine.
+#include <fmt/format.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "api/app.h"
+#include "api/auth.h"
+#include "cli/app_wiring.h"
+#include "cli/commands.h"
+#include "core/ids.h"
+#include "db/database.h"
+#include "http/server.h"
+
+namespace storyloom::cli {
+namespace {
+
+struct ServeFlags {
+  std::string host;
+  int port = -1;
+  int workers = -1;
+  int io_threads = -1;
+};
+
+// On first start there is no user: make an admin and print, once, how to sign in.
+Result<void> BootstrapAdmin(Store& store, api::Authenticator& auth, const core::Config& config) {
+  SL_ASSIGN_OR_RETURN(auto users, store.ReadOne<std::int64_t>([](StoreTx& tx) { return tx.CountUsers(); }));
+  if (users > 0) return {};
+  const std::string password = core::RandomToken(12);
+  User admin;
+  admin.username = "admin";
+  admin.role = Role::kAdmin;
+  SL_ASSIGN_OR_RETURN(admin.password_hash, api::Authenticator::HashPassword(password));
+  SL_ASSIGN_OR_RETURN(admin, store.WriteOne<User>([&](StoreTx& tx) { return tx.CreateUser(admin); }));
+  SL_ASSIGN_OR_RETURN(auto link, auth.Issue(admin.id, "login", "first start", 24LL * 3600 * 1000));
+  std::printf(
+      "\nCreated the first user: admin\n"
+      "  password: %s   (change it with: storyloom users passwd admin)\n"
+      "  or open this one-time sign-in link (valid 24 hours):\n"
+      "  %s/login?token=%s\n\n",
+      password.c_str(), config.PublicUrl().c_str(), link.secret.c_str());
+  std::fflush(stdout);
+  return {};
+}
+
+int Serve(const GlobalFlags& flags, const ServeFlags& sf) {
+  core::Config config = LoadConfigOrExit(flags);
+  if (!sf.host.empty()) config.host = sf.host;
+  if (sf.port >= 0) config.port = sf.port;
+  if (sf.workers >= 0) config.workers = sf.workers;
+  if (sf.io_threads > 0) config.io_threads = sf.io_threads;
+  SetupLogging(config);
+
+  // Signals are taken by sigwait below, not by whichever thread they land on.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  auto rt = BuildRuntime(config);
+  if (!rt) return Die(rt.error().message);
+  Runtime& r = **rt;
+  api::Authenticator auth(*r.store);
+  if (auto b = BootstrapAdmin(*r.store, auth, config); !b) return Die(b.error().message);
+
+  api::App app{config, *r.store, *r.files, *r.bus, *r.manager, *r.usage, auth, nullptr};
+  auto router = api::BuildRouter(app);
+  http::ServerOptions so;
+  so.host = config.host;
+  so.port = static_cast<std::uint16_t>(config.port);
+  so.io_threads = config.io_threads;
+  so.worker_threads = config.http_workers;
+  so.default_max_body = config.max_body_bytes;
+  so.read_timeout_ms = config.read_timeout_ms;
+  so.upload_dir = config.TmpDir();
+  if (config.access_log) {
+    so.on_complete = [](const http::Request& req, const http::Response& res, const std::string& route,
+                        double seconds, std::uint64_t bytes) {
+      spdlog::info("{}", nlohmann::json{{"event", "http"},
+                                        {"method", req.method},
+                                        {"path", req.path},
+                                        {"route", route},
+                                        {"status", res.status},
+                                        {"ms", seconds * 1000.0},
+                                        {"bytes", bytes},
+                                        {"remote", req.remote_addr},
+                                        {"request_id", req.request_id}}
+                             .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    };
+  }
+  http::Server server(so, router);
+  if (auto s = server.Start(); !s) return Die(s.error().message);
+  r.manager->Start();
+  config.port = server.port();
+  std::printf("Storyloom is running at %s (database %s, %d workers). Press Ctrl+C to stop.\n",
+              config.PublicUrl().c_str(), r.store->database().display_url().c_str(), config.workers);
+  std::fflush(stdout);
+
+  int sig = 0;
+  sigwait(&signals, &sig);
+  spdlog::info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+  server.Stop(5000);        // no new requests; in-flight ones finish
+  api::ShutdownApp(app);
+  r.manager->Stop();        // running workflows stop at a step boundary and stay resumable
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace
+
+void AddServeCommand(CLI::App& app, GlobalFlags& flags, Action& action) {
+  static ServeFlags sf;
+  CLI::App* cmd = app.add_subcommand("serve", "Run the HTTP API, the web UI and the workflow engine");
+  cmd->add_option("--host", sf.host, "address to listen on (default 127.0.0.1)");
+  cmd->add_option("--port", sf.port, "port (default 8080; 0 picks a free one)")->check(CLI::Range(0, 65535));
+  cmd->add_option("--workers", sf.workers, "workflows run at once; 0 serves the API only (STORYLOOM_WORKERS)")
+      ->check(CLI::Range(0, 256));
+  cmd->add_option("--io-threads", sf.io_threads, "HTTP io threads (default 1)")->check(CLI::Range(1, 64));
+  cmd->callback([&] { action = [&] { return Serve(flags, sf); }; });
+}
+
+}  // namespace storyloom::cli
