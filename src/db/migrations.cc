@@ -130,12 +130,13 @@ Result<MigrateReport> Migrate(Database& db, const MigrateOptions& options) {
     }
   }
   SL_RETURN_IF_ERROR(db.Exclusive([&](Connection& c) -> Result<void> {
-    SL_RETURN_IF_ERROR(c.Exec(kCreateTable));
     if (dialect == Dialect::kPostgres) {
+      // Lock first: concurrent CREATE TABLE IF NOT EXISTS can still collide on PostgreSQL.
       const Value key[] = {kAdvisoryLockKey};
       SL_RETURN_IF_ERROR(c.Exec("SELECT pg_advisory_lock(?)", key));
     }
     auto run = [&]() -> Result<void> {
+      SL_RETURN_IF_ERROR(c.Exec(kCreateTable));
       for (;;) {
         // Re-read inside the lock: another process may have migrated meanwhile.
         SL_ASSIGN_OR_RETURN(auto applied, ReadApplied(c));

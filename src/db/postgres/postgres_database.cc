@@ -1,10 +1,211 @@
 #include "db/postgres/postgres_database.h"
 
-namespace storyloom::db {
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
-Result<std::unique_ptr<Database>> OpenPostgres(const std::string&, const std::string& display,
-                                               const Options&) {
-  return Fail(Error::Unavailable("PostgreSQL support is not in this build yet (" + display + ")"));
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <random>
+#include <shared_mutex>
+#include <thread>
+
+#include "db/postgres/postgres_connection.h"
+
+namespace storyloom::db {
+namespace {
+
+// Serialization failures and deadlocks are retried this many times before giving up.
+constexpr int kMaxConflictRetries = 3;
+// A connection found dead mid-transaction is reconnected and the callback rerun once.
+constexpr int kMaxReconnectRetries = 1;
+
+using Callback = std::function<Result<void>(Connection&)>;
+
+// How a transaction attempt ended, beyond its result.
+enum class Retry { kNo, kConflict, kReconnect };
+
+class PostgresDatabase final : public Database {
+ public:
+  PostgresDatabase(std::string conninfo, std::string display, Options options)
+      : conninfo_(std::move(conninfo)), display_(std::move(display)), options_(options) {}
+
+  Result<void> Init() {
+    const int n = std::max(2, options_.readers);
+    for (int i = 0; i < n; ++i) {
+      SL_ASSIGN_OR_RETURN(auto conn, PostgresConnection::Connect(conninfo_));
+      free_.push_back(conn.get());
+      pool_.push_back(std::move(conn));
+    }
+    return {};
+  }
+
+  Dialect dialect() const override { return Dialect::kPostgres; }
+  std::string display_url() const override { return display_; }
+
+  Result<void> Write(const Callback& fn) override {
+    std::shared_lock exclusive(exclusive_mu_);
+    int conflicts = 0;
+    int reconnects = 0;
+    for (;;) {
+      Retry retry = Retry::kNo;
+      Result<void> r = WithConnection(
+          [&](PostgresConnection& c) { return Transaction(c, "BEGIN", fn, &retry); });
+      if (r) {
+        std::lock_guard lock(stats_mu_);
+        ++stats_.write_transactions;
+        ++stats_.write_batches;
+        return r;
+      }
+      if (retry == Retry::kConflict && conflicts < kMaxConflictRetries) {
+        ++conflicts;
+        Backoff(conflicts);
+        continue;
+      }
+      if (retry == Retry::kReconnect && reconnects < kMaxReconnectRetries) {
+        ++reconnects;
+        continue;
+      }
+      return r;
+    }
+  }
+
+  Result<void> Read(const Callback& fn) override {
+    int reconnects = 0;
+    for (;;) {
+      Retry retry = Retry::kNo;
+      Result<void> r = WithConnection([&](PostgresConnection& c) {
+        return Transaction(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", fn, &retry);
+      });
+      if (!r && retry == Retry::kReconnect && reconnects < kMaxReconnectRetries) {
+        ++reconnects;
+        continue;
+      }
+      std::lock_guard lock(stats_mu_);
+      ++stats_.reads;
+      return r;
+    }
+  }
+
+  Result<void> Exclusive(const Callback& fn) override {
+    std::unique_lock exclusive(exclusive_mu_);
+    return WithConnection([&](PostgresConnection& c) -> Result<void> {
+      Result<void> r = fn(c);
+      // Leave nothing open for the next user of the connection.
+      if (!c.broken() && c.in_transaction()) (void)c.Run("ROLLBACK");
+      return r;
+    });
+  }
+
+  Result<void> SnapshotTo(const std::string&) override {
+    return Fail(Error::FailedPrecondition(
+        "snapshots of PostgreSQL databases are made with pg_dump or db copy"));
+  }
+
+  Stats stats() const override {
+    std::lock_guard lock(stats_mu_);
+    return stats_;
+  }
+
+ private:
+  // Runs `fn` with a healthy connection taken from the pool, then returns it.
+  template <typename Fn>
+  Result<void> WithConnection(Fn&& fn) {
+    PostgresConnection* c;
+    {
+      std::unique_lock lock(pool_mu_);
+      pool_cv_.wait(lock, [&] { return !free_.empty(); });
+      c = free_.back();
+      free_.pop_back();
+    }
+    Result<void> r = c->EnsureHealthy();
+    if (r) r = fn(*c);
+    {
+      std::lock_guard lock(pool_mu_);
+      free_.push_back(c);
+    }
+    pool_cv_.notify_one();
+    return r;
+  }
+
+  // BEGIN (as `begin`), fn, COMMIT; ROLLBACK if anything fails. Sets `retry` when running
+  // fn again can succeed: after a serialization failure or deadlock, or when the
+  // connection died before COMMIT was sent (the server then rolled back).
+  static Result<void> Transaction(PostgresConnection& c, const char* begin, const Callback& fn,
+                                  Retry* retry) {
+    c.ClearLastError();
+    auto classify = [&] {
+      if (c.broken()) {
+        *retry = Retry::kReconnect;
+      } else if (c.last_sqlstate() == "40001" || c.last_sqlstate() == "40P01") {
+        *retry = Retry::kConflict;
+      }
+    };
+    if (auto r = c.Run(begin); !r) {
+      classify();
+      return r;
+    }
+    Result<void> result = fn(c);
+    if (result && c.transaction_failed()) {
+      // fn ignored a failed statement; COMMIT would silently roll everything back.
+      const Error cause = c.last_error().value_or(Error::Internal("unknown error"));
+      result = Fail(Error{cause.code,
+                          "a statement failed inside the transaction and its error was "
+                          "ignored: " +
+                              cause.message,
+                          cause.detail});
+    }
+    if (!result) {
+      classify();
+      if (!c.broken()) (void)c.Run("ROLLBACK");
+      return result;
+    }
+    if (auto r = c.Run("COMMIT"); !r) {
+      if (c.broken()) {
+        return Fail(Error::Unavailable(
+            "the connection to PostgreSQL was lost during COMMIT; the transaction may or may "
+            "not have been applied"));
+      }
+      classify();
+      return r;
+    }
+    return {};
+  }
+
+  // Sleeps a little, more after each conflict, with jitter so retries do not collide.
+  static void Backoff(int attempt) {
+    thread_local std::minstd_rand rng(std::random_device{}());
+    const int base_ms = 2 << attempt;
+    std::this_thread::sleep_for(
+        std::chrono::milliseconds(base_ms + static_cast<int>(rng() % (base_ms + 1))));
+  }
+
+  const std::string conninfo_;
+  const std::string display_;
+  const Options options_;
+
+  // Writes hold it shared, Exclusive holds it alone (migrations block this process's
+  // writes; other processes are kept out by the migrations' advisory lock).
+  std::shared_mutex exclusive_mu_;
+
+  std::mutex pool_mu_;
+  std::condition_variable pool_cv_;
+  std::vector<std::unique_ptr<PostgresConnection>> pool_;
+  std::vector<PostgresConnection*> free_;  // guarded by pool_mu_
+
+  mutable std::mutex stats_mu_;
+  Stats stats_;  // guarded by stats_mu_
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Database>> OpenPostgres(const std::string& conninfo,
+                                               const std::string& display, const Options& options) {
+  auto db = std::make_unique<PostgresDatabase>(conninfo, display, options);
+  if (auto r = db->Init(); !r) {
+    return Fail(Error::Unavailable(fmt::format("{} ({})", r.error().message, display)));
+  }
+  return std::unique_ptr<Database>(std::move(db));
 }
 
 }  // namespace storyloom::db

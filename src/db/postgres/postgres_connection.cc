@@ -1,0 +1,256 @@
+#include "db/postgres/postgres_connection.h"
+
+#include <fmt/format.h>
+#include <poll.h>
+#include <spdlog/spdlog.h>
+
+#include <charconv>
+#include <cstdlib>
+#include <cstring>
+
+#include "db/postgres/placeholders.h"
+
+namespace storyloom::db {
+namespace {
+
+// Type OIDs from pg_type.h (stable across PostgreSQL versions).
+constexpr Oid kBoolOid = 16;
+constexpr Oid kInt8Oid = 20;
+constexpr Oid kInt2Oid = 21;
+constexpr Oid kInt4Oid = 23;
+constexpr Oid kOidOid = 26;
+constexpr Oid kFloat4Oid = 700;
+constexpr Oid kFloat8Oid = 701;
+constexpr Oid kNumericOid = 1700;
+
+std::string Trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+void LogNotice(void*, const char* message) {
+  spdlog::warn("PostgreSQL: {}", Trim(message ? message : ""));
+}
+
+Value IntegerValue(const char* text) {
+  std::int64_t n = 0;
+  const char* end = text + std::strlen(text);
+  if (std::from_chars(text, end, n).ec == std::errc()) return n;
+  return std::string(text);
+}
+
+Value RealValue(const char* text) {
+  char* end = nullptr;
+  const double d = std::strtod(text, &end);
+  if (end != text && *end == '\0') return d;
+  return std::string(text);
+}
+
+// NUMERIC is what sum() of a BIGINT column returns: keep whole numbers exact as integers.
+Value NumericValue(const char* text) {
+  std::int64_t n = 0;
+  const char* end = text + std::strlen(text);
+  if (auto [p, ec] = std::from_chars(text, end, n); ec == std::errc() && p == end) return n;
+  return RealValue(text);
+}
+
+Value ColumnValue(const PGresult* res, int row, int col, Oid type) {
+  if (PQgetisnull(res, row, col)) return std::monostate{};
+  const char* text = PQgetvalue(res, row, col);
+  switch (type) {
+    case kInt2Oid:
+    case kInt4Oid:
+    case kInt8Oid:
+    case kOidOid:
+      return IntegerValue(text);
+    case kFloat4Oid:
+    case kFloat8Oid:
+      return RealValue(text);
+    case kNumericOid:
+      return NumericValue(text);
+    case kBoolOid:
+      return std::int64_t{text[0] == 't' ? 1 : 0};
+    default:
+      return std::string(text, static_cast<std::size_t>(PQgetlength(res, row, col)));
+  }
+}
+
+}  // namespace
+
+Error PostgresError(std::string_view sqlstate, std::string message) {
+  if (sqlstate == "23505") return Error::AlreadyExists(std::move(message));
+  if (sqlstate == "23503") return Error::FailedPrecondition(std::move(message), "foreign_key");
+  if (sqlstate == "23514" || sqlstate == "23502") return Error::InvalidArgument(std::move(message));
+  // Class 22 (data exception): malformed JSON, out-of-range numbers, bad text encodings.
+  if (sqlstate.starts_with("22")) return Error::InvalidArgument(std::move(message));
+  if (sqlstate == "40001" || sqlstate == "40P01") return Error::Aborted(std::move(message));
+  // Connection exceptions, operator intervention (shutdown, terminated backend) and
+  // insufficient resources (too many connections).
+  if (sqlstate.starts_with("08") || sqlstate.starts_with("57P") || sqlstate.starts_with("53")) {
+    return Error::Unavailable(std::move(message));
+  }
+  return Error::Internal(std::move(message));
+}
+
+Result<std::unique_ptr<PostgresConnection>> PostgresConnection::Connect(
+    const std::string& conninfo) {
+  // Our settings come first so that the URL's own parameters (expanded from dbname) win.
+  const char* keys[] = {"fallback_application_name", "options", "connect_timeout", "dbname",
+                        nullptr};
+  const char* values[] = {"storyloom", "-c client_min_messages=warning", "10", conninfo.c_str(),
+                          nullptr};
+  PGconn* conn = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
+  if (conn == nullptr) return Fail(Error::Unavailable("cannot allocate a PostgreSQL connection"));
+  if (PQstatus(conn) != CONNECTION_OK) {
+    Error e = Error::Unavailable("cannot connect to PostgreSQL: " + Trim(PQerrorMessage(conn)));
+    PQfinish(conn);
+    return Fail(std::move(e));
+  }
+  PQsetNoticeProcessor(conn, LogNotice, nullptr);
+  return std::unique_ptr<PostgresConnection>(new PostgresConnection(conn));
+}
+
+PostgresConnection::~PostgresConnection() { PQfinish(conn_); }
+
+bool PostgresConnection::in_transaction() const {
+  const PGTransactionStatusType s = PQtransactionStatus(conn_);
+  return s == PQTRANS_INTRANS || s == PQTRANS_INERROR || s == PQTRANS_ACTIVE;
+}
+
+void PostgresConnection::ClearLastError() {
+  last_error_.reset();
+  last_sqlstate_.clear();
+}
+
+Result<void> PostgresConnection::EnsureHealthy() {
+  bool reset = broken();
+  if (!reset) {
+    // An idle connection has nothing to read unless the server is closing it (it sends a
+    // FATAL error first): readable means dead, or about to be.
+    pollfd p{PQsocket(conn_), POLLIN, 0};
+    reset = ::poll(&p, 1, 0) != 0;
+  }
+  if (!reset) return {};
+  spdlog::info("PostgreSQL connection lost; reconnecting");
+  PQreset(conn_);
+  statements_.clear();  // prepared statements die with the server session
+  next_statement_ = 0;
+  if (broken()) {
+    return Fail(
+        Error::Unavailable("cannot reconnect to PostgreSQL: " + Trim(PQerrorMessage(conn_))));
+  }
+  return {};
+}
+
+Error PostgresConnection::Failure(const PGresult* res, std::string_view what) {
+  std::string sqlstate;
+  std::string message;
+  if (res != nullptr) {
+    const char* state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    if (state != nullptr) sqlstate = state;
+    const char* primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+    message = primary ? primary : Trim(PQresultErrorMessage(res));
+    if (const char* detail = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL)) {
+      message += fmt::format(" ({})", detail);
+    }
+  }
+  if (message.empty()) message = Trim(PQerrorMessage(conn_));
+  message = fmt::format("{}: {}", what, message);
+  Error e = sqlstate.empty() && broken() ? Error::Unavailable(std::move(message))
+                                         : PostgresError(sqlstate, std::move(message));
+  if (sqlstate.empty() && broken()) sqlstate = "08006";  // connection_failure
+  last_error_ = e;
+  last_sqlstate_ = sqlstate;
+  return e;
+}
+
+Result<void> PostgresConnection::Run(const char* sql) {
+  ResultPtr res(PQexec(conn_, sql));
+  if (PQresultStatus(res.get()) != PGRES_COMMAND_OK) return Fail(Failure(res.get(), sql));
+  return {};
+}
+
+Result<PostgresConnection::ResultPtr> PostgresConnection::Execute(std::string_view sql,
+                                                                  std::span<const Value> params) {
+  std::string key(sql);
+  auto it = statements_.find(key);
+  if (it == statements_.end()) {
+    RewrittenSql rewritten = RewritePlaceholders(sql);
+    std::string name = fmt::format("sl{}", ++next_statement_);
+    // No parameter types: the server infers each from its context (a JSONB column takes
+    // the text of a JSON document, a BIGINT column the digits of a number).
+    ResultPtr prepared(
+        PQprepare(conn_, name.c_str(), rewritten.sql.c_str(), rewritten.parameter_count, nullptr));
+    if (PQresultStatus(prepared.get()) != PGRES_COMMAND_OK) {
+      return Fail(Failure(prepared.get(), "prepare failed"));
+    }
+    it = statements_.emplace(std::move(key), Statement{std::move(name), rewritten.parameter_count})
+             .first;
+  }
+  if (static_cast<std::size_t>(it->second.parameter_count) != params.size()) {
+    return Fail(Error::Internal(fmt::format("statement wants {} parameters, got {}",
+                                            it->second.parameter_count, params.size())));
+  }
+  // Parameters go as text; numbers are formatted here, NULL is a null pointer.
+  std::vector<std::string> storage(params.size());
+  std::vector<const char*> values(params.size(), nullptr);
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    const Value& v = params[i];
+    if (std::holds_alternative<std::monostate>(v)) continue;
+    if (const auto* n = std::get_if<std::int64_t>(&v)) {
+      storage[i] = fmt::format("{}", *n);
+    } else if (const auto* d = std::get_if<double>(&v)) {
+      storage[i] = fmt::format("{}", *d);  // shortest form that reads back exactly
+    } else {
+      storage[i] = std::get<std::string>(v);
+    }
+    values[i] = storage[i].c_str();
+  }
+  ResultPtr res(PQexecPrepared(conn_, it->second.name.c_str(), static_cast<int>(params.size()),
+                               values.data(), nullptr, nullptr, /*resultFormat=*/0));
+  const ExecStatusType status = PQresultStatus(res.get());
+  if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
+    return Fail(Failure(res.get(), "statement failed"));
+  }
+  return res;
+}
+
+Result<std::vector<Row>> PostgresConnection::Query(std::string_view sql,
+                                                   std::span<const Value> params) {
+  SL_ASSIGN_OR_RETURN(ResultPtr res, Execute(sql, params));
+  const int nrows = PQntuples(res.get());
+  const int ncols = PQnfields(res.get());
+  std::vector<Oid> types(static_cast<std::size_t>(ncols));
+  for (int c = 0; c < ncols; ++c) types[c] = PQftype(res.get(), c);
+  std::vector<Row> rows;
+  rows.reserve(static_cast<std::size_t>(nrows));
+  for (int r = 0; r < nrows; ++r) {
+    std::vector<Value> values;
+    values.reserve(static_cast<std::size_t>(ncols));
+    for (int c = 0; c < ncols; ++c) values.push_back(ColumnValue(res.get(), r, c, types[c]));
+    rows.emplace_back(std::move(values));
+  }
+  return rows;
+}
+
+Result<std::int64_t> PostgresConnection::Exec(std::string_view sql, std::span<const Value> params) {
+  SL_ASSIGN_OR_RETURN(ResultPtr res, Execute(sql, params));
+  const char* tuples = PQcmdTuples(res.get());
+  std::int64_t n = 0;
+  if (tuples != nullptr) std::from_chars(tuples, tuples + std::strlen(tuples), n);
+  return n;
+}
+
+Result<void> PostgresConnection::ExecScript(std::string_view sql) {
+  // The simple protocol runs several statements in one call; PQexec returns the last
+  // result, which is the error if any statement failed (the rest are skipped).
+  const std::string script(sql);
+  ResultPtr res(PQexec(conn_, script.c_str()));
+  const ExecStatusType status = PQresultStatus(res.get());
+  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK && status != PGRES_EMPTY_QUERY) {
+    return Fail(Failure(res.get(), "script failed"));
+  }
+  return {};
+}
+
+}  // namespace storyloom::db

@@ -1,0 +1,85 @@
+// PostgresConnection: one libpq connection with a cache of prepared statements, `?`
+// placeholders rewritten to $n, parameters and results as text converted to db::Value.
+// Not thread-safe; owned and serialised by PostgresDatabase's pool.
+#pragma once
+
+#include <libpq-fe.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include "db/database.h"
+
+namespace storyloom::db {
+
+class PostgresConnection final : public Connection {
+ public:
+  // Connects to `conninfo` (a postgresql:// URL or key=value string). Returns unavailable
+  // with libpq's reason when the server cannot be reached or refuses the login.
+  static Result<std::unique_ptr<PostgresConnection>> Connect(const std::string& conninfo);
+  ~PostgresConnection() override;
+  PostgresConnection(const PostgresConnection&) = delete;
+  PostgresConnection& operator=(const PostgresConnection&) = delete;
+
+  Dialect dialect() const override { return Dialect::kPostgres; }
+  Result<std::vector<Row>> Query(std::string_view sql, std::span<const Value> params) override;
+  Result<std::int64_t> Exec(std::string_view sql, std::span<const Value> params) override;
+  Result<void> ExecScript(std::string_view sql) override;
+
+  // Runs a parameterless statement with the simple protocol (BEGIN, COMMIT, ROLLBACK).
+  Result<void> Run(const char* sql);
+
+  // Makes sure the connection is usable before it is handed out: a connection the server
+  // closed (restart, pg_terminate_backend, idle timeout) is reset once. Returns
+  // unavailable if it still cannot connect.
+  Result<void> EnsureHealthy();
+
+  // True once libpq has seen the connection fail; the next EnsureHealthy resets it.
+  bool broken() const { return PQstatus(conn_) != CONNECTION_OK; }
+  // Inside BEGIN … COMMIT (idle, active or failed).
+  bool in_transaction() const;
+  // Inside a transaction that a failed statement aborted: COMMIT would roll it back.
+  bool transaction_failed() const { return PQtransactionStatus(conn_) == PQTRANS_INERROR; }
+
+  // The error of the last failed statement since ClearLastError(), if any.
+  const std::optional<Error>& last_error() const { return last_error_; }
+  const std::string& last_sqlstate() const { return last_sqlstate_; }
+  void ClearLastError();
+
+  // The server process serving this connection (pg_backend_pid()).
+  int backend_pid() const { return PQbackendPID(conn_); }
+
+ private:
+  explicit PostgresConnection(PGconn* conn) : conn_(conn) {}
+
+  struct ResultDeleter {
+    void operator()(PGresult* r) const { PQclear(r); }
+  };
+  using ResultPtr = std::unique_ptr<PGresult, ResultDeleter>;
+
+  // Prepares (once per connection) and runs `sql`; returns the successful result.
+  Result<ResultPtr> Execute(std::string_view sql, std::span<const Value> params);
+  // Maps a failed result (or a lost connection when `res` is null) to an Error and
+  // remembers it as the last error.
+  Error Failure(const PGresult* res, std::string_view what);
+
+  struct Statement {
+    std::string name;  // server-side prepared statement name
+    int parameter_count = 0;
+  };
+
+  PGconn* conn_;
+  std::unordered_map<std::string, Statement> statements_;  // keyed by the SQL as written
+  int next_statement_ = 0;
+  std::optional<Error> last_error_;
+  std::string last_sqlstate_;
+};
+
+// Maps a SQLSTATE and message to an Error: 23505 → already_exists, 23503 →
+// failed_precondition ("foreign_key"), 23514/23502 and class 22 → invalid_argument,
+// 40001/40P01 → aborted, classes 08 and 57P → unavailable, anything else → internal.
+Error PostgresError(std::string_view sqlstate, std::string message);
+
+}  // namespace storyloom::db
