@@ -63,10 +63,25 @@ Result<CreateResult> StoreTx::CreateWorkflow(const NewWorkflow& w) {
                      db::TextOrNull(out.idempotency_key),
                      out.created_at,
                      out.updated_at};
-  SL_RETURN_IF_ERROR(c_.Exec(
-      "INSERT INTO workflows (id, user_id, title, original_prompt, options, idempotency_key, "
-      "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-      v));
+  // Two requests with the same key can both miss the SELECT above when they run at once
+  // (PostgreSQL runs writes concurrently): the loser's INSERT does nothing, after waiting
+  // for the winner to commit, and then reads the winner's workflow.
+  SL_ASSIGN_OR_RETURN(
+      auto inserted,
+      c_.Exec("INSERT INTO workflows (id, user_id, title, original_prompt, options, "
+              "idempotency_key, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+              "ON CONFLICT (user_id, idempotency_key) WHERE idempotency_key IS NOT NULL "
+              "DO NOTHING",
+              v));
+  if (inserted == 0) {
+    const Value k[] = {w.user_id, w.idempotency_key};
+    SL_ASSIGN_OR_RETURN(auto existing,
+                        c_.QueryOne(fmt::format("SELECT {} FROM workflows WHERE user_id = ? AND "
+                                                "idempotency_key = ?",
+                                                kWorkflowColumns),
+                                    k));
+    return CreateResult{store::WorkflowFromRow(existing), false};
+  }
   return CreateResult{std::move(out), true};
 }
 
