@@ -3,7 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <nlohmann/json.hpp>
 #include <set>
+#include <thread>
 
 #include "core/hash.h"
 #include "db/database.h"
@@ -14,6 +17,10 @@ namespace {
 
 using testing::MakeUser;
 using testing::TestDatabase;
+
+// JSON columns are JSONB on PostgreSQL, which normalises spacing and key order: compare
+// documents, not their text.
+nlohmann::json Json(const std::string& text) { return nlohmann::json::parse(text); }
 
 class StoreTest : public ::testing::TestWithParam<std::string> {
  protected:
@@ -111,6 +118,30 @@ TEST_P(StoreTest, IdempotencyKeyReturnsTheSameWorkflow) {
   ASSERT_TRUE(c);
   EXPECT_TRUE(c->created);
   EXPECT_NE(c->workflow.id, a->workflow.id);
+}
+
+TEST_P(StoreTest, ConcurrentCreatesWithOneIdempotencyKeyMakeOneWorkflow) {
+  constexpr int kThreads = 4;
+  std::vector<Result<CreateResult>> results(kThreads, Fail(Error::Internal("not run")));
+  std::atomic<int> ready{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&, i] {
+      ready.fetch_add(1);
+      while (ready.load() < kThreads) std::this_thread::yield();
+      results[i] = store_->CreateWorkflow({alice_, "same request", "", "{}", "retry-key"});
+    });
+  }
+  for (auto& t : threads) t.join();
+  std::set<std::string> ids;
+  int created = 0;
+  for (const auto& r : results) {
+    ASSERT_TRUE(r) << r.error().ToString();
+    ids.insert(r->workflow.id);
+    created += r->created ? 1 : 0;
+  }
+  EXPECT_EQ(ids.size(), 1u);
+  EXPECT_EQ(created, 1);
 }
 
 TEST_P(StoreTest, UpdateWorkflowFields) {
@@ -223,7 +254,7 @@ TEST_P(StoreTest, PhasesUpsertAndListInPipelineOrder) {
   EXPECT_EQ((*phases)[0].phase, "story");
   EXPECT_EQ((*phases)[0].status, PhaseStatus::kCompleted);
   EXPECT_EQ((*phases)[0].finished_at, 20);
-  EXPECT_EQ((*phases)[0].output_json, R"({"words":300})");
+  EXPECT_EQ(Json((*phases)[0].output_json), Json(R"({"words":300})"));
   EXPECT_EQ((*phases)[1].phase, "scenes");
   EXPECT_EQ((*phases)[2].phase, "images");
   WorkflowPhase bad{w.id, "nap", PhaseStatus::kRunning, 1, {}, {}, "", ""};
@@ -274,7 +305,7 @@ TEST_P(StoreTest, GeneratedFilesTrackedListedAndValidated) {
   ASSERT_TRUE(got);
   EXPECT_EQ(got->file_path, a.file_path);
   EXPECT_EQ(got->sha256, a.sha256);
-  EXPECT_EQ(got->metadata_json, R"({"scene_number":1})");
+  EXPECT_EQ(Json(got->metadata_json), Json(R"({"scene_number":1})"));
   auto by_path = store_->ReadOne<GeneratedFile>(
       [&](StoreTx& tx) { return tx.GetFileByPath(b.file_path); });
   ASSERT_TRUE(by_path);
@@ -476,7 +507,7 @@ TEST_P(StoreTest, EventsAreOrderedAndResumable) {
       [&](StoreTx& tx) { return tx.ListEvents(w.id, ids[1], 100); });
   ASSERT_EQ(after->size(), 3u);
   EXPECT_EQ((*after)[0].id, ids[2]);
-  EXPECT_EQ((*after)[0].data_json, "{\"i\":2}");
+  EXPECT_EQ(Json((*after)[0].data_json), Json("{\"i\":2}"));
 }
 
 TEST_P(StoreTest, AuditLogNewestFirst) {
@@ -531,7 +562,8 @@ TEST_P(StoreTest, FailedWriteInABatchRollsBackOnlyItself) {
   EXPECT_TRUE(events->empty());
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, ::testing::ValuesIn(testing::Backends()));
+INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, ::testing::ValuesIn(testing::Backends()),
+                         [](const auto& info) { return info.param; });
 
 }  // namespace
 }  // namespace storyloom

@@ -14,7 +14,8 @@ namespace storyloom::testing {
 // The backends every conformance test runs against: "sqlite" and "postgres".
 std::vector<std::string> Backends();
 
-// A fresh empty database of `backend`; dropped when destroyed.
+// A fresh empty database of `backend`; dropped when destroyed. PostgreSQL databases are
+// created on the shared test server (support/pg_server.h).
 class TestDatabase {
  public:
   explicit TestDatabase(const std::string& backend);
@@ -29,7 +30,6 @@ class TestDatabase {
   std::string backend_;
   TempDir dir_;
   std::string url_;
-  std::string pg_dbname_;
 };
 
 // Creates a user (role user) named `name` and returns its id.

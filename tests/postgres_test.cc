@@ -1,0 +1,341 @@
+// PostgreSQL driver: placeholder rewriting, value and error mapping, migrations (alone and
+// racing), reconnecting after the server drops connections, retried deadlocks, and
+// ClaimWorkflows handing each workflow to one instance only (FOR UPDATE SKIP LOCKED).
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <set>
+#include <thread>
+
+#include "db/database.h"
+#include "db/migrations.h"
+#include "db/postgres/placeholders.h"
+#include "storyloom/store.h"
+#include "support/pg_server.h"
+#include "support/test_db.h"
+
+namespace storyloom {
+namespace {
+
+using db::Value;
+using testing::MakeUser;
+using testing::TestDatabase;
+
+std::unique_ptr<db::Database> OpenDb(const TestDatabase& tdb, int pool = 4) {
+  auto db = db::Open(tdb.url(), {.readers = pool});
+  if (!db) throw std::runtime_error(db.error().ToString());
+  return std::move(*db);
+}
+
+std::int64_t Count(db::Database& db, const std::string& sql) {
+  std::int64_t n = -1;
+  auto r = db.Read([&](db::Connection& c) -> Result<void> {
+    SL_ASSIGN_OR_RETURN(auto row, c.QueryOne(sql));
+    n = row.Int(0);
+    return {};
+  });
+  EXPECT_TRUE(r) << r.error().ToString();
+  return n;
+}
+
+TEST(PostgresPlaceholdersTest, RewritesOnlyPlaceholdersOutsideQuotesAndComments) {
+  auto r = db::RewritePlaceholders("SELECT a FROM t WHERE b = ? AND c IN (?, ?)");
+  EXPECT_EQ(r.sql, "SELECT a FROM t WHERE b = $1 AND c IN ($2, $3)");
+  EXPECT_EQ(r.parameter_count, 3);
+  r = db::RewritePlaceholders(
+      "SELECT '?', 'it''s ?', E'\\'?', \"col?\", $$?$$, $tag$ ? $ ? $tag$, ? -- ?\n"
+      "/* ? /* ? */ ? */ , ?");
+  EXPECT_EQ(r.sql,
+            "SELECT '?', 'it''s ?', E'\\'?', \"col?\", $$?$$, $tag$ ? $ ? $tag$, $1 -- ?\n"
+            "/* ? /* ? */ ? */ , $2");
+  EXPECT_EQ(r.parameter_count, 2);
+  // `$1` and identifiers with `$` are not dollar quotes.
+  r = db::RewritePlaceholders("SELECT a$b, ? FROM t");
+  EXPECT_EQ(r.sql, "SELECT a$b, $1 FROM t");
+  // An unterminated literal is passed through for the server to reject.
+  r = db::RewritePlaceholders("SELECT 'abc ?");
+  EXPECT_EQ(r.parameter_count, 0);
+}
+
+class PostgresTest : public ::testing::Test {
+ protected:
+  void SetUp() override { tdb_ = std::make_unique<TestDatabase>("postgres"); }
+  std::unique_ptr<TestDatabase> tdb_;
+};
+
+TEST_F(PostgresTest, QuestionMarksInLiteralsReachTheServerUntouched) {
+  auto db = OpenDb(*tdb_);
+  ASSERT_TRUE(db->Read([&](db::Connection& c) -> Result<void> {
+    const Value p[] = {std::string("param")};
+    SL_ASSIGN_OR_RETURN(auto row, c.QueryOne("SELECT '?' AS \"what?\", ?, 'a''?' /* ? */", p));
+    EXPECT_EQ(row.Text(0), "?");
+    EXPECT_EQ(row.Text(1), "param");
+    EXPECT_EQ(row.Text(2), "a'?");
+    return {};
+  }));
+}
+
+TEST_F(PostgresTest, ValuesMapToIntegersRealsTextAndNull) {
+  auto db = OpenDb(*tdb_);
+  ASSERT_TRUE(db->Read([&](db::Connection& c) -> Result<void> {
+    const Value p[] = {std::int64_t{9'000'000'000'000}, 0.25, std::string("txt"), Value{}};
+    SL_ASSIGN_OR_RETURN(auto row,
+                        c.QueryOne("SELECT 1::int2, 2::int4, ?::int8, ?::float8, 2.5::numeric, "
+                                   "sum(x), true, false, ?::text, ?::text, '{\"a\": 1}'::jsonb "
+                                   "FROM (VALUES (5000000000::bigint), (1::bigint)) AS v(x)",
+                                   p));
+    EXPECT_EQ(std::get<std::int64_t>(row.at(0)), 1);
+    EXPECT_EQ(std::get<std::int64_t>(row.at(1)), 2);
+    EXPECT_EQ(std::get<std::int64_t>(row.at(2)), 9'000'000'000'000);
+    EXPECT_DOUBLE_EQ(std::get<double>(row.at(3)), 0.25);
+    EXPECT_DOUBLE_EQ(std::get<double>(row.at(4)), 2.5);
+    EXPECT_EQ(std::get<std::int64_t>(row.at(5)), 5'000'000'001);  // numeric sum, exact
+    EXPECT_EQ(std::get<std::int64_t>(row.at(6)), 1);
+    EXPECT_EQ(std::get<std::int64_t>(row.at(7)), 0);
+    EXPECT_EQ(std::get<std::string>(row.at(8)), "txt");
+    EXPECT_TRUE(row.IsNull(9));
+    EXPECT_EQ(std::get<std::string>(row.at(10)), "{\"a\": 1}");
+    return {};
+  }));
+}
+
+TEST_F(PostgresTest, MigratesFromEmptyAndRerunsAsNoOp) {
+  auto db = OpenDb(*tdb_);
+  const auto all = db::MigrationsFor(db::Dialect::kPostgres);
+  ASSERT_EQ(all.size(), db::MigrationsFor(db::Dialect::kSqlite).size());
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    EXPECT_EQ(all[i].version, static_cast<int>(i) + 1);
+    EXPECT_EQ(all[i].name, db::MigrationsFor(db::Dialect::kSqlite)[i].name);
+  }
+  auto first = db::Migrate(*db);
+  ASSERT_TRUE(first) << first.error().ToString();
+  EXPECT_EQ(first->applied.size(), all.size());
+  EXPECT_EQ(first->status.current_version, all.back().version);
+  EXPECT_TRUE(first->status.pending.empty());
+  EXPECT_TRUE(first->backup_path.empty());
+  auto again = db::Migrate(*db);
+  ASSERT_TRUE(again) << again.error().ToString();
+  EXPECT_TRUE(again->applied.empty());
+  EXPECT_EQ(Count(*db, "SELECT count(*) FROM schema_migrations"),
+            static_cast<std::int64_t>(all.size()));
+  // The search indexes exist and every table of the model is there.
+  EXPECT_EQ(Count(*db,
+                  "SELECT count(*) FROM pg_indexes WHERE indexname IN "
+                  "('workflows_title_trgm', 'workflows_prompt_trgm')"),
+            2);
+  EXPECT_EQ(Count(*db,
+                  "SELECT count(*) FROM information_schema.tables WHERE table_schema = "
+                  "'public' AND table_name IN ('users', 'api_tokens', 'workflows', "
+                  "'workflow_phases', 'scenes', 'generated_files', 'model_prices', "
+                  "'api_usage', 'usage_daily', 'budget_reservations', 'workflow_events', "
+                  "'audit_log', 'backups')"),
+            13);
+  // Every foreign key column leads an index (no scans on cascades or joins).
+  EXPECT_EQ(Count(*db,
+                  "SELECT count(*) FROM pg_constraint c WHERE c.contype = 'f' AND NOT EXISTS "
+                  "(SELECT 1 FROM pg_index i WHERE i.indrelid = c.conrelid AND "
+                  "i.indkey[0] = c.conkey[1])"),
+            0);
+}
+
+TEST_F(PostgresTest, ConcurrentMigratorsApplyEachMigrationOnce) {
+  auto a = OpenDb(*tdb_);
+  auto b = OpenDb(*tdb_);
+  std::atomic<int> ready{0};
+  Result<db::MigrateReport> ra, rb;
+  auto run = [&](db::Database& db, Result<db::MigrateReport>& out) {
+    ready.fetch_add(1);
+    while (ready.load() < 2) std::this_thread::yield();
+    out = db::Migrate(db);
+  };
+  std::thread ta(run, std::ref(*a), std::ref(ra));
+  std::thread tb(run, std::ref(*b), std::ref(rb));
+  ta.join();
+  tb.join();
+  ASSERT_TRUE(ra) << ra.error().ToString();
+  ASSERT_TRUE(rb) << rb.error().ToString();
+  const auto all = db::MigrationsFor(db::Dialect::kPostgres);
+  EXPECT_EQ(ra->applied.size() + rb->applied.size(), all.size());
+  EXPECT_EQ(Count(*a, "SELECT count(DISTINCT version) FROM schema_migrations"),
+            static_cast<std::int64_t>(all.size()));
+  EXPECT_EQ(ra->status.current_version, all.back().version);
+  EXPECT_EQ(rb->status.current_version, all.back().version);
+}
+
+TEST_F(PostgresTest, ReconnectsAfterTheServerTerminatesItsConnections) {
+  auto db = OpenDb(*tdb_, 2);
+  const std::string dbname = tdb_->url().substr(tdb_->url().rfind('/') + 1);
+  const std::string kill =
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '" + dbname +
+      "' AND pid <> pg_backend_pid()";
+  // Holds both pool connections at once (a read inside a read) so both must come back.
+  auto both = [&]() -> Result<void> {
+    return db->Read([&](db::Connection& c1) -> Result<void> {
+      SL_RETURN_IF_ERROR(c1.Query("SELECT 1"));
+      return db->Read([&](db::Connection& c2) -> Result<void> {
+        SL_RETURN_IF_ERROR(c2.Query("SELECT 2"));
+        return {};
+      });
+    });
+  };
+  ASSERT_TRUE(both());
+  for (int round = 0; round < 3; ++round) {
+    testing::PgAdminExec(kill);
+    // Immediately, and again once the backends are surely gone, whether the loss is seen
+    // before use or by the first statement.
+    auto r = both();
+    EXPECT_TRUE(r) << "round " << round << ": " << r.error().ToString();
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    r = both();
+    EXPECT_TRUE(r) << "round " << round << ": " << r.error().ToString();
+    auto w = db->Write([](db::Connection& c) -> Result<void> {
+      SL_RETURN_IF_ERROR(c.Exec("CREATE TABLE IF NOT EXISTS t (x INTEGER)"));
+      SL_RETURN_IF_ERROR(c.Exec("INSERT INTO t VALUES (1)"));
+      return {};
+    });
+    EXPECT_TRUE(w) << w.error().ToString();
+  }
+  EXPECT_EQ(Count(*db, "SELECT count(*) FROM t"), 3);
+
+  // A connection lost inside a transaction, before COMMIT: the server rolled it back, so
+  // the callback runs again on a fresh connection.
+  int calls = 0;
+  auto w = db->Write([&](db::Connection& c) -> Result<void> {
+    ++calls;
+    SL_RETURN_IF_ERROR(c.Exec("INSERT INTO t VALUES (2)"));
+    if (calls == 1) {
+      SL_ASSIGN_OR_RETURN(auto pid, c.QueryOne("SELECT pg_backend_pid()"));
+      testing::PgAdminExec("SELECT pg_terminate_backend(" + std::to_string(pid.Int(0)) + ")");
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    SL_RETURN_IF_ERROR(c.Exec("INSERT INTO t VALUES (3)"));
+    return {};
+  });
+  ASSERT_TRUE(w) << w.error().ToString();
+  EXPECT_EQ(calls, 2);
+  EXPECT_EQ(Count(*db, "SELECT count(*) FROM t WHERE x > 1"), 2);
+}
+
+TEST_F(PostgresTest, ErrorsMapToCanonicalCodes) {
+  auto db = OpenDb(*tdb_);
+  ASSERT_TRUE(db->Exclusive([](db::Connection& c) {
+    return c.ExecScript(
+        "CREATE TABLE p (id TEXT PRIMARY KEY);"
+        "CREATE TABLE ch (id TEXT PRIMARY KEY, p TEXT REFERENCES p (id), "
+        "n INTEGER NOT NULL CHECK (n > 0), doc JSONB);");
+  }));
+  auto exec = [&](const std::string& sql) {
+    return db->Write([&](db::Connection& c) -> Result<void> {
+      SL_RETURN_IF_ERROR(c.Exec(sql));
+      return {};
+    });
+  };
+  ASSERT_TRUE(exec("INSERT INTO p VALUES ('a')"));
+  EXPECT_EQ(exec("INSERT INTO p VALUES ('a')").error().code, ErrorCode::kAlreadyExists);
+  auto fk = exec("INSERT INTO ch VALUES ('x', 'nope', 1)");
+  EXPECT_EQ(fk.error().code, ErrorCode::kFailedPrecondition);
+  EXPECT_EQ(fk.error().detail, "foreign_key");
+  EXPECT_EQ(exec("INSERT INTO ch VALUES ('x', 'a', 0)").error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(exec("INSERT INTO ch VALUES ('x', 'a', NULL)").error().code,
+            ErrorCode::kInvalidArgument);
+  // JSON arrives as text; malformed JSON is the caller's fault, not a server error.
+  auto bad_json = db->Write([](db::Connection& c) -> Result<void> {
+    const Value v[] = {std::string("{not json")};
+    SL_RETURN_IF_ERROR(c.Exec("INSERT INTO ch VALUES ('y', 'a', 1, ?)", v));
+    return {};
+  });
+  EXPECT_EQ(bad_json.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(exec("SELEC 1").error().code, ErrorCode::kInternal);
+  EXPECT_EQ(db->SnapshotTo("/tmp/x.db").error().code, ErrorCode::kFailedPrecondition);
+  // A write that swallows a failed statement must not report success: PostgreSQL has
+  // aborted its transaction and COMMIT would silently roll it back.
+  auto swallowed = db->Write([](db::Connection& c) -> Result<void> {
+    (void)c.Exec("INSERT INTO p VALUES ('a')");
+    return {};
+  });
+  ASSERT_FALSE(swallowed);
+  EXPECT_EQ(swallowed.error().code, ErrorCode::kAlreadyExists);
+  // The pool is still healthy afterwards.
+  EXPECT_EQ(Count(*db, "SELECT count(*) FROM p"), 1);
+}
+
+TEST_F(PostgresTest, UnreachableServerIsUnavailable) {
+  auto db = db::Open("postgresql://storyloom@127.0.0.1:1/nothing");
+  ASSERT_FALSE(db);
+  EXPECT_EQ(db.error().code, ErrorCode::kUnavailable);
+}
+
+TEST_F(PostgresTest, DeadlockedWriteIsRetried) {
+  auto db = OpenDb(*tdb_);
+  ASSERT_TRUE(db->Exclusive([](db::Connection& c) {
+    return c.ExecScript(
+        "CREATE TABLE acct (id INTEGER PRIMARY KEY, n INTEGER NOT NULL);"
+        "INSERT INTO acct VALUES (1, 0), (2, 0);");
+  }));
+  std::atomic<int> calls{0};
+  std::atomic<int> at_barrier{0};
+  // Each writer locks one row, waits for the other to lock the other row, then wants it:
+  // a deadlock the server breaks by aborting one, which Write then runs again.
+  auto writer = [&](int first, int second) {
+    bool first_attempt = true;
+    return db->Write([&, first, second](db::Connection& c) -> Result<void> {
+      calls.fetch_add(1);
+      const Value a[] = {std::int64_t{first}};
+      const Value b[] = {std::int64_t{second}};
+      SL_RETURN_IF_ERROR(c.Exec("UPDATE acct SET n = n + 1 WHERE id = ?", a));
+      if (first_attempt) {
+        first_attempt = false;
+        at_barrier.fetch_add(1);
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+        while (at_barrier.load() < 2 && std::chrono::steady_clock::now() < deadline) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
+      }
+      SL_RETURN_IF_ERROR(c.Exec("UPDATE acct SET n = n + 1 WHERE id = ?", b));
+      return {};
+    });
+  };
+  Result<void> r1, r2;
+  std::thread t1([&] { r1 = writer(1, 2); });
+  std::thread t2([&] { r2 = writer(2, 1); });
+  t1.join();
+  t2.join();
+  EXPECT_TRUE(r1) << r1.error().ToString();
+  EXPECT_TRUE(r2) << r2.error().ToString();
+  EXPECT_EQ(calls.load(), 3);
+  EXPECT_EQ(Count(*db, "SELECT sum(n) FROM acct"), 4);
+}
+
+TEST_F(PostgresTest, ConcurrentClaimsNeverHandOutTheSameWorkflowTwice) {
+  auto node1 = tdb_->OpenMigrated();
+  auto node2 = tdb_->Open();
+  const std::string user = MakeUser(*node1, "alice");
+  constexpr int kWorkflows = 60;
+  for (int i = 0; i < kWorkflows; ++i) {
+    ASSERT_TRUE(node1->CreateWorkflow({user, "prompt " + std::to_string(i), "", "{}", ""}));
+  }
+  auto claim_all = [](Store& store, const std::string& owner, std::vector<std::string>& got) {
+    for (;;) {
+      auto batch = store.WriteOne<std::vector<Workflow>>(
+          [&](StoreTx& tx) { return tx.ClaimWorkflows(owner, 600000, 3); });
+      ASSERT_TRUE(batch) << batch.error().ToString();
+      if (batch->empty()) return;
+      for (const Workflow& w : *batch) got.push_back(w.id);
+    }
+  };
+  std::vector<std::string> got1, got2;
+  std::thread t1([&] { claim_all(*node1, "node-1", got1); });
+  std::thread t2([&] { claim_all(*node2, "node-2", got2); });
+  t1.join();
+  t2.join();
+  std::set<std::string> all(got1.begin(), got1.end());
+  for (const std::string& id : got2) {
+    EXPECT_TRUE(all.insert(id).second) << id << " was claimed by both nodes";
+  }
+  EXPECT_EQ(all.size(), static_cast<std::size_t>(kWorkflows));
+  EXPECT_EQ(got1.size() + got2.size(), static_cast<std::size_t>(kWorkflows));
+}
+
+}  // namespace
+}  // namespace storyloom
