@@ -170,8 +170,18 @@ TEST(ResponseTest, JsonTextAndErrorShapes) {
 }
 
 TEST(StatusMapTest, MapsCanonicalCodes) {
-  EXPECT_EQ(HttpStatus(Error::InvalidArgument("bad")), 400);
+  EXPECT_EQ(HttpStatus(Malformed("not JSON")), 400);
   EXPECT_EQ(HttpStatus(Error::InvalidArgument("bad scenes", "scenes")), 422);
+  auto field = nlohmann::json::parse(ErrorResponse(Error::InvalidArgument("bad", "options.scenes")).body);
+  EXPECT_EQ(field["error"]["code"], "invalid_argument");
+  EXPECT_EQ(field["error"]["field"], "options.scenes");
+  auto malformed = nlohmann::json::parse(ErrorResponse(Malformed("not JSON")).body);
+  EXPECT_EQ(malformed["error"]["code"], "malformed_request");
+  EXPECT_FALSE(malformed["error"].contains("field"));
+  EXPECT_EQ(ApiErrorCode(Error::ResourceExhausted("over", "budget_exceeded")), "budget_exceeded");
+  // Internal details stay in the log, not in the response.
+  auto internal = nlohmann::json::parse(ErrorResponse(Error::Internal("sqlite said x")).body);
+  EXPECT_EQ(internal["error"]["message"], "internal error");
   EXPECT_EQ(HttpStatus(Error::NotFound("x")), 404);
   EXPECT_EQ(HttpStatus(Error::AlreadyExists("x")), 409);
   EXPECT_EQ(HttpStatus(Error::FailedPrecondition("x")), 409);

@@ -8,6 +8,7 @@
 #include "core/clock.h"
 #include "db/database.h"
 #include "db/migrations.h"
+#include "db/url.h"
 
 namespace storyloom::cli {
 namespace {
@@ -71,8 +72,7 @@ int Status(const GlobalFlags& flags) {
     });
     if (!r) return Die(r.error().message);
     std::error_code ec;
-    const auto url = db.display_url();
-    const std::string path = url.substr(url.find("://") + 3);
+    const std::string path = db::ParseDatabaseUrl(config.DatabaseUrl()).value_or(db::DatabaseUrl{}).sqlite_path;
     const auto wal = std::filesystem::file_size(path + "-wal", ec);
     std::printf("wal            %.1f MiB\n", ec ? 0.0 : wal / 1048576.0);
   }

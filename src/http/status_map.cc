@@ -1,12 +1,18 @@
-// Canonical error code -> HTTP status (see status_map.h).
+// Canonical error code -> HTTP status and JSON body (see status_map.h).
 #include "http/status_map.h"
 
+#include <nlohmann/json.hpp>
+
 namespace storyloom::http {
+
+Error Malformed(std::string message) {
+  return Error{ErrorCode::kInvalidArgument, std::move(message), "malformed"};
+}
 
 int HttpStatus(const Error& error) {
   switch (error.code) {
     case ErrorCode::kInvalidArgument:
-      return error.detail.empty() ? 400 : 422;
+      return error.detail == "malformed" ? 400 : 422;
     case ErrorCode::kNotFound:
       return 404;
     case ErrorCode::kAlreadyExists:
@@ -27,8 +33,27 @@ int HttpStatus(const Error& error) {
   return 500;
 }
 
-Response ErrorResponse(const Error& error) {
-  return Response::Error(HttpStatus(error), ErrorCodeName(error.code), error.message);
+std::string ApiErrorCode(const Error& e) {
+  if (e.code == ErrorCode::kInvalidArgument) {
+    return e.detail == "malformed" ? "malformed_request" : "invalid_argument";
+  }
+  if (e.code == ErrorCode::kFailedPrecondition && !e.detail.empty() && e.detail != "foreign_key") {
+    return e.detail;
+  }
+  if (e.code == ErrorCode::kResourceExhausted && !e.detail.empty()) return e.detail;
+  return std::string(ErrorCodeName(e.code));
+}
+
+Response ErrorResponse(const Error& e) {
+  nlohmann::json err = {{"code", ApiErrorCode(e)},
+                        {"message", e.code == ErrorCode::kInternal ? "internal error" : e.message}};
+  if (e.code == ErrorCode::kInvalidArgument && !e.detail.empty() && e.detail != "malformed") {
+    err["field"] = e.detail;
+  }
+  Response r = Response::Json(HttpStatus(e), nlohmann::json{{"error", err}}.dump(
+                                                 -1, ' ', false, nlohmann::json::error_handler_t::replace));
+  if (e.code == ErrorCode::kUnauthenticated) r.headers.Set("WWW-Authenticate", "Bearer");
+  return r;
 }
 
 }  // namespace storyloom::http
