@@ -52,7 +52,8 @@ constexpr const char* kKeys[] = {
     "openai.image_model", "openai.speech_model", "budget.monthly_usd", "budget.soft_usd",
     "max_running_per_user", "retention.completed_days", "retention.failed_days",
     "retention.usage_days", "backup.interval_hours", "backup.keep_daily", "backup.keep_weekly",
-    "cleanup.interval_hours"};
+    "cleanup.interval_hours", "login.max_failures", "login.max_failures_per_address",
+    "login.lockout_seconds"};
 
 }  // namespace
 
@@ -131,6 +132,11 @@ Result<void> SetConfigValue(Config& c, const std::string& key, const std::string
     return {};
   }
   if (key == "max_running_per_user") return set_int(c.max_running_per_user, 1, 10000);
+  if (key == "login.max_failures") return set_int(c.login_max_failures, 1, 1000000);
+  if (key == "login.max_failures_per_address") {
+    return set_int(c.login_max_failures_per_address, 1, 1000000);
+  }
+  if (key == "login.lockout_seconds") return set_int(c.login_lockout_seconds, 1, 86400);
   if (key == "retention.completed_days") return set_int(c.retention_completed_days, 0, 100000);
   if (key == "retention.failed_days") return set_int(c.retention_failed_days, 0, 100000);
   if (key == "retention.usage_days") return set_int(c.retention_usage_days, 0, 100000);

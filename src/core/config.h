@@ -50,6 +50,11 @@ struct Config {
 
   // Users
   int max_running_per_user = 4;
+  // Sign-in back-off: after this many failed logins in 15 minutes for one username (or one
+  // remote address), further attempts get 429 for lockout_seconds, doubling per failure.
+  int login_max_failures = 5;
+  int login_max_failures_per_address = 20;
+  int login_lockout_seconds = 30;
 
   // Operations
   int retention_completed_days = 90;
