@@ -107,9 +107,13 @@ class StoreTx {
   // caller can remove them from disk. not_found if no workflow has `id`.
   [[nodiscard]] Result<std::vector<GeneratedFile>> DeleteWorkflow(std::string_view id);
   // Queued workflows and running ones whose lease has expired, oldest first, leased to
-  // `owner` until now+lease_ms. Used by the engine; safe across instances.
+  // `owner` until now+lease_ms. Used by the engine; safe across instances. With
+  // `max_per_user` > 0, no user ends up with more than that many unfinished workflows
+  // under a live lease (on any instance); their other workflows wait.
   [[nodiscard]] Result<std::vector<Workflow>> ClaimWorkflows(std::string_view owner, Millis lease_ms,
-                                                             int limit);
+                                                             int limit, int max_per_user = 0);
+  // Unfinished workflows of `user_id` under a live lease (claimed or running somewhere).
+  [[nodiscard]] Result<std::int64_t> CountLeasedWorkflows(std::string_view user_id);
   // Extends the leases `owner` holds on `ids`; returns the ids it still holds.
   [[nodiscard]] Result<std::vector<std::string>> RenewLeases(std::string_view owner,
                                                              const std::vector<std::string>& ids,
@@ -168,6 +172,10 @@ class StoreTx {
   [[nodiscard]] Result<ApiToken> GetToken(std::string_view id);
   [[nodiscard]] Result<std::vector<ApiToken>> ListTokens(std::string_view user_id);
   [[nodiscard]] Result<void> RevokeToken(std::string_view id, Millis at);
+  // Revokes every unrevoked token of `kind` (api | session | login) of `user_id`; returns
+  // how many.
+  [[nodiscard]] Result<std::int64_t> RevokeUserTokens(std::string_view user_id,
+                                                      std::string_view kind, Millis at);
   [[nodiscard]] Result<void> TouchToken(std::string_view id, Millis at);
 
   // --- events and audit -----------------------------------------------------------

@@ -234,7 +234,8 @@ void WorkflowManager::SchedulerLoop() {
     if (free_slots > 0) {
       lock.unlock();
       auto claimed = store_.WriteOne<std::vector<Workflow>>([&](StoreTx& tx) {
-        return tx.ClaimWorkflows(options_.instance_id, options_.lease_ms, free_slots);
+        return tx.ClaimWorkflows(options_.instance_id, options_.lease_ms, free_slots,
+                                 options_.max_running_per_user);
       });
       lock.lock();
       if (!claimed) {

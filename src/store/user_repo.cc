@@ -168,6 +168,14 @@ Result<void> StoreTx::RevokeToken(std::string_view id, Millis at) {
   return {};
 }
 
+Result<std::int64_t> StoreTx::RevokeUserTokens(std::string_view user_id, std::string_view kind,
+                                               Millis at) {
+  const Value v[] = {at, std::string(user_id), std::string(kind)};
+  return c_.Exec(
+      "UPDATE api_tokens SET revoked_at = ? WHERE user_id = ? AND kind = ? AND revoked_at IS NULL",
+      v);
+}
+
 Result<void> StoreTx::TouchToken(std::string_view id, Millis at) {
   const Value v[] = {at, std::string(id)};
   SL_RETURN_IF_ERROR(c_.Exec("UPDATE api_tokens SET last_used_at = ? WHERE id = ?", v));

@@ -1,6 +1,8 @@
 // Workflows: create (idempotent), get, keyset list with search, update, delete, leases.
 #include <fmt/format.h>
 
+#include <map>
+
 #include "core/clock.h"
 #include "core/ids.h"
 #include "db/database.h"
@@ -187,29 +189,75 @@ Result<std::vector<GeneratedFile>> StoreTx::DeleteWorkflow(std::string_view id) 
   return files;
 }
 
+Result<std::int64_t> StoreTx::CountLeasedWorkflows(std::string_view user_id) {
+  const Value v[] = {std::string(user_id), core::WallMillis()};
+  SL_ASSIGN_OR_RETURN(auto row, c_.QueryOne("SELECT count(*) FROM workflows WHERE user_id = ? AND "
+                                            "status IN ('queued', 'running') AND lease_owner IS "
+                                            "NOT NULL AND lease_expires_at >= ?",
+                                            v));
+  return row.Int(0);
+}
+
 Result<std::vector<Workflow>> StoreTx::ClaimWorkflows(std::string_view owner, Millis lease_ms,
-                                                      int limit) {
+                                                      int limit, int max_per_user) {
   const Millis now = core::WallMillis();
+  const bool postgres = c_.dialect() == db::Dialect::kPostgres;
   // SKIP LOCKED lets PostgreSQL instances claim disjoint sets; SQLite has one writer.
-  const char* lock = c_.dialect() == db::Dialect::kPostgres ? " FOR UPDATE SKIP LOCKED" : "";
-  std::vector<Workflow> out;
+  const char* lock = postgres ? " FOR UPDATE SKIP LOCKED" : "";
+  // With a per-user cap, users already at it are left out of the candidates (so they do not
+  // crowd out others), and more candidates than slots are read, since some may be skipped.
+  const std::string capped =
+      max_per_user > 0
+          ? " AND user_id NOT IN (SELECT user_id FROM workflows WHERE status IN ('queued', "
+            "'running') AND lease_owner IS NOT NULL AND lease_expires_at >= ? GROUP BY user_id "
+            "HAVING count(*) >= ?)"
+          : "";
+  const int fetch = max_per_user > 0 ? limit * 4 + 16 : limit;
+  std::vector<Workflow> candidates;
   for (const char* status : {"running", "queued"}) {
-    if (static_cast<int>(out.size()) >= limit) break;
-    const Value v[] = {std::string(status), now, std::int64_t{limit - static_cast<int>(out.size())}};
+    if (max_per_user <= 0 && static_cast<int>(candidates.size()) >= limit) break;
+    std::vector<Value> v = {std::string(status), now};
+    if (max_per_user > 0) {
+      v.emplace_back(now);
+      v.emplace_back(std::int64_t{max_per_user});
+    }
+    v.emplace_back(std::int64_t{fetch - static_cast<int>(candidates.size())});
     SL_ASSIGN_OR_RETURN(
         auto rows,
         c_.Query(fmt::format("SELECT {} FROM workflows WHERE status = ? AND (lease_expires_at IS "
-                             "NULL OR lease_expires_at < ?) ORDER BY id LIMIT ?{}",
-                             kWorkflowColumns, lock),
+                             "NULL OR lease_expires_at < ?){} ORDER BY id LIMIT ?{}",
+                             kWorkflowColumns, capped, lock),
                  v));
-    for (const auto& r : rows) out.push_back(store::WorkflowFromRow(r));
+    for (const auto& r : rows) candidates.push_back(store::WorkflowFromRow(r));
   }
-  for (Workflow& w : out) {
+  // Live leases per user of the candidates. On PostgreSQL the user rows are locked first, in
+  // id order (no deadlock between instances), so two instances cannot both take a user's
+  // last slot.
+  std::map<std::string, std::int64_t> leased;
+  if (max_per_user > 0) {
+    for (const Workflow& w : candidates) leased.emplace(w.user_id, 0);
+    for (auto& [user_id, count] : leased) {
+      if (postgres) {
+        const Value u[] = {user_id};
+        SL_RETURN_IF_ERROR(c_.Query("SELECT id FROM users WHERE id = ? FOR UPDATE", u));
+      }
+      SL_ASSIGN_OR_RETURN(count, CountLeasedWorkflows(user_id));
+    }
+  }
+  std::vector<Workflow> out;
+  for (Workflow& w : candidates) {
+    if (static_cast<int>(out.size()) >= limit) break;
+    if (max_per_user > 0) {
+      std::int64_t& count = leased[w.user_id];
+      if (count >= max_per_user) continue;
+      ++count;
+    }
     w.lease_owner = std::string(owner);
     w.lease_expires_at = now + lease_ms;
     const Value v[] = {w.lease_owner, w.lease_expires_at, w.id};
     SL_RETURN_IF_ERROR(c_.Exec(
         "UPDATE workflows SET lease_owner = ?, lease_expires_at = ? WHERE id = ?", v));
+    out.push_back(std::move(w));
   }
   return out;
 }
