@@ -13,6 +13,9 @@ std::shared_ptr<http::Router> BuildRouter(App& app) {
   AddWorkflowRoutes(app, *r);
   AddFileRoutes(app, *r);
   AddUsageRoutes(app, *r);
+  AddUserRoutes(app, *r);
+  AddTokenRoutes(app, *r);
+  AddAuditRoutes(app, *r);
   AddWebRoutes(app, *r);
   return r;
 }

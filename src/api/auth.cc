@@ -137,4 +137,9 @@ void Authenticator::Forget(const std::string& token_id) {
   std::erase_if(cache_, [&](const auto& kv) { return kv.second.principal.token_id == token_id; });
 }
 
+void Authenticator::ForgetUser(const std::string& user_id) {
+  std::lock_guard lock(mu_);
+  std::erase_if(cache_, [&](const auto& kv) { return kv.second.principal.user_id == user_id; });
+}
+
 }  // namespace storyloom::api

@@ -48,6 +48,9 @@ class Authenticator {
                                           const std::string& name, Millis ttl_ms);
   // Forgets any cached lookup of the token with `token_id` (after revocation).
   void Forget(const std::string& token_id);
+  // Forgets every cached lookup of `user_id`'s tokens and sessions (after the user is
+  // disabled, demoted or their password changes), so the next request asks the database.
+  void ForgetUser(const std::string& user_id);
 
   static std::string HashSecret(std::string_view secret);
   // argon2id (libsodium's crypto_pwhash_str, interactive limits).

@@ -2,8 +2,12 @@
 // GET /api/v1/me, and GET /login?token=… for the one-time link printed at first start.
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <memory>
+
 #include "api/handler_util.h"
 #include "api/json_views.h"
+#include "api/rate_limiter.h"
 #include "api/routes.h"
 #include "core/clock.h"
 #include "core/ids.h"
@@ -23,14 +27,18 @@ void SetSessionCookies(http::Response& r, const std::string& secret, const std::
                                           csrf, kSessionMs / 1000));
 }
 
-void Audit(App& app, const std::string& user_id, const std::string& action, const std::string& target,
-           const http::Request& req) {
-  AuditEntry a;
-  a.user_id = user_id;
-  a.action = action;
-  a.target = target;
-  a.remote_addr = req.remote_addr;
-  (void)app.store.Write([&](StoreTx& tx) { return tx.AppendAudit(a); });
+// Failed sign-ins counted per username and per remote address (rate_limiter.h).
+struct LoginLimits {
+  LoginLimits(const FailureLimiterOptions& u, const FailureLimiterOptions& a)
+      : by_user(u), by_address(a) {}
+  FailureLimiter by_user;
+  FailureLimiter by_address;
+};
+
+std::string UserKey(std::string_view username) {
+  std::string k(username.substr(0, 64));
+  for (char& c : k) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return k;
 }
 
 Result<http::Response> StartSession(App& app, const User& user) {
@@ -41,21 +49,38 @@ Result<http::Response> StartSession(App& app, const User& user) {
   return r;
 }
 
-Result<http::Response> Login(App& app, http::Request& req) {
+Result<http::Response> Login(App& app, LoginLimits& limits, http::Request& req) {
   SL_ASSIGN_OR_RETURN(json body, JsonBody(req));
   SL_ASSIGN_OR_RETURN(auto username, OptString(body, "username"));
   SL_ASSIGN_OR_RETURN(auto password, OptString(body, "password"));
   if (!username || username->empty()) return Fail(Error::InvalidArgument("username is required", "username"));
   if (!password) return Fail(Error::InvalidArgument("password is required", "password"));
+  if (password->size() > 1024) return Fail(Error::InvalidArgument("password is too long", "password"));
+  // Throttled attempts are refused before any password check, right or wrong.
+  const Millis now = core::WallMillis();
+  const std::string user_key = UserKey(*username);
+  const Millis wait = std::max(limits.by_user.RetryAfter(user_key, now).value_or(0),
+                               limits.by_address.RetryAfter(req.remote_addr, now).value_or(0));
+  if (wait > 0) {
+    return TooManyRequests("too many failed sign-ins; wait before trying again", wait);
+  }
   auto user = app.store.ReadOne<User>([&](StoreTx& tx) { return tx.FindUserByName(*username); });
   // Verify against a dummy hash when the user is unknown, so timing does not reveal names.
   static const std::string kDummy = Authenticator::HashPassword("storyloom-dummy").value_or("");
   const bool ok = Authenticator::VerifyPassword(user ? user->password_hash : kDummy, *password) && user &&
                   !user->disabled;
   if (!ok) {
-    Audit(app, user ? user->id : "", "login.failure", *username, req);
+    const auto by_user = limits.by_user.RecordFailure(user_key, now);
+    const auto by_address = limits.by_address.RecordFailure(req.remote_addr, now);
+    json detail = json::object();
+    if (user && user->disabled) detail["reason"] = "disabled";
+    if (by_user || by_address) {
+      detail["locked_for_s"] = std::max(by_user.value_or(0), by_address.value_or(0)) / 1000;
+    }
+    Audit(app, user ? user->id : "", "login.failure", *username, req, detail);
     return Fail(Error::Unauthenticated("wrong username or password"));
   }
+  limits.by_user.Reset(user_key);
   Audit(app, user->id, "login.success", user->username, req);
   return StartSession(app, *user);
 }
@@ -116,7 +141,14 @@ Result<http::Response> Me(App& app, http::Request&, const Principal& p) {
 }  // namespace
 
 void AddAuthRoutes(App& app, http::Router& r) {
-  r.Add("POST", "/api/v1/auth/login", Public([&app](http::Request& req) { return Login(app, req); }));
+  FailureLimiterOptions per_user;
+  per_user.max_failures = app.config.login_max_failures;
+  per_user.base_lockout_ms = app.config.login_lockout_seconds * 1000LL;
+  FailureLimiterOptions per_address = per_user;
+  per_address.max_failures = app.config.login_max_failures_per_address;
+  auto limits = std::make_shared<LoginLimits>(per_user, per_address);
+  r.Add("POST", "/api/v1/auth/login",
+        Public([&app, limits](http::Request& req) { return Login(app, *limits, req); }));
   r.Add("GET", "/login", Public([&app](http::Request& req) { return LoginLink(app, req); }));
   r.Add("POST", "/api/v1/auth/logout",
         Authed(app, [&app](http::Request& req, const Principal& p) { return Logout(app, req, p); }));

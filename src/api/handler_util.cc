@@ -14,6 +14,25 @@ http::Response JsonResponse(int status, const json& body) {
   return http::Response::Json(status, body.dump(-1, ' ', false, json::error_handler_t::replace));
 }
 
+void Audit(App& app, const std::string& actor_id, const std::string& action,
+           const std::string& target, const http::Request& req, const json& detail) {
+  AuditEntry a;
+  a.user_id = actor_id;
+  a.action = action;
+  a.target = target;
+  a.remote_addr = req.remote_addr;
+  a.detail_json = detail.dump(-1, ' ', false, json::error_handler_t::replace);
+  if (auto r = app.store.Write([&](StoreTx& tx) { return tx.AppendAudit(a); }); !r) {
+    spdlog::warn("could not write the audit entry {} {}: {}", action, target, r.error().message);
+  }
+}
+
+http::Response TooManyRequests(const std::string& message, Millis retry_after_ms) {
+  http::Response r = ErrorResponse(Error::ResourceExhausted(message, "rate_limited"));
+  r.headers.Set("Retry-After", std::to_string(std::max<Millis>(1, (retry_after_ms + 999) / 1000)));
+  return r;
+}
+
 namespace {
 
 http::Response Finish(Result<http::Response> r) {

@@ -36,4 +36,13 @@ Result<std::optional<Millis>> QueryTime(const http::Request& req, const std::str
 
 http::Response JsonResponse(int status, const nlohmann::json& body);
 
+// Appends to the audit log: `actor_id` ("" = anonymous/system) did `action` to `target`, from
+// the request's address. Best effort: a failed audit write is logged, not returned.
+void Audit(App& app, const std::string& actor_id, const std::string& action,
+           const std::string& target, const http::Request& req,
+           const nlohmann::json& detail = nlohmann::json::object());
+
+// 429 with Retry-After (whole seconds, rounded up) and a JSON error body.
+http::Response TooManyRequests(const std::string& message, Millis retry_after_ms);
+
 }  // namespace storyloom::api
