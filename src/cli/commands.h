@@ -15,5 +15,6 @@ void AddServeCommand(CLI::App& app, GlobalFlags& flags, Action& action);
 void AddDbCommand(CLI::App& app, GlobalFlags& flags, Action& action);
 void AddRunCommand(CLI::App& app, GlobalFlags& flags, Action& action);
 void AddUsersCommand(CLI::App& app, GlobalFlags& flags, Action& action);
+void AddTokensCommand(CLI::App& app, GlobalFlags& flags, Action& action);
 
 }  // namespace storyloom::cli

@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   AddDbCommand(app, flags, action);
   AddRunCommand(app, flags, action);
   AddUsersCommand(app, flags, action);
+  AddTokensCommand(app, flags, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -1,0 +1,352 @@
+// Administration: users, API tokens, backups and a cleanup dry run, and the audit log.
+// Only administrators see the link; anyone else who comes here is told it needs one.
+import { del, get, patch, post, qs } from '../api.js';
+import {
+  clear, confirmDialog, emptyState, errorBox, fmtBytes, fmtDate, fmtNumber, fmtRelative, fmtUsd, h, notice,
+  pageHeader, toast, field, setFieldError, clearFieldErrors,
+} from '../ui.js';
+
+const TABS = [
+  ['users', 'Users'],
+  ['tokens', 'API tokens'],
+  ['operations', 'Backups & cleanup'],
+  ['audit', 'Audit log'],
+];
+
+export async function render(main, ctx) {
+  if (ctx.user.role !== 'admin') {
+    main.append(h('div', { class: 'empty', id: 'needs-admin' },
+      h('div', { class: 'empty-art lock', 'aria-hidden': 'true' }),
+      h('h1', { class: 'empty-title' }, 'This page needs an administrator'),
+      h('p', null, 'Managing users, tokens, backups and cleanup is only open to administrators. Ask an administrator of this server if you need something changed.'),
+      h('a', { class: 'btn btn-primary', href: '#/' }, 'Back to your stories')));
+    return;
+  }
+  const tab = ctx.params[0] || 'users';
+  main.append(pageHeader('Admin', 'People, access and the health of this server.'),
+    h('nav', { class: 'tabs', 'aria-label': 'Admin sections' },
+      TABS.map(([id, label]) => h('a', { href: `#/admin/${id}`, class: 'tab', 'aria-current': id === tab ? 'page' : undefined }, label))));
+  const body = h('div', { class: 'tab-body' });
+  main.append(body);
+  const pages = { users: usersTab, tokens: tokensTab, operations: operationsTab, audit: auditTab };
+  await pages[tab](body, ctx);
+}
+
+// An endpoint this server does not have yet reads as a plain sentence, not an error.
+function unavailable(what) {
+  return notice(`${what} is not available on this server yet. Update Storyloom to use it.`, 'info');
+}
+
+async function load(host, path, what) {
+  try {
+    return await get(path);
+  } catch (e) {
+    host.append(e.status === 404 ? unavailable(what) : errorBox(e));
+    return null;
+  }
+}
+
+// ---- users -------------------------------------------------------------------------------------
+
+async function usersTab(body, ctx) {
+  const data = await load(body, '/api/v1/users', 'User management');
+  if (!data) return;
+  const tableHost = h('div', { class: 'card' });
+  const created = h('div');
+  const username = h('input', { name: 'username', autocomplete: 'off', required: true });
+  const password = h('input', { name: 'password', type: 'password', autocomplete: 'new-password', minlength: '8' });
+  const email = h('input', { name: 'email', type: 'email', autocomplete: 'off' });
+  const role = h('select', { name: 'role' }, h('option', { value: 'user' }, 'User'), h('option', { value: 'admin' }, 'Administrator'));
+  const budget = h('input', { name: 'monthly_budget_usd', type: 'number', min: '0', step: '0.01', inputmode: 'decimal' });
+  const formError = h('div', { class: 'form-error', role: 'alert', hidden: true });
+  const form = h('form', { class: 'card stack', novalidate: true },
+    h('h2', null, 'Add a user'),
+    h('div', { class: 'row-3' },
+      field('Username', username),
+      field('Password', password, { hint: 'Leave empty to generate one.' }),
+      field('Role', role)),
+    h('div', { class: 'row-3' },
+      field('Email (optional)', email),
+      field('Monthly budget, USD (optional)', budget)),
+    formError,
+    h('div', { class: 'form-actions' }, h('button', { type: 'submit', class: 'btn btn-primary' }, 'Add user')),
+    created);
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    clearFieldErrors(form);
+    formError.hidden = true;
+    if (!username.value.trim()) {
+      setFieldError(form, 'username', 'Choose a username.');
+      return;
+    }
+    const payload = { username: username.value.trim(), role: role.value };
+    if (password.value) payload.password = password.value;
+    if (email.value.trim()) payload.email = email.value.trim();
+    if (budget.value !== '') payload.monthly_budget_usd = budget.value;
+    try {
+      const u = await post('/api/v1/users', payload);
+      clear(created);
+      if (u.password) {
+        created.append(secretBox(`Password for ${u.username}`, u.password, 'Shown only now. Pass it on safely.'));
+      }
+      toast(`Added ${u.username}.`, 'success');
+      form.reset();
+      await refresh();
+    } catch (err) {
+      if (!(err.field && setFieldError(form, err.field, err.message))) {
+        formError.textContent = err.message;
+        formError.hidden = false;
+      }
+    }
+  });
+
+  async function change(u, changes, message) {
+    try {
+      await patch(`/api/v1/users/${u.id}`, changes);
+      toast(message, 'success');
+      await refresh();
+    } catch (e) {
+      toast(e.message, 'error');
+    }
+  }
+
+  function draw(items) {
+    clear(tableHost).append(h('h2', null, `Users (${items.length})`),
+      h('div', { class: 'table-wrap' }, h('table', { class: 'table', id: 'users-table' },
+        h('thead', null, h('tr', null, ['Username', 'Role', 'Email', 'Budget / month', 'Status', 'Created', 'Actions'].map((c) => h('th', { scope: 'col' }, c)))),
+        h('tbody', null, items.map((u) => h('tr', { dataset: { user: u.username } },
+          h('td', null, h('strong', null, u.username), u.id === ctx.user.id ? h('span', { class: 'muted small' }, ' (you)') : null),
+          h('td', null, h('span', { class: `tag ${u.role === 'admin' ? 'tag-accent' : ''}` }, u.role === 'admin' ? 'Administrator' : 'User')),
+          h('td', null, u.email || h('span', { class: 'muted' }, '—')),
+          h('td', { class: 'num' }, u.monthly_budget_usd ? fmtUsd(u.monthly_budget_usd) : h('span', { class: 'muted' }, 'No limit')),
+          h('td', null, u.disabled ? h('span', { class: 'badge badge-failed' }, 'Disabled') : h('span', { class: 'badge badge-completed' }, 'Active')),
+          h('td', null, fmtDate(u.created_at)),
+          h('td', { class: 'actions' }, u.id === ctx.user.id ? h('span', { class: 'muted small' }, '—') : [
+            h('button', { type: 'button', class: 'btn btn-small', onclick: () => change(u, { disabled: !u.disabled }, u.disabled ? `${u.username} can sign in again.` : `${u.username} is disabled.`) },
+              u.disabled ? 'Enable' : 'Disable'),
+            h('button', { type: 'button', class: 'btn btn-small btn-ghost', onclick: () => change(u, { role: u.role === 'admin' ? 'user' : 'admin' }, `${u.username} is now ${u.role === 'admin' ? 'a user' : 'an administrator'}.`) },
+              u.role === 'admin' ? 'Make user' : 'Make admin'),
+          ])))))));
+  }
+
+  async function refresh() {
+    const d = await get('/api/v1/users');
+    draw(d.items || []);
+  }
+  draw(data.items || []);
+  body.append(tableHost, form);
+}
+
+function secretBox(label, secret, note) {
+  const input = h('input', { class: 'secret', readonly: true, value: secret, 'aria-label': label });
+  return h('div', { class: 'alert alert-success secret-box' },
+    h('p', null, h('strong', null, label)),
+    h('div', { class: 'secret-row' }, input,
+      h('button', { type: 'button', class: 'btn btn-small', onclick: async () => {
+        input.select();
+        try {
+          await navigator.clipboard.writeText(secret);
+          toast('Copied.', 'success');
+        } catch {
+          toast('Press Ctrl+C to copy.', 'info');
+        }
+      } }, 'Copy')),
+    h('p', { class: 'small' }, note));
+}
+
+// ---- tokens ------------------------------------------------------------------------------------
+
+async function tokensTab(body) {
+  const [data, users] = [await load(body, '/api/v1/tokens', 'API tokens'), await get('/api/v1/users').catch(() => null)];
+  if (!data) return;
+  const names = new Map((users?.items || []).map((u) => [u.id, u.username]));
+  const tableHost = h('div', { class: 'card' });
+  const created = h('div');
+  const name = h('input', { name: 'name', maxlength: '100', placeholder: 'e.g. render farm' });
+  const owner = h('select', { name: 'user_id' }, (users?.items || []).map((u) => h('option', { value: u.id }, u.username)));
+  const days = h('input', { name: 'expires_in_days', type: 'number', min: '1', max: '3650', placeholder: 'Never' });
+  const formError = h('div', { class: 'form-error', role: 'alert', hidden: true });
+  const form = h('form', { class: 'card stack', novalidate: true },
+    h('h2', null, 'Create a token'),
+    h('p', { class: 'muted' }, 'Programs send it as "Authorization: Bearer <token>".'),
+    h('div', { class: 'row-3' }, field('Name', name), field('For user', owner), field('Expires after (days)', days, { hint: 'Empty: never expires.' })),
+    formError,
+    h('div', { class: 'form-actions' }, h('button', { type: 'submit', class: 'btn btn-primary' }, 'Create token')),
+    created);
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    clearFieldErrors(form);
+    formError.hidden = true;
+    const payload = { name: name.value.trim() || 'api' };
+    if (owner.value) payload.user_id = owner.value;
+    if (days.value) payload.expires_in_days = Number(days.value);
+    try {
+      const t = await post('/api/v1/tokens', payload);
+      clear(created).append(secretBox(`Token "${t.name}" for ${names.get(t.user_id) || 'the user'}`, t.token,
+        'Copy it now: it is shown only once and cannot be recovered.'));
+      form.reset();
+      await refresh();
+    } catch (err) {
+      if (!(err.field && setFieldError(form, err.field, err.message))) {
+        formError.textContent = err.message;
+        formError.hidden = false;
+      }
+    }
+  });
+
+  async function revoke(t) {
+    const ok = await confirmDialog({ title: `Revoke "${t.name}"?`, text: 'Programs using this token stop working at once.', confirm: 'Revoke', danger: true });
+    if (!ok) return;
+    try {
+      await del(`/api/v1/tokens/${t.id}`);
+      toast('Token revoked.', 'success');
+      await refresh();
+    } catch (e) {
+      toast(e.message, 'error');
+    }
+  }
+
+  function draw(items) {
+    // Browser sessions are tokens too; they are listed only if the server returns them.
+    clear(tableHost).append(h('h2', null, `Tokens (${items.length})`));
+    if (!items.length) {
+      tableHost.append(h('p', { class: 'muted' }, 'No API tokens yet.'));
+      return;
+    }
+    tableHost.append(h('div', { class: 'table-wrap' }, h('table', { class: 'table' },
+      h('thead', null, h('tr', null, ['Name', 'User', 'Created', 'Last used', 'Expires', 'Status', ''].map((c) => h('th', { scope: 'col' }, c)))),
+      h('tbody', null, items.map((t) => h('tr', null,
+        h('td', null, h('strong', null, t.name)),
+        h('td', null, names.get(t.user_id) || '—'),
+        h('td', null, fmtDate(t.created_at)),
+        h('td', null, t.last_used_at ? fmtRelative(t.last_used_at) : h('span', { class: 'muted' }, 'Never')),
+        h('td', null, t.expires_at ? fmtDate(t.expires_at) : h('span', { class: 'muted' }, 'Never')),
+        h('td', null, t.revoked_at ? h('span', { class: 'badge badge-cancelled' }, 'Revoked')
+          : t.active === false ? h('span', { class: 'badge badge-queued' }, 'Expired') : h('span', { class: 'badge badge-completed' }, 'Active')),
+        h('td', null, !t.revoked_at && t.active !== false ? h('button', { type: 'button', class: 'btn btn-small btn-danger-ghost', onclick: () => revoke(t) }, 'Revoke') : null)))))));
+  }
+  async function refresh() {
+    const d = await get('/api/v1/tokens');
+    draw(d.items || []);
+  }
+  draw(data.items || []);
+  body.append(tableHost, form);
+}
+
+// ---- backups and cleanup -----------------------------------------------------------------------
+
+// Shows an object the server returned as label/value pairs, without raw JSON.
+function facts(obj) {
+  const rows = [];
+  const walk = (o, prefix) => {
+    for (const [k, v] of Object.entries(o || {})) {
+      if (Array.isArray(v)) continue;
+      const key = (prefix ? `${prefix} ` : '') + k.replaceAll('_', ' ');
+      if (v && typeof v === 'object') walk(v, key);
+      else rows.push([key, /bytes$/.test(k) ? fmtBytes(v) : /_at$/.test(k) ? fmtDate(v) : typeof v === 'boolean' ? (v ? 'yes' : 'no') : typeof v === 'number' ? fmtNumber(v) : String(v)]);
+    }
+  };
+  walk(obj, '');
+  return h('dl', { class: 'facts' }, rows.map(([k, v]) => h('div', null, h('dt', null, k), h('dd', null, v))));
+}
+
+function genericTable(items, preferred) {
+  if (!items.length) return h('p', { class: 'muted' }, 'Nothing to show.');
+  const keys = preferred.filter((k) => items.some((i) => i[k] !== undefined && i[k] !== null && typeof i[k] !== 'object'));
+  const cell = (k, v) => (v === undefined || v === null ? '—' : /bytes$|size$/.test(k) ? fmtBytes(v) : /_at$/.test(k) ? fmtDate(v) : typeof v === 'boolean' ? (v ? 'yes' : 'no') : String(v));
+  return h('div', { class: 'table-wrap' }, h('table', { class: 'table' },
+    h('thead', null, h('tr', null, keys.map((k) => h('th', { scope: 'col' }, k.replaceAll('_', ' '))))),
+    h('tbody', null, items.slice(0, 100).map((i) => h('tr', null, keys.map((k) => h('td', null, cell(k, i[k]))))))));
+}
+
+async function operationsTab(body) {
+  const backups = h('section', { class: 'card', 'aria-labelledby': 'bk-h' }, h('h2', { id: 'bk-h' }, 'Backups'));
+  const cleanup = h('section', { class: 'card', 'aria-labelledby': 'cl-h' }, h('h2', { id: 'cl-h' }, 'Cleanup'),
+    h('p', { class: 'muted' }, 'A dry run lists what the retention rules would delete and how much space it would free. Nothing is deleted.'));
+  body.append(backups, cleanup);
+
+  const list = h('div');
+  const createBtn = h('button', { type: 'button', class: 'btn btn-primary' }, 'Back up now');
+  backups.append(h('p', { class: 'muted' }, 'A consistent copy of the database and every file, with checksums.'), h('div', { class: 'form-actions' }, createBtn), list);
+  async function drawBackups() {
+    clear(list);
+    try {
+      const d = await get('/api/v1/admin/backups');
+      const items = d.items || d.backups || (Array.isArray(d) ? d : []);
+      list.append(items.length ? genericTable(items, ['created_at', 'finished_at', 'status', 'kind', 'path', 'size_bytes', 'bytes', 'files', 'verified', 'error'])
+        : h('p', { class: 'muted' }, 'No backups yet.'));
+    } catch (e) {
+      createBtn.disabled = e.status === 404;
+      list.append(e.status === 404 ? unavailable('Backups from the browser') : errorBox(e));
+    }
+  }
+  createBtn.addEventListener('click', async () => {
+    createBtn.disabled = true;
+    createBtn.textContent = 'Backing up…';
+    try {
+      await post('/api/v1/admin/backups', {});
+      toast('Backup finished.', 'success');
+    } catch (e) {
+      toast(e.message, 'error');
+    } finally {
+      createBtn.disabled = false;
+      createBtn.textContent = 'Back up now';
+      drawBackups();
+    }
+  });
+
+  const result = h('div', { id: 'cleanup-result' });
+  const dryBtn = h('button', { type: 'button', class: 'btn btn-primary' }, 'Preview cleanup (dry run)');
+  cleanup.append(h('div', { class: 'form-actions' }, dryBtn), result);
+  dryBtn.addEventListener('click', async () => {
+    dryBtn.disabled = true;
+    clear(result).append(h('p', { class: 'loading' }, 'Looking…'));
+    try {
+      const r = await post(`/api/v1/admin/cleanup${qs({ dry_run: 'true' })}`, { dry_run: true });
+      const items = r.items || r.workflows || r.candidates || [];
+      clear(result).append(facts(Object.fromEntries(Object.entries(r).filter(([, v]) => !Array.isArray(v)))));
+      if (Array.isArray(items) && items.length) result.append(h('h3', null, 'Would delete'), genericTable(items, ['id', 'title', 'status', 'kind', 'path', 'finished_at', 'created_at', 'files', 'bytes', 'size']));
+      else result.append(h('p', { class: 'muted' }, 'Nothing is old enough to clean up.'));
+    } catch (e) {
+      clear(result).append(e.status === 404 ? unavailable('Cleanup from the browser') : errorBox(e));
+    } finally {
+      dryBtn.disabled = false;
+    }
+  });
+  await drawBackups();
+}
+
+// ---- audit log ---------------------------------------------------------------------------------
+
+async function auditTab(body) {
+  const first = await load(body, '/api/v1/admin/audit?limit=50', 'The audit log');
+  if (!first) return;
+  const card = h('section', { class: 'card' }, h('h2', null, 'Audit log'));
+  const tbody = h('tbody');
+  const more = h('div', { class: 'more' });
+  if (!first.items.length) {
+    body.append(emptyState('Nothing recorded yet', 'Sign-ins, token and user changes and deletions appear here.'));
+    return;
+  }
+  card.append(h('div', { class: 'table-wrap' }, h('table', { class: 'table' },
+    h('thead', null, h('tr', null, ['When', 'Who', 'Action', 'Target', 'Details', 'From'].map((c) => h('th', { scope: 'col' }, c)))),
+    tbody)), more);
+  body.append(card);
+  const add = (page) => {
+    for (const e of page.items) {
+      const detail = Object.entries(e.detail || {}).map(([k, v]) => `${k.replaceAll('_', ' ')}: ${v === null ? '—' : typeof v === 'object' ? Object.values(v).join(', ') : v}`).join(' · ');
+      tbody.append(h('tr', null,
+        h('td', { title: fmtDate(e.created_at) }, fmtRelative(e.created_at)),
+        h('td', null, e.username || h('span', { class: 'muted' }, 'system')),
+        h('td', null, h('code', null, e.action)),
+        h('td', null, e.target || '—'),
+        h('td', { class: 'small' }, detail || '—'),
+        h('td', { class: 'small muted' }, e.remote_addr || '—')));
+    }
+    clear(more);
+    if (page.next_cursor) {
+      more.append(h('button', { type: 'button', class: 'btn', onclick: async () => add(await get(`/api/v1/admin/audit${qs({ limit: 50, cursor: page.next_cursor })}`)) }, 'Show more'));
+    }
+  };
+  add(first);
+}
