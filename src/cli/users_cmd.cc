@@ -1,11 +1,14 @@
 // storyloom users add | list | disable | enable | passwd
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
+#include <nlohmann/json.hpp>
 
 #include "api/auth.h"
 #include "cli/commands.h"
+#include "core/clock.h"
 #include "core/ids.h"
 
 namespace storyloom::cli {
@@ -16,7 +19,30 @@ struct UsersFlags {
   bool admin = false;
   bool password_stdin = false;
   std::string email;
+  std::string budget;  // USD; "" = none
 };
+
+// "12.50" -> nano-USD, exactly (up to 9 decimals).
+Result<NanoUsd> ParseUsd(const std::string& s) {
+  NanoUsd whole = 0, frac = 0;
+  int frac_digits = -1;
+  bool ok = !s.empty() && s.size() <= 20;
+  for (char c : s) {
+    if (c == '.' && frac_digits < 0) {
+      frac_digits = 0;
+    } else if (c >= '0' && c <= '9' && frac_digits < 0) {
+      whole = whole * 10 + (c - '0');
+      ok = ok && whole <= 1000000000;
+    } else if (c >= '0' && c <= '9') {
+      if (++frac_digits <= 9) frac = frac * 10 + (c - '0');
+    } else {
+      ok = false;
+    }
+  }
+  if (!ok) return Fail(Error::InvalidArgument("--budget takes an amount in USD such as 25 or 12.50"));
+  for (int i = std::max(frac_digits, 0); i < 9; ++i) frac *= 10;
+  return whole * 1000000000 + frac;
+}
 
 Result<std::string> ReadPassword(bool from_stdin) {
   std::string password;
@@ -45,6 +71,11 @@ int Add(const GlobalFlags& flags, const UsersFlags& uf) {
     u.username = uf.name;
     u.email = uf.email;
     u.role = uf.admin ? Role::kAdmin : Role::kUser;
+    if (!uf.budget.empty()) {
+      auto budget = ParseUsd(uf.budget);
+      if (!budget) return Die(budget.error().message);
+      u.monthly_budget_nusd = *budget;
+    }
     auto hash = api::Authenticator::HashPassword(*password);
     if (!hash) return Die(hash.error().message);
     u.password_hash = *hash;
@@ -53,6 +84,10 @@ int Add(const GlobalFlags& flags, const UsersFlags& uf) {
     AuditEntry a;
     a.action = "user.create";
     a.target = created->username;
+    a.remote_addr = "cli";
+    nlohmann::json detail = {{"role", ToString(created->role)}};
+    if (created->monthly_budget_nusd) detail["monthly_budget_nusd"] = *created->monthly_budget_nusd;
+    a.detail_json = detail.dump();
     (void)store.Write([&](StoreTx& tx) { return tx.AppendAudit(a); });
     std::printf("created %s %s\n", uf.admin ? "admin" : "user", created->username.c_str());
     if (!uf.password_stdin) std::printf("password: %s\n", password->c_str());
@@ -79,9 +114,12 @@ int SetDisabled(const GlobalFlags& flags, const std::string& name, bool disabled
       SL_ASSIGN_OR_RETURN(User u, tx.FindUserByName(name));
       u.disabled = disabled;
       SL_RETURN_IF_ERROR(tx.UpdateUser(u));
+      // Browser sessions end with the account; API tokens are refused while it is disabled.
+      if (disabled) SL_RETURN_IF_ERROR(tx.RevokeUserTokens(u.id, "session", core::WallMillis()));
       AuditEntry a;
       a.action = disabled ? "user.disable" : "user.enable";
       a.target = name;
+      a.remote_addr = "cli";
       return tx.AppendAudit(a);
     });
     if (!r) return Die(r.error().message);
@@ -100,9 +138,11 @@ int Passwd(const GlobalFlags& flags, const UsersFlags& uf) {
       SL_ASSIGN_OR_RETURN(User u, tx.FindUserByName(uf.name));
       u.password_hash = *hash;
       SL_RETURN_IF_ERROR(tx.UpdateUser(u));
+      SL_RETURN_IF_ERROR(tx.RevokeUserTokens(u.id, "session", core::WallMillis()));
       AuditEntry a;
       a.action = "user.passwd";
       a.target = uf.name;
+      a.remote_addr = "cli";
       return tx.AppendAudit(a);
     });
     if (!r) return Die(r.error().message);
@@ -123,6 +163,7 @@ void AddUsersCommand(CLI::App& app, GlobalFlags& flags, Action& action) {
   add->add_flag("--admin", uf.admin, "make an administrator");
   add->add_option("--email", uf.email, "email address");
   add->add_flag("--password-stdin", uf.password_stdin, "read the password from standard input");
+  add->add_option("--budget", uf.budget, "monthly budget in USD (default: none)");
   add->callback([&] { action = [&] { return Add(flags, uf); }; });
   users->add_subcommand("list", "List users")->callback([&] { action = [&] { return List(flags); }; });
   CLI::App* disable = users->add_subcommand("disable", "Disable a user (their tokens stop working)");
