@@ -1,0 +1,431 @@
+// Backups: create (snapshot, files, manifest), list, verify, retention. Restore lives in
+// restore.cc.
+#include "ops/backup.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "core/clock.h"
+#include "core/hash.h"
+#include "core/ids.h"
+#include "db/database.h"
+#include "db/migrations.h"
+#include "ops/backup_format.h"
+#include "ops/table_io.h"
+
+namespace storyloom::ops {
+namespace fs = std::filesystem;
+using db::Value;
+using nlohmann::json;
+
+namespace {
+
+struct TrackedFile {
+  std::string path;
+  std::int64_t size = 0;
+  std::string sha256;
+};
+
+std::string BackupDirName(Millis now) {
+  // 20260125T183000.123Z: sorts by time, safe in a path.
+  std::string s = core::FormatRfc3339(now);  // 2026-01-25T18:30:00.123Z
+  std::string out;
+  for (char ch : s) {
+    if (ch != '-' && ch != ':') out.push_back(ch);
+  }
+  return out;
+}
+
+Result<std::vector<TrackedFile>> ReadTrackedFiles(db::Connection& c) {
+  std::vector<TrackedFile> out;
+  TableInfo t{"generated_files", {"id", "file_path", "file_size", "sha256"}, {"id"}};
+  SL_RETURN_IF_ERROR(ScanTable(c, t, [&](const db::Row& r) -> Result<void> {
+    out.push_back({r.Text(1), r.Int(2), r.Text(3)});
+    return {};
+  }));
+  return out;
+}
+
+Result<int> SchemaVersion(db::Connection& c) {
+  SL_ASSIGN_OR_RETURN(auto row, c.QueryOne("SELECT coalesce(max(version), 0) FROM schema_migrations"));
+  return static_cast<int>(row.Int(0));
+}
+
+// SQLite: the online backup into <dir>/storyloom.db, then the file list and row counts read
+// from the copy, so they match it exactly.
+Result<void> SnapshotSqlite(Store& store, const fs::path& dir, json& manifest,
+                            std::vector<TrackedFile>& files) {
+  const fs::path copy = dir / kSqliteFile;
+  SL_RETURN_IF_ERROR(store.database().SnapshotTo(copy.string()));
+  {
+    SL_ASSIGN_OR_RETURN(auto snap, db::Open("sqlite://" + fs::absolute(copy).string()));
+    json rows = json::object();
+    int version = 0;
+    SL_RETURN_IF_ERROR(snap->Read([&](db::Connection& c) -> Result<void> {
+      SL_ASSIGN_OR_RETURN(version, SchemaVersion(c));
+      SL_ASSIGN_OR_RETURN(files, ReadTrackedFiles(c));
+      SL_ASSIGN_OR_RETURN(auto tables, ListTables(c));
+      for (const auto& t : tables) {
+        SL_ASSIGN_OR_RETURN(auto n, c.QueryOne(fmt::format("SELECT count(*) FROM \"{}\"", t.name)));
+        rows[t.name] = n.Int(0);
+      }
+      return {};
+    }));
+    manifest["database"] = {{"dialect", "sqlite"}, {"schema_version", version}, {"rows", rows}};
+  }
+  // Hash after the copy is closed: nothing writes it from here on.
+  std::error_code ec;
+  SL_ASSIGN_OR_RETURN(auto sha, core::Sha256File(copy.string()));
+  manifest["database"]["file"] = kSqliteFile;
+  manifest["database"]["size"] = static_cast<std::int64_t>(fs::file_size(copy, ec));
+  manifest["database"]["sha256"] = sha;
+  return {};
+}
+
+// PostgreSQL (or any backend without SnapshotTo): every table to JSON lines, in one read
+// snapshot, parents first.
+Result<void> ExportLogical(Store& store, const fs::path& dir, json& manifest,
+                           std::vector<TrackedFile>& files, const ProgressFn& progress) {
+  fs::create_directories(dir / kLogicalDir);
+  json tables = json::array();
+  json rows = json::object();
+  int version = 0;
+  SL_RETURN_IF_ERROR(store.database().Read([&](db::Connection& c) -> Result<void> {
+    tables = json::array();
+    rows = json::object();
+    SL_ASSIGN_OR_RETURN(version, SchemaVersion(c));
+    SL_ASSIGN_OR_RETURN(files, ReadTrackedFiles(c));
+    SL_ASSIGN_OR_RETURN(auto list, ListTables(c));
+    std::int64_t done = 0;
+    for (const auto& t : list) {
+      const std::string rel = std::string(kLogicalDir) + "/" + t.name + ".jsonl";
+      std::ofstream out(dir / rel, std::ios::binary | std::ios::trunc);
+      if (!out) return Fail(Error::Unavailable("cannot write " + (dir / rel).string()));
+      out << json{{"table", t.name}, {"columns", t.columns}}.dump() << '\n';
+      std::int64_t n = 0;
+      SL_RETURN_IF_ERROR(ScanTable(c, t, [&](const db::Row& r) -> Result<void> {
+        out << RowToJsonLine(r, t.columns.size()) << '\n';
+        ++n;
+        return {};
+      }));
+      out.flush();
+      if (!out) return Fail(Error::Unavailable("cannot write " + (dir / rel).string()));
+      out.close();
+      rows[t.name] = n;
+      tables.push_back({{"name", t.name}, {"file", rel}, {"rows", n}});
+      if (progress) progress("database", ++done, static_cast<std::int64_t>(list.size()));
+    }
+    return {};
+  }));
+  for (auto& t : tables) {
+    const fs::path p = dir / t["file"].get<std::string>();
+    SL_ASSIGN_OR_RETURN(auto sha, core::Sha256File(p.string()));
+    t["sha256"] = sha;
+    t["size"] = static_cast<std::int64_t>(fs::file_size(p));
+  }
+  manifest["database"] = {{"dialect", "postgres"},
+                          {"format", "jsonl"},
+                          {"schema_version", version},
+                          {"rows", rows},
+                          {"tables", tables}};
+  return {};
+}
+
+Result<void> RecordStatus(Store& store, const std::string& id, const std::string& status,
+                          std::int64_t size, std::int64_t files, const std::string& manifest_sha,
+                          const std::string& error) {
+  return store.database().Write([&](db::Connection& c) -> Result<void> {
+    const Value v[] = {status,
+                       size,
+                       files,
+                       db::TextOrNull(manifest_sha),
+                       db::TextOrNull(error),
+                       core::WallMillis(),
+                       id};
+    SL_RETURN_IF_ERROR(c.Exec("UPDATE backups SET status = ?, size_bytes = ?, files = ?, "
+                              "manifest_sha256 = ?, error = ?, finished_at = ? WHERE id = ?",
+                              v));
+    return {};
+  });
+}
+
+Result<BackupResult> CreateInto(Store& store, const files::FileStore& fstore, const fs::path& dir,
+                                BackupResult& result, const BackupOptions& options) {
+  json manifest = {{"format", kManifestFormat},
+                   {"id", result.id},
+                   {"kind", options.kind},
+                   {"created_at", core::FormatRfc3339(core::WallMillis())}};
+  std::vector<TrackedFile> files;
+  if (store.database().dialect() == db::Dialect::kSqlite) {
+    if (options.on_progress) options.on_progress("database", 0, 1);
+    SL_RETURN_IF_ERROR(SnapshotSqlite(store, dir, manifest, files));
+    if (options.on_progress) options.on_progress("database", 1, 1);
+    result.bytes += manifest["database"]["size"].get<std::int64_t>();
+  } else {
+    SL_RETURN_IF_ERROR(ExportLogical(store, dir, manifest, files, options.on_progress));
+    for (const auto& t : manifest["database"]["tables"]) result.bytes += t["size"].get<std::int64_t>();
+  }
+  // Files: a hard link shares the bytes (FileStore never rewrites a file in place, it renames
+  // a new one over it, so the link keeps what the snapshot saw); copy across filesystems.
+  json jfiles = json::array();
+  json missing = json::array();
+  const fs::path out_root = dir / kOutputsDir;
+  std::int64_t done = 0;
+  for (const auto& f : files) {
+    if (options.on_progress) options.on_progress("files", done++, static_cast<std::int64_t>(files.size()));
+    auto src = fstore.Resolve(f.path);
+    std::error_code ec;
+    if (!src || !fs::exists(*src, ec)) {
+      result.missing.push_back(f.path);
+      missing.push_back(f.path);
+      continue;
+    }
+    const fs::path dest = out_root / f.path;
+    fs::create_directories(dest.parent_path(), ec);
+    if (::link(src->c_str(), dest.c_str()) == 0) {
+      ++result.linked;
+    } else {
+      fs::copy_file(*src, dest, fs::copy_options::overwrite_existing, ec);
+      if (ec) {
+        if (!fs::exists(*src)) {  // deleted while we copied
+          result.missing.push_back(f.path);
+          missing.push_back(f.path);
+          continue;
+        }
+        return Fail(Error::Unavailable(fmt::format("cannot copy {}: {}", *src, ec.message())));
+      }
+      ++result.copied;
+    }
+    jfiles.push_back({{"path", f.path}, {"size", f.size}, {"sha256", f.sha256}});
+    result.bytes += f.size;
+    ++result.files;
+  }
+  if (options.on_progress) {
+    options.on_progress("files", static_cast<std::int64_t>(files.size()),
+                        static_cast<std::int64_t>(files.size()));
+  }
+  manifest["files"] = std::move(jfiles);
+  manifest["missing_files"] = std::move(missing);
+  manifest["linked"] = result.linked;
+  manifest["copied"] = result.copied;
+  const std::string text = manifest.dump(2) + "\n";
+  {
+    const fs::path tmp = dir / "manifest.json.tmp";
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << text;
+    out.close();
+    if (!out) return Fail(Error::Unavailable("cannot write " + tmp.string()));
+    fs::rename(tmp, dir / kManifestFile);
+  }
+  result.manifest_sha256 = core::Sha256Hex(text);
+  return result;
+}
+
+}  // namespace
+
+Result<BackupResult> CreateBackup(Store& store, const files::FileStore& fstore,
+                                  const BackupOptions& options) {
+  if (options.kind != "manual" && options.kind != "scheduled") {
+    return Fail(Error::InvalidArgument("backup kind must be manual or scheduled", "kind"));
+  }
+  const Millis now = core::WallMillis();
+  fs::path dir = fs::absolute(options.backups_dir) / BackupDirName(now);
+  std::error_code ec;
+  fs::create_directories(dir.parent_path(), ec);
+  for (int i = 2; fs::exists(dir, ec); ++i) {
+    dir = fs::absolute(options.backups_dir) / fmt::format("{}-{}", BackupDirName(now), i);
+  }
+  if (!fs::create_directory(dir, ec) || ec) {
+    return Fail(Error::Unavailable(fmt::format("cannot create {}: {}", dir.string(), ec.message())));
+  }
+  BackupResult result;
+  result.id = core::NewId();
+  result.path = dir.string();
+  SL_RETURN_IF_ERROR(store.database().Write([&](db::Connection& c) -> Result<void> {
+    const Value v[] = {result.id, result.path, options.kind, now};
+    SL_RETURN_IF_ERROR(c.Exec("INSERT INTO backups (id, path, kind, status, created_at) "
+                              "VALUES (?, ?, ?, 'running', ?)",
+                              v));
+    return {};
+  }));
+  auto r = CreateInto(store, fstore, dir, result, options);
+  if (!r) {
+    spdlog::error("backup {} failed: {}", dir.string(), r.error().message);
+    (void)RecordStatus(store, result.id, "failed", 0, 0, "", r.error().message);
+    return Fail(r.error());
+  }
+  SL_RETURN_IF_ERROR(
+      RecordStatus(store, result.id, "ok", result.bytes, result.files, result.manifest_sha256, ""));
+  return result;
+}
+
+Result<std::vector<BackupRecord>> ListBackups(Store& store, int limit) {
+  return db::ReadValue<std::vector<BackupRecord>>(
+      store.database(), [&](db::Connection& c) -> Result<std::vector<BackupRecord>> {
+        const Value v[] = {std::int64_t{limit}};
+        SL_ASSIGN_OR_RETURN(
+            auto rows, c.Query("SELECT id, path, kind, status, size_bytes, files, manifest_sha256, "
+                               "error, created_at, finished_at FROM backups "
+                               "ORDER BY created_at DESC, id DESC LIMIT ?",
+                               v));
+        std::vector<BackupRecord> out;
+        for (const auto& r : rows) {
+          out.push_back({r.Text(0), r.Text(1), r.Text(2), r.Text(3), r.Int(4), r.Int(5), r.Text(6),
+                         r.Text(7), r.Int(8), r.OptInt(9)});
+        }
+        return out;
+      });
+}
+
+Result<std::optional<Millis>> LastGoodBackup(Store& store) {
+  return db::ReadValue<std::optional<Millis>>(
+      store.database(), [&](db::Connection& c) -> Result<std::optional<Millis>> {
+        SL_ASSIGN_OR_RETURN(auto row,
+                            c.QueryOpt("SELECT finished_at FROM backups WHERE status = 'ok' "
+                                       "ORDER BY created_at DESC LIMIT 1"));
+        if (!row || row->IsNull(0)) return std::optional<Millis>{};
+        return std::optional<Millis>(row->Int(0));
+      });
+}
+
+Result<VerifyReport> VerifyBackup(const std::string& path, const ProgressFn& on_progress) {
+  VerifyReport report;
+  const fs::path dir(path);
+  SL_ASSIGN_OR_RETURN(json manifest, ReadManifest(dir));
+  const json& dbj = manifest.value("database", json::object());
+  if (dbj.value("dialect", "") == "sqlite") {
+    const fs::path copy = dir / dbj.value("file", std::string(kSqliteFile));
+    std::error_code ec;
+    if (!fs::exists(copy, ec)) {
+      report.problems.push_back(fmt::format("database copy {}: missing", copy.string()));
+    } else {
+      auto sha = core::Sha256File(copy.string());
+      if (!sha || *sha != dbj.value("sha256", "")) {
+        report.problems.push_back(
+            fmt::format("database copy {}: sha256 differs from the manifest", copy.string()));
+      }
+      // integrity_check reads every page; run it on a private copy so the backup is never
+      // opened for writing.
+      auto check = IntegrityCheckSqliteFile(copy.string());
+      if (!check) {
+        report.problems.push_back(fmt::format("database copy {}: {}", copy.string(),
+                                              check.error().message));
+      } else {
+        for (const auto& p : *check) report.problems.push_back("database copy: " + p);
+      }
+    }
+  } else {
+    for (const auto& t : dbj.value("tables", json::array())) {
+      const fs::path p = dir / t.value("file", "");
+      std::error_code ec;
+      if (!fs::exists(p, ec)) {
+        report.problems.push_back(fmt::format("{}: missing", p.string()));
+        continue;
+      }
+      auto sha = core::Sha256File(p.string());
+      if (!sha || *sha != t.value("sha256", "")) {
+        report.problems.push_back(fmt::format("{}: sha256 differs from the manifest", p.string()));
+      }
+    }
+  }
+  const auto& files = manifest.value("files", json::array());
+  std::set<std::string> listed;
+  std::int64_t done = 0;
+  for (const auto& f : files) {
+    if (on_progress) on_progress("verify", done++, static_cast<std::int64_t>(files.size()));
+    const std::string rel = f.value("path", "");
+    listed.insert(rel);
+    const fs::path p = dir / kOutputsDir / rel;
+    std::error_code ec;
+    const auto size = fs::file_size(p, ec);
+    if (ec) {
+      report.problems.push_back(fmt::format("{}: missing", rel));
+      continue;
+    }
+    ++report.files_checked;
+    if (static_cast<std::int64_t>(size) != f.value("size", std::int64_t{-1})) {
+      report.problems.push_back(fmt::format("{}: size {} but the manifest says {}", rel, size,
+                                            f.value("size", std::int64_t{-1})));
+      continue;
+    }
+    auto sha = core::Sha256File(p.string());
+    if (!sha || *sha != f.value("sha256", "")) {
+      report.problems.push_back(fmt::format("{}: sha256 differs from the manifest", rel));
+    }
+  }
+  if (on_progress) on_progress("verify", done, static_cast<std::int64_t>(files.size()));
+  for (const auto& m : manifest.value("missing_files", json::array())) {
+    report.warnings.push_back(fmt::format("{}: was already gone when the backup was taken",
+                                          m.get<std::string>()));
+  }
+  std::error_code ec;
+  const fs::path root = dir / kOutputsDir;
+  if (fs::exists(root, ec)) {
+    for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != fs::end(it);
+         it.increment(ec)) {
+      if (!it->is_regular_file(ec)) continue;
+      const std::string rel = fs::relative(it->path(), root, ec).generic_string();
+      if (!listed.contains(rel)) report.problems.push_back(fmt::format("{}: not in the manifest", rel));
+    }
+  }
+  return report;
+}
+
+Result<RetentionReport> ApplyBackupRetention(Store& store, int keep_daily, int keep_weekly) {
+  SL_ASSIGN_OR_RETURN(auto all, ListBackups(store, 100000));
+  std::set<std::string> keep;
+  std::set<std::string> days, weeks;
+  bool newest_kept = false;
+  for (const auto& b : all) {  // newest first
+    if (b.kind != "scheduled") {
+      keep.insert(b.id);
+      continue;
+    }
+    if (b.status == "running") {  // another process may be writing it
+      keep.insert(b.id);
+      continue;
+    }
+    if (b.status != "ok") continue;
+    if (!newest_kept) {
+      keep.insert(b.id);
+      newest_kept = true;
+    }
+    const std::string day = core::FormatDay(b.created_at);
+    if (!days.contains(day) && static_cast<int>(days.size()) < keep_daily) {
+      days.insert(day);
+      keep.insert(b.id);
+    }
+    // ISO-ish week: days since the epoch's Monday (1970-01-05) divided by 7.
+    const std::string week = std::to_string((b.created_at / 86400000 - 4) / 7);
+    if (!weeks.contains(week) && static_cast<int>(weeks.size()) < keep_weekly) {
+      weeks.insert(week);
+      keep.insert(b.id);
+    }
+  }
+  RetentionReport report;
+  for (const auto& b : all) {
+    if (keep.contains(b.id)) continue;
+    std::error_code ec;
+    fs::remove_all(b.path, ec);
+    if (ec) {
+      spdlog::warn("backup retention: cannot remove {}: {}", b.path, ec.message());
+      continue;
+    }
+    SL_RETURN_IF_ERROR(store.database().Write([&](db::Connection& c) -> Result<void> {
+      const Value v[] = {b.id};
+      SL_RETURN_IF_ERROR(c.Exec("DELETE FROM backups WHERE id = ?", v));
+      return {};
+    }));
+    report.removed.push_back(b.path);
+  }
+  return report;
+}
+
+}  // namespace storyloom::ops

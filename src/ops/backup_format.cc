@@ -1,0 +1,104 @@
+#include "ops/backup_format.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "core/hash.h"
+
+namespace storyloom::ops {
+
+using nlohmann::json;
+
+namespace {
+
+json ValueToJson(const db::Value& v) {
+  if (std::holds_alternative<std::int64_t>(v)) return std::get<std::int64_t>(v);
+  if (std::holds_alternative<double>(v)) return std::get<double>(v);
+  if (std::holds_alternative<std::string>(v)) return std::get<std::string>(v);
+  return nullptr;
+}
+
+}  // namespace
+
+std::string RowToJsonLine(const db::Row& row, std::size_t columns) {
+  json arr = json::array();
+  for (std::size_t i = 0; i < columns; ++i) arr.push_back(ValueToJson(row.at(i)));
+  try {
+    return arr.dump();
+  } catch (const json::type_error&) {
+    // Some text is not UTF-8: encode those values as hex so the bytes survive.
+    json safe = json::array();
+    for (std::size_t i = 0; i < columns; ++i) {
+      json v = ValueToJson(row.at(i));
+      if (v.is_string()) {
+        try {
+          (void)v.dump();
+        } catch (const json::type_error&) {
+          v = json{{"hex", core::HexEncode(v.get<std::string>())}};
+        }
+      }
+      safe.push_back(std::move(v));
+    }
+    return safe.dump();
+  }
+}
+
+Result<std::vector<db::Value>> JsonToValues(const json& row) {
+  if (!row.is_array()) return Fail(Error::InvalidArgument("a row is not a JSON array"));
+  std::vector<db::Value> out;
+  out.reserve(row.size());
+  for (const auto& v : row) {
+    if (v.is_null()) {
+      out.emplace_back(std::monostate{});
+    } else if (v.is_number_integer()) {
+      out.emplace_back(v.get<std::int64_t>());
+    } else if (v.is_number_float()) {
+      out.emplace_back(v.get<double>());
+    } else if (v.is_string()) {
+      out.emplace_back(v.get<std::string>());
+    } else if (v.is_object() && v.contains("hex") && v["hex"].is_string()) {
+      const std::string hex = v["hex"];
+      std::string bytes;
+      for (std::size_t i = 0; i + 1 < hex.size(); i += 2) {
+        bytes.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+      }
+      out.emplace_back(std::move(bytes));
+    } else {
+      return Fail(Error::InvalidArgument("a row holds a value of an unknown kind"));
+    }
+  }
+  return out;
+}
+
+Result<json> ReadManifest(const std::filesystem::path& dir) {
+  std::ifstream in(dir / kManifestFile, std::ios::binary);
+  if (!in) return Fail(Error::NotFound((dir / kManifestFile).string() + " does not exist"));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  json j = json::parse(ss.str(), nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    return Fail(Error::InvalidArgument((dir / kManifestFile).string() + " is not valid JSON"));
+  }
+  if (j.value("format", 0) != kManifestFormat) {
+    return Fail(Error::InvalidArgument("unknown backup format in " + (dir / kManifestFile).string()));
+  }
+  return j;
+}
+
+Result<std::vector<std::string>> IntegrityCheckSqliteFile(const std::string& path) {
+  db::Options o;
+  o.readers = 1;
+  SL_ASSIGN_OR_RETURN(auto d, db::Open("sqlite://" + std::filesystem::absolute(path).string(), o));
+  std::vector<std::string> problems;
+  SL_RETURN_IF_ERROR(d->Read([&](db::Connection& c) -> Result<void> {
+    problems.clear();
+    SL_ASSIGN_OR_RETURN(auto rows, c.Query("PRAGMA integrity_check"));
+    for (const auto& r : rows) {
+      if (r.Text(0) != "ok") problems.push_back(r.Text(0));
+    }
+    return {};
+  }));
+  return problems;
+}
+
+}  // namespace storyloom::ops

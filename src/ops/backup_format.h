@@ -1,0 +1,34 @@
+// The on-disk format of a backup directory (see backup.h): names, the manifest, and the JSON
+// encoding of rows in a logical export. Internal to src/ops; any thread.
+#pragma once
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "db/database.h"
+#include "storyloom/error.h"
+
+namespace storyloom::ops {
+
+inline constexpr int kManifestFormat = 1;
+inline constexpr const char* kManifestFile = "manifest.json";
+inline constexpr const char* kSqliteFile = "storyloom.db";
+inline constexpr const char* kLogicalDir = "database";
+inline constexpr const char* kOutputsDir = "save_outputs";
+
+// One row as a JSON array: integers, reals, strings and nulls as themselves; text that is not
+// valid UTF-8 as {"hex": "..."}.
+std::string RowToJsonLine(const db::Row& row, std::size_t columns);
+// The inverse of RowToJsonLine. invalid_argument for anything else.
+[[nodiscard]] Result<std::vector<db::Value>> JsonToValues(const nlohmann::json& row);
+
+// Reads and parses <dir>/manifest.json; not_found if absent, invalid_argument if malformed.
+[[nodiscard]] Result<nlohmann::json> ReadManifest(const std::filesystem::path& dir);
+
+// Runs PRAGMA integrity_check on the SQLite file at `path`; returns its complaints (empty
+// when the file is sound).
+[[nodiscard]] Result<std::vector<std::string>> IntegrityCheckSqliteFile(const std::string& path);
+
+}  // namespace storyloom::ops

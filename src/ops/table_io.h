@@ -1,0 +1,53 @@
+// Table I/O for logical backups and restores: discovers the data tables of a database (either
+// dialect) in foreign-key order, reads them in key order page by page, and writes rows back
+// into an empty, migrated database. Used from one thread at a time per Connection.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "db/database.h"
+#include "storyloom/error.h"
+
+namespace storyloom::ops {
+
+struct TableInfo {
+  std::string name;
+  std::vector<std::string> columns;
+  std::vector<std::string> key;  // primary key columns ("rowid" on SQLite tables without one)
+};
+
+// Rollup tables kept current by triggers (migration 0003): a restore overwrites what the
+// triggers built while the base rows went in with the backup's own copy, so history kept in
+// them (of workflows deleted since) survives.
+bool IsDerivedTable(const std::string& name);
+
+// Data tables (not schema_migrations, not SQLite's internal or full-text shadow tables),
+// parents before children; derived tables last.
+[[nodiscard]] Result<std::vector<TableInfo>> ListTables(db::Connection& c);
+
+// Calls `fn` for each row of `t` in key order, reading `page` rows per query.
+[[nodiscard]] Result<void> ScanTable(db::Connection& c, const TableInfo& t,
+                                     const std::function<Result<void>(const db::Row&)>& fn,
+                                     int page = 2000);
+
+// Foreign keys that form a cycle (scenes <-> generated_files): inserted NULL first and
+// set once every table is in.
+struct DeferredColumn {
+  std::string table;
+  std::string column;
+};
+const std::vector<DeferredColumn>& DeferredColumns();
+
+// Inserts rows of `t` (values in t.columns order); columns in DeferredColumns() go in NULL.
+[[nodiscard]] Result<void> InsertRows(db::Connection& c, const TableInfo& t,
+                                      const std::vector<std::vector<db::Value>>& rows);
+// Sets the deferred columns of rows already inserted (by primary key "id").
+[[nodiscard]] Result<void> UpdateDeferred(db::Connection& c, const TableInfo& t,
+                                          const std::vector<std::vector<db::Value>>& rows);
+// PostgreSQL: moves identity sequences past the largest restored id. No-op on SQLite.
+[[nodiscard]] Result<void> ResetSequences(db::Connection& c, const std::vector<TableInfo>& tables);
+
+}  // namespace storyloom::ops
