@@ -1,0 +1,53 @@
+// Cleanup: retention policies. Deletes finished workflows past their retention (rows, by
+// cascade their phases, scenes, file rows and events, and then their files), old api_usage
+// rows, and gives the space back (SQLite incremental vacuum; PostgreSQL VACUUM). Never
+// touches a queued or running workflow. Works in small write transactions so the writer is
+// never held for long. Thread-safe (no shared state).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "files/file_store.h"
+#include "ops/backup.h"
+#include "storyloom/store.h"
+
+namespace storyloom::ops {
+
+struct CleanupOptions {
+  int completed_days = 90;  // 0 = keep completed workflows forever
+  int failed_days = 30;     // failed and cancelled; 0 = forever
+  int usage_days = 400;     // api_usage rows; 0 = forever (usage_daily is always kept)
+  bool dry_run = false;
+  int batch = 100;          // workflows per write transaction
+  Millis now = 0;           // 0 = the wall clock
+  ProgressFn on_progress;
+};
+
+struct CleanupItem {
+  std::string workflow_id;
+  std::string status;
+  Millis finished_at = 0;
+  std::int64_t files = 0;
+  std::int64_t bytes = 0;
+};
+
+struct CleanupReport {
+  bool dry_run = false;
+  std::vector<CleanupItem> workflows;  // deleted (or, dry run, that would be)
+  std::int64_t files = 0;
+  std::int64_t bytes = 0;
+  std::int64_t usage_rows = 0;
+  std::int64_t file_errors = 0;  // files whose removal failed (left as orphans for fsck)
+  std::int64_t vacuumed_pages = 0;  // SQLite pages handed back
+  Millis finished_at = 0;
+};
+
+[[nodiscard]] Result<CleanupReport> RunCleanup(Store& store, files::FileStore& files,
+                                               const CleanupOptions& options);
+
+// When the last (non-dry) cleanup finished, from the audit log; nullopt if never.
+[[nodiscard]] Result<std::optional<Millis>> LastCleanup(Store& store);
+
+}  // namespace storyloom::ops
