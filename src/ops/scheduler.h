@@ -1,0 +1,55 @@
+// OpsScheduler: the server's background operations: a backup every backup.interval_hours
+// (then retention) and a cleanup every cleanup.interval_hours, each skipped when the database
+// shows one finished recently (so restarts and other instances do not repeat it). One thread;
+// Start/Stop from the owning thread.
+#pragma once
+
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "files/file_store.h"
+#include "storyloom/store.h"
+
+namespace storyloom::ops {
+
+struct SchedulerOptions {
+  int backup_interval_hours = 24;   // 0 = off
+  int backup_keep_daily = 7;
+  int backup_keep_weekly = 4;
+  std::string backups_dir;
+  int cleanup_interval_hours = 24;  // 0 = off
+  int retention_completed_days = 90;
+  int retention_failed_days = 30;
+  int retention_usage_days = 400;
+  Millis check_every_ms = 60000;
+  // The first check waits this long, so start-up (and short-lived test servers) stay quick.
+  Millis initial_delay_ms = 5 * 60 * 1000;
+};
+
+class OpsScheduler {
+ public:
+  OpsScheduler(Store& store, files::FileStore& files, SchedulerOptions options);
+  ~OpsScheduler();
+  OpsScheduler(const OpsScheduler&) = delete;
+  OpsScheduler& operator=(const OpsScheduler&) = delete;
+
+  void Start();
+  // Waits for a running job to finish. Idempotent.
+  void Stop();
+
+ private:
+  void Loop();
+  void Tick();
+
+  Store& store_;
+  files::FileStore& files_;
+  SchedulerOptions options_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;  // guarded by mu_
+  std::thread thread_;
+};
+
+}  // namespace storyloom::ops
