@@ -16,6 +16,8 @@ std::shared_ptr<http::Router> BuildRouter(App& app) {
   AddUserRoutes(app, *r);
   AddTokenRoutes(app, *r);
   AddAuditRoutes(app, *r);
+  AddAdminRoutes(app, *r);
+  AddAnalyticsRoutes(app, *r);
   AddWebRoutes(app, *r);
   return r;
 }

@@ -13,6 +13,10 @@
 #include "http/http.h"
 #include "storyloom/store.h"
 
+namespace storyloom::ops {
+class ServerMetrics;
+}  // namespace storyloom::ops
+
 namespace storyloom::api {
 
 class SseHub;
@@ -26,6 +30,7 @@ struct App {
   engine::UsageRecorder& usage;
   Authenticator& auth;
   std::shared_ptr<SseHub> sse;  // set by BuildRouter
+  ops::ServerMetrics* metrics = nullptr;  // GET /metrics; null: 404
 };
 
 // Registers every route. The router keeps references into `app`.

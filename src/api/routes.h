@@ -11,6 +11,8 @@ void AddUsageRoutes(App& app, http::Router& r);
 void AddAuthRoutes(App& app, http::Router& r);
 void AddHealthRoutes(App& app, http::Router& r);
 void AddWebRoutes(App& app, http::Router& r);
+void AddAdminRoutes(App& app, http::Router& r);
+void AddAnalyticsRoutes(App& app, http::Router& r);
 void AddUserRoutes(App& app, http::Router& r);
 void AddTokenRoutes(App& app, http::Router& r);
 void AddAuditRoutes(App& app, http::Router& r);

@@ -15,6 +15,9 @@ void AddServeCommand(CLI::App& app, GlobalFlags& flags, Action& action);
 void AddDbCommand(CLI::App& app, GlobalFlags& flags, Action& action);
 void AddRunCommand(CLI::App& app, GlobalFlags& flags, Action& action);
 void AddUsersCommand(CLI::App& app, GlobalFlags& flags, Action& action);
+void AddBackupCommand(CLI::App& app, GlobalFlags& flags, Action& action);
+void AddCleanupCommand(CLI::App& app, GlobalFlags& flags, Action& action);
+void AddFsckCommand(CLI::App& app, GlobalFlags& flags, Action& action);
 void AddTokensCommand(CLI::App& app, GlobalFlags& flags, Action& action);
 
 }  // namespace storyloom::cli

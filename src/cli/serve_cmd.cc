@@ -13,6 +13,9 @@
 #include "core/ids.h"
 #include "db/database.h"
 #include "http/server.h"
+#include "db/url.h"
+#include "ops/scheduler.h"
+#include "ops/server_metrics.h"
 
 namespace storyloom::cli {
 namespace {
@@ -68,6 +71,14 @@ int Serve(const GlobalFlags& flags, const ServeFlags& sf) {
   if (auto b = BootstrapAdmin(*r.store, auth, config); !b) return Die(b.error().message);
 
   api::App app{config, *r.store, *r.files, *r.bus, *r.manager, *r.usage, auth, nullptr};
+  ops::ServerMetricsOptions mopts;
+  mopts.data_dir = config.data_dir;
+  if (auto u = db::ParseDatabaseUrl(config.DatabaseUrl()); u && u->dialect == db::Dialect::kSqlite) {
+    mopts.sqlite_path = u->sqlite_path;
+  }
+  mopts.running_here = [&r] { return r.manager->running(); };
+  ops::ServerMetrics metrics(*r.store, mopts);
+  app.metrics = &metrics;
   auto router = api::BuildRouter(app);
   http::ServerOptions so;
   so.host = config.host;
@@ -77,9 +88,12 @@ int Serve(const GlobalFlags& flags, const ServeFlags& sf) {
   so.default_max_body = config.max_body_bytes;
   so.read_timeout_ms = config.read_timeout_ms;
   so.upload_dir = config.TmpDir();
-  if (config.access_log) {
-    so.on_complete = [](const http::Request& req, const http::Response& res, const std::string& route,
-                        double seconds, std::uint64_t bytes) {
+  const bool access_log = config.access_log;
+  {
+    so.on_complete = [&metrics, access_log](const http::Request& req, const http::Response& res,
+                                            const std::string& route, double seconds, std::uint64_t bytes) {
+      metrics.ObserveHttp(req.method, route, res.status, seconds);
+      if (!access_log) return;
       spdlog::info("{}", nlohmann::json{{"event", "http"},
                                         {"method", req.method},
                                         {"path", req.path},
@@ -95,6 +109,17 @@ int Serve(const GlobalFlags& flags, const ServeFlags& sf) {
   http::Server server(so, router);
   if (auto s = server.Start(); !s) return Die(s.error().message);
   r.manager->Start();
+  ops::SchedulerOptions sched;
+  sched.backup_interval_hours = config.backup_interval_hours;
+  sched.backup_keep_daily = config.backup_keep_daily;
+  sched.backup_keep_weekly = config.backup_keep_weekly;
+  sched.backups_dir = config.BackupsDir();
+  sched.cleanup_interval_hours = config.cleanup_interval_hours;
+  sched.retention_completed_days = config.retention_completed_days;
+  sched.retention_failed_days = config.retention_failed_days;
+  sched.retention_usage_days = config.retention_usage_days;
+  ops::OpsScheduler scheduler(*r.store, *r.files, sched);
+  scheduler.Start();
   config.port = server.port();
   std::printf("Storyloom is running at %s (database %s, %d workers). Press Ctrl+C to stop.\n",
               config.PublicUrl().c_str(), r.store->database().display_url().c_str(), config.workers);
@@ -104,6 +129,7 @@ int Serve(const GlobalFlags& flags, const ServeFlags& sf) {
   sigwait(&signals, &sig);
   spdlog::info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
   server.Stop(5000);        // no new requests; in-flight ones finish
+  scheduler.Stop();         // a backup or cleanup in progress finishes first
   api::ShutdownApp(app);
   r.manager->Stop();        // running workflows stop at a step boundary and stay resumable
   spdlog::info("stopped");

@@ -1,0 +1,118 @@
+// /api/v1/admin/cleanup and /api/v1/admin/backups (administrators), and GET /metrics.
+#include "api/handler_util.h"
+#include "api/json_views.h"
+#include "api/routes.h"
+#include "core/clock.h"
+#include "ops/backup.h"
+#include "ops/cleanup.h"
+#include "ops/server_metrics.h"
+
+namespace storyloom::api {
+
+using nlohmann::json;
+
+namespace {
+
+json BackupJson(const ops::BackupRecord& b) {
+  return {{"id", b.id},
+          {"path", b.path},
+          {"kind", b.kind},
+          {"status", b.status},
+          {"size_bytes", b.size_bytes},
+          {"files", b.files},
+          {"manifest_sha256", b.manifest_sha256.empty() ? json(nullptr) : json(b.manifest_sha256)},
+          {"error", b.error.empty() ? json(nullptr) : json(b.error)},
+          {"created_at", TimeJson(b.created_at)},
+          {"finished_at", TimeJson(b.finished_at)}};
+}
+
+Result<http::Response> Cleanup(App& app, http::Request& req, const Principal& p) {
+  bool dry_run = false;
+  if (!req.body.empty()) {
+    SL_ASSIGN_OR_RETURN(json body, JsonBody(req));
+    if (auto it = body.find("dry_run"); it != body.end() && !it->is_null()) {
+      if (!it->is_boolean()) return Fail(Error::InvalidArgument("dry_run must be true or false", "dry_run"));
+      dry_run = it->get<bool>();
+    }
+  }
+  ops::CleanupOptions o;
+  o.completed_days = app.config.retention_completed_days;
+  o.failed_days = app.config.retention_failed_days;
+  o.usage_days = app.config.retention_usage_days;
+  o.dry_run = dry_run;
+  SL_ASSIGN_OR_RETURN(auto r, ops::RunCleanup(app.store, app.files, o));
+  json items = json::array();
+  for (const auto& w : r.workflows) {
+    items.push_back({{"id", w.workflow_id},
+                     {"status", w.status},
+                     {"finished_at", TimeJson(w.finished_at)},
+                     {"files", w.files},
+                     {"bytes", w.bytes}});
+  }
+  if (!dry_run) {
+    AuditEntry e;
+    e.user_id = p.user_id;
+    e.action = "admin.cleanup";
+    e.remote_addr = req.remote_addr;
+    (void)app.store.Write([&](StoreTx& tx) { return tx.AppendAudit(e); });
+  }
+  return JsonResponse(200, {{"dry_run", dry_run},
+                            {"workflows", items},
+                            {"files", r.files},
+                            {"bytes", r.bytes},
+                            {"usage_rows", r.usage_rows},
+                            {"file_errors", r.file_errors},
+                            {"vacuumed_pages", r.vacuumed_pages},
+                            {"policy",
+                             {{"completed_days", o.completed_days},
+                              {"failed_days", o.failed_days},
+                              {"usage_days", o.usage_days}}}});
+}
+
+Result<http::Response> ListBackups(App& app, http::Request& req, const Principal&) {
+  SL_ASSIGN_OR_RETURN(int limit, QueryInt(req, "limit", 50, 1, 500));
+  SL_ASSIGN_OR_RETURN(auto list, ops::ListBackups(app.store, limit));
+  json items = json::array();
+  for (const auto& b : list) items.push_back(BackupJson(b));
+  return JsonResponse(200, {{"items", items}});
+}
+
+Result<http::Response> CreateBackup(App& app, http::Request& req, const Principal& p) {
+  ops::BackupOptions o;
+  o.backups_dir = app.config.BackupsDir();
+  o.kind = "manual";
+  SL_ASSIGN_OR_RETURN(auto r, ops::CreateBackup(app.store, app.files, o));
+  AuditEntry e;
+  e.user_id = p.user_id;
+  e.action = "admin.backup";
+  e.target = r.path;
+  e.remote_addr = req.remote_addr;
+  (void)app.store.Write([&](StoreTx& tx) { return tx.AppendAudit(e); });
+  SL_ASSIGN_OR_RETURN(auto list, ops::ListBackups(app.store, 20));
+  for (const auto& b : list) {
+    if (b.id != r.id) continue;
+    json body = BackupJson(b);
+    body["missing_files"] = r.missing;
+    return JsonResponse(201, body);
+  }
+  return Fail(Error::Internal("the backup row vanished"));
+}
+
+}  // namespace
+
+void AddAdminRoutes(App& app, http::Router& r) {
+  r.Add("POST", "/api/v1/admin/cleanup",
+        AdminOnly(app, [&app](http::Request& req, const Principal& p) { return Cleanup(app, req, p); }));
+  r.Add("GET", "/api/v1/admin/backups",
+        AdminOnly(app, [&app](http::Request& req, const Principal& p) { return ListBackups(app, req, p); }));
+  r.Add("POST", "/api/v1/admin/backups",
+        AdminOnly(app, [&app](http::Request& req, const Principal& p) { return CreateBackup(app, req, p); }));
+  // Prometheus scrapes without credentials; the server listens on loopback by default
+  // (docs/OPERATIONS.md: put a proxy in front to expose it).
+  r.Add("GET", "/metrics", [&app](http::Request&) {
+    if (!app.metrics) return http::Response::Error(404, "not_found", "metrics are not enabled");
+    return http::Response::Text(200, app.metrics->Render(), "text/plain; version=0.0.4; charset=utf-8");
+  });
+}
+
+}  // namespace storyloom::api

@@ -1,0 +1,139 @@
+// storyloom backup create | list | verify PATH | restore PATH --data-dir NEW [--database URL]
+#include <fmt/format.h>
+
+#include <cstdio>
+
+#include "cli/commands.h"
+#include "core/clock.h"
+#include "files/file_store.h"
+#include "ops/backup.h"
+
+namespace storyloom::cli {
+namespace {
+
+struct BackupFlags {
+  std::string path;
+  std::string target_data_dir;
+  std::string target_database;
+};
+
+// One progress bar per stage, on a terminal only.
+class StageProgress {
+ public:
+  ops::ProgressFn Fn() {
+    return [this](std::string_view stage, std::int64_t done, std::int64_t total) {
+      if (stage != stage_) {
+        if (bar_) bar_->Finish();
+        stage_ = std::string(stage);
+        bar_ = std::make_unique<Progress>(stage_, total);
+      }
+      bar_->Update(done);
+    };
+  }
+  ~StageProgress() {
+    if (bar_) bar_->Finish();
+  }
+
+ private:
+  std::string stage_;
+  std::unique_ptr<Progress> bar_;
+};
+
+int Create(const GlobalFlags& flags) {
+  core::Config config = LoadConfigOrExit(flags);
+  SetupLogging(config);
+  auto store = OpenStore(config, /*migrate=*/false);
+  if (!store) return Die(store.error().message);
+  files::FileStore files(config.OutputsDir());
+  ops::BackupOptions o;
+  o.backups_dir = config.BackupsDir();
+  auto progress = std::make_unique<StageProgress>();
+  o.on_progress = progress->Fn();
+  auto r = ops::CreateBackup(**store, files, o);
+  progress.reset();
+  if (!r) return Die("backup failed: " + r.error().message);
+  std::printf("backed up the database and %lld file(s) (%.1f MiB; %lld linked, %lld copied)\n",
+              static_cast<long long>(r->files), r->bytes / 1048576.0,
+              static_cast<long long>(r->linked), static_cast<long long>(r->copied));
+  for (const auto& m : r->missing) std::printf("warning: %s was deleted before it was copied\n", m.c_str());
+  std::printf("%s\n", r->path.c_str());  // last line: the path, for scripts
+  return 0;
+}
+
+int List(const GlobalFlags& flags) {
+  core::Config config = LoadConfigOrExit(flags);
+  SetupLogging(config);
+  auto store = OpenStore(config, /*migrate=*/false);
+  if (!store) return Die(store.error().message);
+  auto list = ops::ListBackups(**store);
+  if (!list) return Die(list.error().message);
+  std::printf("%-24s %-9s %-7s %10s %8s  %s\n", "created", "kind", "status", "MiB", "files", "path");
+  for (const auto& b : *list) {
+    std::printf("%-24s %-9s %-7s %10.1f %8lld  %s\n", core::FormatRfc3339(b.created_at).c_str(),
+                b.kind.c_str(), b.status.c_str(), b.size_bytes / 1048576.0,
+                static_cast<long long>(b.files), b.path.c_str());
+  }
+  return 0;
+}
+
+int Verify(const GlobalFlags& flags, const BackupFlags& bf) {
+  core::Config config = LoadConfigOrExit(flags);
+  SetupLogging(config);
+  auto progress = std::make_unique<StageProgress>();
+  auto r = ops::VerifyBackup(bf.path, progress->Fn());
+  progress.reset();
+  if (!r) return Die(r.error().message);
+  for (const auto& w : r->warnings) std::printf("warning: %s\n", w.c_str());
+  for (const auto& p : r->problems) std::printf("BAD %s\n", p.c_str());
+  if (!r->ok()) return Die(fmt::format("{} problem(s) in {}", r->problems.size(), bf.path));
+  std::printf("ok: database and %lld file(s) match the manifest\n",
+              static_cast<long long>(r->files_checked));
+  return 0;
+}
+
+int Restore(const GlobalFlags& flags, const BackupFlags& bf) {
+  core::Config config = LoadConfigOrExit(flags);
+  SetupLogging(config);
+  ops::RestoreOptions o;
+  o.data_dir = bf.target_data_dir;
+  o.database_url = bf.target_database;
+  auto progress = std::make_unique<StageProgress>();
+  o.on_progress = progress->Fn();
+  auto r = ops::RestoreBackup(bf.path, o);
+  progress.reset();
+  if (!r) return Die("restore failed: " + r.error().message);
+  std::printf("restored schema version %d (now %d), %lld file(s)%s into %s\n", r->schema_version,
+              r->migrated_to, static_cast<long long>(r->files),
+              r->rows ? fmt::format(", {} rows", r->rows).c_str() : "", bf.target_data_dir.c_str());
+  std::printf("database %s\n", r->database_url.c_str());
+  return 0;
+}
+
+}  // namespace
+
+void AddBackupCommand(CLI::App& app, GlobalFlags& flags, Action& action) {
+  static BackupFlags bf;
+  CLI::App* cmd = app.add_subcommand("backup", "Backups: create, list, verify, restore");
+  cmd->require_subcommand(1);
+  cmd->add_subcommand("create", "Back up the database and every tracked file (prints the path last)")
+      ->callback([&] { action = [&] { return Create(flags); }; });
+  cmd->add_subcommand("list", "List backups, newest first")
+      ->callback([&] { action = [&] { return List(flags); }; });
+  CLI::App* verify = cmd->add_subcommand("verify", "Check a backup against its manifest");
+  verify->add_option("path", bf.path, "backup directory")->required();
+  verify->callback([&] { action = [&] { return Verify(flags, bf); }; });
+  CLI::App* restore = cmd->add_subcommand("restore", "Restore a backup into an empty data directory");
+  restore->add_option("path", bf.path, "backup directory")->required();
+  // Own --data-dir/--database: here they name the restore target, not the live instance.
+  restore->add_option("--data-dir", bf.target_data_dir, "empty data directory to restore into");
+  restore->add_option("--database", bf.target_database,
+                      "empty database URL to restore into (default: SQLite in the new data dir)");
+  restore->callback([&] {
+    action = [&] {
+      if (bf.target_data_dir.empty()) return Die("restore needs --data-dir NEW", 2);
+      return Restore(flags, bf);
+    };
+  });
+}
+
+}  // namespace storyloom::cli

@@ -1,0 +1,58 @@
+// storyloom cleanup [--dry-run]: apply the retention policies (retention.* settings).
+#include <fmt/format.h>
+
+#include <cstdio>
+
+#include "cli/commands.h"
+#include "core/clock.h"
+#include "files/file_store.h"
+#include "ops/cleanup.h"
+
+namespace storyloom::cli {
+namespace {
+
+int Cleanup(const GlobalFlags& flags, bool dry_run) {
+  core::Config config = LoadConfigOrExit(flags);
+  SetupLogging(config);
+  auto store = OpenStore(config, /*migrate=*/false);
+  if (!store) return Die(store.error().message);
+  files::FileStore files(config.OutputsDir());
+  ops::CleanupOptions o;
+  o.completed_days = config.retention_completed_days;
+  o.failed_days = config.retention_failed_days;
+  o.usage_days = config.retention_usage_days;
+  o.dry_run = dry_run;
+  auto r = ops::RunCleanup(**store, files, o);
+  if (!r) return Die("cleanup failed: " + r.error().message);
+  for (const auto& w : r->workflows) {
+    std::printf("%s workflow %s (%s, finished %s): %lld file(s), %lld bytes\n",
+                dry_run ? "would delete" : "deleted", w.workflow_id.c_str(), w.status.c_str(),
+                core::FormatRfc3339(w.finished_at).c_str(), static_cast<long long>(w.files),
+                static_cast<long long>(w.bytes));
+  }
+  std::printf("%s %zu workflow(s), %lld file(s), %lld bytes (%.1f MiB), %lld usage row(s)\n",
+              dry_run ? "would delete" : "deleted", r->workflows.size(),
+              static_cast<long long>(r->files), static_cast<long long>(r->bytes),
+              r->bytes / 1048576.0, static_cast<long long>(r->usage_rows));
+  if (!dry_run && r->vacuumed_pages > 0) {
+    std::printf("handed %lld free database page(s) back to the filesystem\n",
+                static_cast<long long>(r->vacuumed_pages));
+  }
+  if (r->file_errors > 0) {
+    return Die(fmt::format("{} file(s) could not be removed (see the log; fsck will list them)",
+                           r->file_errors));
+  }
+  return 0;
+}
+
+}  // namespace
+
+void AddCleanupCommand(CLI::App& app, GlobalFlags& flags, Action& action) {
+  static bool dry_run = false;
+  CLI::App* cmd = app.add_subcommand(
+      "cleanup", "Delete workflows, files and usage rows past retention, then reclaim space");
+  cmd->add_flag("--dry-run", dry_run, "list what would be deleted and how many bytes; change nothing");
+  cmd->callback([&] { action = [&] { return Cleanup(flags, dry_run); }; });
+}
+
+}  // namespace storyloom::cli
