@@ -235,27 +235,15 @@ async function tokensTab(body) {
 
 // ---- backups and cleanup -----------------------------------------------------------------------
 
-// Shows an object the server returned as label/value pairs, without raw JSON.
-function facts(obj) {
-  const rows = [];
-  const walk = (o, prefix) => {
-    for (const [k, v] of Object.entries(o || {})) {
-      if (Array.isArray(v)) continue;
-      const key = (prefix ? `${prefix} ` : '') + k.replaceAll('_', ' ');
-      if (v && typeof v === 'object') walk(v, key);
-      else rows.push([key, /bytes$/.test(k) ? fmtBytes(v) : /_at$/.test(k) ? fmtDate(v) : typeof v === 'boolean' ? (v ? 'yes' : 'no') : typeof v === 'number' ? fmtNumber(v) : String(v)]);
-    }
-  };
-  walk(obj, '');
-  return h('dl', { class: 'facts' }, rows.map(([k, v]) => h('div', null, h('dt', null, k), h('dd', null, v))));
-}
+const LABELS = { created_at: 'Started', finished_at: 'Finished', size_bytes: 'Size', files: 'Files', kind: 'Kind',
+  status: 'Status', path: 'Where', error: 'Problem' };
 
 function genericTable(items, preferred) {
   if (!items.length) return h('p', { class: 'muted' }, 'Nothing to show.');
   const keys = preferred.filter((k) => items.some((i) => i[k] !== undefined && i[k] !== null && typeof i[k] !== 'object'));
   const cell = (k, v) => (v === undefined || v === null ? '—' : /bytes$|size$/.test(k) ? fmtBytes(v) : /_at$/.test(k) ? fmtDate(v) : typeof v === 'boolean' ? (v ? 'yes' : 'no') : String(v));
   return h('div', { class: 'table-wrap' }, h('table', { class: 'table' },
-    h('thead', null, h('tr', null, keys.map((k) => h('th', { scope: 'col' }, k.replaceAll('_', ' '))))),
+    h('thead', null, h('tr', null, keys.map((k) => h('th', { scope: 'col' }, LABELS[k] || k.replaceAll('_', ' '))))),
     h('tbody', null, items.slice(0, 100).map((i) => h('tr', null, keys.map((k) => h('td', null, cell(k, i[k]))))))));
 }
 
@@ -273,7 +261,7 @@ async function operationsTab(body) {
     try {
       const d = await get('/api/v1/admin/backups');
       const items = d.items || d.backups || (Array.isArray(d) ? d : []);
-      list.append(items.length ? genericTable(items, ['created_at', 'finished_at', 'status', 'kind', 'path', 'size_bytes', 'bytes', 'files', 'verified', 'error'])
+      list.append(items.length ? genericTable(items, ['created_at', 'kind', 'status', 'size_bytes', 'files', 'path', 'error'])
         : h('p', { class: 'muted' }, 'No backups yet.'));
     } catch (e) {
       createBtn.disabled = e.status === 404;
@@ -302,11 +290,25 @@ async function operationsTab(body) {
     dryBtn.disabled = true;
     clear(result).append(h('p', { class: 'loading' }, 'Looking…'));
     try {
-      const r = await post(`/api/v1/admin/cleanup${qs({ dry_run: 'true' })}`, { dry_run: true });
-      const items = r.items || r.workflows || r.candidates || [];
-      clear(result).append(facts(Object.fromEntries(Object.entries(r).filter(([, v]) => !Array.isArray(v)))));
-      if (Array.isArray(items) && items.length) result.append(h('h3', null, 'Would delete'), genericTable(items, ['id', 'title', 'status', 'kind', 'path', 'finished_at', 'created_at', 'files', 'bytes', 'size']));
-      else result.append(h('p', { class: 'muted' }, 'Nothing is old enough to clean up.'));
+      const r = await post('/api/v1/admin/cleanup', { dry_run: true });
+      const stories = r.workflows || [];
+      const policy = r.policy || {};
+      clear(result).append(
+        h('p', { class: 'lead' }, stories.length || r.usage_rows
+          ? `A cleanup now would delete ${fmtNumber(stories.length)} ${stories.length === 1 ? 'story' : 'stories'} with ${fmtNumber(r.files || 0)} files (${fmtBytes(r.bytes || 0)}) and ${fmtNumber(r.usage_rows || 0)} usage rows.`
+          : 'Nothing is old enough to clean up. Nothing would be deleted.'),
+        h('p', { class: 'muted small' },
+          `Rules: completed stories are kept ${policy.completed_days ?? '?'} days, failed and cancelled ones ${policy.failed_days ?? '?'} days, usage records ${policy.usage_days ?? '?'} days. Running stories are never deleted.`));
+      if (stories.length) {
+        result.append(h('div', { class: 'table-wrap' }, h('table', { class: 'table' },
+          h('thead', null, h('tr', null, ['Story', 'Status', 'Finished', 'Files', 'Size'].map((c) => h('th', { scope: 'col' }, c)))),
+          h('tbody', null, stories.slice(0, 200).map((w) => h('tr', null,
+            h('td', null, h('a', { href: `#/w/${w.id}` }, h('code', null, String(w.id).slice(0, 8)))),
+            h('td', null, h('span', { class: `badge badge-${w.status}` }, w.status)),
+            h('td', null, fmtDate(w.finished_at)),
+            h('td', { class: 'num' }, fmtNumber(w.files)),
+            h('td', { class: 'num' }, fmtBytes(w.bytes))))))));
+      }
     } catch (e) {
       clear(result).append(e.status === 404 ? unavailable('Cleanup from the browser') : errorBox(e));
     } finally {

@@ -21,51 +21,30 @@ function daysBetween(from, to) {
   return out;
 }
 
-function pick(obj, ...keys) {
-  if (!obj) return undefined;
-  for (const k of keys) if (obj[k] !== undefined && obj[k] !== null) return obj[k];
-  return undefined;
-}
-
-// Accepts either an array of rows or an object keyed by name; returns rows with `key`.
-function rows(x, keyName) {
-  if (!x) return [];
-  if (Array.isArray(x)) return x;
-  if (typeof x === 'object') return Object.entries(x).map(([k, v]) => (typeof v === 'object' ? { [keyName]: k, ...v } : { [keyName]: k, value: v }));
-  return [];
-}
-
 const num = (v) => (v === null || v === undefined || v === '' ? 0 : Number(v) || 0);
-const usdOf = (r) => (r.cost_nusd !== undefined ? num(r.cost_nusd) / 1e9 : num(pick(r, 'cost_usd', 'cost', 'value')));
+const usdOf = (r) => (r.cost_nusd !== undefined ? num(r.cost_nusd) / 1e9 : num(r.cost_usd));
 const usdFmt = (v) => fmtUsd(v);
 
-// Workflows per day by status, from the summary in any of its plausible shapes.
+// Workflows per day by status from the summary's workflows.per_day
+// ([{day, total, completed, failed, …}]).
 function perDayFromSummary(summary) {
-  const src = pick(summary, 'workflows_per_day', 'workflows_by_day', 'per_day', 'daily');
-  if (!src) return null;
+  const src = summary?.workflows?.per_day;
+  if (!Array.isArray(src)) return null;
   const map = new Map();
-  for (const r of rows(src, 'day')) {
-    const day = String(pick(r, 'day', 'date') || '').slice(0, 10);
-    if (!day) continue;
-    const m = map.get(day) || {};
-    if (r.status) m[r.status] = (m[r.status] || 0) + num(pick(r, 'count', 'workflows', 'n', 'value'));
-    else {
-      const counts = pick(r, 'by_status', 'counts', 'statuses') || r;
-      for (const s of STATUSES) if (counts[s] !== undefined) m[s] = (m[s] || 0) + num(counts[s]);
-    }
-    map.set(day, m);
+  for (const r of src) {
+    const m = {};
+    for (const st of STATUSES) if (r[st]) m[st] = num(r[st]);
+    map.set(String(r.day).slice(0, 10), m);
   }
   return map;
 }
 
+// Phase durations from phase_duration_ms ({phase: {count, p50, p95, mean}}).
 function phasesFromSummary(summary) {
-  const src = pick(summary, 'phase_durations', 'phase_duration', 'phases');
-  if (!src) return null;
-  return rows(src, 'phase').map((r) => ({
-    phase: pick(r, 'phase', 'name'),
-    p50: num(pick(r, 'p50_ms', 'p50', 'median_ms')),
-    p95: num(pick(r, 'p95_ms', 'p95')),
-  })).filter((r) => r.phase);
+  const src = summary?.phase_duration_ms;
+  if (!src || typeof src !== 'object') return null;
+  return Object.entries(src).filter(([, q]) => q && q.count > 0)
+    .map(([phase, q]) => ({ phase, p50: num(q.p50), p95: num(q.p95) }));
 }
 
 async function workflowsInRange(from, toExclusive) {
@@ -198,23 +177,22 @@ export async function render(main, ctx) {
   const usageItems = usageDayModel && !usageDayModel.error ? usageDayModel.items : [];
   const usageTotal = usageDayModel && !usageDayModel.error ? usageDayModel.total : null;
   const totalCost = usageTotal ? usdOf(usageTotal) : usageItems.reduce((a, r) => a + usdOf(r), 0);
-  let rate = pick(summary, 'success_rate');
-  if (rate !== undefined && typeof rate === 'object') rate = pick(rate, 'rate', 'value');
+  let rate = summary?.workflows ? summary.workflows.success_rate : undefined;
   if (rate === undefined) {
     const finished = totals.completed + totals.failed;
     rate = finished ? totals.completed / finished : null;
   }
-  const rateText = rate === null || rate === undefined ? '—' : `${Math.round(num(rate) > 1 ? num(rate) : num(rate) * 100)}%`;
-  const cpw = pick(summary, 'cost_per_workflow', 'workflow_cost');
-  const cpwText = cpw ? `${fmtUsd(usdOf({ cost_usd: pick(cpw, 'p50_usd', 'p50') }))} / ${fmtUsd(usdOf({ cost_usd: pick(cpw, 'p95_usd', 'p95') }))}` : (totals.all ? fmtUsd(totalCost / totals.all) : '—');
-  const filesSrc = rows(pick(summary, 'files_by_type', 'files'), 'type');
-  const fileCount = filesSrc.reduce((a, r) => a + num(pick(r, 'count', 'files', 'n')), 0);
-  const fileBytes = filesSrc.reduce((a, r) => a + num(pick(r, 'bytes', 'size', 'total_bytes')), 0);
+  const rateText = rate === null || rate === undefined ? '—' : `${Math.round(num(rate) * 100)}%`;
+  const cpw = summary?.cost_per_workflow_usd;
+  const cpwText = cpw && cpw.count ? `${fmtUsd(cpw.p50)} / ${fmtUsd(cpw.p95)}` : (totals.all ? fmtUsd(totalCost / totals.all) : '—');
+  const filesSrc = Array.isArray(summary?.files?.by_type) ? summary.files.by_type : [];
+  const fileCount = num(summary?.files?.files);
+  const fileBytes = num(summary?.files?.bytes);
   body.append(h('div', { class: 'kpis' },
     kpi('Stories', fmtNumber(totals.all), `${days.length} days`),
     kpi('Success rate', rateText, 'completed of finished'),
     kpi('Total cost', fmtUsd(totalCost), usageTotal ? `${fmtNumber(usageTotal.calls)} provider calls` : null),
-    kpi(cpw ? 'Cost per story p50 / p95' : 'Average cost per story', cpwText),
+    kpi(cpw && cpw.count ? 'Cost per story p50 / p95' : 'Average cost per story', cpwText),
     filesSrc.length ? kpi('Files', fmtNumber(fileCount), fmtBytes(fileBytes)) : null));
 
   const grid = h('div', { class: 'chart-grid' });
@@ -265,9 +243,9 @@ export async function render(main, ctx) {
       : h('p', { class: 'chart-empty' }, 'No finished phases in this date range.')));
 
   // ---- cost by model (totals)
-  const byModelSrc = rows(pick(summary, 'cost_by_model'), 'model');
+  const byModelSrc = Array.isArray(summary?.cost_by_model) ? summary.cost_by_model : [];
   const byModel = byModelSrc.length
-    ? byModelSrc.map((r) => ({ label: r.model || 'unknown', value: usdOf(r), calls: num(r.calls) }))
+    ? byModelSrc.map((r) => ({ label: r.model || r.provider || 'unknown', value: usdOf(r), calls: num(r.calls) }))
     : [...usageItems.reduce((m, r) => {
       const k = r.model || 'unknown';
       const cur = m.get(k) || { label: k, value: 0, calls: 0 };
@@ -285,7 +263,7 @@ export async function render(main, ctx) {
   if (admin) {
     const names = new Map();
     for (const u of (users && (users.items || users.users || (Array.isArray(users) ? users : []))) || []) names.set(u.id, u.username);
-    const byUserSrc = rows(pick(summary, 'cost_by_user', 'top_users'), 'user_id');
+    const byUserSrc = Array.isArray(summary?.cost_by_user) ? summary.cost_by_user : [];
     const byUser = (byUserSrc.length ? byUserSrc : (usageUsers?.items || []).map((r) => ({ ...r, user_id: r.user })))
       .map((r) => ({ label: r.username || names.get(r.user_id) || (r.user_id ? `user ${String(r.user_id).slice(0, 8)}` : 'unknown'), value: usdOf(r), calls: num(r.calls) }));
     const anyCost = byUser.some((r) => r.value > 0);
@@ -299,7 +277,7 @@ export async function render(main, ctx) {
   // ---- files by type
   if (filesSrc.length) {
     grid.append(chartCard('Files by type', 'Storage used',
-      horizontalBars({ title: 'Files by type', items: filesSrc.map((r, i) => ({ label: `${pick(r, 'type', 'file_type')} (${fmtNumber(num(pick(r, 'count', 'files', 'n')))})`, value: num(pick(r, 'bytes', 'size', 'total_bytes')), color: PALETTE[(i + 2) % PALETTE.length] })), format: fmtBytes, valueName: 'Bytes' })));
+      horizontalBars({ title: 'Files by type', items: filesSrc.map((r, i) => ({ label: `${r.type} (${fmtNumber(r.files)})`, value: num(r.bytes), color: PALETTE[(i + 2) % PALETTE.length] })), format: fmtBytes, valueName: 'Bytes' })));
   }
 }
 

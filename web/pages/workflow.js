@@ -92,7 +92,7 @@ export async function render(main, ctx) {
 function buildView(ctx) {
   const v = { wf: null, events: new Map(), scenes: new Map(), onAction: null };
 
-  const title = h('h1', { class: 'wf-title' });
+  const title = h('h1', { class: 'story-title' });
   const badgeSlot = h('span', { id: 'wf-status' });
   const meta = h('p', { class: 'muted' });
   const actions = h('div', { class: 'page-actions' });
