@@ -148,11 +148,17 @@ Result<void> FileStore::Remove(std::string_view rel_path) {
   return {};
 }
 
-Result<std::vector<std::string>> FileStore::ListAll() const {
+Result<std::vector<std::string>> FileStore::ListAll() const { return ListUnder(""); }
+
+Result<std::vector<std::string>> FileStore::ListUnder(std::string_view rel_dir) const {
   std::vector<std::string> out;
+  std::string start = root_;
+  if (!rel_dir.empty()) {
+    SL_ASSIGN_OR_RETURN(start, Resolve(rel_dir));
+  }
   std::error_code ec;
-  if (!fs::exists(root_, ec)) return out;
-  for (auto it = fs::recursive_directory_iterator(root_, ec); !ec && it != fs::end(it);
+  if (!fs::is_directory(start, ec)) return out;
+  for (auto it = fs::recursive_directory_iterator(start, ec); !ec && it != fs::end(it);
        it.increment(ec)) {
     if (it->is_regular_file(ec) && !it->is_symlink(ec)) {
       out.push_back(fs::relative(it->path(), root_, ec).generic_string());

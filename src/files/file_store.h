@@ -35,6 +35,8 @@ class FileStore {
   [[nodiscard]] Result<void> Remove(std::string_view rel_path);
   // Every regular file under the root (relative paths), for fsck and cleanup.
   [[nodiscard]] Result<std::vector<std::string>> ListAll() const;
+  // Every regular file under root/rel_dir (paths relative to the root); empty if absent.
+  [[nodiscard]] Result<std::vector<std::string>> ListUnder(std::string_view rel_dir) const;
   // Moves root/rel_path to <data_dir>/quarantine/<timestamp>/rel_path.
   [[nodiscard]] Result<std::string> Quarantine(std::string_view rel_path);
 
