@@ -4,7 +4,9 @@
 // insert every table parents-first in batches, then apply this binary's newer migrations.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <map>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -132,7 +134,25 @@ Result<std::int64_t> LogicalRestore(Source& src, db::Database& target, int versi
   db::MigrateOptions mo;
   mo.target_version = version;
   SL_RETURN_IF_ERROR(db::Migrate(target, mo));
-  SL_ASSIGN_OR_RETURN(auto tables, src.Tables());
+  SL_ASSIGN_OR_RETURN(auto source_tables, src.Tables());
+  // Across backends the tables differ slightly (SQLite's workflows.seq): write the columns
+  // both sides have; a table the target lacks is skipped.
+  SL_ASSIGN_OR_RETURN(auto target_tables, db::ReadValue<std::vector<TableInfo>>(
+                                              target, [](db::Connection& c) { return ListTables(c); }));
+  std::vector<TableInfo> tables;                         // source tables, target's columns
+  std::map<std::string, std::vector<std::size_t>> pick;  // source value index per column
+  for (const auto& st : source_tables) {
+    auto tt = std::find_if(target_tables.begin(), target_tables.end(),
+                           [&](const TableInfo& t) { return t.name == st.name; });
+    if (tt == target_tables.end()) continue;
+    TableInfo out{st.name, {}, tt->key};
+    for (std::size_t i = 0; i < st.columns.size(); ++i) {
+      if (std::find(tt->columns.begin(), tt->columns.end(), st.columns[i]) == tt->columns.end()) continue;
+      out.columns.push_back(st.columns[i]);
+      pick[st.name].push_back(i);
+    }
+    tables.push_back(std::move(out));
+  }
   // Migrations may seed rows (prices...): the backup's rows replace them. Children first.
   SL_RETURN_IF_ERROR(target.Write([&](db::Connection& c) -> Result<void> {
     for (auto it = tables.rbegin(); it != tables.rend(); ++it) {
@@ -152,7 +172,17 @@ Result<std::int64_t> LogicalRestore(Source& src, db::Database& target, int versi
     }
     bool has_deferred = false;
     for (const auto& d : DeferredColumns()) has_deferred |= d.table == t.name;
-    SL_RETURN_IF_ERROR(src.Scan(t, [&](std::vector<std::vector<Value>>& batch) -> Result<void> {
+    const auto& src_table = *std::find_if(source_tables.begin(), source_tables.end(),
+                                          [&](const TableInfo& x) { return x.name == t.name; });
+    const auto& columns = pick[t.name];
+    SL_RETURN_IF_ERROR(src.Scan(src_table, [&](std::vector<std::vector<Value>>& batch) -> Result<void> {
+      if (columns.size() != src_table.columns.size()) {
+        for (auto& row : batch) {
+          std::vector<Value> kept;
+          for (std::size_t i : columns) kept.push_back(i < row.size() ? row[i] : Value{});
+          row = std::move(kept);
+        }
+      }
       SL_RETURN_IF_ERROR(target.Write([&](db::Connection& c) { return InsertRows(c, t, batch); }));
       rows += static_cast<std::int64_t>(batch.size());
       if (has_deferred) {
