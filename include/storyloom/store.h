@@ -83,6 +83,22 @@ struct UsageFilter {
   std::string cursor;
 };
 
+// Usage of one workflow over a time range (api_usage grouped by workflow_id).
+struct WorkflowUsage {
+  std::string workflow_id;  // "" for calls outside any workflow
+  std::int64_t calls = 0;
+  std::int64_t errors = 0;
+  std::int64_t input_tokens = 0;
+  std::int64_t cached_input_tokens = 0;
+  std::int64_t output_tokens = 0;
+  std::int64_t reasoning_tokens = 0;
+  std::int64_t images = 0;
+  std::int64_t characters = 0;
+  std::int64_t audio_ms = 0;
+  NanoUsd cost_nusd = 0;
+  std::int64_t unpriced_calls = 0;
+};
+
 struct CreateResult {
   Workflow workflow;
   bool created = true;  // false when the idempotency key matched an earlier workflow
@@ -157,6 +173,46 @@ class StoreTx {
   [[nodiscard]] Result<std::vector<UsageDaily>> ListUsageDaily(std::string_view from_day,
                                                                std::string_view to_day,
                                                                std::string_view user_id);
+
+  // Usage rows with from <= created_at < to (0 = unbounded) for user ("" = all), summed
+  // per workflow, most expensive first.
+  [[nodiscard]] Result<std::vector<WorkflowUsage>> UsageByWorkflow(Millis from, Millis to,
+                                                                   std::string_view user_id);
+
+  // --- prices (price_repo.cc) -----------------------------------------------------
+  // Every price row, newest first; with `current_only`, only rows in effect at `at`.
+  [[nodiscard]] Result<std::vector<ModelPrice>> ListPrices(bool current_only, Millis at);
+  // Rows of `provider` and `operation` in effect at `at` (any model pattern).
+  [[nodiscard]] Result<std::vector<ModelPrice>> PricesInEffect(std::string_view provider,
+                                                               std::string_view operation,
+                                                               Millis at);
+  // Adds a price row. The row with the same provider, model_pattern, operation, size and
+  // quality that is open at p.effective_from gets effective_to = p.effective_from.
+  // invalid_argument for a bad operation, a missing field or a negative rate.
+  [[nodiscard]] Result<ModelPrice> AddPrice(const ModelPrice& p);
+
+  // --- budgets (budget_repo.cc) ---------------------------------------------------
+  // Serializes budget reservations across connections until the transaction ends
+  // (PostgreSQL advisory lock; SQLite's single writer already does). Write only.
+  [[nodiscard]] Result<void> LockBudgets();
+  // The user's monthly limits; not_found if no user has `user_id`.
+  [[nodiscard]] Result<BudgetLimits> GetUserBudget(std::string_view user_id);
+  [[nodiscard]] Result<void> SetUserBudget(std::string_view user_id, const BudgetLimits& b);
+  // Priced cost in usage_daily with day >= from_day for user ("" = every user).
+  [[nodiscard]] Result<NanoUsd> CostSince(std::string_view from_day, std::string_view user_id);
+  // Sum of reservations not expired at `now` for user ("" = every user).
+  [[nodiscard]] Result<NanoUsd> LiveReservations(Millis now, std::string_view user_id);
+  // Inserts a reservation and returns its id.
+  [[nodiscard]] Result<std::string> AddReservation(std::string_view user_id, NanoUsd amount,
+                                                   Millis now, Millis expires_at);
+  // Deletes a reservation (no error when it is already gone).
+  [[nodiscard]] Result<void> DeleteReservation(std::string_view id);
+  // Deletes reservations that expired before `now`; returns how many.
+  [[nodiscard]] Result<std::int64_t> DeleteExpiredReservations(Millis now);
+  // Records that the `kind` alert of `scope` ("global" or a user id) fired in `period`
+  // (YYYY-MM); true the first time, false when it already had.
+  [[nodiscard]] Result<bool> MarkBudgetAlert(std::string_view scope, std::string_view period,
+                                             std::string_view kind, Millis now);
 
   // --- users and tokens -----------------------------------------------------------
   // already_exists if the username is taken.

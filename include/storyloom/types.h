@@ -193,6 +193,34 @@ struct AuditEntry {
   Millis created_at = 0;
 };
 
+// One row of the versioned price table (model_prices). Rates are nano-USD; nullopt means
+// the row does not charge for that unit. A row applies to calls made in
+// [effective_from, effective_to).
+struct ModelPrice {
+  std::int64_t id = 0;
+  std::string provider;
+  std::string model_pattern;  // exact model name or a glob: "gpt-4o-mini*"
+  std::string operation;      // chat | image | speech
+  std::string image_size;     // "" = any size
+  std::string image_quality;  // "" = any quality
+  std::optional<NanoUsd> input_per_mtok_nusd;
+  std::optional<NanoUsd> cached_input_per_mtok_nusd;  // nullopt: cached tokens at input rate
+  std::optional<NanoUsd> output_per_mtok_nusd;
+  std::optional<NanoUsd> per_image_nusd;
+  std::optional<NanoUsd> per_mchar_nusd;
+  std::optional<NanoUsd> per_minute_nusd;
+  Millis effective_from = 0;
+  std::optional<Millis> effective_to;  // nullopt: still in effect
+  std::string source;
+  Millis created_at = 0;
+};
+
+// Monthly spending limits of one user or of the whole server; nullopt = no limit.
+struct BudgetLimits {
+  std::optional<NanoUsd> hard_nusd;
+  std::optional<NanoUsd> soft_nusd;
+};
+
 // One page of a keyset-paginated list. next_cursor is "" on the last page.
 template <typename T>
 struct Page {

@@ -1,0 +1,51 @@
+// Usage summed per workflow over a time range, from api_usage (the daily rollup has no
+// workflow column). Range scans use api_usage_created_workflow.
+#include <fmt/format.h>
+
+#include "db/database.h"
+#include "storyloom/store.h"
+
+namespace storyloom {
+
+using db::Value;
+
+Result<std::vector<WorkflowUsage>> StoreTx::UsageByWorkflow(Millis from, Millis to,
+                                                            std::string_view user_id) {
+  std::string sql =
+      "SELECT coalesce(workflow_id, ''), count(*), "
+      "sum(CASE WHEN status = 'error' THEN 1 ELSE 0 END), sum(input_tokens), "
+      "sum(cached_input_tokens), sum(output_tokens), sum(reasoning_tokens), sum(images), "
+      "sum(characters), sum(audio_ms), coalesce(sum(cost_nusd), 0), count(*) - count(cost_nusd) "
+      "FROM api_usage WHERE created_at >= ?";
+  std::vector<Value> params{from};
+  if (to > 0) {
+    sql += " AND created_at < ?";
+    params.emplace_back(to);
+  }
+  if (!user_id.empty()) {
+    sql += " AND user_id = ?";
+    params.emplace_back(std::string(user_id));
+  }
+  sql += " GROUP BY coalesce(workflow_id, '') ORDER BY 11 DESC, 1";
+  SL_ASSIGN_OR_RETURN(auto rows, c_.Query(sql, params));
+  std::vector<WorkflowUsage> out;
+  for (const auto& r : rows) {
+    WorkflowUsage w;
+    w.workflow_id = r.Text(0);
+    w.calls = r.Int(1);
+    w.errors = r.Int(2);
+    w.input_tokens = r.Int(3);
+    w.cached_input_tokens = r.Int(4);
+    w.output_tokens = r.Int(5);
+    w.reasoning_tokens = r.Int(6);
+    w.images = r.Int(7);
+    w.characters = r.Int(8);
+    w.audio_ms = r.Int(9);
+    w.cost_nusd = r.Int(10);
+    w.unpriced_calls = r.Int(11);
+    out.push_back(std::move(w));
+  }
+  return out;
+}
+
+}  // namespace storyloom
