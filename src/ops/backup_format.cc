@@ -1,5 +1,7 @@
 #include "ops/backup_format.h"
 
+#include <stdlib.h>
+
 #include <fstream>
 #include <sstream>
 
@@ -86,9 +88,25 @@ Result<json> ReadManifest(const std::filesystem::path& dir) {
 }
 
 Result<std::vector<std::string>> IntegrityCheckSqliteFile(const std::string& path) {
+  // Opening a database for reading still writes to it (journal mode, checkpoints on close):
+  // check a private copy so the backup's bytes, and its sha256, never change.
+  namespace fs = std::filesystem;
+  std::string tmpl = (fs::temp_directory_path() / "storyloom-verify-XXXXXX").string();
+  if (::mkdtemp(tmpl.data()) == nullptr) return Fail(Error::Unavailable("cannot create a temporary directory"));
+  struct Cleanup {
+    std::string dir;
+    ~Cleanup() {
+      std::error_code ec;
+      fs::remove_all(dir, ec);
+    }
+  } cleanup{tmpl};
+  const fs::path copy = fs::path(tmpl) / "check.db";
+  std::error_code ec;
+  fs::copy_file(path, copy, ec);
+  if (ec) return Fail(Error::Unavailable("cannot copy " + path + ": " + ec.message()));
   db::Options o;
   o.readers = 1;
-  SL_ASSIGN_OR_RETURN(auto d, db::Open("sqlite://" + std::filesystem::absolute(path).string(), o));
+  SL_ASSIGN_OR_RETURN(auto d, db::Open("sqlite://" + copy.string(), o));
   std::vector<std::string> problems;
   SL_RETURN_IF_ERROR(d->Read([&](db::Connection& c) -> Result<void> {
     problems.clear();
