@@ -56,6 +56,12 @@ int Status(const GlobalFlags& flags) {
                   static_cast<long long>(pages.Int(0)), static_cast<long long>(size.Int(0)));
       std::printf("free pages     %lld (%.1f%% fragmentation)\n", static_cast<long long>(freelist.Int(0)),
                   pages.Int(0) ? 100.0 * freelist.Int(0) / pages.Int(0) : 0.0);
+      // quick_check: integrity_check without the index cross-checks, fast enough for status.
+      SL_ASSIGN_OR_RETURN(auto quick, c.Query("PRAGMA quick_check"));
+      const bool sound = quick.size() == 1 && quick[0].Text(0) == "ok";
+      std::printf("integrity      %s\n", sound ? "ok (quick_check; db check runs the full one)"
+                                              : fmt::format("{} problem(s): {}", quick.size(),
+                                                            quick[0].Text(0)).c_str());
       SL_ASSIGN_OR_RETURN(auto wf, c.QueryOne("SELECT count(*) FROM workflows"));
       SL_ASSIGN_OR_RETURN(auto files, c.QueryOne("SELECT count(*), coalesce(sum(file_size), 0) FROM generated_files"));
       SL_ASSIGN_OR_RETURN(auto usage, c.QueryOne("SELECT count(*) FROM api_usage"));
