@@ -76,11 +76,27 @@ providers::CallContext Pipeline::Context(const std::string& phase) {
   ctx.user_id = w_.user_id;
   ctx.phase = phase;
   ctx.cancelled = interrupt_;
-  ctx.record_usage = [this, phase](ApiUsage& u) -> Result<void> {
+  // The reservation of the attempt in flight; released if the provider never records it.
+  struct Pending {
+    UsageRecorder* usage;
+    std::string id;
+    ~Pending() { usage->Release(id); }
+  };
+  auto pending = std::make_shared<Pending>(Pending{&d_.usage, {}});
+  ctx.reserve = [this, phase, pending](const ApiUsage& planned) -> Result<void> {
+    ApiUsage p = planned;
+    p.workflow_id = w_.id;
+    p.user_id = w_.user_id;
+    if (p.phase.empty()) p.phase = phase;
+    d_.usage.Release(std::exchange(pending->id, {}));
+    SL_ASSIGN_OR_RETURN(pending->id, d_.usage.Reserve(p));
+    return {};
+  };
+  ctx.record_usage = [this, phase, pending](ApiUsage& u) -> Result<void> {
     u.workflow_id = w_.id;
     u.user_id = w_.user_id;
     if (u.phase.empty()) u.phase = phase;
-    return d_.usage.Record(u);
+    return d_.usage.Record(u, std::exchange(pending->id, {}));
   };
   return ctx;
 }
@@ -135,6 +151,9 @@ Result<RunOutcome> Pipeline::Run() {
   req_.style = opts_.style;
   req_.scenes = opts_.scenes;
   req_.narration = opts_.narration;
+  req_.chat_model = opts_.chat_model;
+  req_.image_model = opts_.image_model;
+  req_.speech_model = opts_.speech_model;
 
   const Millis now = core::WallMillis();
   SL_RETURN_IF_ERROR(Commit(

@@ -22,6 +22,10 @@ struct StoryRequest {
   std::string style;  // e.g. "watercolor"; may be empty
   int scenes = 4;     // 1..20
   bool narration = true;
+  // Per-workflow model choice (options.*_model); "" = the provider's configured default.
+  std::string chat_model;
+  std::string image_model;
+  std::string speech_model;
 };
 
 struct Story {
@@ -55,6 +59,14 @@ struct CallContext {
   // tokens/images/characters and duration filled in; the engine adds cost and persists.
   // Returns an error (e.g. budget_exceeded) to stop the provider before a paid call.
   std::function<Result<void>(ApiUsage&)> record_usage;
+  // Called before each paid attempt with its worst-case usage (provider, model, operation,
+  // planned tokens/images/characters); returns resource_exhausted (detail
+  // "budget_exceeded") when the call must not be made. The reservation it takes is settled
+  // by the next record_usage. Unset: no budgets apply.
+  std::function<Result<void>(const ApiUsage&)> reserve;
+  Result<void> Reserve(const ApiUsage& planned) const {
+    return reserve ? reserve(planned) : Result<void>{};
+  }
   // Set when the workflow is cancelled or the server stops.
   const std::atomic<bool>* cancelled = nullptr;
   bool IsCancelled() const { return cancelled && cancelled->load(); }
