@@ -1,0 +1,352 @@
+// Browser tests for the Storyloom web UI: playwright-core drives Debian's Chromium
+// (/usr/bin/chromium, headless, a fresh profile) against a real `storyloom serve` on a
+// loopback port with its own temporary data directory.
+//
+//   STORYLOOM_BINARY=build/storyloom node --test tests/ui/
+//   STORYLOOM_SCREENSHOTS=docs/screenshots ...   also saves screenshots of the main pages
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+const BINARY = process.env.STORYLOOM_BINARY;
+const CHROMIUM = process.env.STORYLOOM_CHROMIUM || '/usr/bin/chromium';
+const SHOTS = process.env.STORYLOOM_SCREENSHOTS || '';
+const PASSWORDS = { alice: 'alice-password-1', root: 'root-password-1' };
+// The ASan build is several times slower than a release build.
+const SLOW = 180_000;
+
+let tmp;
+let server;
+let serverLog;
+let baseUrl;
+let context;
+let page;
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.unref();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function cli(args, input) {
+  const r = spawnSync(BINARY, ['--data-dir', path.join(tmp, 'data'), ...args], {
+    input, encoding: 'utf8', env: { ...process.env, STORYLOOM_ACCESS_LOG: 'false' }, timeout: 120_000,
+  });
+  assert.equal(r.status, 0, `storyloom ${args.join(' ')} failed: ${r.error || ''}\n${r.stdout}\n${r.stderr}`);
+  return r.stdout;
+}
+
+async function waitHealthy(url, ms) {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (server.exitCode !== null) throw new Error(`storyloom serve exited:\n${fs.readFileSync(serverLog, 'utf8')}`);
+    try {
+      const r = await fetch(`${url}/healthz`);
+      if (r.ok) return;
+    } catch { /* not listening yet */ }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`storyloom serve did not become healthy:\n${fs.readFileSync(serverLog, 'utf8')}`);
+}
+
+async function shot(name, opts = {}) {
+  if (!SHOTS) return;
+  fs.mkdirSync(SHOTS, { recursive: true });
+  const file = path.join(SHOTS, `${name}.png`);
+  await page.evaluate(() => document.querySelectorAll('.toast').forEach((t) => t.remove()));
+  await page.screenshot({ path: file, ...opts });
+  const size = fs.statSync(file).size;
+  assert.ok(size < 500 * 1024, `${file} is ${size} bytes; keep screenshots under 500 KB`);
+}
+
+async function signIn(user) {
+  await page.goto(`${baseUrl}/#/login`);
+  await page.getByLabel('Username').fill(user);
+  await page.getByLabel('Password').fill(PASSWORDS[user]);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Stories', level: 1 }).waitFor();
+}
+
+async function signOut() {
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByRole('heading', { name: 'Sign in to Storyloom' }).waitFor();
+}
+
+// A JSON call made from inside the page, with the session cookie and CSRF header, as the
+// app itself does.
+function apiFromPage(method, url, body) {
+  return page.evaluate(async ({ method, url, body }) => {
+    const csrf = document.cookie.split('; ').find((c) => c.startsWith('sl_csrf='))?.slice(8) || '';
+    const r = await fetch(url, {
+      method, headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    return { status: r.status, body: r.status === 204 ? null : await r.json() };
+  }, { method, url, body });
+}
+
+before(async () => {
+  assert.ok(BINARY, 'set STORYLOOM_BINARY to the storyloom binary');
+  assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: run scripts/install-deps (Debian package chromium)`);
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'storyloom-ui-'));
+  cli(['users', 'add', 'alice', '--password-stdin'], PASSWORDS.alice + '\n');
+  cli(['users', 'add', 'root', '--admin', '--password-stdin'], PASSWORDS.root + '\n');
+  const port = await freePort();
+  baseUrl = `http://127.0.0.1:${port}`;
+  serverLog = path.join(tmp, 'server.log');
+  const log = fs.openSync(serverLog, 'a');
+  server = spawn(BINARY, ['--data-dir', path.join(tmp, 'data'), 'serve', '--port', String(port), '--workers', '2'],
+    { stdio: ['ignore', log, log], env: { ...process.env, STORYLOOM_ACCESS_LOG: 'false' } });
+  await waitHealthy(baseUrl, 60_000);
+  context = await chromium.launchPersistentContext(path.join(tmp, 'profile'), {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      '--autoplay-policy=no-user-gesture-required'],
+    viewport: { width: 1280, height: 860 },
+    deviceScaleFactor: 1,
+    colorScheme: 'light',
+  });
+  context.setDefaultTimeout(30_000);
+  page = context.pages()[0] || await context.newPage();
+  page.on('pageerror', (e) => console.error('page error:', e.message));
+});
+
+after(async () => {
+  await context?.close().catch(() => {});
+  if (server && server.exitCode === null) {
+    server.kill('SIGTERM');
+    await new Promise((r) => {
+      const t = setTimeout(() => {
+        server.kill('SIGKILL');
+        r();
+      }, 15_000);
+      server.on('exit', () => {
+        clearTimeout(t);
+        r();
+      });
+    });
+  }
+  if (tmp && !process.env.STORYLOOM_KEEP_TMP) fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+describe('Storyloom in a browser', { concurrency: 1 }, () => {
+  let workflowId;
+
+  it('asks for a sign-in, refuses a wrong password, then signs in', async () => {
+    await page.goto(`${baseUrl}/`);
+    await page.getByRole('heading', { name: 'Sign in to Storyloom' }).waitFor();
+    await shot('sign-in');
+    await page.getByLabel('Username').fill('alice');
+    await page.getByLabel('Password').fill('not-the-password');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByText('That username and password do not match').waitFor();
+    await signIn('alice');
+    await page.getByText('No stories yet').waitFor();
+    assert.equal(await page.locator('[data-nav="admin"]').isVisible(), false, 'a user sees no Admin link');
+  });
+
+  it('creates a two-scene story and watches it finish live', { timeout: SLOW }, async () => {
+    await page.locator('[data-nav="new"]').click();
+    await page.getByLabel('What is your story about?').waitFor();
+    // Record every value the progress bar takes, from the first render on, and mark the
+    // document so a reload would be noticed.
+    await page.evaluate(() => {
+      window.__marker = 'no-reload';
+      window.__progress = [];
+      new MutationObserver((list) => {
+        for (const m of list) {
+          const el = m.target;
+          if (el.getAttribute && el.getAttribute('role') === 'progressbar' && el.closest('.progress-card')) {
+            window.__progress.push(Number(el.getAttribute('aria-valuenow')));
+          }
+        }
+      }).observe(document.body, { subtree: true, attributes: true, attributeFilter: ['aria-valuenow'] });
+    });
+    await page.getByLabel('What is your story about?').fill('A lighthouse keeper who befriends a lost whale');
+    await page.getByLabel('Title').fill('The Keeper and the Whale');
+    await page.getByLabel('Scenes').fill('2');
+    await page.getByLabel('Visual style').fill('Storybook watercolor');
+    await shot('new-story');
+    await page.getByRole('button', { name: 'Create storyboard' }).click();
+    await page.waitForURL(/#\/w\/[0-9a-f-]+$/);
+    workflowId = page.url().split('/w/')[1];
+    await page.getByRole('heading', { name: 'The Keeper and the Whale' }).waitFor();
+    await page.locator('article.workflow[data-status="completed"]').waitFor({ timeout: SLOW - 10_000 });
+    const seen = await page.evaluate(() => window.__progress);
+    const marker = await page.evaluate(() => window.__marker);
+    assert.equal(marker, 'no-reload', 'the page was not reloaded');
+    assert.equal(await page.locator('.progress-card [role="progressbar"]').getAttribute('aria-valuenow'), '100');
+    assert.ok(seen.length >= 1 && seen[seen.length - 1] === 100, `progress ended at 100: ${seen}`);
+    assert.ok(seen.some((v) => v < 100), `progress moved while we watched: ${seen}`);
+    await page.locator('.scene img.scene-img').nth(1).waitFor();
+    assert.equal(await page.locator('.scene').count(), 2);
+    assert.ok((await page.locator('.timeline li').count()) >= 5, 'the timeline lists the phases');
+    assert.match(await page.locator('#wf-status').innerText(), /Completed/);
+  });
+
+  it('opens a scene picture at full size and plays its narration', { timeout: SLOW }, async () => {
+    const thumb = page.locator('.scene img.scene-img').first();
+    await thumb.scrollIntoViewIfNeeded();
+    await page.waitForFunction(() => {
+      const img = document.querySelector('.scene img.scene-img');
+      return img && img.complete && img.naturalWidth > 0;
+    });
+    await shot('story', { fullPage: false });
+    await page.getByRole('button', { name: 'Enlarge the picture for scene 1' }).click();
+    const big = page.locator('dialog.lightbox img');
+    await big.waitFor();
+    await page.waitForFunction(() => document.querySelector('dialog.lightbox img').complete);
+    assert.equal(await big.evaluate((img) => img.naturalWidth), 1280);
+    assert.equal(await big.evaluate((img) => img.naturalHeight), 720);
+    await shot('scene-picture');
+    await page.keyboard.press('Escape');
+    await page.locator('dialog.lightbox').waitFor({ state: 'hidden' });
+
+    const audio = page.locator('.scene audio').first();
+    await audio.scrollIntoViewIfNeeded();
+    const state = await audio.evaluate(async (a) => {
+      a.muted = true;
+      try {
+        await a.play();
+      } catch (e) {
+        return { error: e.message };
+      }
+      await new Promise((r) => setTimeout(r, 400));
+      return { readyState: a.readyState, duration: a.duration, time: a.currentTime, paused: a.paused, error: a.error && a.error.code };
+    });
+    assert.ok(!state.error, `audio plays: ${JSON.stringify(state)}`);
+    assert.ok(state.readyState >= 2, `audio has data: ${JSON.stringify(state)}`);
+    assert.ok(state.duration > 0, `audio has a duration: ${JSON.stringify(state)}`);
+    await audio.evaluate((a) => a.pause());
+  });
+
+  it('lists the files with metadata and working download links', async () => {
+    const rows = page.locator('.files-table tbody tr');
+    assert.ok((await rows.count()) >= 5, 'story, 2 images, 2 narrations and the storyboard');
+    const link = page.locator('.files-table a', { hasText: 'Download' }).first();
+    const href = await link.getAttribute('href');
+    assert.match(href, /^\/files\/.+\?download=1$/);
+    const r = await page.request.get(`${baseUrl}${href}`);
+    assert.equal(r.status(), 200);
+    assert.match(r.headers()['content-disposition'] || '', /attachment/);
+    await page.locator('.files-table details summary').first().click();
+    assert.ok(await page.locator('.files-table dl.meta dt').first().isVisible());
+    await page.locator('#scenes-h').scrollIntoViewIfNeeded();
+    await page.evaluate(() => document.getElementById('scenes-h').scrollIntoView({ block: 'start' }));
+    await shot('story-scenes');
+  });
+
+  it('updates the story list live, searches and filters', { timeout: SLOW }, async () => {
+    await page.locator('[data-nav="stories"]').click();
+    await page.locator(`.wf-row[data-id="${workflowId}"]`).waitFor();
+    await page.evaluate(() => (window.__marker = 'list'));
+    const created = await apiFromPage('POST', '/api/v1/workflows',
+      { prompt: 'Two foxes open a bakery in the snow', title: 'Snow Bakery', options: { scenes: 2, narration: true } });
+    assert.equal(created.status, 201);
+    // The list was loaded before this story existed: search again (no page reload), then
+    // watch the new row move on its own until it is completed.
+    await page.evaluate((id) => {
+      window.__rowStates = [];
+      new MutationObserver(() => {
+        const row = document.querySelector(`.wf-row[data-id="${id}"]`);
+        if (!row) return;
+        const state = `${row.dataset.status}:${row.querySelector('[role="progressbar"]').getAttribute('aria-valuenow')}`;
+        if (window.__rowStates[window.__rowStates.length - 1] !== state) window.__rowStates.push(state);
+      }).observe(document.getElementById('main'), { subtree: true, childList: true, attributes: true });
+    }, created.body.id);
+    await page.getByRole('button', { name: 'Search' }).click();
+    const row = page.locator(`.wf-row[data-id="${created.body.id}"]`);
+    await row.waitFor();
+    await page.locator(`.wf-row[data-id="${created.body.id}"][data-status="completed"]`).waitFor({ timeout: SLOW - 20_000 });
+    assert.equal(await page.evaluate(() => window.__marker), 'list', 'no page reload');
+    const states = await page.evaluate(() => window.__rowStates);
+    assert.ok(states.length >= 3 && !states[0].startsWith('completed'), `the row changed live: ${states}`);
+    assert.equal(await row.locator('[role="progressbar"]').getAttribute('aria-valuenow'), '100');
+    await shot('stories');
+
+    await page.locator('#q').fill('bakery');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.waitForFunction(() => document.querySelectorAll('.wf-row').length === 1);
+    assert.match(await page.locator('.wf-row').innerText(), /Snow Bakery/);
+    await page.locator('#q').fill('');
+    await page.locator('#status').selectOption('failed');
+    await page.getByText('No stories match').waitFor();
+    await page.getByRole('link', { name: 'Clear filters' }).click();
+    await page.waitForFunction(() => document.querySelectorAll('.wf-row').length === 2);
+  });
+
+  it('draws the analytics dashboard from real data', { timeout: SLOW }, async () => {
+    await page.locator('[data-nav="analytics"]').click();
+    await page.locator('.chart-svg').first().waitFor();
+    const perDay = page.getByRole('img', { name: /Stories per day by status/ });
+    await perDay.waitFor();
+    assert.ok(Number(await perDay.getAttribute('data-points')) >= 1, 'stories-per-day has data');
+    assert.ok((await perDay.locator('rect.bar').count()) >= 1, 'stories-per-day has bars');
+    const cost = page.getByRole('img', { name: /per day by model/ });
+    assert.ok(Number(await cost.getAttribute('data-points')) >= 1, 'the per-day-by-model chart has data');
+    const phases = page.getByRole('img', { name: /Phase durations/ });
+    assert.ok(Number(await phases.getAttribute('data-points')) >= 3, 'phase durations has the phases');
+    assert.equal(await page.getByText('Top users').count(), 0, 'users do not see top users');
+    assert.match(await page.locator('.kpi').first().innerText(), /Stories\s+2/i);
+    await shot('analytics', { fullPage: true });
+  });
+
+  it('keeps a non-admin out of the admin pages', async () => {
+    for (const sub of ['', '/users', '/tokens', '/operations']) {
+      await page.goto(`${baseUrl}/#/admin${sub}`);
+      await page.getByRole('heading', { name: 'This page needs an administrator' }).waitFor();
+      assert.equal(await page.locator('#users-table').count(), 0);
+    }
+    await shot('needs-admin');
+    const r = await page.request.get(`${baseUrl}/api/v1/users`);
+    assert.ok(r.status() === 403 || r.status() === 404, `GET /api/v1/users as a user: ${r.status()}`);
+  });
+
+  it('signs out, and then nothing is open without signing in', async () => {
+    await page.goto(`${baseUrl}/#/`);
+    await page.getByRole('heading', { name: 'Stories', level: 1 }).waitFor();
+    await signOut();
+    assert.equal((await page.request.get(`${baseUrl}/api/v1/me`)).status(), 401);
+    await page.goto(`${baseUrl}/#/w/${workflowId}`);
+    await page.getByRole('heading', { name: 'Sign in to Storyloom' }).waitFor();
+  });
+
+  it('lets an administrator manage users and tokens and see top users', { timeout: SLOW }, async () => {
+    await signIn('root');
+    assert.ok(await page.locator('[data-nav="admin"]').isVisible());
+    await page.locator('[data-nav="admin"]').click();
+    const table = page.locator('#users-table');
+    await table.waitFor();
+    await table.locator('tr[data-user="alice"]').waitFor();
+    await shot('admin-users');
+    await page.getByRole('link', { name: 'API tokens' }).click();
+    await page.getByRole('heading', { name: 'Create a token' }).waitFor();
+    await page.getByLabel('Name').fill('render farm');
+    await page.getByRole('button', { name: 'Create token' }).click();
+    const secret = page.locator('input.secret');
+    await secret.waitFor();
+    assert.ok((await secret.inputValue()).length >= 20, 'the new token is shown once');
+    await page.getByRole('link', { name: 'Backups & cleanup' }).click();
+    await page.getByRole('heading', { name: 'Cleanup' }).waitFor();
+    await page.getByRole('button', { name: /Preview cleanup/ }).click();
+    await page.locator('#cleanup-result :is(.alert, dl, p:not(.loading))').first().waitFor();
+    await shot('admin-operations');
+    await page.locator('[data-nav="analytics"]').click();
+    await page.getByRole('img', { name: /Top users/ }).waitFor();
+    assert.match(await page.getByRole('img', { name: /Top users/ }).getAttribute('aria-label'), /alice/);
+    await signOut();
+  });
+});
