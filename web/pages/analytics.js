@@ -94,6 +94,16 @@ function kpi(label, value, note) {
     note ? h('div', { class: 'kpi-note muted small' }, note) : null);
 }
 
+// This month's spending against the monthly budget (the server's for admins, one's own
+// otherwise), when the server reports budgets.
+function budgetKpi(budgets, admin) {
+  const b = budgets && (admin ? budgets.global : budgets.user);
+  if (!b) return null;
+  const limit = b.monthly_usd;
+  return kpi('Spent this month', fmtUsd(b.spent_usd),
+    limit ? `of ${fmtUsd(limit)} ${admin ? 'server budget' : 'budget'} (${Math.min(999, Math.round((num(b.spent_usd) / num(limit)) * 100))}%)` : 'no monthly limit');
+}
+
 export async function render(main, ctx) {
   const admin = ctx.user.role === 'admin';
   const today = isoDay(Date.now());
@@ -135,10 +145,11 @@ export async function render(main, ctx) {
     if (e.status === 404) summaryMissing = true;
     else if (e.status !== 403) throw e;
   }
-  const [usageDayModel, usageUsers, users] = await Promise.all([
+  const [usageDayModel, usageUsers, users, budgets] = await Promise.all([
     get(`/api/v1/usage${qs({ from, to: toExclusive, group_by: 'day,model' })}`).catch((e) => ({ error: e })),
     admin ? get(`/api/v1/usage${qs({ from, to: toExclusive, group_by: 'user' })}`).catch(() => null) : null,
     admin ? get('/api/v1/users?limit=200').catch(() => null) : null,
+    get('/api/v1/budgets').catch(() => null),
   ]);
   if (!ctx.isCurrent()) return;
 
@@ -193,7 +204,8 @@ export async function render(main, ctx) {
     kpi('Success rate', rateText, 'completed of finished'),
     kpi('Total cost', fmtUsd(totalCost), usageTotal ? `${fmtNumber(usageTotal.calls)} provider calls` : null),
     kpi(cpw && cpw.count ? 'Cost per story p50 / p95' : 'Average cost per story', cpwText),
-    filesSrc.length ? kpi('Files', fmtNumber(fileCount), fmtBytes(fileBytes)) : null));
+    filesSrc.length ? kpi('Files', fmtNumber(fileCount), fmtBytes(fileBytes)) : null,
+    budgetKpi(budgets, admin)));
 
   const grid = h('div', { class: 'chart-grid' });
   body.append(grid);
@@ -204,7 +216,7 @@ export async function render(main, ctx) {
     color: STATUS_COLORS[s],
     values: days.map((d) => num(perDay.get(d)?.[s])),
   })).filter((sr) => sr.values.some((v) => v > 0));
-  grid.append(chartCard('Stories per day', 'By final status', totals.all
+  grid.append(chartCard('Stories per day', 'By status', totals.all
     ? stackedBars({ title: 'Stories per day by status', categories: days, labels, series: statusSeries, integer: true, format: (v) => fmtNumber(v) })
     : h('p', { class: 'chart-empty' }, 'No stories in this date range.')));
 
