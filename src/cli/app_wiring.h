@@ -10,6 +10,7 @@
 #include "engine/usage_recorder.h"
 #include "engine/workflow_manager.h"
 #include "files/file_store.h"
+#include "providers/openai/openai_provider.h"
 #include "providers/provider.h"
 #include "storyloom/store.h"
 
@@ -28,6 +29,10 @@ struct Runtime {
 // Opens and migrates the store and builds everything else. `workers` overrides the
 // configured worker count when >= 0.
 Result<std::unique_ptr<Runtime>> BuildRuntime(const core::Config& config, int workers = -1);
+
+// Budget limits and OpenAI-compatible provider settings from the configuration.
+engine::BudgetOptions BudgetOptionsFrom(const core::Config& config);
+providers::OpenAIOptions OpenAIOptionsFrom(const core::Config& config);
 
 // The user that owns work started from the command line: `name`, or the first admin.
 Result<User> CliUser(Store& store, const std::string& name);

@@ -50,6 +50,11 @@ constexpr const char* kKeys[] = {
     "read_timeout_ms", "public_url", "log_level", "log_json", "access_log", "provider",
     "espeak_binary", "openai.base_url", "openai.api_key", "openai.chat_model",
     "openai.image_model", "openai.speech_model", "budget.monthly_usd", "budget.soft_usd",
+    "openai.image_size", "openai.image_quality", "openai.speech_voice", "openai.speech_format",
+    "openai.connect_timeout_ms", "openai.timeout_ms", "openai.max_retries", "openai.backoff_ms",
+    "openai.max_backoff_ms", "openai.max_output_tokens", "openai.phase_models.story",
+    "openai.phase_models.scenes", "openai.phase_models.images", "openai.phase_models.narration",
+    "budget.reservation_ttl_s",
     "max_running_per_user", "retention.completed_days", "retention.failed_days",
     "retention.usage_days", "backup.interval_hours", "backup.keep_daily", "backup.keep_weekly",
     "cleanup.interval_hours", "login.max_failures", "login.max_failures_per_address",
@@ -117,8 +122,33 @@ Result<void> SetConfigValue(Config& c, const std::string& key, const std::string
   if (key == "openai.chat_model") { c.openai_chat_model = v; return {}; }
   if (key == "openai.image_model") { c.openai_image_model = v; return {}; }
   if (key == "openai.speech_model") { c.openai_speech_model = v; return {}; }
+  if (key == "openai.image_size") { c.openai_image_size = v; return {}; }
+  if (key == "openai.image_quality") { c.openai_image_quality = v; return {}; }
+  if (key == "openai.speech_voice") { c.openai_speech_voice = v; return {}; }
+  if (key == "openai.speech_format") {
+    if (v != "mp3" && v != "wav" && v != "opus" && v != "aac" && v != "flac" && v != "pcm") {
+      return Fail(Error::InvalidArgument("openai.speech_format must be mp3, wav, opus, aac, flac or pcm", key));
+    }
+    c.openai_speech_format = v;
+    return {};
+  }
+  if (key == "openai.connect_timeout_ms") return set_int(c.openai_connect_timeout_ms, 100, 600000);
+  if (key == "openai.timeout_ms") return set_int(c.openai_timeout_ms, 100, 3600000);
+  if (key == "openai.max_retries") return set_int(c.openai_max_retries, 0, 20);
+  if (key == "openai.backoff_ms") return set_int(c.openai_backoff_ms, 1, 600000);
+  if (key == "openai.max_backoff_ms") return set_int(c.openai_max_backoff_ms, 1, 3600000);
+  if (key == "openai.max_output_tokens") return set_int(c.openai_max_output_tokens, 16, 1000000);
+  if (key == "budget.reservation_ttl_s") return set_int(c.budget_reservation_ttl_s, 1, 86400);
   if (key.starts_with("openai.phase_models.")) {
-    c.phase_models[key.substr(20)] = v;
+    const std::string phase = key.substr(20);
+    if (phase != "story" && phase != "scenes" && phase != "images" && phase != "narration") {
+      return Fail(Error::InvalidArgument("openai.phase_models takes story, scenes, images and narration", key));
+    }
+    if (v.empty()) {
+      c.phase_models.erase(phase);
+      return {};
+    }
+    c.phase_models[phase] = v;
     return {};
   }
   if (key == "budget.monthly_usd") {

@@ -43,10 +43,21 @@ struct Config {
   std::string openai_image_model = "gpt-image-1";
   std::string openai_speech_model = "gpt-4o-mini-tts";
   std::map<std::string, std::string> phase_models;  // phase -> model override
+  std::string openai_image_size;     // "" = by model
+  std::string openai_image_quality;  // "" = by model
+  std::string openai_speech_voice = "alloy";
+  std::string openai_speech_format = "wav";
+  int openai_connect_timeout_ms = 10000;
+  int openai_timeout_ms = 120000;    // per attempt
+  int openai_max_retries = 3;
+  int openai_backoff_ms = 500;
+  int openai_max_backoff_ms = 30000;
+  int openai_max_output_tokens = 4096;
 
   // Budgets (USD; "" = none)
   std::optional<double> budget_monthly_usd;
   std::optional<double> budget_soft_usd;
+  int budget_reservation_ttl_s = 900;  // a crashed call's reservation stops counting after it
 
   // Users
   int max_running_per_user = 4;
