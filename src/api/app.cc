@@ -13,6 +13,7 @@ std::shared_ptr<http::Router> BuildRouter(App& app) {
   AddWorkflowRoutes(app, *r);
   AddFileRoutes(app, *r);
   AddUsageRoutes(app, *r);
+  AddBudgetRoutes(app, *r);
   AddUserRoutes(app, *r);
   AddTokenRoutes(app, *r);
   AddAuditRoutes(app, *r);

@@ -8,6 +8,7 @@ namespace storyloom::api {
 void AddWorkflowRoutes(App& app, http::Router& r);
 void AddFileRoutes(App& app, http::Router& r);
 void AddUsageRoutes(App& app, http::Router& r);
+void AddBudgetRoutes(App& app, http::Router& r);
 void AddAuthRoutes(App& app, http::Router& r);
 void AddHealthRoutes(App& app, http::Router& r);
 void AddWebRoutes(App& app, http::Router& r);

@@ -15,6 +15,9 @@ int main(int argc, char** argv) {
   AddDbCommand(app, flags, action);
   AddRunCommand(app, flags, action);
   AddUsersCommand(app, flags, action);
+  AddUsageCommand(app, flags, action);
+  AddPricesCommand(app, flags, action);
+  AddBudgetCommand(app, flags, action);
   AddBackupCommand(app, flags, action);
   AddCleanupCommand(app, flags, action);
   AddFsckCommand(app, flags, action);
