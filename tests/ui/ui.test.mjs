@@ -204,7 +204,8 @@ describe('Storyloom in a browser', { concurrency: 1 }, () => {
       const img = document.querySelector('.scene img.scene-img');
       return img && img.complete && img.naturalWidth > 0;
     });
-    await shot('story', { fullPage: false });
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await shot('story');
     await page.getByRole('button', { name: 'Enlarge the picture for scene 1' }).click();
     const big = page.locator('dialog.lightbox img');
     await big.waitFor();
