@@ -13,6 +13,8 @@ using Action = std::function<int()>;
 
 void AddServeCommand(CLI::App& app, GlobalFlags& flags, Action& action);
 void AddDbCommand(CLI::App& app, GlobalFlags& flags, Action& action);
+// Adds `db copy`; call after AddDbCommand.
+void AddDbCopyCommand(CLI::App& app, GlobalFlags& flags, Action& action);
 void AddRunCommand(CLI::App& app, GlobalFlags& flags, Action& action);
 void AddUsersCommand(CLI::App& app, GlobalFlags& flags, Action& action);
 void AddUsageCommand(CLI::App& app, GlobalFlags& flags, Action& action);

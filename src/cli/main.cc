@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   Action action;
   AddServeCommand(app, flags, action);
   AddDbCommand(app, flags, action);
+  AddDbCopyCommand(app, flags, action);
   AddRunCommand(app, flags, action);
   AddUsersCommand(app, flags, action);
   AddUsageCommand(app, flags, action);

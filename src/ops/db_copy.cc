@@ -1,0 +1,340 @@
+#include "ops/db_copy.h"
+
+#include <fmt/format.h>
+#include <sodium.h>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "db/migrations.h"
+
+namespace storyloom::ops {
+
+using db::Value;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double SecondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+std::string Quoted(const std::string& ident) { return "\"" + ident + "\""; }
+
+std::string ColumnList(const std::vector<std::string>& cols) {
+  std::string s;
+  for (std::size_t i = 0; i < cols.size(); ++i) s += (i ? ", " : "") + Quoted(cols[i]);
+  return s;
+}
+
+// Seeded by migrations (default prices); replaced by the source's rows, never "data".
+bool IsSeededTable(const std::string& name) { return name == "model_prices"; }
+
+bool IsDeferredColumn(const std::string& table, const std::string& column) {
+  for (const auto& d : DeferredColumns()) {
+    if (d.table == table && d.column == column) return true;
+  }
+  return false;
+}
+
+// Appends one value, normalised so both backends produce the same bytes.
+void AppendNormalised(std::string& out, const Value& v) {
+  std::string text;
+  char tag = 's';
+  if (std::holds_alternative<std::monostate>(v)) {
+    tag = 'n';
+  } else if (const auto* i = std::get_if<std::int64_t>(&v)) {
+    text = fmt::format("{}", *i);
+  } else if (const auto* d = std::get_if<double>(&v)) {
+    if (std::isfinite(*d) && std::floor(*d) == *d && std::fabs(*d) < 9.0e15) {
+      text = fmt::format("{}", static_cast<std::int64_t>(*d));
+    } else {
+      text = fmt::format("{}", *d);
+    }
+  } else {
+    const auto& s = std::get<std::string>(v);
+    // JSONB re-formats JSON text (key order, spaces): compare canonical dumps.
+    if (!s.empty() && (s.front() == '{' || s.front() == '[')) {
+      auto j = nlohmann::json::parse(s, nullptr, false);
+      text = j.is_discarded() ? s : j.dump();
+    } else {
+      text = s;
+    }
+  }
+  out += tag;
+  out += fmt::format("{}:", text.size());
+  out += text;
+}
+
+Result<std::int64_t> CountRows(db::Connection& c, const std::string& table) {
+  SL_ASSIGN_OR_RETURN(auto row, c.QueryOne("SELECT count(*) FROM " + Quoted(table)));
+  return row.Int(0);
+}
+
+// The columns of `source` that `target` also has, in source order, with their indexes.
+struct CommonTable {
+  TableInfo source;
+  TableInfo target;
+  std::vector<std::string> columns;
+  std::vector<std::size_t> source_index;
+};
+
+std::vector<CommonTable> Intersect(const std::vector<TableInfo>& source,
+                                   const std::vector<TableInfo>& target) {
+  std::vector<CommonTable> out;
+  for (const auto& s : source) {
+    auto t = std::find_if(target.begin(), target.end(),
+                          [&](const TableInfo& x) { return x.name == s.name; });
+    if (t == target.end()) continue;
+    CommonTable ct{s, *t, {}, {}};
+    for (std::size_t i = 0; i < s.columns.size(); ++i) {
+      if (std::find(t->columns.begin(), t->columns.end(), s.columns[i]) == t->columns.end()) {
+        continue;
+      }
+      ct.columns.push_back(s.columns[i]);
+      ct.source_index.push_back(i);
+    }
+    out.push_back(std::move(ct));
+  }
+  return out;
+}
+
+// Inserts `rows` (values in `cols` order) with multi-row INSERTs; deferred columns go in
+// NULL.
+Result<void> InsertBatch(db::Connection& c, const std::string& table,
+                         const std::vector<std::string>& cols,
+                         const std::vector<std::vector<Value>>& rows, int rows_per_statement) {
+  const std::size_t per = std::max<std::size_t>(
+      1, std::min<std::size_t>(static_cast<std::size_t>(std::max(1, rows_per_statement)),
+                               30000 / std::max<std::size_t>(1, cols.size())));
+  std::vector<bool> deferred;
+  for (const auto& col : cols) deferred.push_back(IsDeferredColumn(table, col));
+  std::string one = "(";
+  for (std::size_t i = 0; i < cols.size(); ++i) one += i ? ", ?" : "?";
+  one += ")";
+  const std::string head =
+      fmt::format("INSERT INTO {} ({}) VALUES ", Quoted(table), ColumnList(cols));
+  std::string sql;
+  std::size_t sql_rows = 0;
+  std::vector<Value> params;
+  for (std::size_t start = 0; start < rows.size(); start += per) {
+    const std::size_t n = std::min(per, rows.size() - start);
+    if (n != sql_rows) {
+      sql = head;
+      for (std::size_t r = 0; r < n; ++r) sql += (r ? ", " : "") + one;
+      sql_rows = n;
+    }
+    params.clear();
+    params.reserve(n * cols.size());
+    for (std::size_t r = start; r < start + n; ++r) {
+      for (std::size_t i = 0; i < cols.size(); ++i) {
+        params.push_back(deferred[i] ? db::Null() : rows[r][i]);
+      }
+    }
+    SL_RETURN_IF_ERROR(c.Exec(sql, params));
+  }
+  return {};
+}
+
+Result<void> EmptyTarget(db::Database& target, const std::vector<CommonTable>& tables) {
+  return target.Write([&](db::Connection& c) -> Result<void> {
+    if (c.dialect() == db::Dialect::kPostgres) {
+      std::string list;
+      for (const auto& t : tables) list += (list.empty() ? "" : ", ") + Quoted(t.target.name);
+      if (!list.empty()) SL_RETURN_IF_ERROR(c.Exec("TRUNCATE " + list));
+      return {};
+    }
+    // scenes <-> generated_files reference each other: break the cycle, then children first.
+    for (const auto& d : DeferredColumns()) {
+      for (const auto& t : tables) {
+        if (t.target.name != d.table) continue;
+        SL_RETURN_IF_ERROR(
+            c.Exec(fmt::format("UPDATE {} SET {} = NULL", Quoted(d.table), Quoted(d.column))));
+      }
+    }
+    for (auto it = tables.rbegin(); it != tables.rend(); ++it) {
+      SL_RETURN_IF_ERROR(c.Exec("DELETE FROM " + Quoted(it->target.name)));
+    }
+    return {};
+  });
+}
+
+}  // namespace
+
+bool CopyReport::ok() const {
+  return std::all_of(tables.begin(), tables.end(), [](const auto& t) { return t.ok(); });
+}
+
+Result<TableChecksum> ChecksumTable(db::Connection& c, const TableInfo& t,
+                                    const std::vector<std::string>& columns) {
+  std::vector<std::size_t> index;
+  for (const auto& col : columns) {
+    auto it = std::find(t.columns.begin(), t.columns.end(), col);
+    if (it == t.columns.end()) {
+      return Fail(Error::InvalidArgument(fmt::format("{} has no column {}", t.name, col)));
+    }
+    index.push_back(static_cast<std::size_t>(it - t.columns.begin()));
+  }
+  // The sum of per-row digests (4 lanes mod 2^64): independent of row order, since the two
+  // backends may sort text keys differently.
+  std::array<std::uint64_t, 4> sum{};
+  TableChecksum out;
+  std::string buf;
+  SL_RETURN_IF_ERROR(ScanTable(
+      c, t,
+      [&](const db::Row& r) -> Result<void> {
+        buf.clear();
+        for (std::size_t i : index) AppendNormalised(buf, r.at(i));
+        unsigned char digest[crypto_hash_sha256_BYTES];
+        crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(buf.data()), buf.size());
+        for (std::size_t lane = 0; lane < 4; ++lane) {
+          std::uint64_t x;
+          std::memcpy(&x, digest + lane * 8, 8);
+          sum[lane] += x;
+        }
+        ++out.rows;
+        return {};
+      },
+      5000));
+  for (auto lane : sum) out.checksum += fmt::format("{:016x}", lane);
+  return out;
+}
+
+Result<CopyReport> CopyDatabase(const std::string& from_url, const std::string& to_url,
+                                const CopyOptions& options) {
+  SL_ASSIGN_OR_RETURN(auto source, db::Open(from_url));
+  SL_ASSIGN_OR_RETURN(auto target, db::Open(to_url));
+  SL_ASSIGN_OR_RETURN(auto status, db::GetMigrationStatus(*source));
+  if (status.current_version == 0 || !status.pending.empty()) {
+    return Fail(Error::FailedPrecondition(
+        source->display_url() +
+        " is not a current Storyloom database; run `storyloom db migrate` on it first"));
+  }
+  SL_RETURN_IF_ERROR(db::Migrate(*target));
+
+  SL_ASSIGN_OR_RETURN(auto source_tables,
+                      db::ReadValue<std::vector<TableInfo>>(
+                          *source, [](db::Connection& c) { return ListTables(c); }));
+  SL_ASSIGN_OR_RETURN(auto target_tables,
+                      db::ReadValue<std::vector<TableInfo>>(
+                          *target, [](db::Connection& c) { return ListTables(c); }));
+  const std::vector<CommonTable> tables = Intersect(source_tables, target_tables);
+
+  // Refuse a target that holds data of its own.
+  std::string non_empty;
+  SL_RETURN_IF_ERROR(target->Read([&](db::Connection& c) -> Result<void> {
+    for (const auto& t : tables) {
+      if (IsDerivedTable(t.target.name) || IsSeededTable(t.target.name)) continue;
+      SL_ASSIGN_OR_RETURN(auto n, CountRows(c, t.target.name));
+      if (n > 0 && non_empty.empty()) non_empty = fmt::format("{} has {} row(s)", t.target.name, n);
+    }
+    return {};
+  }));
+  if (!non_empty.empty() && !options.force) {
+    return Fail(Error::FailedPrecondition(fmt::format(
+        "the target database {} is not empty ({}); pass --force to replace its contents",
+        target->display_url(), non_empty)));
+  }
+  SL_RETURN_IF_ERROR(EmptyTarget(*target, tables));
+
+  CopyReport report;
+  const auto copy_start = Clock::now();
+  // One read transaction over the whole source: a consistent snapshot of every table.
+  SL_RETURN_IF_ERROR(source->Read([&](db::Connection& src) -> Result<void> {
+    std::map<std::string, std::int64_t> counts;
+    std::int64_t total = 0;
+    for (const auto& t : tables) {
+      SL_ASSIGN_OR_RETURN(counts[t.source.name], CountRows(src, t.source.name));
+      total += counts[t.source.name];
+    }
+    std::int64_t done = 0;
+    if (options.on_progress) options.on_progress("copy", 0, total);
+    std::map<std::string, std::vector<std::vector<Value>>> deferred;  // table -> rows
+    for (const auto& t : tables) {
+      if (IsDerivedTable(t.target.name)) {
+        // Triggers rebuilt these while the base rows went in; the source's copy also holds
+        // history of rows deleted since.
+        SL_RETURN_IF_ERROR(target->Write([&](db::Connection& c) -> Result<void> {
+          SL_RETURN_IF_ERROR(c.Exec("DELETE FROM " + Quoted(t.target.name)));
+          return {};
+        }));
+      }
+      bool has_deferred = false;
+      for (const auto& col : t.columns) has_deferred |= IsDeferredColumn(t.target.name, col);
+      std::vector<std::vector<Value>> batch;
+      auto flush = [&]() -> Result<void> {
+        if (batch.empty()) return {};
+        SL_RETURN_IF_ERROR(target->Write([&](db::Connection& c) {
+          return InsertBatch(c, t.target.name, t.columns, batch, options.rows_per_statement);
+        }));
+        done += static_cast<std::int64_t>(batch.size());
+        report.rows += static_cast<std::int64_t>(batch.size());
+        if (options.on_progress) options.on_progress("copy", done, total);
+        if (has_deferred) {
+          auto& keep = deferred[t.target.name];
+          keep.insert(keep.end(), std::make_move_iterator(batch.begin()),
+                      std::make_move_iterator(batch.end()));
+        }
+        batch.clear();
+        return {};
+      };
+      SL_RETURN_IF_ERROR(ScanTable(
+          src, t.source,
+          [&](const db::Row& r) -> Result<void> {
+            std::vector<Value> v;
+            v.reserve(t.source_index.size());
+            for (std::size_t i : t.source_index) v.push_back(r.at(i));
+            batch.push_back(std::move(v));
+            if (static_cast<int>(batch.size()) >= options.rows_per_transaction) return flush();
+            return {};
+          },
+          5000));
+      SL_RETURN_IF_ERROR(flush());
+    }
+    // Now that every file row exists, link scenes to their files.
+    for (const auto& t : tables) {
+      auto it = deferred.find(t.target.name);
+      if (it == deferred.end()) continue;
+      TableInfo cols{t.target.name, t.columns, {}};
+      SL_RETURN_IF_ERROR(
+          target->Write([&](db::Connection& c) { return UpdateDeferred(c, cols, it->second); }));
+    }
+    return {};
+  }));
+  std::vector<TableInfo> written;
+  for (const auto& t : tables) written.push_back(TableInfo{t.target.name, t.columns, {}});
+  SL_RETURN_IF_ERROR(target->Write([&](db::Connection& c) { return ResetSequences(c, written); }));
+  report.copy_seconds = SecondsSince(copy_start);
+
+  const auto verify_start = Clock::now();
+  std::int64_t verified = 0;
+  for (const auto& t : tables) {
+    TableCopyReport tr;
+    tr.name = t.target.name;
+    SL_ASSIGN_OR_RETURN(auto s, db::ReadValue<TableChecksum>(*source, [&](db::Connection& c) {
+                          return ChecksumTable(c, t.source, t.columns);
+                        }));
+    SL_ASSIGN_OR_RETURN(auto d, db::ReadValue<TableChecksum>(*target, [&](db::Connection& c) {
+                          return ChecksumTable(c, t.target, t.columns);
+                        }));
+    tr.source_rows = s.rows;
+    tr.source_checksum = s.checksum;
+    tr.target_rows = d.rows;
+    tr.target_checksum = d.checksum;
+    report.tables.push_back(std::move(tr));
+    if (options.on_progress) {
+      options.on_progress("verify", ++verified, static_cast<std::int64_t>(tables.size()));
+    }
+  }
+  report.verify_seconds = SecondsSince(verify_start);
+  return report;
+}
+
+}  // namespace storyloom::ops
