@@ -63,6 +63,7 @@ Result<std::unique_ptr<Runtime>> BuildRuntime(const core::Config& config, int wo
   engine::ManagerOptions mo;
   mo.workers = workers >= 0 ? workers : config.workers;
   mo.max_running_per_user = config.max_running_per_user;
+  mo.lease_ms = config.lease_ms;
   mo.release_leases_on_start = rt->store->database().dialect() == db::Dialect::kSqlite;
   Runtime* raw = rt.get();
   const std::string default_provider = config.provider;

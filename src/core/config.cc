@@ -46,7 +46,7 @@ std::string EnvName(const std::string& key) {
 
 constexpr const char* kKeys[] = {
     "data_dir", "database_url", "sqlite_synchronous", "db_readers", "host", "port",
-    "io_threads", "http_workers", "workers", "max_body_bytes", "max_upload_bytes",
+    "io_threads", "http_workers", "workers", "lease_ms", "max_body_bytes", "max_upload_bytes",
     "read_timeout_ms", "public_url", "log_level", "log_json", "access_log", "provider",
     "espeak_binary", "openai.base_url", "openai.api_key", "openai.chat_model",
     "openai.image_model", "openai.speech_model", "budget.monthly_usd", "budget.soft_usd",
@@ -96,6 +96,7 @@ Result<void> SetConfigValue(Config& c, const std::string& key, const std::string
   if (key == "io_threads") return set_int(c.io_threads, 1, 64);
   if (key == "http_workers") return set_int(c.http_workers, 1, 256);
   if (key == "workers") return set_int(c.workers, 0, 256);
+  if (key == "lease_ms") return set_int(c.lease_ms, 1000, 3600000);
   if (key == "max_body_bytes") return set_int(c.max_body_bytes, 1024, 1ll << 30);
   if (key == "max_upload_bytes") return set_int(c.max_upload_bytes, 1024, 1ll << 40);
   if (key == "read_timeout_ms") return set_int(c.read_timeout_ms, 100, 3600000);

@@ -24,6 +24,7 @@ struct Config {
   int io_threads = 1;
   int http_workers = 8;               // handler threads
   int workers = 2;                    // workflows run at once; 0 = API only
+  int lease_ms = 30000;               // workflow lease; another instance takes over after it
   std::uint64_t max_body_bytes = 1 << 20;
   std::uint64_t max_upload_bytes = 512ull << 20;
   int read_timeout_ms = 30000;
