@@ -84,8 +84,11 @@ Result<Principal> Authenticator::FromSecret(const std::string& secret, bool via_
   {
     std::lock_guard lock(mu_);
     auto it = cache_.find(hash);
+    // The kind check is repeated here: a session secret is only good as a cookie, an API
+    // token only as a bearer token, cached or not.
     if (it != cache_.end() && now - it->second.checked_at < kCacheMs &&
-        (!it->second.expires_at || *it->second.expires_at > now)) {
+        (!it->second.expires_at || *it->second.expires_at > now) &&
+        it->second.is_session == via_cookie) {
       Principal p = it->second.principal;
       p.via_cookie = via_cookie;
       return p;
@@ -112,7 +115,7 @@ Result<Principal> Authenticator::FromSecret(const std::string& secret, bool via_
     if (cache_.size() > 10000) cache_.clear();
     Cached& c = cache_[hash];
     touch = now - std::max(c.last_touched, token->last_used_at.value_or(0)) > kTouchEveryMs;
-    c = Cached{p, token->expires_at, now, touch ? now : c.last_touched};
+    c = Cached{p, token->expires_at, now, touch ? now : c.last_touched, token->kind == "session"};
   }
   if (touch) (void)store_.Write([&](StoreTx& tx) { return tx.TouchToken(token->id, now); });
   return p;

@@ -67,6 +67,7 @@ class Authenticator {
     std::optional<Millis> expires_at;
     Millis checked_at = 0;
     Millis last_touched = 0;
+    bool is_session = false;  // a browser session (cookie only), not an API token
   };
   Store& store_;
   std::mutex mu_;
