@@ -202,6 +202,11 @@ class StoreTx {
   [[nodiscard]] Result<NanoUsd> CostSince(std::string_view from_day, std::string_view user_id);
   // Sum of reservations not expired at `now` for user ("" = every user).
   [[nodiscard]] Result<NanoUsd> LiveReservations(Millis now, std::string_view user_id);
+  // Both of the above read in one statement, hence from one snapshot even under READ
+  // COMMITTED: a reservation settled meanwhile is counted once, as cost or as reservation.
+  [[nodiscard]] Result<std::pair<NanoUsd, NanoUsd>> SpentAndReserved(std::string_view from_day,
+                                                                     Millis now,
+                                                                     std::string_view user_id);
   // Inserts a reservation and returns its id.
   [[nodiscard]] Result<std::string> AddReservation(std::string_view user_id, NanoUsd amount,
                                                    Millis now, Millis expires_at);

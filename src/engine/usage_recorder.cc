@@ -63,15 +63,15 @@ Result<std::string> UsageRecorder::Reserve(const ApiUsage& planned) {
     const NanoUsd worst = worst_case.cost_nusd.value_or(0);
     const std::string from_day = MonthStart(now);
     if (user.hard_nusd) {
-      SL_ASSIGN_OR_RETURN(NanoUsd spent, tx.CostSince(from_day, planned.user_id));
-      SL_ASSIGN_OR_RETURN(NanoUsd held, tx.LiveReservations(now, planned.user_id));
+      SL_ASSIGN_OR_RETURN(auto used, tx.SpentAndReserved(from_day, now, planned.user_id));
+      const auto [spent, held] = used;
       if (spent + held + worst > *user.hard_nusd) {
         return Fail(BudgetExceeded("this user", *user.hard_nusd, spent + held, worst));
       }
     }
     if (budgets_.global_hard_nusd) {
-      SL_ASSIGN_OR_RETURN(NanoUsd spent, tx.CostSince(from_day, ""));
-      SL_ASSIGN_OR_RETURN(NanoUsd held, tx.LiveReservations(now, ""));
+      SL_ASSIGN_OR_RETURN(auto used, tx.SpentAndReserved(from_day, now, ""));
+      const auto [spent, held] = used;
       if (spent + held + worst > *budgets_.global_hard_nusd) {
         return Fail(BudgetExceeded("the server", *budgets_.global_hard_nusd, spent + held, worst));
       }

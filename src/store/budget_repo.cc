@@ -70,6 +70,25 @@ Result<NanoUsd> StoreTx::LiveReservations(Millis now, std::string_view user_id) 
   return row.Int(0);
 }
 
+Result<std::pair<NanoUsd, NanoUsd>> StoreTx::SpentAndReserved(std::string_view from_day,
+                                                              Millis now,
+                                                              std::string_view user_id) {
+  std::vector<Value> v;
+  std::string sql;
+  if (user_id.empty()) {
+    sql = "SELECT (SELECT coalesce(sum(cost_nusd), 0) FROM usage_daily WHERE day >= ?), "
+          "(SELECT coalesce(sum(amount_nusd), 0) FROM budget_reservations WHERE expires_at > ?)";
+    v = {std::string(from_day), now};
+  } else {
+    sql = "SELECT (SELECT coalesce(sum(cost_nusd), 0) FROM usage_daily WHERE user_id = ? AND "
+          "day >= ?), (SELECT coalesce(sum(amount_nusd), 0) FROM budget_reservations WHERE "
+          "user_id = ? AND expires_at > ?)";
+    v = {std::string(user_id), std::string(from_day), std::string(user_id), now};
+  }
+  SL_ASSIGN_OR_RETURN(auto row, c_.QueryOne(sql, v));
+  return std::pair<NanoUsd, NanoUsd>{row.Int(0), row.Int(1)};
+}
+
 Result<std::string> StoreTx::AddReservation(std::string_view user_id, NanoUsd amount, Millis now,
                                             Millis expires_at) {
   std::string id = core::NewId();
