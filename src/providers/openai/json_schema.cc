@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <optional>
+
 namespace storyloom::providers::openai {
 
 namespace {
@@ -29,6 +31,15 @@ std::size_t Utf8Length(const std::string& s) {
   return n;
 }
 
+// A non-negative integer keyword such as minItems; nullopt when absent or not one.
+std::optional<std::size_t> Bound(const json& schema, const char* key) {
+  auto it = schema.find(key);
+  if (it == schema.end() || !it->is_number_integer() || it->get<std::int64_t>() < 0) {
+    return std::nullopt;
+  }
+  return static_cast<std::size_t>(it->get<std::int64_t>());
+}
+
 std::string Validate(const json& schema, const json& v, const std::string& path) {
   if (!schema.is_object()) return {};
   if (auto t = schema.find("type"); t != schema.end()) {
@@ -48,25 +59,19 @@ std::string Validate(const json& schema, const json& v, const std::string& path)
   }
   if (v.is_string()) {
     const std::size_t len = Utf8Length(v.get_ref<const std::string&>());
-    if (auto m = schema.find("minLength");
-        m != schema.end() && m->is_number_unsigned() && len < m->get<std::size_t>()) {
-      return fmt::format("{}: shorter than {} characters", path, m->get<std::size_t>());
+    if (auto m = Bound(schema, "minLength"); m && len < *m) {
+      return fmt::format("{}: shorter than {} characters", path, *m);
     }
-    if (auto m = schema.find("maxLength");
-        m != schema.end() && m->is_number_unsigned() && len > m->get<std::size_t>()) {
-      return fmt::format("{}: longer than {} characters", path, m->get<std::size_t>());
+    if (auto m = Bound(schema, "maxLength"); m && len > *m) {
+      return fmt::format("{}: longer than {} characters", path, *m);
     }
   }
   if (v.is_array()) {
-    if (auto m = schema.find("minItems");
-        m != schema.end() && m->is_number_unsigned() && v.size() < m->get<std::size_t>()) {
-      return fmt::format("{}: {} items, expected at least {}", path, v.size(),
-                         m->get<std::size_t>());
+    if (auto m = Bound(schema, "minItems"); m && v.size() < *m) {
+      return fmt::format("{}: {} items, expected at least {}", path, v.size(), *m);
     }
-    if (auto m = schema.find("maxItems");
-        m != schema.end() && m->is_number_unsigned() && v.size() > m->get<std::size_t>()) {
-      return fmt::format("{}: {} items, expected at most {}", path, v.size(),
-                         m->get<std::size_t>());
+    if (auto m = Bound(schema, "maxItems"); m && v.size() > *m) {
+      return fmt::format("{}: {} items, expected at most {}", path, v.size(), *m);
     }
     if (auto items = schema.find("items"); items != schema.end()) {
       for (std::size_t i = 0; i < v.size(); ++i) {
