@@ -1,6 +1,7 @@
 #include "api/rate_limiter.h"
 
 #include <algorithm>
+#include <vector>
 
 namespace storyloom::api {
 
@@ -52,11 +53,12 @@ void FailureLimiter::EvictLocked(Millis now) {
     return kv.second.blocked_until <= now && now - kv.second.last_failure > options_.window_ms;
   });
   if (entries_.size() < options_.max_keys) return;
-  // Still full (a flood of distinct keys): drop the eighth least recently failed, so the
+  // Still full (a flood of distinct keys): drop an eighth, keys not locked out first and the
+  // least recently failed among them, so a flood does not lift a lockout in force and the
   // cost of a sweep is paid once per many inserts.
-  std::vector<std::pair<Millis, std::string>> by_age;
+  std::vector<std::pair<std::pair<bool, Millis>, std::string>> by_age;
   by_age.reserve(entries_.size());
-  for (const auto& [k, e] : entries_) by_age.emplace_back(e.last_failure, k);
+  for (const auto& [k, e] : entries_) by_age.push_back({{e.blocked_until > now, e.last_failure}, k});
   const std::size_t drop = std::max<std::size_t>(1, by_age.size() / 8);
   std::nth_element(by_age.begin(), by_age.begin() + static_cast<std::ptrdiff_t>(drop - 1), by_age.end());
   for (std::size_t i = 0; i < drop; ++i) entries_.erase(by_age[i].second);
