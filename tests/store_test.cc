@@ -550,6 +550,65 @@ TEST_P(StoreTest, ClaimLeasesAreExclusiveUntilExpiry) {
   EXPECT_EQ((*taken)[0].lease_owner, "node-2");
 }
 
+TEST_P(StoreTest, ClaimHonoursThePerUserCapAcrossOwners) {
+  std::vector<Workflow> alice_wfs;
+  for (int i = 0; i < 5; ++i) alice_wfs.push_back(Create(alice_, "a" + std::to_string(i)));
+  Workflow bob_wf = Create(bob_, "b");
+  // Alice's five are older than Bob's one, yet the cap leaves room for Bob.
+  auto first = store_->WriteOne<std::vector<Workflow>>(
+      [&](StoreTx& tx) { return tx.ClaimWorkflows("node-1", 60000, 10, 2); });
+  ASSERT_TRUE(first.has_value()) << first.error().ToString();
+  ASSERT_EQ(first->size(), 3u);
+  EXPECT_EQ((*first)[0].id, alice_wfs[0].id);
+  EXPECT_EQ((*first)[1].id, alice_wfs[1].id);
+  EXPECT_EQ((*first)[2].id, bob_wf.id);
+  EXPECT_EQ(*store_->ReadOne<std::int64_t>([&](StoreTx& tx) { return tx.CountLeasedWorkflows(alice_); }), 2);
+  // Another instance cannot take Alice's third while two of hers hold live leases.
+  auto second = store_->WriteOne<std::vector<Workflow>>(
+      [&](StoreTx& tx) { return tx.ClaimWorkflows("node-2", 60000, 10, 2); });
+  ASSERT_TRUE(second.has_value());
+  EXPECT_TRUE(second->empty());
+  // One of hers finishes: exactly one more may start.
+  WorkflowUpdate done;
+  done.status = WorkflowStatus::kCompleted;
+  ASSERT_TRUE(store_->UpdateWorkflow(alice_wfs[0].id, done));
+  ASSERT_TRUE(store_->Write([&](StoreTx& tx) { return tx.ReleaseLease(alice_wfs[0].id, "node-1"); }));
+  auto third = store_->WriteOne<std::vector<Workflow>>(
+      [&](StoreTx& tx) { return tx.ClaimWorkflows("node-2", 60000, 10, 2); });
+  ASSERT_EQ(third->size(), 1u);
+  EXPECT_EQ((*third)[0].id, alice_wfs[2].id);
+  // Without a cap, the rest are claimed.
+  auto rest = store_->WriteOne<std::vector<Workflow>>(
+      [&](StoreTx& tx) { return tx.ClaimWorkflows("node-3", 60000, 10); });
+  EXPECT_EQ(rest->size(), 2u);
+}
+
+TEST_P(StoreTest, RevokeUserTokensRevokesOnlyThatKindOfThatUser) {
+  auto make = [&](const std::string& user, const std::string& kind, const std::string& hash) {
+    ApiToken t;
+    t.user_id = user;
+    t.kind = kind;
+    t.name = kind;
+    t.token_hash = hash;
+    auto r = store_->WriteOne<ApiToken>([&](StoreTx& tx) { return tx.CreateToken(t); });
+    EXPECT_TRUE(r.has_value());
+    return r->id;
+  };
+  const std::string s1 = make(alice_, "session", "h1"), s2 = make(alice_, "session", "h2");
+  const std::string api = make(alice_, "api", "h3"), bob_s = make(bob_, "session", "h4");
+  auto n = store_->WriteOne<std::int64_t>(
+      [&](StoreTx& tx) { return tx.RevokeUserTokens(alice_, "session", 1234); });
+  ASSERT_TRUE(n.has_value()) << n.error().ToString();
+  EXPECT_EQ(*n, 2);
+  auto get = [&](const std::string& id) {
+    return *store_->ReadOne<ApiToken>([&](StoreTx& tx) { return tx.GetToken(id); });
+  };
+  EXPECT_EQ(get(s1).revoked_at, 1234);
+  EXPECT_EQ(get(s2).revoked_at, 1234);
+  EXPECT_FALSE(get(api).revoked_at.has_value());
+  EXPECT_FALSE(get(bob_s).revoked_at.has_value());
+}
+
 TEST_P(StoreTest, FailedWriteInABatchRollsBackOnlyItself) {
   Workflow w = Create(alice_, "p");
   auto r = store_->Write([&](StoreTx& tx) -> Result<void> {
