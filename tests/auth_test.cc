@@ -1,10 +1,11 @@
 // Unit tests of the authentication parts: the sign-in failure limiter, argon2id password
 // hashing, and the Authenticator's token and CSRF rules over a real (SQLite) store.
+#include "api/auth.h"
+
 #include <gtest/gtest.h>
 
 #include <thread>
 
-#include "api/auth.h"
 #include "api/rate_limiter.h"
 #include "core/clock.h"
 #include "support/test_db.h"
@@ -136,7 +137,8 @@ class AuthenticatorTest : public ::testing::Test {
     alice_ = testing::MakeUser(*store_, "alice");
     auth_ = std::make_unique<Authenticator>(*store_);
   }
-  static http::Request Req(const std::string& method, std::vector<std::pair<std::string, std::string>> headers) {
+  static http::Request Req(const std::string& method,
+                           std::vector<std::pair<std::string, std::string>> headers) {
     http::Request r;
     r.method = method;
     r.path = "/api/v1/me";
@@ -166,12 +168,14 @@ TEST_F(AuthenticatorTest, BearerTokensAreCheckedByKind) {
   EXPECT_EQ(p->user_id, alice_);
   EXPECT_FALSE(p->via_cookie);
   // A session secret is only good as a cookie, a login link never as a credential.
-  EXPECT_EQ(Code(Req("GET", {{"Authorization", "Bearer " + session}})), ErrorCode::kUnauthenticated);
+  EXPECT_EQ(Code(Req("GET", {{"Authorization", "Bearer " + session}})),
+            ErrorCode::kUnauthenticated);
   EXPECT_EQ(Code(Req("GET", {{"Authorization", "Bearer " + login}})), ErrorCode::kUnauthenticated);
   EXPECT_EQ(Code(Req("GET", {{"Cookie", "sl_session=" + api}})), ErrorCode::kUnauthenticated);
   // Malformed headers and unknown secrets.
-  for (const std::string& h : std::vector<std::string>{"Basic YWxpY2U6eA==", "Bearer", "Bearer ", "Token " + api, "Bearer slt_nope",
-                        "Bearer " + std::string(300, 'x'), "Bearer " + api + "x"}) {
+  for (const std::string& h : std::vector<std::string>{
+           "Basic YWxpY2U6eA==", "Bearer", "Bearer ", "Token " + api, "Bearer slt_nope",
+           "Bearer " + std::string(300, 'x'), "Bearer " + api + "x"}) {
     EXPECT_EQ(Code(Req("GET", {{"Authorization", h}})), ErrorCode::kUnauthenticated) << h;
   }
   EXPECT_EQ(Code(Req("GET", {})), ErrorCode::kUnauthenticated);
@@ -188,24 +192,32 @@ TEST_F(AuthenticatorTest, CookieRequestsNeedAMatchingCsrfTokenToChangeThings) {
   }
   for (std::string m : {"POST", "PUT", "PATCH", "DELETE"}) {
     EXPECT_EQ(Code(Req(m, {{"Cookie", cookies}})), ErrorCode::kPermissionDenied) << m;
-    EXPECT_EQ(Code(Req(m, {{"Cookie", cookies}, {"X-CSRF-Token", "abc124"}})), ErrorCode::kPermissionDenied) << m;
+    EXPECT_EQ(Code(Req(m, {{"Cookie", cookies}, {"X-CSRF-Token", "abc124"}})),
+              ErrorCode::kPermissionDenied)
+        << m;
     EXPECT_EQ(Code(Req(m, {{"Cookie", "sl_session=" + session}, {"X-CSRF-Token", ""}})),
-              ErrorCode::kPermissionDenied) << m;
-    EXPECT_TRUE(auth_->Authenticate(Req(m, {{"Cookie", cookies}, {"X-CSRF-Token", "abc123"}})).has_value()) << m;
+              ErrorCode::kPermissionDenied)
+        << m;
+    EXPECT_TRUE(
+        auth_->Authenticate(Req(m, {{"Cookie", cookies}, {"X-CSRF-Token", "abc123"}})).has_value())
+        << m;
   }
   // A bearer token needs no CSRF token: browsers never attach it on their own.
-  EXPECT_TRUE(auth_->Authenticate(Req("POST", {{"Authorization", "Bearer " + Issue("api")}})).has_value());
+  EXPECT_TRUE(
+      auth_->Authenticate(Req("POST", {{"Authorization", "Bearer " + Issue("api")}})).has_value());
 }
 
 TEST_F(AuthenticatorTest, ExpiredRevokedAndDisabledAreRefused) {
   const std::string expired = Issue("api", 1);
   std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  EXPECT_EQ(Code(Req("GET", {{"Authorization", "Bearer " + expired}})), ErrorCode::kUnauthenticated);
+  EXPECT_EQ(Code(Req("GET", {{"Authorization", "Bearer " + expired}})),
+            ErrorCode::kUnauthenticated);
 
   auto t = auth_->Issue(alice_, "api", "t", 0);
   const http::Request req = Req("GET", {{"Authorization", "Bearer " + t->secret}});
   ASSERT_TRUE(auth_->Authenticate(req).has_value());  // now cached
-  ASSERT_TRUE(store_->Write([&](StoreTx& tx) { return tx.RevokeToken(t->token.id, core::WallMillis()); }));
+  ASSERT_TRUE(
+      store_->Write([&](StoreTx& tx) { return tx.RevokeToken(t->token.id, core::WallMillis()); }));
   auth_->Forget(t->token.id);
   EXPECT_EQ(Code(req), ErrorCode::kUnauthenticated);
 

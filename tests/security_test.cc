@@ -53,7 +53,8 @@ std::string Lower(std::string s) {
 std::set<std::pair<std::string, std::string>> RegisteredRoutes() {
   std::set<std::pair<std::string, std::string>> out;
   const std::regex add(R"re(\br\.Add\(\s*"([A-Z]+)",\s*"([^"]+)")re");
-  for (const auto& e : std::filesystem::directory_iterator(std::string(STORYLOOM_SOURCE_DIR) + "/src/api")) {
+  for (const auto& e :
+       std::filesystem::directory_iterator(std::string(STORYLOOM_SOURCE_DIR) + "/src/api")) {
     if (e.path().extension() != ".cc") continue;
     std::ifstream in(e.path());
     const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -67,8 +68,8 @@ std::set<std::pair<std::string, std::string>> RegisteredRoutes() {
 // Routes open without credentials by design: liveness, readiness, the sign-in endpoints and
 // Prometheus scraping (docs/SECURITY.md).
 bool IsPublic(const std::string& path) {
-  return path == "/healthz" || path == "/readyz" || path == "/login" || path == "/api/v1/auth/login" ||
-         path == "/metrics";
+  return path == "/healthz" || path == "/readyz" || path == "/login" ||
+         path == "/api/v1/auth/login" || path == "/metrics";
 }
 
 std::string Fill(std::string pattern, const std::string& id, const std::string& file_path) {
@@ -117,8 +118,9 @@ class SecurityTest : public ::testing::Test {
     static AliceData d = [] {
       AliceData out;
       auto alice = server_->Client("alice");
-      auto r = alice->Post("/api/v1/workflows",
-                           {{"prompt", "Alice's private tale"}, {"options", {{"scenes", 1}, {"narration", false}}}});
+      auto r = alice->Post(
+          "/api/v1/workflows",
+          {{"prompt", "Alice's private tale"}, {"options", {{"scenes", 1}, {"narration", false}}}});
       EXPECT_EQ(r.status, 201) << r.body;
       out.workflow_id = r.Json()["id"];
       json w = WaitForWorkflow(*alice, out.workflow_id);
@@ -149,10 +151,15 @@ TEST_F(SecurityTest, EveryEndpointRefusesAnonymousCallers) {
   const auto routes = RegisteredRoutes();
   // The parse must see the contract's endpoints, or this test would prove nothing.
   for (const auto& must : std::vector<std::pair<std::string, std::string>>{
-           {"GET", "/api/v1/workflows"}, {"POST", "/api/v1/workflows/{id}/retry"},
-           {"GET", "/files/{*path}"}, {"PUT", "/api/v1/workflows/{id}/files/{name}"},
-           {"PATCH", "/api/v1/users/{id}"}, {"DELETE", "/api/v1/tokens/{id}"},
-           {"GET", "/api/v1/admin/audit"}, {"POST", "/api/v1/usage"}, {"GET", "/api/v1/me"}}) {
+           {"GET", "/api/v1/workflows"},
+           {"POST", "/api/v1/workflows/{id}/retry"},
+           {"GET", "/files/{*path}"},
+           {"PUT", "/api/v1/workflows/{id}/files/{name}"},
+           {"PATCH", "/api/v1/users/{id}"},
+           {"DELETE", "/api/v1/tokens/{id}"},
+           {"GET", "/api/v1/admin/audit"},
+           {"POST", "/api/v1/usage"},
+           {"GET", "/api/v1/me"}}) {
     EXPECT_TRUE(routes.contains(must)) << must.first << " " << must.second;
   }
   const AliceData& d = Alice();
@@ -168,7 +175,8 @@ TEST_F(SecurityTest, EveryEndpointRefusesAnonymousCallers) {
       EXPECT_EQ(r.Json()["error"]["code"], "unauthenticated") << method << " " << path;
     }
     // A cookie that names no session is no better.
-    auto c = anon.Request(method, path, body, {"Cookie: sl_session=sls_forged; sl_csrf=x", "X-CSRF-Token: x"});
+    auto c = anon.Request(method, path, body,
+                          {"Cookie: sl_session=sls_forged; sl_csrf=x", "X-CSRF-Token: x"});
     EXPECT_EQ(c.status, 401) << method << " " << path;
     ++checked;
   }
@@ -213,13 +221,15 @@ TEST_F(SecurityTest, OtherUsersResourcesAnswer404OnEveryRoute) {
   EXPECT_EQ(made_up.status, theirs.status);
   EXPECT_EQ(made_up.Json()["error"], theirs.Json()["error"]);
   // Recording usage against her workflow is refused and nothing is charged to her.
-  auto usage = bob->Post("/api/v1/usage", {{"workflow_id", d.workflow_id}, {"provider", "x"}, {"operation", "chat"}});
+  auto usage = bob->Post(
+      "/api/v1/usage", {{"workflow_id", d.workflow_id}, {"provider", "x"}, {"operation", "chat"}});
   EXPECT_EQ(usage.status, 422) << usage.body;
   // Lists hold only Bob's own, whatever filter he asks for.
   const std::string alice_id = server_->user_id("alice");
-  for (const std::string& path : std::vector<std::string>{"/api/v1/workflows", "/api/v1/workflows?user_id=" + alice_id, "/api/v1/files",
-                                 "/api/v1/files?user_id=" + alice_id, "/api/v1/tokens",
-                                 "/api/v1/tokens?user_id=" + alice_id}) {
+  for (const std::string& path :
+       std::vector<std::string>{"/api/v1/workflows", "/api/v1/workflows?user_id=" + alice_id,
+                                "/api/v1/files", "/api/v1/files?user_id=" + alice_id,
+                                "/api/v1/tokens", "/api/v1/tokens?user_id=" + alice_id}) {
     auto r = bob->Get(path);
     ASSERT_EQ(r.status, 200) << path;
     for (const auto& item : Field(r, "items")) {
@@ -231,8 +241,12 @@ TEST_F(SecurityTest, OtherUsersResourcesAnswer404OnEveryRoute) {
     }
   }
   // Costs: Alice's usage never shows in Bob's report.
-  ASSERT_EQ(server_->Client("alice")->Post("/api/v1/usage", {{"provider", "alice-prov"}, {"model", "alice-model"},
-                                                             {"operation", "chat"}}).status, 201);
+  ASSERT_EQ(
+      server_->Client("alice")
+          ->Post("/api/v1/usage",
+                 {{"provider", "alice-prov"}, {"model", "alice-model"}, {"operation", "chat"}})
+          .status,
+      201);
   for (const std::string& q : std::vector<std::string>{"", "&user_id=" + alice_id}) {
     auto rep = bob->Get("/api/v1/usage?group_by=provider,model" + q);
     ASSERT_EQ(rep.status, 200);
@@ -257,13 +271,14 @@ TEST_F(SecurityTest, NonAdminsGet403OnAdminEndpoints) {
   struct Case {
     std::string method, path, body;
   };
-  for (const auto& c : std::vector<Case>{{"GET", "/api/v1/users", ""},
-                                         {"POST", "/api/v1/users", R"({"username":"mallory","password":"password123"})"},
-                                         {"GET", "/api/v1/users/" + alice_id, ""},
-                                         {"PATCH", "/api/v1/users/" + alice_id, R"({"disabled":true})"},
-                                         {"PATCH", "/api/v1/users/" + server_->user_id("bob"), R"({"role":"admin"})"},
-                                         {"GET", "/api/v1/admin/audit", ""},
-                                         {"POST", "/api/v1/tokens", R"({"user_id":")" + alice_id + R"("})"}}) {
+  for (const auto& c : std::vector<Case>{
+           {"GET", "/api/v1/users", ""},
+           {"POST", "/api/v1/users", R"({"username":"mallory","password":"password123"})"},
+           {"GET", "/api/v1/users/" + alice_id, ""},
+           {"PATCH", "/api/v1/users/" + alice_id, R"({"disabled":true})"},
+           {"PATCH", "/api/v1/users/" + server_->user_id("bob"), R"({"role":"admin"})"},
+           {"GET", "/api/v1/admin/audit", ""},
+           {"POST", "/api/v1/tokens", R"({"user_id":")" + alice_id + R"("})"}}) {
     auto r = bob->Request(c.method, c.path, c.body);
     EXPECT_EQ(r.status, 403) << c.method << " " << c.path << ": " << r.body;
     EXPECT_EQ(r.Json()["error"]["code"], "permission_denied");
@@ -278,11 +293,13 @@ TEST_F(SecurityTest, MalformedUnknownExpiredAndRevokedTokensAreRefused) {
   HttpClient c(server_->url());
   const std::string good = server_->token("alice");
   for (const std::string& h : std::vector<std::string>{
-           "Authorization: Bearer", "Authorization: Bearer ", "Authorization: Basic YWxpY2U6YWxpY2UtcGFzc3dvcmQ=",
-        "Authorization: Token " + good, "Authorization: Bearer " + good + "x", "Authorization: Bearer x" + good,
-        "Authorization: Bearer " + good.substr(0, good.size() - 1), "Authorization: Bearer slt_' OR 1=1 --",
-        "Authorization: Bearer " + std::string(4000, 'A'), "Authorization: " + good,
-        "Authorization: Bearer " + api::Authenticator::HashSecret(good)}) {
+           "Authorization: Bearer", "Authorization: Bearer ",
+           "Authorization: Basic YWxpY2U6YWxpY2UtcGFzc3dvcmQ=", "Authorization: Token " + good,
+           "Authorization: Bearer " + good + "x", "Authorization: Bearer x" + good,
+           "Authorization: Bearer " + good.substr(0, good.size() - 1),
+           "Authorization: Bearer slt_' OR 1=1 --",
+           "Authorization: Bearer " + std::string(4000, 'A'), "Authorization: " + good,
+           "Authorization: Bearer " + api::Authenticator::HashSecret(good)}) {
     auto r = c.Get("/api/v1/me", {h});
     EXPECT_EQ(r.status, 401) << h.substr(0, 80);
     EXPECT_EQ(r.Header("www-authenticate"), "Bearer");
@@ -308,7 +325,8 @@ TEST_F(SecurityTest, MalformedUnknownExpiredAndRevokedTokensAreRefused) {
   EXPECT_EQ(alice->Delete("/api/v1/tokens/" + made.Json()["id"].get<std::string>()).status, 204);
   EXPECT_EQ(c.Get("/api/v1/me", {"Authorization: Bearer " + secret}).status, 401);
   // The stored row holds a hash, never the secret.
-  auto row = store->ReadOne<ApiToken>([&](StoreTx& tx) { return tx.GetToken(made.Json()["id"].get<std::string>()); });
+  auto row = store->ReadOne<ApiToken>(
+      [&](StoreTx& tx) { return tx.GetToken(made.Json()["id"].get<std::string>()); });
   ASSERT_TRUE(row.has_value());
   EXPECT_EQ(row->token_hash, api::Authenticator::HashSecret(secret));
   EXPECT_TRUE(row->revoked_at.has_value());
@@ -341,8 +359,9 @@ TEST_F(SecurityTest, DisabledUserIsRefusedAtOnceAndEnabledAgain) {
   EXPECT_EQ(browser.Get("/api/v1/me", {cookie}).status, 401);
   EXPECT_EQ(Login("carol", "carol-password").status, 401);
 
-  ASSERT_EQ(admin->Request("PATCH", "/api/v1/users/" + carol_id, R"({"disabled":false})").status, 200);
-  EXPECT_EQ(carol.Get("/api/v1/me").status, 200);            // API tokens work again
+  ASSERT_EQ(admin->Request("PATCH", "/api/v1/users/" + carol_id, R"({"disabled":false})").status,
+            200);
+  EXPECT_EQ(carol.Get("/api/v1/me").status, 200);              // API tokens work again
   EXPECT_EQ(browser.Get("/api/v1/me", {cookie}).status, 401);  // the session ended for good
   EXPECT_EQ(Login("carol", "carol-password").status, 200);
 }
@@ -363,18 +382,21 @@ TEST_F(SecurityTest, CookieSessionNeedsCsrfForChangesAndLogoutEndsIt) {
   EXPECT_FALSE(login.body.find("argon2") != std::string::npos);
 
   HttpClient b(server_->url());
-  const std::string cookies = "Cookie: sl_session=" + CookieValue(session) + "; sl_csrf=" + csrf_token;
+  const std::string cookies =
+      "Cookie: sl_session=" + CookieValue(session) + "; sl_csrf=" + csrf_token;
   auto me = b.Get("/api/v1/me", {cookies});
   ASSERT_EQ(me.status, 200);
   EXPECT_EQ(me.Json()["username"], "alice");
   const std::string body = R"({"prompt":"via cookie","options":{"scenes":1,"narration":false}})";
   auto no_csrf = b.Request("POST", "/api/v1/workflows", body, {cookies});
   EXPECT_EQ(no_csrf.status, 403) << no_csrf.body;
-  auto wrong = b.Request("POST", "/api/v1/workflows", body, {cookies, "X-CSRF-Token: " + csrf_token + "0"});
+  auto wrong =
+      b.Request("POST", "/api/v1/workflows", body, {cookies, "X-CSRF-Token: " + csrf_token + "0"});
   EXPECT_EQ(wrong.status, 403);
   // The header alone, without the cookie pair, is not enough either.
-  auto header_only = b.Request("POST", "/api/v1/workflows", body,
-                               {"Cookie: sl_session=" + CookieValue(session), "X-CSRF-Token: " + csrf_token});
+  auto header_only =
+      b.Request("POST", "/api/v1/workflows", body,
+                {"Cookie: sl_session=" + CookieValue(session), "X-CSRF-Token: " + csrf_token});
   EXPECT_EQ(header_only.status, 403);
   auto ok = b.Request("POST", "/api/v1/workflows", body, {cookies, "X-CSRF-Token: " + csrf_token});
   EXPECT_EQ(ok.status, 201) << ok.body;
@@ -393,7 +415,8 @@ TEST_F(SecurityTest, CookieSessionNeedsCsrfForChangesAndLogoutEndsIt) {
   ASSERT_EQ(audit.status, 200);
   std::set<std::string> actions;
   for (const auto& e : Field(audit, "items")) actions.insert(e["action"].get<std::string>());
-  for (const char* a : {"login.success", "login.failure", "logout"}) EXPECT_TRUE(actions.contains(a)) << a;
+  for (const char* a : {"login.success", "login.failure", "logout"})
+    EXPECT_TRUE(actions.contains(a)) << a;
 }
 
 TEST_F(SecurityTest, OneTimeLoginLinkWorksOnce) {
@@ -448,7 +471,9 @@ TEST_F(SecurityTest, InjectionStringsAreStoredVerbatimOrRefusedWith422) {
     SCOPED_TRACE(s);
     // Prompt, title and style.
     auto w = alice->Post("/api/v1/workflows",
-                         {{"prompt", "tale " + s}, {"title", s}, {"options", {{"scenes", 1}, {"narration", false}, {"style", s}}}});
+                         {{"prompt", "tale " + s},
+                          {"title", s},
+                          {"options", {{"scenes", 1}, {"narration", false}, {"style", s}}}});
     ASSERT_TRUE(w.status == 201 || w.status == 422) << w.status << w.body;
     if (w.status == 201) {
       ++stored;
@@ -463,7 +488,8 @@ TEST_F(SecurityTest, InjectionStringsAreStoredVerbatimOrRefusedWith422) {
       for (const auto& item : Field(found, "items")) {
         hit |= item["id"] == w.Json()["id"];
         // Trigram search ignores ASCII case.
-        EXPECT_NE(Lower(item["title"].get<std::string>() + item["prompt"].get<std::string>()).find(Lower(s)),
+        EXPECT_NE(Lower(item["title"].get<std::string>() + item["prompt"].get<std::string>())
+                      .find(Lower(s)),
                   std::string::npos)
             << item.dump();
       }
@@ -478,7 +504,8 @@ TEST_F(SecurityTest, InjectionStringsAreStoredVerbatimOrRefusedWith422) {
       EXPECT_EQ(u.Json()["model"], s);
     }
     // Upload name: only safe names are taken; nothing else reaches the disk.
-    auto up = alice->Request("PUT", "/api/v1/workflows/" + d.workflow_id + "/files/" + UrlEncode(s), "x");
+    auto up =
+        alice->Request("PUT", "/api/v1/workflows/" + d.workflow_id + "/files/" + UrlEncode(s), "x");
     EXPECT_TRUE(up.status == 422 || up.status == 404) << up.status << up.body;
     // Token name.
     auto t = alice->Post("/api/v1/tokens", {{"name", s}});
@@ -488,8 +515,11 @@ TEST_F(SecurityTest, InjectionStringsAreStoredVerbatimOrRefusedWith422) {
     auto user = admin->Post("/api/v1/users", {{"username", s}, {"password", "long-enough-1"}});
     EXPECT_EQ(user.status, 422) << user.body;
     EXPECT_EQ(user.Json()["error"]["field"], "username");
-    auto email = admin->Post("/api/v1/users", {{"username", "e" + std::to_string(stored) + "x" + std::to_string(s.size())},
-                                               {"password", "long-enough-1"}, {"email", s}});
+    auto email =
+        admin->Post("/api/v1/users",
+                    {{"username", "e" + std::to_string(stored) + "x" + std::to_string(s.size())},
+                     {"password", "long-enough-1"},
+                     {"email", s}});
     EXPECT_EQ(email.status, 422) << email.body;
     // Sign-in with it: a plain 401.
     EXPECT_EQ(Login(s, s).status, 401);
@@ -511,7 +541,8 @@ TEST_F(SecurityTest, InjectionStringsAreStoredVerbatimOrRefusedWith422) {
   auto users = store->ReadOne<std::vector<User>>([](StoreTx& tx) { return tx.ListUsers(); });
   ASSERT_TRUE(users.has_value()) << users.error().ToString();
   EXPECT_GE(users->size(), 3u);
-  auto count = store->ReadOne<std::int64_t>([](StoreTx& tx) { return tx.CountWorkflows(std::nullopt); });
+  auto count =
+      store->ReadOne<std::int64_t>([](StoreTx& tx) { return tx.CountWorkflows(std::nullopt); });
   ASSERT_TRUE(count.has_value());
   EXPECT_GE(*count, stored + 1);
   EXPECT_EQ(alice->Get("/api/v1/workflows/" + d.workflow_id).status, 200);
@@ -522,12 +553,22 @@ TEST_F(SecurityTest, PathTraversalInEveryPathParameterGoesNowhere) {
   const AliceData& d = Alice();
   auto alice = server_->Client("alice");
   auto admin = server_->Client("admin");
-  const std::vector<std::string> evil = {
-      "../../../../etc/passwd", "..%2f..%2f..%2fetc%2fpasswd", "%2e%2e/%2e%2e/storyloom.db", "..%5c..%5cwin.ini",
-      "....//....//etc/passwd", "%252e%252e%252fetc", "/etc/passwd", "..", ".", "%00", "a%00.txt",
-      d.workflow_id + "/../../storyloom.db", d.workflow_id + "/%2e%2e/%2e%2e/storyloom.db"};
+  const std::vector<std::string> evil = {"../../../../etc/passwd",
+                                         "..%2f..%2f..%2fetc%2fpasswd",
+                                         "%2e%2e/%2e%2e/storyloom.db",
+                                         "..%5c..%5cwin.ini",
+                                         "....//....//etc/passwd",
+                                         "%252e%252e%252fetc",
+                                         "/etc/passwd",
+                                         "..",
+                                         ".",
+                                         "%00",
+                                         "a%00.txt",
+                                         d.workflow_id + "/../../storyloom.db",
+                                         d.workflow_id + "/%2e%2e/%2e%2e/storyloom.db"};
   auto harmless = [](const HttpResult& r) {
-    return r.status != 200 && r.status != 201 && r.status < 500 && r.body.find("root:") == std::string::npos &&
+    return r.status != 200 && r.status != 201 && r.status < 500 &&
+           r.body.find("root:") == std::string::npos &&
            r.body.find("SQLite format") == std::string::npos;
   };
   for (const auto& e : evil) {
@@ -541,7 +582,8 @@ TEST_F(SecurityTest, PathTraversalInEveryPathParameterGoesNowhere) {
       EXPECT_TRUE(harmless(c->Post("/api/v1/workflows/" + e + "/retry", json::object())));
       EXPECT_TRUE(harmless(c->Request("DELETE", "/api/v1/workflows/" + e)));
       EXPECT_TRUE(harmless(c->Request("DELETE", "/api/v1/tokens/" + e)));
-      EXPECT_TRUE(harmless(c->Request("PUT", "/api/v1/workflows/" + d.workflow_id + "/files/" + e, "pwned")));
+      EXPECT_TRUE(harmless(
+          c->Request("PUT", "/api/v1/workflows/" + d.workflow_id + "/files/" + e, "pwned")));
       EXPECT_TRUE(harmless(c->Request("PUT", "/api/v1/workflows/" + e + "/files/x.txt", "pwned")));
     }
     EXPECT_TRUE(harmless(admin->Get("/api/v1/users/" + e)));
@@ -571,15 +613,18 @@ TEST_F(SecurityTest, OversizedBodiesGet413AndOversizedHeaders431) {
   EXPECT_EQ(anon.Request("POST", "/api/v1/auth/login", big).status, 413);
   // Uploads have their own, larger limit (4 MiB in this server).
   const AliceData& d = Alice();
-  auto up = alice->Request("PUT", "/api/v1/workflows/" + d.workflow_id + "/files/big.bin", std::string(5 << 20, 'b'));
+  auto up = alice->Request("PUT", "/api/v1/workflows/" + d.workflow_id + "/files/big.bin",
+                           std::string(5 << 20, 'b'));
   EXPECT_EQ(up.status, 413);
-  auto fits = alice->Request("PUT", "/api/v1/workflows/" + d.workflow_id + "/files/fits.bin", std::string(3 << 20, 'b'));
+  auto fits = alice->Request("PUT", "/api/v1/workflows/" + d.workflow_id + "/files/fits.bin",
+                             std::string(3 << 20, 'b'));
   EXPECT_EQ(fits.status, 201) << fits.body;
   // Headers: one huge header, and many small ones.
   auto h = anon.Get("/api/v1/me", {"X-Padding: " + std::string(20000, 'h')});
   EXPECT_EQ(h.status, 431);
   std::vector<std::string> many;
-  for (int i = 0; i < 400; ++i) many.push_back("X-H" + std::to_string(i) + ": " + std::string(60, 'v'));
+  for (int i = 0; i < 400; ++i)
+    many.push_back("X-H" + std::to_string(i) + ": " + std::string(60, 'v'));
   EXPECT_EQ(anon.Get("/healthz", many).status, 431);
   // The server is still fine afterwards.
   EXPECT_EQ(alice->Get("/api/v1/me").status, 200);
@@ -587,19 +632,25 @@ TEST_F(SecurityTest, OversizedBodiesGet413AndOversizedHeaders431) {
 
 TEST_F(SecurityTest, AdminsManageUsersAndTokensThroughTheApiWithAnAuditTrail) {
   auto admin = server_->Client("admin");
-  auto made = admin->Post("/api/v1/users", {{"username", "dave"}, {"role", "user"}, {"email", "dave@example.org"},
+  auto made = admin->Post("/api/v1/users", {{"username", "dave"},
+                                            {"role", "user"},
+                                            {"email", "dave@example.org"},
                                             {"monthly_budget_usd", "12.50"}});
   ASSERT_EQ(made.status, 201) << made.body;
   const std::string dave = made.Json()["id"];
-  const std::string generated = made.Json()["password"];  // no password given: one is made, shown once
+  const std::string generated =
+      made.Json()["password"];  // no password given: one is made, shown once
   EXPECT_GE(generated.size(), 12u);
   EXPECT_EQ(made.Json()["monthly_budget_usd"], "12.50");
   EXPECT_EQ(made.Json()["email"], "dave@example.org");
   EXPECT_EQ(Login("dave", generated).status, 200);
-  EXPECT_EQ(admin->Post("/api/v1/users", {{"username", "dave"}, {"password", "whatever-long"}}).status, 409);
+  EXPECT_EQ(
+      admin->Post("/api/v1/users", {{"username", "dave"}, {"password", "whatever-long"}}).status,
+      409);
   EXPECT_EQ(admin->Post("/api/v1/users", {{"username", "eve"}, {"password", "short"}}).status, 422);
   EXPECT_EQ(admin->Post("/api/v1/users", {{"username", "eve"}, {"role", "root"}}).status, 422);
-  EXPECT_EQ(admin->Post("/api/v1/users", {{"username", "eve"}, {"password_hash", "x"}}).status, 422);
+  EXPECT_EQ(admin->Post("/api/v1/users", {{"username", "eve"}, {"password_hash", "x"}}).status,
+            422);
 
   auto list = admin->Get("/api/v1/users");
   ASSERT_EQ(list.status, 200);
@@ -607,8 +658,9 @@ TEST_F(SecurityTest, AdminsManageUsersAndTokensThroughTheApiWithAnAuditTrail) {
   EXPECT_EQ(list.body.find("password"), std::string::npos);
   EXPECT_GE(list.Json()["items"].size(), 4u);
 
-  auto patch = admin->Request("PATCH", "/api/v1/users/" + dave,
-                              R"({"role":"admin","email":null,"monthly_budget_usd":3,"password":"dave-new-password"})");
+  auto patch = admin->Request(
+      "PATCH", "/api/v1/users/" + dave,
+      R"({"role":"admin","email":null,"monthly_budget_usd":3,"password":"dave-new-password"})");
   ASSERT_EQ(patch.status, 200) << patch.body;
   EXPECT_EQ(patch.Json()["role"], "admin");
   EXPECT_TRUE(patch.Json()["email"].is_null());
@@ -616,14 +668,19 @@ TEST_F(SecurityTest, AdminsManageUsersAndTokensThroughTheApiWithAnAuditTrail) {
   EXPECT_EQ(Login("dave", generated).status, 401);
   EXPECT_EQ(Login("dave", "dave-new-password").status, 200);
   EXPECT_EQ(admin->Get("/api/v1/users/" + dave).Json()["role"], "admin");
-  EXPECT_EQ(admin->Request("PATCH", "/api/v1/users/" + dave, R"({"monthly_budget_usd":-1})").status, 422);
+  EXPECT_EQ(admin->Request("PATCH", "/api/v1/users/" + dave, R"({"monthly_budget_usd":-1})").status,
+            422);
   EXPECT_EQ(admin->Request("PATCH", "/api/v1/users/" + dave, R"({"disabled":"yes"})").status, 422);
   EXPECT_EQ(admin->Request("PATCH", "/api/v1/users/" + dave, R"({"username":"x"})").status, 422);
-  EXPECT_EQ(admin->Request("PATCH", "/api/v1/users/01900000-0000-7000-8000-000000000000", R"({"disabled":true})").status,
+  EXPECT_EQ(admin
+                ->Request("PATCH", "/api/v1/users/01900000-0000-7000-8000-000000000000",
+                          R"({"disabled":true})")
+                .status,
             404);
   // The last active administrator cannot lock everyone out.
   ASSERT_EQ(admin->Request("PATCH", "/api/v1/users/" + dave, R"({"disabled":true})").status, 200);
-  auto self = admin->Request("PATCH", "/api/v1/users/" + server_->user_id("admin"), R"({"role":"user"})");
+  auto self =
+      admin->Request("PATCH", "/api/v1/users/" + server_->user_id("admin"), R"({"role":"user"})");
   EXPECT_EQ(self.status, 409) << self.body;
   EXPECT_EQ(server_->Client("admin")->Get("/api/v1/users").status, 200);
 
@@ -631,16 +688,19 @@ TEST_F(SecurityTest, AdminsManageUsersAndTokensThroughTheApiWithAnAuditTrail) {
   auto all = admin->Get("/api/v1/tokens");
   std::set<std::string> owners;
   for (const auto& t : Field(all, "items")) owners.insert(t["user_id"].get<std::string>());
-  EXPECT_TRUE(owners.contains(server_->user_id("alice")) && owners.contains(server_->user_id("bob")));
+  EXPECT_TRUE(owners.contains(server_->user_id("alice")) &&
+              owners.contains(server_->user_id("bob")));
   EXPECT_EQ(all.body.find("token_hash"), std::string::npos);
   auto bobs = admin->Get("/api/v1/tokens?user_id=" + server_->user_id("bob"));
   for (const auto& t : Field(bobs, "items")) EXPECT_EQ(t["user_id"], server_->user_id("bob"));
-  auto made_tok = admin->Post("/api/v1/tokens", {{"user_id", server_->user_id("bob")}, {"name", "by admin"},
-                                                 {"expires_in_days", 30}});
+  auto made_tok = admin->Post(
+      "/api/v1/tokens",
+      {{"user_id", server_->user_id("bob")}, {"name", "by admin"}, {"expires_in_days", 30}});
   ASSERT_EQ(made_tok.status, 201);
   EXPECT_FALSE(made_tok.Json()["expires_at"].is_null());
   EXPECT_EQ(admin->Post("/api/v1/tokens", {{"expires_in_days", 0}}).status, 422);
-  EXPECT_EQ(admin->Delete("/api/v1/tokens/" + made_tok.Json()["id"].get<std::string>()).status, 204);
+  EXPECT_EQ(admin->Delete("/api/v1/tokens/" + made_tok.Json()["id"].get<std::string>()).status,
+            204);
 
   // Every change is in the audit log, newest first, and pages by cursor.
   auto audit = admin->Get("/api/v1/admin/audit?limit=200");
@@ -650,8 +710,9 @@ TEST_F(SecurityTest, AdminsManageUsersAndTokensThroughTheApiWithAnAuditTrail) {
     actions.insert(e["action"].get<std::string>());
     EXPECT_EQ(e.dump().find("dave-new-password"), std::string::npos);
   }
-  for (const char* a : {"user.create", "user.role", "user.email", "user.budget", "user.passwd", "user.disable",
-                        "token.create", "token.revoke", "login.success", "login.failure"}) {
+  for (const char* a :
+       {"user.create", "user.role", "user.email", "user.budget", "user.passwd", "user.disable",
+        "token.create", "token.revoke", "login.success", "login.failure"}) {
     EXPECT_TRUE(actions.contains(a)) << a;
   }
   auto page = admin->Get("/api/v1/admin/audit?limit=2");
@@ -659,7 +720,8 @@ TEST_F(SecurityTest, AdminsManageUsersAndTokensThroughTheApiWithAnAuditTrail) {
   const std::string cursor = page.Json()["next_cursor"];
   auto next = admin->Get("/api/v1/admin/audit?limit=2&cursor=" + cursor);
   ASSERT_EQ(next.status, 200);
-  EXPECT_LT(next.Json()["items"][0]["id"].get<std::int64_t>(), page.Json()["items"][1]["id"].get<std::int64_t>() + 1);
+  EXPECT_LT(next.Json()["items"][0]["id"].get<std::int64_t>(),
+            page.Json()["items"][1]["id"].get<std::int64_t>() + 1);
   EXPECT_EQ(admin->Get("/api/v1/admin/audit?cursor=abc").status, 422);
 }
 
@@ -670,7 +732,8 @@ TEST(SecurityLoginTest, BruteForceGets429WithRetryAfter) {
   auto login = [&](const std::string& u, const std::string& p) {
     return c.Post("/api/v1/auth/login", {{"username", u}, {"password", p}});
   };
-  for (int i = 0; i < 5; ++i) EXPECT_EQ(login("alice", "guess-" + std::to_string(i)).status, 401) << i;
+  for (int i = 0; i < 5; ++i)
+    EXPECT_EQ(login("alice", "guess-" + std::to_string(i)).status, 401) << i;
   // Even the right password is refused now, with how long to wait.
   auto blocked = login("alice", "alice-password");
   ASSERT_EQ(blocked.status, 429) << blocked.body;
@@ -738,7 +801,8 @@ TEST(SecurityLimitsTest, PerUserRunningLimitHolds) {
     ASSERT_EQ(r.status, 201) << r.body;
     ids.push_back(r.Json()["id"]);
   }
-  auto bw = bob->Post("/api/v1/workflows", {{"prompt", "Bob's own"}, {"options", {{"scenes", 4}, {"narration", true}}}});
+  auto bw = bob->Post("/api/v1/workflows",
+                      {{"prompt", "Bob's own"}, {"options", {{"scenes", 4}, {"narration", true}}}});
   ASSERT_EQ(bw.status, 201);
   auto store = server.OpenStore();
   int max_running = 0, max_leased = 0;
@@ -769,7 +833,8 @@ TEST(SecurityLimitsTest, PerUserRunningLimitHolds) {
   EXPECT_EQ(max_running, 2) << "the limit was never reached, so the test proved nothing";
   EXPECT_TRUE(bob_ran_beside_two);
   for (const auto& id : ids) {
-    EXPECT_EQ(alice->Get("/api/v1/workflows/" + id).Json()["status"], "completed") << id << server.log();
+    EXPECT_EQ(alice->Get("/api/v1/workflows/" + id).Json()["status"], "completed")
+        << id << server.log();
   }
 }
 

@@ -37,15 +37,18 @@ Result<http::Response> ListAudit(App& app, http::Request& req, const Principal&)
                      {"remote_addr", e.remote_addr.empty() ? json(nullptr) : json(e.remote_addr)},
                      {"created_at", core::FormatRfc3339(e.created_at)}});
   }
-  return JsonResponse(200, {{"items", items},
-                            {"next_cursor", page.next_cursor.empty() ? json(nullptr) : json(page.next_cursor)}});
+  return JsonResponse(
+      200, {{"items", items},
+            {"next_cursor", page.next_cursor.empty() ? json(nullptr) : json(page.next_cursor)}});
 }
 
 }  // namespace
 
 void AddAuditRoutes(App& app, http::Router& r) {
   r.Add("GET", "/api/v1/admin/audit",
-        AdminOnly(app, [&app](http::Request& req, const Principal& p) { return ListAudit(app, req, p); }));
+        AdminOnly(app, [&app](http::Request& req, const Principal& p) {
+          return ListAudit(app, req, p);
+        }));
 }
 
 }  // namespace storyloom::api

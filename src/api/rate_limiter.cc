@@ -58,9 +58,11 @@ void FailureLimiter::EvictLocked(Millis now) {
   // cost of a sweep is paid once per many inserts.
   std::vector<std::pair<std::pair<bool, Millis>, std::string>> by_age;
   by_age.reserve(entries_.size());
-  for (const auto& [k, e] : entries_) by_age.push_back({{e.blocked_until > now, e.last_failure}, k});
+  for (const auto& [k, e] : entries_)
+    by_age.push_back({{e.blocked_until > now, e.last_failure}, k});
   const std::size_t drop = std::max<std::size_t>(1, by_age.size() / 8);
-  std::nth_element(by_age.begin(), by_age.begin() + static_cast<std::ptrdiff_t>(drop - 1), by_age.end());
+  std::nth_element(by_age.begin(), by_age.begin() + static_cast<std::ptrdiff_t>(drop - 1),
+                   by_age.end());
   for (std::size_t i = 0; i < drop; ++i) entries_.erase(by_age[i].second);
 }
 

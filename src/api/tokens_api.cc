@@ -40,7 +40,8 @@ Result<http::Response> CreateToken(App& app, http::Request& req, const Principal
   }
   SL_ASSIGN_OR_RETURN(auto name, OptString(body, "name"));
   if (!name || name->empty()) name = "api";
-  if (name->size() > 100) return Fail(Error::InvalidArgument("name must be at most 100 bytes", "name"));
+  if (name->size() > 100)
+    return Fail(Error::InvalidArgument("name must be at most 100 bytes", "name"));
   Millis ttl = 0;
   if (auto it = body.find("expires_in_days"); it != body.end() && !it->is_null()) {
     if (!it->is_number_integer() || it->get<long long>() < 1 || it->get<long long>() > 3650) {
@@ -55,7 +56,8 @@ Result<http::Response> CreateToken(App& app, http::Request& req, const Principal
     if (!p.is_admin()) {
       return Fail(Error::PermissionDenied("only administrators create tokens for other users"));
     }
-    if (!core::IsUuid(*user_id)) return Fail(Error::InvalidArgument("user_id names no user", "user_id"));
+    if (!core::IsUuid(*user_id))
+      return Fail(Error::InvalidArgument("user_id names no user", "user_id"));
     auto u = app.store.ReadOne<User>([&](StoreTx& tx) { return tx.GetUser(*user_id); });
     if (!u) {
       if (u.error().code == ErrorCode::kNotFound) {
@@ -81,12 +83,16 @@ Result<http::Response> RevokeToken(App& app, http::Request& req, const Principal
   const std::string& id = req.path_params["id"];
   if (!core::IsUuid(id)) return Fail(Error::NotFound("no such token"));
   auto t = app.store.ReadOne<ApiToken>([&](StoreTx& tx) { return tx.GetToken(id); });
-  if (!t) return Fail(t.error().code == ErrorCode::kNotFound ? Error::NotFound("no such token") : t.error());
+  if (!t)
+    return Fail(t.error().code == ErrorCode::kNotFound ? Error::NotFound("no such token")
+                                                       : t.error());
   if (!p.is_admin() && t->user_id != p.user_id) return Fail(Error::NotFound("no such token"));
   const bool already = t->revoked_at.has_value();
-  SL_RETURN_IF_ERROR(app.store.Write([&](StoreTx& tx) { return tx.RevokeToken(id, core::WallMillis()); }));
+  SL_RETURN_IF_ERROR(
+      app.store.Write([&](StoreTx& tx) { return tx.RevokeToken(id, core::WallMillis()); }));
   app.auth.Forget(id);
-  if (!already) Audit(app, p.user_id, "token.revoke", id, req, {{"user_id", t->user_id}, {"name", t->name}});
+  if (!already)
+    Audit(app, p.user_id, "token.revoke", id, req, {{"user_id", t->user_id}, {"name", t->name}});
   http::Response r;
   r.status = 204;
   return r;
@@ -96,7 +102,8 @@ Result<http::Response> RevokeToken(App& app, http::Request& req, const Principal
 
 void AddTokenRoutes(App& app, http::Router& r) {
   auto bind = [&app](auto fn) {
-    return Authed(app, [&app, fn](http::Request& req, const Principal& p) { return fn(app, req, p); });
+    return Authed(app,
+                  [&app, fn](http::Request& req, const Principal& p) { return fn(app, req, p); });
   };
   r.Add("GET", "/api/v1/tokens", bind(ListTokens));
   r.Add("POST", "/api/v1/tokens", bind(CreateToken));

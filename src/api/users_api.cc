@@ -46,8 +46,9 @@ Result<Role> CheckRole(const json& j) {
 // A budget in USD as a JSON number or decimal string ("12.50"); null clears it.
 Result<std::optional<NanoUsd>> CheckBudget(const json& j) {
   const auto bad = [] {
-    return Fail(Error::InvalidArgument("monthly_budget_usd must be an amount in USD from 0 to 1e9, or null",
-                                       "monthly_budget_usd"));
+    return Fail(
+        Error::InvalidArgument("monthly_budget_usd must be an amount in USD from 0 to 1e9, or null",
+                               "monthly_budget_usd"));
   };
   if (j.is_null()) return std::optional<NanoUsd>();
   if (j.is_number()) {
@@ -96,7 +97,8 @@ Result<User> FindUser(App& app, const std::string& id) {
 }
 
 Result<http::Response> ListUsers(App& app, http::Request&, const Principal&) {
-  SL_ASSIGN_OR_RETURN(auto users, app.store.ReadOne<std::vector<User>>([](StoreTx& tx) { return tx.ListUsers(); }));
+  SL_ASSIGN_OR_RETURN(
+      auto users, app.store.ReadOne<std::vector<User>>([](StoreTx& tx) { return tx.ListUsers(); }));
   json items = json::array();
   for (const auto& u : users) items.push_back(UserJson(u));
   return JsonResponse(200, {{"items", items}, {"next_cursor", nullptr}});
@@ -104,7 +106,8 @@ Result<http::Response> ListUsers(App& app, http::Request&, const Principal&) {
 
 Result<http::Response> CreateUser(App& app, http::Request& req, const Principal& p) {
   SL_ASSIGN_OR_RETURN(json body, JsonBody(req));
-  SL_RETURN_IF_ERROR(RejectUnknown(body, {"username", "password", "role", "email", "monthly_budget_usd"}));
+  SL_RETURN_IF_ERROR(
+      RejectUnknown(body, {"username", "password", "role", "email", "monthly_budget_usd"}));
   User u;
   SL_ASSIGN_OR_RETURN(auto username, OptString(body, "username"));
   if (!username) return Fail(Error::InvalidArgument("username is required", "username"));
@@ -127,7 +130,8 @@ Result<http::Response> CreateUser(App& app, http::Request& req, const Principal&
     SL_ASSIGN_OR_RETURN(u.monthly_budget_nusd, CheckBudget(*it));
   }
   SL_ASSIGN_OR_RETURN(u.password_hash, Authenticator::HashPassword(password));
-  SL_ASSIGN_OR_RETURN(User created, app.store.WriteOne<User>([&](StoreTx& tx) { return tx.CreateUser(u); }));
+  SL_ASSIGN_OR_RETURN(User created,
+                      app.store.WriteOne<User>([&](StoreTx& tx) { return tx.CreateUser(u); }));
   json detail = {{"role", ToString(created.role)}};
   if (created.monthly_budget_nusd) detail["monthly_budget_nusd"] = *created.monthly_budget_nusd;
   Audit(app, p.user_id, "user.create", created.username, req, detail);
@@ -146,13 +150,15 @@ Result<http::Response> GetUser(App& app, http::Request& req, const Principal&) {
 
 Result<http::Response> UpdateUser(App& app, http::Request& req, const Principal& p) {
   SL_ASSIGN_OR_RETURN(json body, JsonBody(req));
-  SL_RETURN_IF_ERROR(RejectUnknown(body, {"disabled", "role", "password", "email", "monthly_budget_usd"}));
+  SL_RETURN_IF_ERROR(
+      RejectUnknown(body, {"disabled", "role", "password", "email", "monthly_budget_usd"}));
   std::optional<bool> disabled;
   std::optional<Role> role;
   std::optional<std::string> password_hash, email;
   std::optional<std::optional<NanoUsd>> budget;
   if (auto it = body.find("disabled"); it != body.end()) {
-    if (!it->is_boolean()) return Fail(Error::InvalidArgument("disabled must be true or false", "disabled"));
+    if (!it->is_boolean())
+      return Fail(Error::InvalidArgument("disabled must be true or false", "disabled"));
     disabled = it->get<bool>();
   }
   if (auto it = body.find("role"); it != body.end()) {
@@ -177,7 +183,9 @@ Result<http::Response> UpdateUser(App& app, http::Request& req, const Principal&
   // active administrator.
   auto r = app.store.Write([&](StoreTx& tx) -> Result<void> {
     auto got = tx.GetUser(id);
-    if (!got) return Fail(got.error().code == ErrorCode::kNotFound ? Error::NotFound("no such user") : got.error());
+    if (!got)
+      return Fail(got.error().code == ErrorCode::kNotFound ? Error::NotFound("no such user")
+                                                           : got.error());
     before = after = *got;
     if (disabled) after.disabled = *disabled;
     if (role) after.role = *role;
@@ -211,16 +219,20 @@ Result<http::Response> UpdateUser(App& app, http::Request& req, const Principal&
           {{"sessions_revoked", sessions_revoked}});
   }
   if (role && *role != before.role) {
-    Audit(app, p.user_id, "user.role", target, req, {{"from", ToString(before.role)}, {"to", ToString(*role)}});
+    Audit(app, p.user_id, "user.role", target, req,
+          {{"from", ToString(before.role)}, {"to", ToString(*role)}});
   }
-  if (password_hash) Audit(app, p.user_id, "user.passwd", target, req, {{"sessions_revoked", sessions_revoked}});
+  if (password_hash)
+    Audit(app, p.user_id, "user.passwd", target, req, {{"sessions_revoked", sessions_revoked}});
   if (email && *email != before.email) {
     Audit(app, p.user_id, "user.email", target, req, {{"from", before.email}, {"to", *email}});
   }
   if (budget && *budget != before.monthly_budget_nusd) {
-    auto usd = [](const std::optional<NanoUsd>& n) { return n ? json(FormatUsd(*n)) : json(nullptr); };
-    Audit(app, p.user_id, "user.budget", target, req, {{"from_usd", usd(before.monthly_budget_nusd)},
-                                                       {"to_usd", usd(*budget)}});
+    auto usd = [](const std::optional<NanoUsd>& n) {
+      return n ? json(FormatUsd(*n)) : json(nullptr);
+    };
+    Audit(app, p.user_id, "user.budget", target, req,
+          {{"from_usd", usd(before.monthly_budget_nusd)}, {"to_usd", usd(*budget)}});
   }
   SL_ASSIGN_OR_RETURN(User now, FindUser(app, id));
   return JsonResponse(200, UserJson(now));
@@ -230,7 +242,8 @@ Result<http::Response> UpdateUser(App& app, http::Request& req, const Principal&
 
 void AddUserRoutes(App& app, http::Router& r) {
   auto admin = [&app](auto fn) {
-    return AdminOnly(app, [&app, fn](http::Request& req, const Principal& p) { return fn(app, req, p); });
+    return AdminOnly(
+        app, [&app, fn](http::Request& req, const Principal& p) { return fn(app, req, p); });
   };
   r.Add("GET", "/api/v1/users", admin(ListUsers));
   r.Add("POST", "/api/v1/users", admin(CreateUser));

@@ -32,7 +32,8 @@ Result<Millis> ParseDuration(const std::string& s) {
   if (unit == "h") scale = 3600LL * 1000;
   if (unit == "m") scale = 60LL * 1000;
   if (ec != std::errc() || n <= 0 || n > 3650LL * 24 * 60 || scale == 0) {
-    return Fail(Error::InvalidArgument("--expires takes a duration like 30d, 12h or 90m, or 'never'"));
+    return Fail(
+        Error::InvalidArgument("--expires takes a duration like 30d, 12h or 90m, or 'never'"));
   }
   return n * scale;
 }
@@ -45,7 +46,8 @@ int WithStore(const GlobalFlags& flags, const std::function<int(Store&)>& fn) {
   return fn(**store);
 }
 
-void AuditCli(Store& store, const std::string& action, const std::string& target, const std::string& detail) {
+void AuditCli(Store& store, const std::string& action, const std::string& target,
+              const std::string& detail) {
   AuditEntry a;
   a.action = action;
   a.target = target;
@@ -87,13 +89,19 @@ int List(const GlobalFlags& flags, const TokensFlags& tf) {
       if (u.username == tf.user) user_id = u.id;
     }
     if (!tf.user.empty() && user_id.empty()) return Die("user '" + tf.user + "' does not exist");
-    auto tokens = store.ReadOne<std::vector<ApiToken>>([&](StoreTx& tx) { return tx.ListTokens(user_id); });
+    auto tokens =
+        store.ReadOne<std::vector<ApiToken>>([&](StoreTx& tx) { return tx.ListTokens(user_id); });
     if (!tokens) return Die(tokens.error().message);
     const Millis now = core::WallMillis();
-    auto when = [](const std::optional<Millis>& t) { return t ? core::FormatRfc3339(*t) : std::string("-"); };
-    std::printf("%-36s  %-16s  %-20s  %-8s  %-24s  %s\n", "ID", "USER", "NAME", "STATE", "EXPIRES", "LAST USED");
+    auto when = [](const std::optional<Millis>& t) {
+      return t ? core::FormatRfc3339(*t) : std::string("-");
+    };
+    std::printf("%-36s  %-16s  %-20s  %-8s  %-24s  %s\n", "ID", "USER", "NAME", "STATE", "EXPIRES",
+                "LAST USED");
     for (const auto& t : *tokens) {
-      const char* state = t.revoked_at ? "revoked" : (t.expires_at && *t.expires_at <= now) ? "expired" : "active";
+      const char* state = t.revoked_at                             ? "revoked"
+                          : (t.expires_at && *t.expires_at <= now) ? "expired"
+                                                                   : "active";
       if (!tf.all && std::string_view(state) != "active") continue;
       std::printf("%-36s  %-16s  %-20s  %-8s  %-24s  %s\n", t.id.c_str(), names[t.user_id].c_str(),
                   t.name.c_str(), state, when(t.expires_at).c_str(), when(t.last_used_at).c_str());
@@ -104,7 +112,8 @@ int List(const GlobalFlags& flags, const TokensFlags& tf) {
 
 int Revoke(const GlobalFlags& flags, const TokensFlags& tf) {
   return WithStore(flags, [&](Store& store) {
-    if (!core::IsUuid(tf.id)) return Die("'" + tf.id + "' is not a token id (see storyloom tokens list)");
+    if (!core::IsUuid(tf.id))
+      return Die("'" + tf.id + "' is not a token id (see storyloom tokens list)");
     std::string user_id;
     auto r = store.Write([&](StoreTx& tx) -> Result<void> {
       SL_ASSIGN_OR_RETURN(ApiToken t, tx.GetToken(tf.id));
@@ -125,7 +134,8 @@ void AddTokensCommand(CLI::App& app, GlobalFlags& flags, Action& action) {
   static TokensFlags tf;
   CLI::App* tokens = app.add_subcommand("tokens", "Manage API tokens");
   tokens->require_subcommand(1);
-  CLI::App* create = tokens->add_subcommand("create", "Create an API token for USER; prints it once on stdout");
+  CLI::App* create =
+      tokens->add_subcommand("create", "Create an API token for USER; prints it once on stdout");
   create->add_option("user", tf.user, "username")->required();
   create->add_option("--name", tf.name, "what the token is for (default: cli)");
   create->add_option("--expires", tf.expires, "lifetime such as 30d, 12h or 90m (default: never)");
