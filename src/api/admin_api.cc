@@ -31,7 +31,8 @@ Result<http::Response> Cleanup(App& app, http::Request& req, const Principal& p)
   if (!req.body.empty()) {
     SL_ASSIGN_OR_RETURN(json body, JsonBody(req));
     if (auto it = body.find("dry_run"); it != body.end() && !it->is_null()) {
-      if (!it->is_boolean()) return Fail(Error::InvalidArgument("dry_run must be true or false", "dry_run"));
+      if (!it->is_boolean())
+        return Fail(Error::InvalidArgument("dry_run must be true or false", "dry_run"));
       dry_run = it->get<bool>();
     }
   }
@@ -102,16 +103,22 @@ Result<http::Response> CreateBackup(App& app, http::Request& req, const Principa
 
 void AddAdminRoutes(App& app, http::Router& r) {
   r.Add("POST", "/api/v1/admin/cleanup",
-        AdminOnly(app, [&app](http::Request& req, const Principal& p) { return Cleanup(app, req, p); }));
+        AdminOnly(app,
+                  [&app](http::Request& req, const Principal& p) { return Cleanup(app, req, p); }));
   r.Add("GET", "/api/v1/admin/backups",
-        AdminOnly(app, [&app](http::Request& req, const Principal& p) { return ListBackups(app, req, p); }));
+        AdminOnly(app, [&app](http::Request& req, const Principal& p) {
+          return ListBackups(app, req, p);
+        }));
   r.Add("POST", "/api/v1/admin/backups",
-        AdminOnly(app, [&app](http::Request& req, const Principal& p) { return CreateBackup(app, req, p); }));
+        AdminOnly(app, [&app](http::Request& req, const Principal& p) {
+          return CreateBackup(app, req, p);
+        }));
   // Prometheus scrapes without credentials; the server listens on loopback by default
   // (docs/OPERATIONS.md: put a proxy in front to expose it).
   r.Add("GET", "/metrics", [&app](http::Request&) {
     if (!app.metrics) return http::Response::Error(404, "not_found", "metrics are not enabled");
-    return http::Response::Text(200, app.metrics->Render(), "text/plain; version=0.0.4; charset=utf-8");
+    return http::Response::Text(200, app.metrics->Render(),
+                                "text/plain; version=0.0.4; charset=utf-8");
   });
 }
 

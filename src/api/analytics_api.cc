@@ -23,9 +23,12 @@ json QuantilesJson(const ops::Quantiles& q, double scale) {
 }
 
 json GroupJson(const ops::CostGroup& g) {
-  return {{"calls", g.calls},         {"errors", g.errors},
-          {"input_tokens", g.input_tokens}, {"output_tokens", g.output_tokens},
-          {"cost_usd", FormatUsd(g.cost_nusd)}, {"unpriced_calls", g.unpriced_calls}};
+  return {{"calls", g.calls},
+          {"errors", g.errors},
+          {"input_tokens", g.input_tokens},
+          {"output_tokens", g.output_tokens},
+          {"cost_usd", FormatUsd(g.cost_nusd)},
+          {"unpriced_calls", g.unpriced_calls}};
 }
 
 Result<http::Response> Summary(App& app, http::Request& req, const Principal& p) {
@@ -101,8 +104,9 @@ Result<http::Response> Summary(App& app, http::Request& req, const Principal& p)
 }  // namespace
 
 void AddAnalyticsRoutes(App& app, http::Router& r) {
-  r.Add("GET", "/api/v1/analytics/summary",
-        Authed(app, [&app](http::Request& req, const Principal& p) { return Summary(app, req, p); }));
+  r.Add(
+      "GET", "/api/v1/analytics/summary",
+      Authed(app, [&app](http::Request& req, const Principal& p) { return Summary(app, req, p); }));
 }
 
 }  // namespace storyloom::api

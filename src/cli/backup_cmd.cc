@@ -55,7 +55,8 @@ int Create(const GlobalFlags& flags) {
   std::printf("backed up the database and %lld file(s) (%.1f MiB; %lld linked, %lld copied)\n",
               static_cast<long long>(r->files), r->bytes / 1048576.0,
               static_cast<long long>(r->linked), static_cast<long long>(r->copied));
-  for (const auto& m : r->missing) std::printf("warning: %s was deleted before it was copied\n", m.c_str());
+  for (const auto& m : r->missing)
+    std::printf("warning: %s was deleted before it was copied\n", m.c_str());
   std::printf("%s\n", r->path.c_str());  // last line: the path, for scripts
   return 0;
 }
@@ -67,7 +68,8 @@ int List(const GlobalFlags& flags) {
   if (!store) return Die(store.error().message);
   auto list = ops::ListBackups(**store);
   if (!list) return Die(list.error().message);
-  std::printf("%-24s %-9s %-7s %10s %8s  %s\n", "created", "kind", "status", "MiB", "files", "path");
+  std::printf("%-24s %-9s %-7s %10s %8s  %s\n", "created", "kind", "status", "MiB", "files",
+              "path");
   for (const auto& b : *list) {
     std::printf("%-24s %-9s %-7s %10.1f %8lld  %s\n", core::FormatRfc3339(b.created_at).c_str(),
                 b.kind.c_str(), b.status.c_str(), b.size_bytes / 1048576.0,
@@ -115,14 +117,17 @@ void AddBackupCommand(CLI::App& app, GlobalFlags& flags, Action& action) {
   static BackupFlags bf;
   CLI::App* cmd = app.add_subcommand("backup", "Backups: create, list, verify, restore");
   cmd->require_subcommand(1);
-  cmd->add_subcommand("create", "Back up the database and every tracked file (prints the path last)")
+  cmd->add_subcommand("create",
+                      "Back up the database and every tracked file (prints the path last)")
       ->callback([&] { action = [&] { return Create(flags); }; });
-  cmd->add_subcommand("list", "List backups, newest first")
-      ->callback([&] { action = [&] { return List(flags); }; });
+  cmd->add_subcommand("list", "List backups, newest first")->callback([&] {
+    action = [&] { return List(flags); };
+  });
   CLI::App* verify = cmd->add_subcommand("verify", "Check a backup against its manifest");
   verify->add_option("path", bf.path, "backup directory")->required();
   verify->callback([&] { action = [&] { return Verify(flags, bf); }; });
-  CLI::App* restore = cmd->add_subcommand("restore", "Restore a backup into an empty data directory");
+  CLI::App* restore =
+      cmd->add_subcommand("restore", "Restore a backup into an empty data directory");
   restore->add_option("path", bf.path, "backup directory")->required();
   // Own --data-dir/--database: here they name the restore target, not the live instance.
   restore->add_option("--data-dir", bf.target_data_dir, "empty data directory to restore into");

@@ -51,7 +51,8 @@ void AddCleanupCommand(CLI::App& app, GlobalFlags& flags, Action& action) {
   static bool dry_run = false;
   CLI::App* cmd = app.add_subcommand(
       "cleanup", "Delete workflows, files and usage rows past retention, then reclaim space");
-  cmd->add_flag("--dry-run", dry_run, "list what would be deleted and how many bytes; change nothing");
+  cmd->add_flag("--dry-run", dry_run,
+                "list what would be deleted and how many bytes; change nothing");
   cmd->callback([&] { action = [&] { return Cleanup(flags, dry_run); }; });
 }
 

@@ -39,7 +39,8 @@ int Fsck(const GlobalFlags& flags, const FsckFlags& ff) {
   for (const auto& m : r->known_missing) std::printf("missing (marked earlier) %s\n", m.c_str());
   for (std::size_t i = 0; i < r->orphans.size(); ++i) {
     if (i < r->quarantined.size()) {
-      std::printf("ORPHAN %s -> quarantined to %s\n", r->orphans[i].c_str(), r->quarantined[i].c_str());
+      std::printf("ORPHAN %s -> quarantined to %s\n", r->orphans[i].c_str(),
+                  r->quarantined[i].c_str());
     } else {
       std::printf("ORPHAN %s (no row tracks it; --repair quarantines it)\n", r->orphans[i].c_str());
     }
@@ -49,7 +50,9 @@ int Fsck(const GlobalFlags& flags, const FsckFlags& ff) {
   }
   std::printf("checked %lld tracked file(s): %zu bad, %zu orphan(s)\n",
               static_cast<long long>(r->checked), r->problems.size(), r->orphans.size());
-  if (!r->ok()) return Die(fmt::format("{} problem(s) found", r->problems.size() + r->orphans.size() - r->quarantined.size()));
+  if (!r->ok())
+    return Die(fmt::format("{} problem(s) found",
+                           r->problems.size() + r->orphans.size() - r->quarantined.size()));
   return 0;
 }
 
@@ -58,10 +61,12 @@ int Fsck(const GlobalFlags& flags, const FsckFlags& ff) {
 void AddFsckCommand(CLI::App& app, GlobalFlags& flags, Action& action) {
   static FsckFlags ff;
   CLI::App* cmd = app.add_subcommand("fsck", "Check tracked files (size, sha256) and find orphans");
-  cmd->add_flag("--repair", ff.repair,
-                "quarantine orphans and mark rows whose file is missing (never deletes a tracked file)");
-  cmd->add_option("--grace-minutes", ff.grace_minutes,
-                  "ignore untracked files younger than this (a write may be committing; default 15)")
+  cmd->add_flag(
+      "--repair", ff.repair,
+      "quarantine orphans and mark rows whose file is missing (never deletes a tracked file)");
+  cmd->add_option(
+         "--grace-minutes", ff.grace_minutes,
+         "ignore untracked files younger than this (a write may be committing; default 15)")
       ->check(CLI::Range(0, 100000));
   cmd->callback([&] { action = [&] { return Fsck(flags, ff); }; });
 }

@@ -16,7 +16,7 @@
 namespace storyloom::ops {
 
 struct AnalyticsQuery {
-  std::string user_id;  // "" = every user (admins)
+  std::string user_id;   // "" = every user (admins)
   std::string from_day;  // YYYY-MM-DD, inclusive
   std::string to_day;    // YYYY-MM-DD, inclusive
 };
@@ -70,7 +70,7 @@ inline constexpr std::int64_t kInfBucket = 9223372036854775807LL;
 
 // The q-quantile of a histogram given as (upper bound, count) pairs sorted by bound; the +Inf
 // bucket answers with the largest finite bound. nullopt when empty.
-std::optional<double> BucketQuantile(const std::vector<std::pair<std::int64_t, std::int64_t>>& buckets,
-                                     double q);
+std::optional<double> BucketQuantile(
+    const std::vector<std::pair<std::int64_t, std::int64_t>>& buckets, double q);
 
 }  // namespace storyloom::ops

@@ -54,7 +54,8 @@ Result<std::vector<TrackedFile>> ReadTrackedFiles(db::Connection& c) {
 }
 
 Result<int> SchemaVersion(db::Connection& c) {
-  SL_ASSIGN_OR_RETURN(auto row, c.QueryOne("SELECT coalesce(max(version), 0) FROM schema_migrations"));
+  SL_ASSIGN_OR_RETURN(auto row,
+                      c.QueryOne("SELECT coalesce(max(version), 0) FROM schema_migrations"));
   return static_cast<int>(row.Int(0));
 }
 
@@ -149,9 +150,10 @@ Result<void> RecordStatus(Store& store, const std::string& id, const std::string
                        db::TextOrNull(error),
                        core::WallMillis(),
                        id};
-    SL_RETURN_IF_ERROR(c.Exec("UPDATE backups SET status = ?, size_bytes = ?, files = ?, "
-                              "manifest_sha256 = ?, error = ?, finished_at = ? WHERE id = ?",
-                              v));
+    SL_RETURN_IF_ERROR(
+        c.Exec("UPDATE backups SET status = ?, size_bytes = ?, files = ?, "
+               "manifest_sha256 = ?, error = ?, finished_at = ? WHERE id = ?",
+               v));
     return {};
   });
 }
@@ -170,7 +172,8 @@ Result<BackupResult> CreateInto(Store& store, const files::FileStore& fstore, co
     result.bytes += manifest["database"]["size"].get<std::int64_t>();
   } else {
     SL_RETURN_IF_ERROR(ExportLogical(store, dir, manifest, files, options.on_progress));
-    for (const auto& t : manifest["database"]["tables"]) result.bytes += t["size"].get<std::int64_t>();
+    for (const auto& t : manifest["database"]["tables"])
+      result.bytes += t["size"].get<std::int64_t>();
   }
   // Files: a hard link shares the bytes (FileStore never rewrites a file in place, it renames
   // a new one over it, so the link keeps what the snapshot saw); copy across filesystems.
@@ -179,7 +182,8 @@ Result<BackupResult> CreateInto(Store& store, const files::FileStore& fstore, co
   const fs::path out_root = dir / kOutputsDir;
   std::int64_t done = 0;
   for (const auto& f : files) {
-    if (options.on_progress) options.on_progress("files", done++, static_cast<std::int64_t>(files.size()));
+    if (options.on_progress)
+      options.on_progress("files", done++, static_cast<std::int64_t>(files.size()));
     auto src = fstore.Resolve(f.path);
     std::error_code ec;
     if (!src || !fs::exists(*src, ec)) {
@@ -243,16 +247,18 @@ Result<BackupResult> CreateBackup(Store& store, const files::FileStore& fstore,
     dir = fs::absolute(options.backups_dir) / fmt::format("{}-{}", BackupDirName(now), i);
   }
   if (!fs::create_directory(dir, ec) || ec) {
-    return Fail(Error::Unavailable(fmt::format("cannot create {}: {}", dir.string(), ec.message())));
+    return Fail(
+        Error::Unavailable(fmt::format("cannot create {}: {}", dir.string(), ec.message())));
   }
   BackupResult result;
   result.id = core::NewId();
   result.path = dir.string();
   SL_RETURN_IF_ERROR(store.database().Write([&](db::Connection& c) -> Result<void> {
     const Value v[] = {result.id, result.path, options.kind, now};
-    SL_RETURN_IF_ERROR(c.Exec("INSERT INTO backups (id, path, kind, status, created_at) "
-                              "VALUES (?, ?, ?, 'running', ?)",
-                              v));
+    SL_RETURN_IF_ERROR(
+        c.Exec("INSERT INTO backups (id, path, kind, status, created_at) "
+               "VALUES (?, ?, ?, 'running', ?)",
+               v));
     return {};
   }));
   auto r = CreateInto(store, fstore, dir, result, options);
@@ -315,8 +321,8 @@ Result<VerifyReport> VerifyBackup(const std::string& path, const ProgressFn& on_
       // opened for writing.
       auto check = IntegrityCheckSqliteFile(copy.string());
       if (!check) {
-        report.problems.push_back(fmt::format("database copy {}: {}", copy.string(),
-                                              check.error().message));
+        report.problems.push_back(
+            fmt::format("database copy {}: {}", copy.string(), check.error().message));
       } else {
         for (const auto& p : *check) report.problems.push_back("database copy: " + p);
       }
@@ -362,8 +368,8 @@ Result<VerifyReport> VerifyBackup(const std::string& path, const ProgressFn& on_
   }
   if (on_progress) on_progress("verify", done, static_cast<std::int64_t>(files.size()));
   for (const auto& m : manifest.value("missing_files", json::array())) {
-    report.warnings.push_back(fmt::format("{}: was already gone when the backup was taken",
-                                          m.get<std::string>()));
+    report.warnings.push_back(
+        fmt::format("{}: was already gone when the backup was taken", m.get<std::string>()));
   }
   std::error_code ec;
   const fs::path root = dir / kOutputsDir;
@@ -372,7 +378,8 @@ Result<VerifyReport> VerifyBackup(const std::string& path, const ProgressFn& on_
          it.increment(ec)) {
       if (!it->is_regular_file(ec)) continue;
       const std::string rel = fs::relative(it->path(), root, ec).generic_string();
-      if (!listed.contains(rel)) report.problems.push_back(fmt::format("{}: not in the manifest", rel));
+      if (!listed.contains(rel))
+        report.problems.push_back(fmt::format("{}: not in the manifest", rel));
     }
   }
   return report;

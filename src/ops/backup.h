@@ -27,7 +27,8 @@
 namespace storyloom::ops {
 
 // done/total of the current stage ("database", "files", "verify", "restore").
-using ProgressFn = std::function<void(std::string_view stage, std::int64_t done, std::int64_t total)>;
+using ProgressFn =
+    std::function<void(std::string_view stage, std::int64_t done, std::int64_t total)>;
 
 struct BackupOptions {
   std::string backups_dir;      // <data_dir>/backups
@@ -87,10 +88,10 @@ struct RestoreOptions {
 
 struct RestoreReport {
   std::string database_url;
-  int schema_version = 0;      // of the backup
-  int migrated_to = 0;         // after applying this binary's newer migrations
+  int schema_version = 0;  // of the backup
+  int migrated_to = 0;     // after applying this binary's newer migrations
   std::int64_t files = 0;
-  std::int64_t rows = 0;       // rows written by a logical restore (0 for a file copy)
+  std::int64_t rows = 0;  // rows written by a logical restore (0 for a file copy)
 };
 
 // Restores `path` into an empty data directory (and database). failed_precondition if the

@@ -82,7 +82,8 @@ Result<json> ReadManifest(const std::filesystem::path& dir) {
     return Fail(Error::InvalidArgument((dir / kManifestFile).string() + " is not valid JSON"));
   }
   if (j.value("format", 0) != kManifestFormat) {
-    return Fail(Error::InvalidArgument("unknown backup format in " + (dir / kManifestFile).string()));
+    return Fail(
+        Error::InvalidArgument("unknown backup format in " + (dir / kManifestFile).string()));
   }
   return j;
 }
@@ -92,7 +93,8 @@ Result<std::vector<std::string>> IntegrityCheckSqliteFile(const std::string& pat
   // check a private copy so the backup's bytes, and its sha256, never change.
   namespace fs = std::filesystem;
   std::string tmpl = (fs::temp_directory_path() / "storyloom-verify-XXXXXX").string();
-  if (::mkdtemp(tmpl.data()) == nullptr) return Fail(Error::Unavailable("cannot create a temporary directory"));
+  if (::mkdtemp(tmpl.data()) == nullptr)
+    return Fail(Error::Unavailable("cannot create a temporary directory"));
   struct Cleanup {
     std::string dir;
     ~Cleanup() {

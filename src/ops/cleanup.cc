@@ -16,13 +16,15 @@ namespace {
 constexpr Millis kDay = 24LL * 3600 * 1000;
 
 // The oldest `limit` workflows of `statuses` finished before `cutoff`, with their files.
-Result<std::vector<CleanupItem>> Candidates(db::Connection& c, const std::vector<std::string>& statuses,
-                                            Millis cutoff, const std::string& after_id,
-                                            Millis after_finished, int limit) {
+Result<std::vector<CleanupItem>> Candidates(db::Connection& c,
+                                            const std::vector<std::string>& statuses, Millis cutoff,
+                                            const std::string& after_id, Millis after_finished,
+                                            int limit) {
   std::vector<CleanupItem> out;
   for (const std::string& status : statuses) {
     // workflows_status_finished (status, finished_at) serves this range in order.
-    const Value v[] = {status, cutoff, after_finished, after_finished, after_id, std::int64_t{limit}};
+    const Value v[] = {status,         cutoff,   after_finished,
+                       after_finished, after_id, std::int64_t{limit}};
     SL_ASSIGN_OR_RETURN(auto rows, c.Query("SELECT id, status, finished_at FROM workflows "
                                            "WHERE status = ? AND finished_at < ? AND "
                                            "(finished_at > ? OR (finished_at = ? AND id > ?)) "
@@ -31,7 +33,8 @@ Result<std::vector<CleanupItem>> Candidates(db::Connection& c, const std::vector
     for (const auto& r : rows) out.push_back({r.Text(0), r.Text(1), r.Int(2), 0, 0});
   }
   std::sort(out.begin(), out.end(), [](const CleanupItem& a, const CleanupItem& b) {
-    return a.finished_at != b.finished_at ? a.finished_at < b.finished_at : a.workflow_id < b.workflow_id;
+    return a.finished_at != b.finished_at ? a.finished_at < b.finished_at
+                                          : a.workflow_id < b.workflow_id;
   });
   if (static_cast<int>(out.size()) > limit) out.resize(static_cast<std::size_t>(limit));
   for (auto& item : out) {
@@ -71,7 +74,8 @@ Result<void> Vacuum(Store& store, CleanupReport& report) {
 
 }  // namespace
 
-Result<CleanupReport> RunCleanup(Store& store, files::FileStore& files, const CleanupOptions& options) {
+Result<CleanupReport> RunCleanup(Store& store, files::FileStore& files,
+                                 const CleanupOptions& options) {
   CleanupReport report;
   report.dry_run = options.dry_run;
   const Millis now = options.now ? options.now : core::WallMillis();
@@ -88,11 +92,11 @@ Result<CleanupReport> RunCleanup(Store& store, files::FileStore& files, const Cl
     std::string after_id;
     Millis after_finished = -1;
     while (true) {
-      SL_ASSIGN_OR_RETURN(auto items, db::ReadValue<std::vector<CleanupItem>>(
-                                          store.database(), [&](db::Connection& c) {
-                                            return Candidates(c, p.statuses, cutoff, after_id,
-                                                              after_finished, batch);
-                                          }));
+      SL_ASSIGN_OR_RETURN(
+          auto items,
+          db::ReadValue<std::vector<CleanupItem>>(store.database(), [&](db::Connection& c) {
+            return Candidates(c, p.statuses, cutoff, after_id, after_finished, batch);
+          }));
       if (items.empty()) break;
       after_id = items.back().workflow_id;
       after_finished = items.back().finished_at;
@@ -113,8 +117,9 @@ Result<CleanupReport> RunCleanup(Store& store, files::FileStore& files, const Cl
         paths.clear();
         for (const auto& it : items) {
           const Value id[] = {it.workflow_id};
-          SL_ASSIGN_OR_RETURN(auto rows,
-                              c.Query("SELECT file_path FROM generated_files WHERE workflow_id = ?", id));
+          SL_ASSIGN_OR_RETURN(
+              auto rows,
+              c.Query("SELECT file_path FROM generated_files WHERE workflow_id = ?", id));
           const Value v[] = {it.workflow_id, it.status, cutoff};
           SL_ASSIGN_OR_RETURN(auto n, c.Exec("DELETE FROM workflows WHERE id = ? AND status = ? "
                                              "AND finished_at < ?",
@@ -146,20 +151,25 @@ Result<CleanupReport> RunCleanup(Store& store, files::FileStore& files, const Cl
   if (options.usage_days > 0) {
     const Millis cutoff = now - options.usage_days * kDay;
     if (options.dry_run) {
-      SL_ASSIGN_OR_RETURN(report.usage_rows,
-                          db::ReadValue<std::int64_t>(store.database(), [&](db::Connection& c) -> Result<std::int64_t> {
-                            const Value v[] = {cutoff};
-                            SL_ASSIGN_OR_RETURN(auto r, c.QueryOne("SELECT count(*) FROM api_usage WHERE created_at < ?", v));
-                            return r.Int(0);
-                          }));
+      SL_ASSIGN_OR_RETURN(
+          report.usage_rows,
+          db::ReadValue<std::int64_t>(
+              store.database(), [&](db::Connection& c) -> Result<std::int64_t> {
+                const Value v[] = {cutoff};
+                SL_ASSIGN_OR_RETURN(
+                    auto r, c.QueryOne("SELECT count(*) FROM api_usage WHERE created_at < ?", v));
+                return r.Int(0);
+              }));
     } else {
       while (true) {
-        SL_ASSIGN_OR_RETURN(auto n, db::WriteValue<std::int64_t>(store.database(), [&](db::Connection& c) {
-          const Value v[] = {cutoff};
-          return c.Exec("DELETE FROM api_usage WHERE id IN (SELECT id FROM api_usage WHERE "
-                        "created_at < ? ORDER BY created_at LIMIT 1000)",
-                        v);
-        }));
+        SL_ASSIGN_OR_RETURN(
+            auto n, db::WriteValue<std::int64_t>(store.database(), [&](db::Connection& c) {
+              const Value v[] = {cutoff};
+              return c.Exec(
+                  "DELETE FROM api_usage WHERE id IN (SELECT id FROM api_usage WHERE "
+                  "created_at < ? ORDER BY created_at LIMIT 1000)",
+                  v);
+            }));
         report.usage_rows += n;
         if (n == 0) break;
       }

@@ -20,8 +20,8 @@ struct CleanupOptions {
   int failed_days = 30;     // failed and cancelled; 0 = forever
   int usage_days = 400;     // api_usage rows; 0 = forever (usage_daily is always kept)
   bool dry_run = false;
-  int batch = 100;          // workflows per write transaction
-  Millis now = 0;           // 0 = the wall clock
+  int batch = 100;  // workflows per write transaction
+  Millis now = 0;   // 0 = the wall clock
   ProgressFn on_progress;
 };
 
@@ -39,7 +39,7 @@ struct CleanupReport {
   std::int64_t files = 0;
   std::int64_t bytes = 0;
   std::int64_t usage_rows = 0;
-  std::int64_t file_errors = 0;  // files whose removal failed (left as orphans for fsck)
+  std::int64_t file_errors = 0;     // files whose removal failed (left as orphans for fsck)
   std::int64_t vacuumed_pages = 0;  // SQLite pages handed back
   Millis finished_at = 0;
 };

@@ -23,15 +23,18 @@ struct Row {
 
 // One page of generated_files in id order (keyset), outside any long transaction.
 Result<std::vector<Row>> Page(Store& store, const std::string& after, int limit) {
-  return db::ReadValue<std::vector<Row>>(store.database(), [&](db::Connection& c) -> Result<std::vector<Row>> {
-    const Value v[] = {after, std::int64_t{limit}};
-    SL_ASSIGN_OR_RETURN(auto rows, c.Query("SELECT id, file_path, file_size, sha256, state FROM "
-                                           "generated_files WHERE id > ? ORDER BY id LIMIT ?",
-                                           v));
-    std::vector<Row> out;
-    for (const auto& r : rows) out.push_back({r.Text(0), r.Text(1), r.Text(3), r.Text(4), r.Int(2)});
-    return out;
-  });
+  return db::ReadValue<std::vector<Row>>(
+      store.database(), [&](db::Connection& c) -> Result<std::vector<Row>> {
+        const Value v[] = {after, std::int64_t{limit}};
+        SL_ASSIGN_OR_RETURN(auto rows,
+                            c.Query("SELECT id, file_path, file_size, sha256, state FROM "
+                                    "generated_files WHERE id > ? ORDER BY id LIMIT ?",
+                                    v));
+        std::vector<Row> out;
+        for (const auto& r : rows)
+          out.push_back({r.Text(0), r.Text(1), r.Text(3), r.Text(4), r.Int(2)});
+        return out;
+      });
 }
 
 }  // namespace
@@ -39,10 +42,12 @@ Result<std::vector<Row>> Page(Store& store, const std::string& after, int limit)
 Result<FsckReport> RunFsck(Store& store, files::FileStore& files, const FsckOptions& options) {
   FsckReport report;
   std::int64_t total = 0;
-  SL_ASSIGN_OR_RETURN(auto count, db::ReadValue<std::int64_t>(store.database(), [](db::Connection& c) -> Result<std::int64_t> {
-    SL_ASSIGN_OR_RETURN(auto r, c.QueryOne("SELECT count(*) FROM generated_files"));
-    return r.Int(0);
-  }));
+  SL_ASSIGN_OR_RETURN(
+      auto count,
+      db::ReadValue<std::int64_t>(store.database(), [](db::Connection& c) -> Result<std::int64_t> {
+        SL_ASSIGN_OR_RETURN(auto r, c.QueryOne("SELECT count(*) FROM generated_files"));
+        return r.Int(0);
+      }));
   total = count;
   std::unordered_set<std::string> tracked;
   std::string after;
@@ -73,8 +78,8 @@ Result<FsckReport> RunFsck(Store& store, files::FileStore& files, const FsckOpti
         continue;
       }
       if (st.st_size != r.size) {
-        report.problems.push_back({"size", r.id, r.path,
-                                   fmt::format("size {} but the row says {}", st.st_size, r.size)});
+        report.problems.push_back(
+            {"size", r.id, r.path, fmt::format("size {} but the row says {}", st.st_size, r.size)});
         continue;
       }
       auto sha = core::Sha256File(*abs);
@@ -96,7 +101,8 @@ Result<FsckReport> RunFsck(Store& store, files::FileStore& files, const FsckOpti
     if (!abs) continue;
     struct stat st {};
     if (::stat(abs->c_str(), &st) != 0) continue;
-    const Millis mtime = static_cast<Millis>(st.st_mtim.tv_sec) * 1000 + st.st_mtim.tv_nsec / 1000000;
+    const Millis mtime =
+        static_cast<Millis>(st.st_mtim.tv_sec) * 1000 + st.st_mtim.tv_nsec / 1000000;
     if (now - mtime < options.orphan_grace_ms) continue;
     // A row may have appeared since we read the list (a workflow finishing now).
     auto row = store.ReadOne<GeneratedFile>([&](StoreTx& tx) { return tx.GetFileByPath(rel); });

@@ -36,7 +36,8 @@ void AtomicAdd(std::atomic<double>& a, double v) {
 std::string FormatMetricValue(double v) {
   if (std::isnan(v)) return "NaN";
   if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
-  if (v == std::floor(v) && std::fabs(v) < 9e15) return fmt::format("{}", static_cast<long long>(v));
+  if (v == std::floor(v) && std::fabs(v) < 9e15)
+    return fmt::format("{}", static_cast<long long>(v));
   return fmt::format("{}", v);
 }
 
@@ -46,7 +47,8 @@ const std::vector<double>& LatencyBuckets() {
   return kBuckets;
 }
 
-void MetricsWriter::Family(const std::string& name, const std::string& type, const std::string& help) {
+void MetricsWriter::Family(const std::string& name, const std::string& type,
+                           const std::string& help) {
   out_ += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
 }
 
@@ -160,17 +162,23 @@ void MetricsRegistry::AddCollector(std::function<void(MetricsWriter&)> collector
 }
 
 std::string MetricsRegistry::Render() const {
-  MetricsWriter w;
   std::vector<std::function<void(MetricsWriter&)>> collectors;
+  {
+    std::lock_guard lock(mu_);
+    collectors = collectors_;
+  }
+  // Collectors first: what they observe while collecting (query timings) shows in this
+  // scrape's families.
+  MetricsWriter collected;
+  for (const auto& c : collectors) c(collected);
+  MetricsWriter w;
   {
     std::lock_guard lock(mu_);
     for (const auto& f : counters_) f->Write(w);
     for (const auto& f : gauges_) f->Write(w);
     for (const auto& f : histograms_) f->Write(w);
-    collectors = collectors_;
   }
-  for (const auto& c : collectors) c(w);
-  return w.str();
+  return w.str() + collected.str();
 }
 
 }  // namespace storyloom::ops

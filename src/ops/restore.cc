@@ -6,8 +6,8 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <map>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "core/hash.h"
@@ -41,8 +41,8 @@ Result<void> CheckEmptyDatabase(db::Database& d) {
                             "current_schema()";
     SL_ASSIGN_OR_RETURN(auto row, c.QueryOne(sql));
     if (row.Int(0) > 0) {
-      return Fail(Error::FailedPrecondition(
-          "the target database " + d.display_url() + " is not empty; restore needs an empty one"));
+      return Fail(Error::FailedPrecondition("the target database " + d.display_url() +
+                                            " is not empty; restore needs an empty one"));
     }
     return {};
   });
@@ -61,7 +61,8 @@ class SqliteCopySource : public Source {
  public:
   explicit SqliteCopySource(std::unique_ptr<db::Database> d) : d_(std::move(d)) {}
   Result<std::vector<TableInfo>> Tables() override {
-    return db::ReadValue<std::vector<TableInfo>>(*d_, [](db::Connection& c) { return ListTables(c); });
+    return db::ReadValue<std::vector<TableInfo>>(*d_,
+                                                 [](db::Connection& c) { return ListTables(c); });
   }
   Result<void> Scan(const TableInfo& t, const BatchSink& sink) override {
     return d_->Read([&](db::Connection& c) -> Result<void> {
@@ -98,7 +99,8 @@ class JsonlSource : public Source {
       }
       json head = json::parse(first, nullptr, false);
       if (!head.is_object() || !head["columns"].is_array()) {
-        return Fail(Error::InvalidArgument("malformed header in " + t.value("file", std::string())));
+        return Fail(
+            Error::InvalidArgument("malformed header in " + t.value("file", std::string())));
       }
       out.push_back({head.value("table", ""), head["columns"].get<std::vector<std::string>>(), {}});
       files_[out.back().name] = dir_ / t.value("file", "");
@@ -137,8 +139,9 @@ Result<std::int64_t> LogicalRestore(Source& src, db::Database& target, int versi
   SL_ASSIGN_OR_RETURN(auto source_tables, src.Tables());
   // Across backends the tables differ slightly (SQLite's workflows.seq): write the columns
   // both sides have; a table the target lacks is skipped.
-  SL_ASSIGN_OR_RETURN(auto target_tables, db::ReadValue<std::vector<TableInfo>>(
-                                              target, [](db::Connection& c) { return ListTables(c); }));
+  SL_ASSIGN_OR_RETURN(auto target_tables,
+                      db::ReadValue<std::vector<TableInfo>>(
+                          target, [](db::Connection& c) { return ListTables(c); }));
   std::vector<TableInfo> tables;                         // source tables, target's columns
   std::map<std::string, std::vector<std::size_t>> pick;  // source value index per column
   for (const auto& st : source_tables) {
@@ -147,7 +150,8 @@ Result<std::int64_t> LogicalRestore(Source& src, db::Database& target, int versi
     if (tt == target_tables.end()) continue;
     TableInfo out{st.name, {}, tt->key};
     for (std::size_t i = 0; i < st.columns.size(); ++i) {
-      if (std::find(tt->columns.begin(), tt->columns.end(), st.columns[i]) == tt->columns.end()) continue;
+      if (std::find(tt->columns.begin(), tt->columns.end(), st.columns[i]) == tt->columns.end())
+        continue;
       out.columns.push_back(st.columns[i]);
       pick[st.name].push_back(i);
     }
@@ -175,22 +179,24 @@ Result<std::int64_t> LogicalRestore(Source& src, db::Database& target, int versi
     const auto& src_table = *std::find_if(source_tables.begin(), source_tables.end(),
                                           [&](const TableInfo& x) { return x.name == t.name; });
     const auto& columns = pick[t.name];
-    SL_RETURN_IF_ERROR(src.Scan(src_table, [&](std::vector<std::vector<Value>>& batch) -> Result<void> {
-      if (columns.size() != src_table.columns.size()) {
-        for (auto& row : batch) {
-          std::vector<Value> kept;
-          for (std::size_t i : columns) kept.push_back(i < row.size() ? row[i] : Value{});
-          row = std::move(kept);
-        }
-      }
-      SL_RETURN_IF_ERROR(target.Write([&](db::Connection& c) { return InsertRows(c, t, batch); }));
-      rows += static_cast<std::int64_t>(batch.size());
-      if (has_deferred) {
-        auto& keep = deferred[t.name];
-        keep.insert(keep.end(), batch.begin(), batch.end());
-      }
-      return {};
-    }));
+    SL_RETURN_IF_ERROR(
+        src.Scan(src_table, [&](std::vector<std::vector<Value>>& batch) -> Result<void> {
+          if (columns.size() != src_table.columns.size()) {
+            for (auto& row : batch) {
+              std::vector<Value> kept;
+              for (std::size_t i : columns) kept.push_back(i < row.size() ? row[i] : Value{});
+              row = std::move(kept);
+            }
+          }
+          SL_RETURN_IF_ERROR(
+              target.Write([&](db::Connection& c) { return InsertRows(c, t, batch); }));
+          rows += static_cast<std::int64_t>(batch.size());
+          if (has_deferred) {
+            auto& keep = deferred[t.name];
+            keep.insert(keep.end(), batch.begin(), batch.end());
+          }
+          return {};
+        }));
     if (progress) progress("restore", ++done, static_cast<std::int64_t>(tables.size()));
   }
   for (const auto& t : tables) {
@@ -199,8 +205,10 @@ Result<std::int64_t> LogicalRestore(Source& src, db::Database& target, int versi
     for (std::size_t i = 0; i < it->second.size(); i += kBatch) {
       std::vector<std::vector<Value>> part(
           it->second.begin() + static_cast<std::ptrdiff_t>(i),
-          it->second.begin() + static_cast<std::ptrdiff_t>(std::min(i + kBatch, it->second.size())));
-      SL_RETURN_IF_ERROR(target.Write([&](db::Connection& c) { return UpdateDeferred(c, t, part); }));
+          it->second.begin() +
+              static_cast<std::ptrdiff_t>(std::min(i + kBatch, it->second.size())));
+      SL_RETURN_IF_ERROR(
+          target.Write([&](db::Connection& c) { return UpdateDeferred(c, t, part); }));
     }
   }
   SL_RETURN_IF_ERROR(target.Write([&](db::Connection& c) { return ResetSequences(c, tables); }));
@@ -222,9 +230,9 @@ Result<RestoreReport> RestoreBackup(const std::string& path, const RestoreOption
   }
   SL_ASSIGN_OR_RETURN(auto verify, VerifyBackup(dir.string(), options.on_progress));
   if (!verify.ok()) {
-    return Fail(Error::FailedPrecondition(fmt::format(
-        "the backup fails verification ({} problem(s), first: {})", verify.problems.size(),
-        verify.problems.front())));
+    return Fail(Error::FailedPrecondition(
+        fmt::format("the backup fails verification ({} problem(s), first: {})",
+                    verify.problems.size(), verify.problems.front())));
   }
   RestoreReport report;
   report.database_url = options.database_url.empty()
@@ -233,7 +241,8 @@ Result<RestoreReport> RestoreBackup(const std::string& path, const RestoreOption
   SL_ASSIGN_OR_RETURN(auto url, db::ParseDatabaseUrl(report.database_url));
   const json& dbj = manifest["database"];
   report.schema_version = dbj.value("schema_version", 0);
-  const int latest = db::MigrationsFor(url.dialect).empty() ? 0 : db::MigrationsFor(url.dialect).back().version;
+  const int latest =
+      db::MigrationsFor(url.dialect).empty() ? 0 : db::MigrationsFor(url.dialect).back().version;
   if (report.schema_version > latest) {
     return Fail(Error::FailedPrecondition(fmt::format(
         "the backup has schema version {}, newer than this binary's {}; use a newer storyloom",
@@ -241,7 +250,8 @@ Result<RestoreReport> RestoreBackup(const std::string& path, const RestoreOption
   }
   std::error_code ec;
   fs::create_directories(data_dir, ec);
-  if (ec) return Fail(Error::Unavailable("cannot create " + data_dir.string() + ": " + ec.message()));
+  if (ec)
+    return Fail(Error::Unavailable("cannot create " + data_dir.string() + ": " + ec.message()));
   const bool sqlite_copy = dbj.value("dialect", "") == "sqlite";
   if (sqlite_copy && url.dialect == db::Dialect::kSqlite) {
     const fs::path dest = fs::absolute(url.sqlite_path);
@@ -257,12 +267,15 @@ Result<RestoreReport> RestoreBackup(const std::string& path, const RestoreOption
     SL_RETURN_IF_ERROR(CheckEmptyDatabase(*target));
     std::unique_ptr<Source> src;
     if (sqlite_copy) {
-      SL_ASSIGN_OR_RETURN(auto d, db::Open("sqlite://" + (dir / dbj.value("file", std::string(kSqliteFile))).string()));
+      SL_ASSIGN_OR_RETURN(
+          auto d,
+          db::Open("sqlite://" + (dir / dbj.value("file", std::string(kSqliteFile))).string()));
       src = std::make_unique<SqliteCopySource>(std::move(d));
     } else {
       src = std::make_unique<JsonlSource>(dir, dbj.value("tables", json::array()));
     }
-    SL_ASSIGN_OR_RETURN(report.rows, LogicalRestore(*src, *target, report.schema_version, options.on_progress));
+    SL_ASSIGN_OR_RETURN(report.rows,
+                        LogicalRestore(*src, *target, report.schema_version, options.on_progress));
   }
   {
     SL_ASSIGN_OR_RETURN(auto target, db::Open(report.database_url));
@@ -272,8 +285,9 @@ Result<RestoreReport> RestoreBackup(const std::string& path, const RestoreOption
     SL_RETURN_IF_ERROR(target->Write([&](db::Connection& c) -> Result<void> {
       const Value v[] = {manifest.value("id", std::string())};
       SL_RETURN_IF_ERROR(c.Exec("UPDATE backups SET status = 'ok' WHERE id = ?", v));
-      SL_RETURN_IF_ERROR(c.Exec("UPDATE backups SET status = 'failed', error = 'unfinished when "
-                                "the restored backup was taken' WHERE status = 'running'"));
+      SL_RETURN_IF_ERROR(
+          c.Exec("UPDATE backups SET status = 'failed', error = 'unfinished when "
+                 "the restored backup was taken' WHERE status = 'running'"));
       return {};
     }));
   }
@@ -281,7 +295,8 @@ Result<RestoreReport> RestoreBackup(const std::string& path, const RestoreOption
   const auto& files = manifest.value("files", json::array());
   std::int64_t done = 0;
   for (const auto& f : files) {
-    if (options.on_progress) options.on_progress("files", done++, static_cast<std::int64_t>(files.size()));
+    if (options.on_progress)
+      options.on_progress("files", done++, static_cast<std::int64_t>(files.size()));
     const std::string rel = f.value("path", "");
     const fs::path dest = data_dir / kOutputsDir / rel;
     fs::create_directories(dest.parent_path(), ec);

@@ -30,12 +30,14 @@ void OpsScheduler::Stop() {
 
 void OpsScheduler::Loop() {
   std::unique_lock lock(mu_);
-  cv_.wait_for(lock, std::chrono::milliseconds(options_.initial_delay_ms), [&] { return stopping_; });
+  cv_.wait_for(lock, std::chrono::milliseconds(options_.initial_delay_ms),
+               [&] { return stopping_; });
   while (!stopping_) {
     lock.unlock();
     Tick();
     lock.lock();
-    cv_.wait_for(lock, std::chrono::milliseconds(options_.check_every_ms), [&] { return stopping_; });
+    cv_.wait_for(lock, std::chrono::milliseconds(options_.check_every_ms),
+                 [&] { return stopping_; });
   }
 }
 
@@ -51,7 +53,8 @@ void OpsScheduler::Tick() {
       auto r = CreateBackup(store_, files_, o);
       if (r) {
         spdlog::info("scheduled backup {} ({} files)", r->path, r->files);
-        auto kept = ApplyBackupRetention(store_, options_.backup_keep_daily, options_.backup_keep_weekly);
+        auto kept =
+            ApplyBackupRetention(store_, options_.backup_keep_daily, options_.backup_keep_weekly);
         if (kept) {
           for (const auto& p : kept->removed) spdlog::info("backup retention removed {}", p);
         } else {

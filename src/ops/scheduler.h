@@ -15,7 +15,7 @@
 namespace storyloom::ops {
 
 struct SchedulerOptions {
-  int backup_interval_hours = 24;   // 0 = off
+  int backup_interval_hours = 24;  // 0 = off
   int backup_keep_daily = 7;
   int backup_keep_weekly = 4;
   std::string backups_dir;

@@ -23,9 +23,9 @@ ServerMetrics::ServerMetrics(Store& store, ServerMetricsOptions options)
   http_requests_ = &registry_.AddCounter("storyloom_http_requests_total",
                                          "HTTP requests finished, by method, route and status.",
                                          {"method", "route", "status"});
-  http_seconds_ = &registry_.AddHistogram("storyloom_http_request_duration_seconds",
-                                          "HTTP request latency by route.", {"route"},
-                                          LatencyBuckets());
+  http_seconds_ =
+      &registry_.AddHistogram("storyloom_http_request_duration_seconds",
+                              "HTTP request latency by route.", {"route"}, LatencyBuckets());
   db_query_seconds_ = &registry_.AddHistogram(
       "storyloom_db_query_duration_seconds",
       "Latency of the database queries the metrics scrape runs, by query.", {"query"},
@@ -48,10 +48,12 @@ std::string ServerMetrics::Render() { return registry_.Render(); }
 void ServerMetrics::CollectDatabase(MetricsWriter& w) {
   using Clock = std::chrono::steady_clock;
   // Runs one timed read; false (and an error count) if it failed.
-  auto timed = [&](const std::string& name, const std::function<Result<void>(db::Connection&)>& fn) {
+  auto timed = [&](const std::string& name,
+                   const std::function<Result<void>(db::Connection&)>& fn) {
     const auto t0 = Clock::now();
     auto r = store_.database().Read(fn);
-    db_query_seconds_->With({name}).Observe(std::chrono::duration<double>(Clock::now() - t0).count());
+    db_query_seconds_->With({name}).Observe(
+        std::chrono::duration<double>(Clock::now() - t0).count());
     if (!r) scrape_errors_->With({name}).Inc();
     return r.has_value();
   };
@@ -70,7 +72,8 @@ void ServerMetrics::CollectDatabase(MetricsWriter& w) {
   w.Sample("storyloom_database_up", {}, {}, up ? 1 : 0);
   if (!up) return;
   w.Family("storyloom_workflows", "gauge", "Workflows in the database by status.");
-  for (const auto& [s, n] : by_status) w.Sample("storyloom_workflows", {"status"}, {s}, static_cast<double>(n));
+  for (const auto& [s, n] : by_status)
+    w.Sample("storyloom_workflows", {"status"}, {s}, static_cast<double>(n));
   w.Family("storyloom_queue_depth", "gauge", "Queued workflows waiting for a worker.");
   w.Sample("storyloom_queue_depth", {}, {}, static_cast<double>(by_status["queued"]));
   if (options_.running_here) {
@@ -99,13 +102,16 @@ void ServerMetrics::CollectDatabase(MetricsWriter& w) {
       auto it = b.find(le);
       if (it != b.end()) cumulative += it->second;
       w.Sample("storyloom_phase_duration_seconds_bucket", {"phase", "le"},
-               {phase, FormatMetricValue(static_cast<double>(le) / 1000.0)}, static_cast<double>(cumulative));
+               {phase, FormatMetricValue(static_cast<double>(le) / 1000.0)},
+               static_cast<double>(cumulative));
     }
     std::int64_t total = 0;
     for (const auto& [le, n] : b) total += n;
-    w.Sample("storyloom_phase_duration_seconds_bucket", {"phase", "le"}, {phase, "+Inf"}, static_cast<double>(total));
+    w.Sample("storyloom_phase_duration_seconds_bucket", {"phase", "le"}, {phase, "+Inf"},
+             static_cast<double>(total));
     w.Sample("storyloom_phase_duration_seconds_sum", {"phase"}, {phase}, phase_sum[phase]);
-    w.Sample("storyloom_phase_duration_seconds_count", {"phase"}, {phase}, static_cast<double>(total));
+    w.Sample("storyloom_phase_duration_seconds_count", {"phase"}, {phase},
+             static_cast<double>(total));
   }
 
   // Provider calls, errors, tokens and cost, from the usage rollup.
@@ -126,16 +132,22 @@ void ServerMetrics::CollectDatabase(MetricsWriter& w) {
   });
   const std::vector<std::string> pm = {"provider", "model"};
   w.Family("storyloom_provider_calls_total", "counter", "Provider call attempts recorded.");
-  for (const auto& [k, u] : usage) w.Sample("storyloom_provider_calls_total", pm, {k.first, k.second}, u.calls);
+  for (const auto& [k, u] : usage)
+    w.Sample("storyloom_provider_calls_total", pm, {k.first, k.second}, u.calls);
   w.Family("storyloom_provider_errors_total", "counter", "Provider call attempts that failed.");
-  for (const auto& [k, u] : usage) w.Sample("storyloom_provider_errors_total", pm, {k.first, k.second}, u.errors);
-  w.Family("storyloom_provider_tokens_total", "counter", "Tokens sent to and received from providers.");
+  for (const auto& [k, u] : usage)
+    w.Sample("storyloom_provider_errors_total", pm, {k.first, k.second}, u.errors);
+  w.Family("storyloom_provider_tokens_total", "counter",
+           "Tokens sent to and received from providers.");
   for (const auto& [k, u] : usage) {
-    w.Sample("storyloom_provider_tokens_total", {"provider", "model", "direction"}, {k.first, k.second, "input"}, u.in);
-    w.Sample("storyloom_provider_tokens_total", {"provider", "model", "direction"}, {k.first, k.second, "output"}, u.out);
+    w.Sample("storyloom_provider_tokens_total", {"provider", "model", "direction"},
+             {k.first, k.second, "input"}, u.in);
+    w.Sample("storyloom_provider_tokens_total", {"provider", "model", "direction"},
+             {k.first, k.second, "output"}, u.out);
   }
   w.Family("storyloom_provider_cost_usd_total", "counter", "Priced cost of provider calls in USD.");
-  for (const auto& [k, u] : usage) w.Sample("storyloom_provider_cost_usd_total", pm, {k.first, k.second}, u.cost);
+  for (const auto& [k, u] : usage)
+    w.Sample("storyloom_provider_cost_usd_total", pm, {k.first, k.second}, u.cost);
 
   // Database size.
   double db_bytes = 0, free_pages = -1;
@@ -159,22 +171,29 @@ void ServerMetrics::CollectDatabase(MetricsWriter& w) {
     const auto wal = std::filesystem::file_size(options_.sqlite_path + "-wal", ec);
     w.Family("storyloom_database_wal_size_bytes", "gauge", "Size of the SQLite write-ahead log.");
     w.Sample("storyloom_database_wal_size_bytes", {}, {}, ec ? 0.0 : static_cast<double>(wal));
-    w.Family("storyloom_database_free_pages", "gauge", "SQLite pages on the freelist (reclaimable).");
+    w.Family("storyloom_database_free_pages", "gauge",
+             "SQLite pages on the freelist (reclaimable).");
     w.Sample("storyloom_database_free_pages", {}, {}, free_pages);
   }
   const db::Stats st = store_.database().stats();
-  w.Family("storyloom_database_write_transactions_total", "counter", "Write transactions committed.");
-  w.Sample("storyloom_database_write_transactions_total", {}, {}, static_cast<double>(st.write_transactions));
+  w.Family("storyloom_database_write_transactions_total", "counter",
+           "Write transactions committed.");
+  w.Sample("storyloom_database_write_transactions_total", {}, {},
+           static_cast<double>(st.write_transactions));
   w.Family("storyloom_database_reads_total", "counter", "Read transactions run.");
   w.Sample("storyloom_database_reads_total", {}, {}, static_cast<double>(st.reads));
 
   // Disk under the data directory.
   struct statvfs vfs {};
   if (::statvfs(options_.data_dir.c_str(), &vfs) == 0) {
-    w.Family("storyloom_disk_free_bytes", "gauge", "Free bytes (for unprivileged users) under the data directory.");
-    w.Sample("storyloom_disk_free_bytes", {}, {}, static_cast<double>(vfs.f_bavail) * static_cast<double>(vfs.f_frsize));
-    w.Family("storyloom_disk_size_bytes", "gauge", "Size of the filesystem holding the data directory.");
-    w.Sample("storyloom_disk_size_bytes", {}, {}, static_cast<double>(vfs.f_blocks) * static_cast<double>(vfs.f_frsize));
+    w.Family("storyloom_disk_free_bytes", "gauge",
+             "Free bytes (for unprivileged users) under the data directory.");
+    w.Sample("storyloom_disk_free_bytes", {}, {},
+             static_cast<double>(vfs.f_bavail) * static_cast<double>(vfs.f_frsize));
+    w.Family("storyloom_disk_size_bytes", "gauge",
+             "Size of the filesystem holding the data directory.");
+    w.Sample("storyloom_disk_size_bytes", {}, {},
+             static_cast<double>(vfs.f_blocks) * static_cast<double>(vfs.f_frsize));
   }
 
   // Backups and cleanup.
@@ -183,14 +202,20 @@ void ServerMetrics::CollectDatabase(MetricsWriter& w) {
   const auto t0 = Clock::now();
   if (auto b = LastGoodBackup(store_)) last_backup = *b;
   if (auto c = LastCleanup(store_)) last_cleanup = *c;
-  db_query_seconds_->With({"operations"}).Observe(std::chrono::duration<double>(Clock::now() - t0).count());
-  w.Family("storyloom_last_backup_timestamp_seconds", "gauge", "When the last successful backup finished (0: never).");
-  w.Sample("storyloom_last_backup_timestamp_seconds", {}, {}, last_backup ? *last_backup / 1000.0 : 0);
-  w.Family("storyloom_last_backup_age_seconds", "gauge", "Seconds since the last successful backup (+Inf: never).");
+  db_query_seconds_->With({"operations"})
+      .Observe(std::chrono::duration<double>(Clock::now() - t0).count());
+  w.Family("storyloom_last_backup_timestamp_seconds", "gauge",
+           "When the last successful backup finished (0: never).");
+  w.Sample("storyloom_last_backup_timestamp_seconds", {}, {},
+           last_backup ? *last_backup / 1000.0 : 0);
+  w.Family("storyloom_last_backup_age_seconds", "gauge",
+           "Seconds since the last successful backup (+Inf: never).");
   w.Sample("storyloom_last_backup_age_seconds", {}, {},
            last_backup ? now - *last_backup / 1000.0 : std::numeric_limits<double>::infinity());
-  w.Family("storyloom_last_cleanup_timestamp_seconds", "gauge", "When the last cleanup finished (0: never).");
-  w.Sample("storyloom_last_cleanup_timestamp_seconds", {}, {}, last_cleanup ? *last_cleanup / 1000.0 : 0);
+  w.Family("storyloom_last_cleanup_timestamp_seconds", "gauge",
+           "When the last cleanup finished (0: never).");
+  w.Sample("storyloom_last_cleanup_timestamp_seconds", {}, {},
+           last_cleanup ? *last_cleanup / 1000.0 : 0);
 }
 
 }  // namespace storyloom::ops

@@ -14,8 +14,8 @@ namespace storyloom::ops {
 
 struct ServerMetricsOptions {
   std::string data_dir;
-  std::string sqlite_path;                 // "" on PostgreSQL
-  std::function<int()> running_here;       // workflows this instance is running now
+  std::string sqlite_path;            // "" on PostgreSQL
+  std::function<int()> running_here;  // workflows this instance is running now
 };
 
 class ServerMetrics {

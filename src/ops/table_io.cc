@@ -89,12 +89,12 @@ Result<std::vector<RawTable>> DiscoverPostgres(db::Connection& c) {
                                 "ORDER BY ordinal_position",
                                 p));
     for (const auto& col : cols) t.info.columns.push_back(col.Text(0));
-    SL_ASSIGN_OR_RETURN(
-        auto pk, c.Query("SELECT a.attname::text FROM pg_index i JOIN pg_attribute a ON "
-                         "a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) WHERE "
-                         "i.indrelid = to_regclass(?) AND i.indisprimary "
-                         "ORDER BY array_position(i.indkey::int2[], a.attnum)",
-                         p));
+    SL_ASSIGN_OR_RETURN(auto pk,
+                        c.Query("SELECT a.attname::text FROM pg_index i JOIN pg_attribute a ON "
+                                "a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) WHERE "
+                                "i.indrelid = to_regclass(?) AND i.indisprimary "
+                                "ORDER BY array_position(i.indkey::int2[], a.attnum)",
+                                p));
     for (const auto& k : pk) t.info.key.push_back(k.Text(0));
     if (t.info.key.empty()) t.info.key = t.info.columns;
     SL_ASSIGN_OR_RETURN(
@@ -170,8 +170,8 @@ Result<void> ScanTable(db::Connection& c, const TableInfo& t,
       key_index.push_back(t.columns.size());
       continue;
     }
-    key_index.push_back(static_cast<std::size_t>(
-        std::find(t.columns.begin(), t.columns.end(), k) - t.columns.begin()));
+    key_index.push_back(static_cast<std::size_t>(std::find(t.columns.begin(), t.columns.end(), k) -
+                                                 t.columns.begin()));
   }
   std::vector<Value> last;
   while (true) {
@@ -239,10 +239,10 @@ Result<void> ResetSequences(db::Connection& c, const std::vector<TableInfo>& tab
     SL_ASSIGN_OR_RETURN(auto seq, c.QueryOne("SELECT pg_get_serial_sequence(?, 'id')", p));
     if (seq.IsNull(0)) continue;
     const Value s[] = {seq.Text(0)};
-    SL_RETURN_IF_ERROR(c.Query(
-        fmt::format("SELECT setval(?, (SELECT coalesce(max(id), 0) + 1 FROM {}), false)",
-                    Quoted(t.name)),
-        s));
+    SL_RETURN_IF_ERROR(
+        c.Query(fmt::format("SELECT setval(?, (SELECT coalesce(max(id), 0) + 1 FROM {}), false)",
+                            Quoted(t.name)),
+                s));
   }
   return {};
 }
