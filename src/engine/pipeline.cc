@@ -109,10 +109,9 @@ Result<bool> Pipeline::ShouldStop() {
 }
 
 void Pipeline::RemoveUntrackedFiles() {
-  auto tracked = d_.store.ReadOne<Page<GeneratedFile>>([&](StoreTx& tx) {
-    return tx.ListFiles({.workflow_id = w_.id, .limit = 200});
-  });
-  auto all = d_.files.ListAll();
+  auto tracked = d_.store.ReadOne<Page<GeneratedFile>>(
+      [&](StoreTx& tx) { return tx.ListFiles({.workflow_id = w_.id, .limit = 200}); });
+  auto all = d_.files.ListUnder(w_.id);
   if (!tracked || !all) return;
   std::set<std::string> keep;
   for (const auto& f : tracked->items) keep.insert(f.file_path);
@@ -196,7 +195,8 @@ Result<RunOutcome> Pipeline::Run() {
       }
       SL_RETURN_IF_ERROR(Commit(
           [&](StoreTx& tx) -> Result<void> {
-            WorkflowPhase p{w_.id, phase, PhaseStatus::kFailed, attempts, now, core::WallMillis(),
+            WorkflowPhase p{w_.id,     phase, PhaseStatus::kFailed,
+                            attempts,  now,   core::WallMillis(),
                             e.message, ""};
             SL_RETURN_IF_ERROR(tx.UpsertPhase(p));
             WorkflowUpdate u;
@@ -208,7 +208,8 @@ Result<RunOutcome> Pipeline::Run() {
           },
           {{"phase", json{{"phase", phase}, {"status", "failed"}, {"error", e.message}}.dump()},
            {"status",
-            json{{"status", "failed"}, {"error", {{"code", code}, {"message", e.message}}}}.dump()}}));
+            json{{"status", "failed"}, {"error", {{"code", code}, {"message", e.message}}}}
+                .dump()}}));
       return RunOutcome::kFailed;
     }
     SL_ASSIGN_OR_RETURN(phases, d_.store.ReadOne<std::vector<WorkflowPhase>>(
@@ -259,15 +260,16 @@ Result<void> Pipeline::RunPhase(const std::string& phase) {
   }
   SL_RETURN_IF_ERROR(Commit(
       [&](StoreTx& tx) -> Result<void> {
-        WorkflowPhase p{w_.id, phase, PhaseStatus::kRunning, attempts + 1, started.value_or(now),
-                        {}, "", ""};
+        WorkflowPhase p{
+            w_.id, phase, PhaseStatus::kRunning, attempts + 1, started.value_or(now), {}, "", ""};
         SL_RETURN_IF_ERROR(tx.UpsertPhase(p));
         WorkflowUpdate u;
         u.current_phase = phase;
         u.progress = Progress(phase, 0.0);
         return tx.UpdateWorkflow(w_.id, u);
       },
-      {{"phase", json{{"phase", phase}, {"status", "running"}, {"attempt", attempts + 1}}.dump()}}));
+      {{"phase",
+        json{{"phase", phase}, {"status", "running"}, {"attempt", attempts + 1}}.dump()}}));
   phase_attempts_ = attempts + 1;
   phase_started_ = started.value_or(now);
   if (phase == "story") return StoryPhase();
@@ -279,8 +281,9 @@ Result<void> Pipeline::RunPhase(const std::string& phase) {
 
 Result<void> Pipeline::CompletePhase(StoreTx& tx, const std::string& phase,
                                      const std::string& output) {
-  WorkflowPhase p{w_.id,  phase, PhaseStatus::kCompleted, phase_attempts_, phase_started_,
-                  core::WallMillis(), "", output};
+  WorkflowPhase p{
+      w_.id, phase, PhaseStatus::kCompleted, phase_attempts_, phase_started_, core::WallMillis(),
+      "",    output};
   SL_RETURN_IF_ERROR(tx.UpsertPhase(p));
   WorkflowUpdate u;
   u.progress = Progress(phase, 1.0);
@@ -306,7 +309,8 @@ Result<void> Pipeline::StoryPhase() {
         u.enhanced_story = story.text;
         u.title = title;
         SL_RETURN_IF_ERROR(tx.UpdateWorkflow(w_.id, u));
-        return CompletePhase(tx, "story", json{{"title", title}, {"characters", story.text.size()}}.dump());
+        return CompletePhase(tx, "story",
+                             json{{"title", title}, {"characters", story.text.size()}}.dump());
       },
       {{"phase", json{{"phase", "story"}, {"status", "completed"}}.dump()},
        {"progress", json{{"progress", Progress("story", 1.0)}}.dump()}}));
@@ -323,15 +327,16 @@ Result<void> Pipeline::ScenesPhase() {
   auto ctx = Context("scenes");
   SL_ASSIGN_OR_RETURN(auto specs, d_.provider.BreakdownScenes(req_, story, ctx));
   if (static_cast<int>(specs.size()) != opts_.scenes) {
-    return Fail(Error::Internal(fmt::format("the provider returned {} scenes instead of {}",
-                                            specs.size(), opts_.scenes)));
+    return Fail(Error::Internal(
+        fmt::format("the provider returned {} scenes instead of {}", specs.size(), opts_.scenes)));
   }
   SL_RETURN_IF_ERROR(Commit(
       [&](StoreTx& tx) -> Result<void> {
         // A failed earlier try may have left nothing; scenes are written only here, with the
         // phase, so there is never a partial set.
         SL_ASSIGN_OR_RETURN(auto existing, tx.ListScenes(w_.id));
-        if (!existing.empty()) return CompletePhase(tx, "scenes", json{{"scenes", existing.size()}}.dump());
+        if (!existing.empty())
+          return CompletePhase(tx, "scenes", json{{"scenes", existing.size()}}.dump());
         for (const auto& spec : specs) {
           Scene s;
           s.workflow_id = w_.id;
@@ -344,7 +349,8 @@ Result<void> Pipeline::ScenesPhase() {
         }
         return CompletePhase(tx, "scenes", json{{"scenes", specs.size()}}.dump());
       },
-      {{"phase", json{{"phase", "scenes"}, {"status", "completed"}, {"scenes", specs.size()}}.dump()},
+      {{"phase",
+        json{{"phase", "scenes"}, {"status", "completed"}, {"scenes", specs.size()}}.dump()},
        {"progress", json{{"progress", Progress("scenes", 1.0)}}.dump()}}));
   return {};
 }
@@ -371,7 +377,8 @@ Result<void> Pipeline::MediaPhase(bool images) {
     const std::string rel = fmt::format("{}/{}/{}", w_.id, images ? "images" : "audio",
                                         SceneFileName(scene.scene_number, media.extension));
     SL_ASSIGN_OR_RETURN(auto stored, d_.files.Write(rel, media.bytes));
-    json meta = json::parse(media.metadata_json.empty() ? "{}" : media.metadata_json, nullptr, false);
+    json meta =
+        json::parse(media.metadata_json.empty() ? "{}" : media.metadata_json, nullptr, false);
     if (!meta.is_object()) meta = json::object();
     meta["scene_number"] = scene.scene_number;
     meta["provider"] = d_.provider.name();
@@ -380,21 +387,28 @@ Result<void> Pipeline::MediaPhase(bool images) {
     const double progress = Progress(phase, done / total);
     SL_RETURN_IF_ERROR(Commit(
         [&](StoreTx& tx) -> Result<void> {
-          SL_ASSIGN_OR_RETURN(GeneratedFile f,
-                              TrackFile(tx, stored, scene.id, images ? FileType::kImage : FileType::kAudio,
-                                        media.mime_type, meta.dump()));
+          SL_ASSIGN_OR_RETURN(
+              GeneratedFile f,
+              TrackFile(tx, stored, scene.id, images ? FileType::kImage : FileType::kAudio,
+                        media.mime_type, meta.dump()));
           (images ? scene.image_file_id : scene.audio_file_id) = f.id;
           SL_RETURN_IF_ERROR(tx.UpdateScene(scene));
           WorkflowUpdate u;
           u.progress = progress;
           return tx.UpdateWorkflow(w_.id, u);
         },
-        {{"file", json{{"phase", phase}, {"scene", scene.scene_number}, {"path", stored.rel_path},
-                       {"size", stored.size}}.dump()},
+        {{"file", json{{"phase", phase},
+                       {"scene", scene.scene_number},
+                       {"path", stored.rel_path},
+                       {"size", stored.size}}
+                      .dump()},
          {"progress", json{{"progress", progress}}.dump()}}));
   }
-  return Commit([&](StoreTx& tx) { return CompletePhase(tx, phase, json{{"files", done}}.dump()); },
-                {{"phase", json{{"phase", phase}, {"status", "completed"}}.dump()}});
+  return Commit(
+      [&](StoreTx& tx) {
+        return CompletePhase(tx, phase, json{{"files", done}}.dump());
+      },
+      {{"phase", json{{"phase", phase}, {"status", "completed"}}.dump()}});
 }
 
 Result<void> Pipeline::AssemblePhase() {
@@ -437,9 +451,11 @@ Result<void> Pipeline::AssemblePhase() {
   const Millis now = core::WallMillis();
   return Commit(
       [&](StoreTx& tx) -> Result<void> {
-        const std::string meta = json{{"provider", d_.provider.name()}, {"scenes", scenes.size()}}.dump();
+        const std::string meta =
+            json{{"provider", d_.provider.name()}, {"scenes", scenes.size()}}.dump();
         SL_RETURN_IF_ERROR(TrackFile(tx, json_file, "", FileType::kJson, "application/json", meta));
-        SL_RETURN_IF_ERROR(TrackFile(tx, html_file, "", FileType::kText, "text/html; charset=utf-8", meta));
+        SL_RETURN_IF_ERROR(
+            TrackFile(tx, html_file, "", FileType::kText, "text/html; charset=utf-8", meta));
         SL_RETURN_IF_ERROR(CompletePhase(tx, "assemble", json{{"files", 2}}.dump()));
         WorkflowUpdate u;
         u.status = WorkflowStatus::kCompleted;
