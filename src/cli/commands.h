@@ -17,13 +17,13 @@ void AddDbCommand(CLI::App& app, GlobalFlags& flags, Action& action);
 void AddDbCopyCommand(CLI::App& app, GlobalFlags& flags, Action& action);
 void AddRunCommand(CLI::App& app, GlobalFlags& flags, Action& action);
 void AddUsersCommand(CLI::App& app, GlobalFlags& flags, Action& action);
+void AddTokensCommand(CLI::App& app, GlobalFlags& flags, Action& action);
+void AddBackupCommand(CLI::App& app, GlobalFlags& flags, Action& action);
+void AddCleanupCommand(CLI::App& app, GlobalFlags& flags, Action& action);
+void AddFsckCommand(CLI::App& app, GlobalFlags& flags, Action& action);
 void AddUsageCommand(CLI::App& app, GlobalFlags& flags, Action& action);
 void AddPricesCommand(CLI::App& app, GlobalFlags& flags, Action& action);
 // Adds `users budget`; call after AddUsersCommand.
 void AddBudgetCommand(CLI::App& app, GlobalFlags& flags, Action& action);
-void AddBackupCommand(CLI::App& app, GlobalFlags& flags, Action& action);
-void AddCleanupCommand(CLI::App& app, GlobalFlags& flags, Action& action);
-void AddFsckCommand(CLI::App& app, GlobalFlags& flags, Action& action);
-void AddTokensCommand(CLI::App& app, GlobalFlags& flags, Action& action);
 
 }  // namespace storyloom::cli

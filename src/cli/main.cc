@@ -16,13 +16,13 @@ int main(int argc, char** argv) {
   AddDbCopyCommand(app, flags, action);
   AddRunCommand(app, flags, action);
   AddUsersCommand(app, flags, action);
-  AddUsageCommand(app, flags, action);
-  AddPricesCommand(app, flags, action);
-  AddBudgetCommand(app, flags, action);
+  AddTokensCommand(app, flags, action);
   AddBackupCommand(app, flags, action);
   AddCleanupCommand(app, flags, action);
   AddFsckCommand(app, flags, action);
-  AddTokensCommand(app, flags, action);
+  AddUsageCommand(app, flags, action);
+  AddPricesCommand(app, flags, action);
+  AddBudgetCommand(app, flags, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
