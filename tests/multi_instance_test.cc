@@ -1,0 +1,189 @@
+// Several `storyloom serve` processes on one PostgreSQL database and one shared data dir:
+// two instances racing for queued workflows run each exactly once; when the instance
+// running a workflow is killed, the other takes it over after the lease expires and finishes
+// it with every scene's files exactly once; SSE on one instance streams a workflow that
+// another instance runs.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <thread>
+
+#include "core/hash.h"
+#include "support/server_process.h"
+#include "support/test_db.h"
+
+namespace storyloom {
+namespace {
+
+using nlohmann::json;
+using testing::ServerOptions;
+using testing::ServerProcess;
+using testing::TestDatabase;
+using testing::WaitForWorkflow;
+
+constexpr int kScenes = 12;
+
+ServerOptions PgOptions(const TestDatabase& db, int workers) {
+  ServerOptions o;
+  o.database_url = db.url();
+  o.workers = workers;
+  o.env["STORYLOOM_LEASE_MS"] = "3000";  // take-over after 3 s instead of 30
+  return o;
+}
+
+int RunningEvents(Store& store, const std::string& id) {
+  auto events = store.ReadOne<std::vector<WorkflowEvent>>(
+      [&](StoreTx& tx) { return tx.ListEvents(id, 0, 1000); });
+  EXPECT_TRUE(events.has_value());
+  int running = 0;
+  for (const auto& e : *events) {
+    running += e.type == "status" && e.data_json.find("\"running\"") != std::string::npos;
+  }
+  return running;
+}
+
+std::map<std::string, int> CallsByPhase(Store& store, const std::string& id) {
+  auto usage = store.ReadOne<Page<ApiUsage>>(
+      [&](StoreTx& tx) { return tx.ListUsage({.workflow_id = id, .limit = 200}); });
+  EXPECT_TRUE(usage.has_value());
+  std::map<std::string, int> out;
+  for (const auto& u : usage->items) ++out[u.phase];
+  return out;
+}
+
+TEST(MultiInstanceTest, TwoInstancesRaceForQueuedWorkflowsAndRunEachOnce) {
+  TestDatabase pg("postgres");
+  ServerProcess api(PgOptions(pg, 0));  // seeds users; serves the API and runs nothing
+  ServerProcess one(api, PgOptions(pg, 2));
+  ServerProcess two(one, PgOptions(pg, 2));
+  auto c = api.Client("alice");
+  std::vector<std::string> ids;
+  for (int i = 0; i < 10; ++i) {
+    auto r = c->Post("/api/v1/workflows", {{"prompt", "race number " + std::to_string(i)},
+                                           {"options", {{"scenes", 1}, {"narration", false}}}});
+    ASSERT_EQ(r.status, 201) << r.body;
+    ids.push_back(r.Json()["id"]);
+  }
+  for (const auto& id : ids) {
+    json w = WaitForWorkflow(*c, id, 180000);
+    ASSERT_EQ(w["status"], "completed") << w.dump(2) << one.log() << two.log();
+  }
+  auto store = api.OpenStore();
+  for (const auto& id : ids) {
+    EXPECT_EQ(RunningEvents(*store, id), 1) << id << " started more than once";
+    EXPECT_EQ(CallsByPhase(*store, id)["story"], 1) << id;
+    auto w = store->GetWorkflow(id);
+    ASSERT_TRUE(w.has_value());
+    EXPECT_EQ(w->attempt, 0) << id << " was retried";  // attempt counts retries
+  }
+}
+
+// Waits until the workflow is in images or narration with some but not all of its files.
+bool WaitForMediaInProgress(testing::HttpClient& c, const std::string& id) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (std::chrono::steady_clock::now() < deadline) {
+    json w = c.Get("/api/v1/workflows/" + id).Json();
+    if (w.is_object() && w["phase"] == "images") {
+      int images = 0;
+      for (const auto& s : w["scenes"]) images += s["image"].is_object();
+      if (images >= 1 && images < kScenes) return true;
+    }
+    if (w.is_object() && w["status"] == "completed") return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return false;
+}
+
+TEST(MultiInstanceTest, WhenOneInstanceDiesTheOtherFinishesItsWorkflow) {
+  TestDatabase pg("postgres");
+  ServerProcess a(PgOptions(pg, 1));
+  auto ca = a.Client("alice");
+  auto r = ca->Post("/api/v1/workflows", {{"prompt", "A long voyage across two servers"},
+                                          {"options", {{"scenes", kScenes}}}});
+  ASSERT_EQ(r.status, 201) << r.body;
+  const std::string id = r.Json()["id"];
+  // B starts while A runs the workflow; it cannot take it while A's lease is live.
+  ServerProcess b(a, PgOptions(pg, 1));
+  ASSERT_TRUE(WaitForMediaInProgress(*ca, id)) << a.log();
+  a.Kill();
+
+  auto cb = b.Client("alice");
+  json w = WaitForWorkflow(*cb, id, 180000);
+  ASSERT_EQ(w["status"], "completed") << w.dump(2) << b.log();
+  ASSERT_EQ(w["scenes"].size(), static_cast<std::size_t>(kScenes));
+  std::set<std::string> image_ids, audio_ids;
+  for (const auto& s : w["scenes"]) {
+    ASSERT_TRUE(s["image"].is_object());
+    ASSERT_TRUE(s["audio"].is_object());
+    image_ids.insert(s["image"]["id"].get<std::string>());
+    audio_ids.insert(s["audio"]["id"].get<std::string>());
+  }
+  EXPECT_EQ(image_ids.size(), static_cast<std::size_t>(kScenes));
+  EXPECT_EQ(audio_ids.size(), static_cast<std::size_t>(kScenes));
+  int images = 0, audio = 0;
+  std::map<std::string, std::string> tracked;  // path -> sha256
+  for (const auto& f : w["files"]) {
+    images += f["type"] == "image";
+    audio += f["type"] == "audio";
+    tracked[f["path"]] = f["sha256"];
+  }
+  EXPECT_EQ(images, kScenes) << "one image file per scene, no duplicates";
+  EXPECT_EQ(audio, kScenes);
+  // Every file in the shared directory is tracked, with the sha256 its row says.
+  const std::filesystem::path root = b.outputs_dir();
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(root)) {
+    if (!entry.is_regular_file()) continue;
+    const std::string rel = std::filesystem::relative(entry.path(), root).generic_string();
+    auto it = tracked.find(rel);
+    ASSERT_NE(it, tracked.end()) << "untracked file left on disk: " << rel;
+    EXPECT_EQ(core::Sha256Hex(testing::ReadFileOrEmpty(entry.path())), it->second) << rel;
+  }
+  auto store = b.OpenStore();
+  auto calls = CallsByPhase(*store, id);
+  EXPECT_EQ(calls["story"], 1);
+  EXPECT_LE(calls["images"], kScenes + 1) << "at most the interrupted image is repeated";
+  EXPECT_EQ(RunningEvents(*store, id), 2) << "started on A, taken over by B";
+}
+
+TEST(MultiInstanceTest, SseOnOneInstanceStreamsAWorkflowRunByAnother) {
+  TestDatabase pg("postgres");
+  ServerProcess runner(PgOptions(pg, 1));
+  ServerProcess viewer(runner, PgOptions(pg, 0));  // API only: runs nothing itself
+  auto c = viewer.Client("alice");
+  auto r = c->Post("/api/v1/workflows", {{"prompt", "seen from another server"},
+                                         {"options", {{"scenes", 1}, {"narration", false}}}});
+  ASSERT_EQ(r.status, 201) << r.body;
+  const std::string id = r.Json()["id"];
+
+  testing::TempDir tmp;
+  const std::string out = (tmp / "events.txt").string();
+  const std::string cmd = "curl -sN --max-time 120 -H 'Authorization: Bearer " +
+                          viewer.token("alice") + "' " + viewer.url() + "/api/v1/workflows/" + id +
+                          "/events > " + out + " 2>/dev/null & echo $!";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  long pid = 0;
+  ASSERT_EQ(std::fscanf(p, "%ld", &pid), 1);
+  ::pclose(p);
+
+  json w = WaitForWorkflow(*c, id, 120000);
+  ASSERT_EQ(w["status"], "completed") << w.dump(2) << runner.log();
+  std::string body;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < deadline) {
+    body = testing::ReadFileOrEmpty(out);
+    if (body.find("\"completed\"") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ::kill(static_cast<pid_t>(pid), SIGTERM);
+  EXPECT_NE(body.find("\"completed\""), std::string::npos) << body;
+  EXPECT_NE(body.find("\"phase\""), std::string::npos) << body;
+}
+
+}  // namespace
+}  // namespace storyloom
