@@ -1,6 +1,7 @@
 // PostgreSQL driver: placeholder rewriting, value and error mapping, migrations (alone and
 // racing), reconnecting after the server drops connections, retried deadlocks, and
-// ClaimWorkflows handing each workflow to one instance only (FOR UPDATE SKIP LOCKED).
+// ClaimWorkflows handing each workflow to one instance only (FOR UPDATE SKIP LOCKED); and
+// BulkInsert (COPY) on both backends.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -336,6 +337,141 @@ TEST_F(PostgresTest, ConcurrentClaimsNeverHandOutTheSameWorkflowTwice) {
   EXPECT_EQ(all.size(), static_cast<std::size_t>(kWorkflows));
   EXPECT_EQ(got1.size() + got2.size(), static_cast<std::size_t>(kWorkflows));
 }
+
+// LISTEN/NOTIFY behind cross-instance SSE: a committed workflow event (migration 0005's
+// trigger) reaches a listener with its workflow id, a rolled-back one does not, and a
+// listener whose connection the server kills reports it once and then hears events again.
+TEST_F(PostgresTest, ListenerHearsCommittedWorkflowEventsAndSurvivesALostConnection) {
+  auto store = tdb_->OpenMigrated();
+  const std::string user = MakeUser(*store, "listener");
+  auto created = store->CreateWorkflow({.user_id = user, .prompt = "heard elsewhere"});
+  ASSERT_TRUE(created.has_value()) << created.error().ToString();
+  const std::string id = created->workflow.id;
+  auto listener = store->database().Listen("storyloom_events");
+  ASSERT_TRUE(listener.has_value()) << listener.error().ToString();
+  auto drain = [&] {  // the creation's own "queued" event, if it came after LISTEN
+    while (true) {
+      auto r = (*listener)->Wait(std::chrono::milliseconds(200));
+      if (!r || r->empty()) return;
+    }
+  };
+  drain();
+  auto append = [&](bool commit) {
+    return store->Write([&](StoreTx& tx) -> Result<void> {
+      SL_RETURN_IF_ERROR(tx.AppendEvent(id, "phase", "{}"));
+      if (!commit) return Fail(Error::Aborted("rolled back on purpose"));
+      return {};
+    });
+  };
+  auto heard = [&](int timeout_ms) {
+    std::vector<std::string> all;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    while (std::chrono::steady_clock::now() < deadline) {
+      auto r = (*listener)->Wait(std::chrono::milliseconds(100));
+      if (r) all.insert(all.end(), r->begin(), r->end());
+      if (!all.empty()) break;
+    }
+    return all;
+  };
+
+  EXPECT_FALSE(append(false).has_value());
+  EXPECT_TRUE(heard(500).empty()) << "a rolled-back event must not notify";
+  ASSERT_TRUE(append(true).has_value());
+  EXPECT_EQ(heard(5000), std::vector<std::string>{id});
+
+  const std::string dbname = tdb_->url().substr(tdb_->url().rfind('/') + 1);
+  testing::PgAdminExec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '" +
+                       dbname + "' AND query LIKE 'LISTEN%'");
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  bool reported = false;
+  for (int i = 0; i < 3; ++i) {
+    auto r = (*listener)->Wait(std::chrono::milliseconds(100));
+    if (!r) {
+      EXPECT_EQ(r.error().code, ErrorCode::kUnavailable) << r.error().ToString();
+      reported = true;
+    }
+  }
+  EXPECT_TRUE(reported) << "the lost connection is reported";
+  (void)(*listener)->Wait(std::chrono::milliseconds(100));  // reconnects and LISTENs again
+  ASSERT_TRUE(append(true).has_value());
+  EXPECT_EQ(heard(5000), std::vector<std::string>{id});
+}
+
+TEST(ListenerTest, SqliteHasNoNotifications) {
+  TestDatabase sqlite("sqlite");
+  auto store = sqlite.OpenMigrated();
+  auto listener = store->database().Listen("storyloom_events");
+  ASSERT_FALSE(listener.has_value());
+  EXPECT_EQ(listener.error().code, ErrorCode::kFailedPrecondition);
+}
+
+// BulkInsert (COPY on PostgreSQL, multi-row INSERTs elsewhere) on both backends: text with
+// COPY's special characters, NULL beside the literal text \N, numbers, JSON and enough rows
+// to span several COPY chunks and INSERT statements; a short row fails without a partial
+// insert surviving the transaction.
+class BulkInsertTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(BulkInsertTest, RoundTripsEveryKindOfValue) {
+  TestDatabase tdb(GetParam());
+  auto db = OpenDb(tdb);
+  const bool pg = db->dialect() == db::Dialect::kPostgres;
+  ASSERT_TRUE(db->Write([&](db::Connection& c) {
+    return c.ExecScript(pg ? "CREATE TABLE bulk (id BIGINT PRIMARY KEY, t TEXT, r DOUBLE "
+                             "PRECISION, j JSONB, b BOOLEAN)"
+                           : "CREATE TABLE bulk (id INTEGER PRIMARY KEY, t TEXT, r REAL, j TEXT, "
+                             "b INTEGER)");
+  }));
+  const std::vector<std::string> cols = {"id", "t", "r", "j", "b"};
+  const std::vector<std::string> texts = {
+      "tab\there", "line\nbreak\r\n",          "back\\slash", "\\N",
+      "",          "caf\xc3\xa9 \xe2\x9c\x93", "quote ' \" ;"};
+  std::vector<std::vector<Value>> rows;
+  for (std::int64_t i = 0; i < 20000; ++i) {
+    const std::size_t k = static_cast<std::size_t>(i) % (texts.size() + 1);
+    rows.push_back({i, k == texts.size() ? Value{} : Value{texts[k] + std::string(i % 50, 'x')},
+                    i % 3 == 0 ? Value{} : Value{static_cast<double>(i) / 7.0},
+                    Value{std::string("{\"n\": ") + std::to_string(i) + "}"},
+                    Value{std::int64_t{i % 2}}});
+  }
+  ASSERT_TRUE(db->Write([&](db::Connection& c) { return c.BulkInsert("bulk", cols, rows); }));
+  ASSERT_TRUE(db->Read([&](db::Connection& c) -> Result<void> {
+    SL_ASSIGN_OR_RETURN(auto got, c.Query(pg ? "SELECT id, t, r, j::text, b::int FROM bulk "
+                                               "ORDER BY id"
+                                             : "SELECT id, t, r, j, b FROM bulk ORDER BY id"));
+    EXPECT_EQ(got.size(), rows.size());
+    for (std::size_t i = 0; i < got.size() && i < rows.size(); ++i) {
+      EXPECT_EQ(got[i].Int(0), std::get<std::int64_t>(rows[i][0]));
+      EXPECT_EQ(got[i].IsNull(1), std::holds_alternative<std::monostate>(rows[i][1])) << i;
+      if (!got[i].IsNull(1)) {
+        EXPECT_EQ(got[i].Text(1), std::get<std::string>(rows[i][1])) << i;
+      }
+      if (rows[i][2].index() == 0) {
+        EXPECT_TRUE(got[i].IsNull(2)) << i;
+      } else {
+        EXPECT_EQ(got[i].Real(2), std::get<double>(rows[i][2])) << i;  // exact
+      }
+      EXPECT_EQ(got[i].Text(3), "{\"n\": " + std::to_string(i) + "}");
+      EXPECT_EQ(got[i].Int(4), static_cast<std::int64_t>(i % 2));
+    }
+    return {};
+  }));
+  // A short row: an error, and the transaction's earlier rows are rolled back with it.
+  std::vector<std::vector<Value>> bad = {{std::int64_t{30000}, Value{}, Value{}, Value{}, Value{}},
+                                         {std::int64_t{30001}, Value{}}};
+  auto r = db->Write([&](db::Connection& c) { return c.BulkInsert("bulk", cols, bad); });
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(Count(*db, "SELECT count(*) FROM bulk"), 20000);
+  // A duplicate key: the server's error, nothing inserted.
+  std::vector<std::vector<Value>> dup = {{std::int64_t{40000}, Value{}, Value{}, Value{}, Value{}},
+                                         {std::int64_t{5}, Value{}, Value{}, Value{}, Value{}}};
+  r = db->Write([&](db::Connection& c) { return c.BulkInsert("bulk", cols, dup); });
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code, ErrorCode::kAlreadyExists) << r.error().ToString();
+  EXPECT_EQ(Count(*db, "SELECT count(*) FROM bulk"), 20000);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, BulkInsertTest, ::testing::ValuesIn(testing::Backends()));
 
 }  // namespace
 }  // namespace storyloom

@@ -4,6 +4,7 @@
 // and Write concurrently.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -23,9 +24,7 @@ using Value = std::variant<std::monostate, std::int64_t, double, std::string>;
 
 inline Value Null() { return std::monostate{}; }
 // Maps "" to NULL; for optional text columns such as foreign keys.
-inline Value TextOrNull(std::string_view s) {
-  return s.empty() ? Value{} : Value{std::string(s)};
-}
+inline Value TextOrNull(std::string_view s) { return s.empty() ? Value{} : Value{std::string(s)}; }
 template <typename T>
 Value OptInt(const std::optional<T>& v) {
   return v ? Value{static_cast<std::int64_t>(*v)} : Value{};
@@ -65,6 +64,13 @@ class Connection {
   // Runs several `;`-separated statements without parameters (migrations).
   [[nodiscard]] virtual Result<void> ExecScript(std::string_view sql) = 0;
 
+  // Inserts `rows` (each with one value per column, in `columns` order) into `table` as
+  // fast as the backend allows: multi-row INSERTs by default, COPY FROM STDIN on
+  // PostgreSQL. For restores and `db copy`; `table` and `columns` are trusted identifiers.
+  [[nodiscard]] virtual Result<void> BulkInsert(std::string_view table,
+                                                std::span<const std::string> columns,
+                                                std::span<const std::vector<Value>> rows);
+
   // Convenience: the first row, or not_found.
   [[nodiscard]] Result<Row> QueryOne(std::string_view sql, std::span<const Value> params = {});
   // Convenience: the first row, or nullopt.
@@ -83,6 +89,18 @@ struct Stats {
   std::int64_t write_transactions = 0;  // commits
   std::int64_t write_batches = 0;       // writes that shared a commit count once
   std::int64_t reads = 0;
+};
+
+// Notifications sent on a channel by any connection to the database, including other
+// Storyloom instances (PostgreSQL LISTEN/NOTIFY). Used by one thread at a time.
+class Listener {
+ public:
+  virtual ~Listener() = default;
+  // Waits up to `timeout` for notifications and returns their payloads (none on timeout).
+  // Returns unavailable when the connection is lost; the next call reconnects and listens
+  // again (notifications sent in between are lost, so the caller should catch up).
+  [[nodiscard]] virtual Result<std::vector<std::string>> Wait(
+      std::chrono::milliseconds timeout) = 0;
 };
 
 class Database {
@@ -109,6 +127,11 @@ class Database {
   // Writes a consistent copy of the whole database to the file `path` while it stays in
   // use (SQLite online backup API). Returns failed_precondition on backends that cannot.
   [[nodiscard]] virtual Result<void> SnapshotTo(const std::string& path) = 0;
+
+  // Listens on `channel` on a connection of its own (connected now if the server is up,
+  // otherwise by the first Wait). Returns failed_precondition on backends without
+  // notifications (SQLite).
+  [[nodiscard]] virtual Result<std::unique_ptr<Listener>> Listen(const std::string& channel);
 
   virtual Stats stats() const = 0;
 };

@@ -55,8 +55,9 @@ Result<MigrationStatus> Check(Dialect dialect, const std::vector<AppliedMigratio
     }
   }
   for (const Migration& m : all) {
-    const bool done = std::any_of(applied.begin(), applied.end(),
-                                  [&](const AppliedMigration& a) { return a.version == m.version; });
+    const bool done = std::any_of(applied.begin(), applied.end(), [&](const AppliedMigration& a) {
+      return a.version == m.version;
+    });
     if (!done) st.pending.push_back(m);
   }
   return st;
@@ -121,10 +122,10 @@ Result<MigrateReport> Migrate(Database& db, const MigrateOptions& options) {
     if (existing) {
       std::error_code ec;
       std::filesystem::create_directories(options.backup_dir, ec);
-      report.backup_path = (std::filesystem::path(options.backup_dir) /
-                            fmt::format("pre-migration-v{}-{}.db", before.current_version,
-                                        core::WallMillis()))
-                               .string();
+      report.backup_path =
+          (std::filesystem::path(options.backup_dir) /
+           fmt::format("pre-migration-v{}-{}.db", before.current_version, core::WallMillis()))
+              .string();
       SL_RETURN_IF_ERROR(db.SnapshotTo(report.backup_path));
       spdlog::info("backed up the database to {} before migrating", report.backup_path);
     }
@@ -154,16 +155,16 @@ Result<MigrateReport> Migrate(Database& db, const MigrateOptions& options) {
                               c.Query("SELECT 1 FROM schema_migrations WHERE version = ?", v));
           if (!seen.empty()) return {};
           if (auto r = c.ExecScript(m.sql); !r) {
-            return Fail(Error{r.error().code,
-                              fmt::format("migration {:04}_{} failed: {}", m.version, m.name,
-                                          r.error().message),
-                              {}});
+            return Fail(Error{
+                r.error().code,
+                fmt::format("migration {:04}_{} failed: {}", m.version, m.name, r.error().message),
+                {}});
           }
           const Value row[] = {std::int64_t{m.version}, m.name, m.checksum, core::WallMillis()};
-          SL_RETURN_IF_ERROR(c.Exec(
-              "INSERT INTO schema_migrations (version, name, checksum, applied_at) "
-              "VALUES (?, ?, ?, ?)",
-              row));
+          SL_RETURN_IF_ERROR(
+              c.Exec("INSERT INTO schema_migrations (version, name, checksum, applied_at) "
+                     "VALUES (?, ?, ?, ?)",
+                     row));
           return {};
         };
         if (auto r = apply(); !r) {

@@ -55,7 +55,7 @@ struct MigrateOptions {
   // SQLite: where to put the copy taken before migrating a database that already has
   // tables ("" skips it). The copy's path is returned in MigrateReport.
   std::string backup_dir;
-  int target_version = INT_MAX;  // stop after this version (tests of upgrades)
+  int target_version = INT_MAX;                    // stop after this version (tests of upgrades)
   std::function<void(const Migration&)> on_apply;  // progress
 };
 

@@ -12,10 +12,10 @@ Result<DatabaseUrl> ParseDatabaseUrl(std::string_view url) {
       rest.remove_prefix(2);
       // sqlite:///abs/path: the authority is empty and the path absolute.
       if (!rest.starts_with("/")) {
-        return Fail(Error::InvalidArgument(fmt::format(
-            "database URL '{}': use sqlite:///absolute/path.db (three slashes) or "
-            "sqlite:relative/path.db",
-            url)));
+        return Fail(Error::InvalidArgument(
+            fmt::format("database URL '{}': use sqlite:///absolute/path.db (three slashes) or "
+                        "sqlite:relative/path.db",
+                        url)));
       }
     }
     if (rest.empty() || rest.ends_with("/")) {
@@ -40,15 +40,16 @@ Result<DatabaseUrl> ParseDatabaseUrl(std::string_view url) {
     const auto slash = display.find('/', scheme_end);
     if (at != std::string::npos && (slash == std::string::npos || at < slash)) {
       const auto colon = display.find(':', scheme_end);
-      if (colon != std::string::npos && colon < at) display.replace(colon + 1, at - colon - 1, "***");
+      if (colon != std::string::npos && colon < at)
+        display.replace(colon + 1, at - colon - 1, "***");
     }
     out.display = display;
     return out;
   }
-  return Fail(Error::InvalidArgument(fmt::format(
-      "unsupported database URL '{}': expected sqlite:///path.db, sqlite:path.db or "
-      "postgresql://user@host:5432/db",
-      url)));
+  return Fail(Error::InvalidArgument(
+      fmt::format("unsupported database URL '{}': expected sqlite:///path.db, sqlite:path.db or "
+                  "postgresql://user@host:5432/db",
+                  url)));
 }
 
 }  // namespace storyloom::db

@@ -28,12 +28,6 @@ double SecondsSince(Clock::time_point start) {
 
 std::string Quoted(const std::string& ident) { return "\"" + ident + "\""; }
 
-std::string ColumnList(const std::vector<std::string>& cols) {
-  std::string s;
-  for (std::size_t i = 0; i < cols.size(); ++i) s += (i ? ", " : "") + Quoted(cols[i]);
-  return s;
-}
-
 // Seeded by migrations (default prices); replaced by the source's rows, never "data".
 bool IsSeededTable(const std::string& name) { return name == "model_prices"; }
 
@@ -104,43 +98,6 @@ std::vector<CommonTable> Intersect(const std::vector<TableInfo>& source,
     out.push_back(std::move(ct));
   }
   return out;
-}
-
-// Inserts `rows` (values in `cols` order) with multi-row INSERTs; deferred columns go in
-// NULL.
-Result<void> InsertBatch(db::Connection& c, const std::string& table,
-                         const std::vector<std::string>& cols,
-                         const std::vector<std::vector<Value>>& rows, int rows_per_statement) {
-  const std::size_t per = std::max<std::size_t>(
-      1, std::min<std::size_t>(static_cast<std::size_t>(std::max(1, rows_per_statement)),
-                               30000 / std::max<std::size_t>(1, cols.size())));
-  std::vector<bool> deferred;
-  for (const auto& col : cols) deferred.push_back(IsDeferredColumn(table, col));
-  std::string one = "(";
-  for (std::size_t i = 0; i < cols.size(); ++i) one += i ? ", ?" : "?";
-  one += ")";
-  const std::string head =
-      fmt::format("INSERT INTO {} ({}) VALUES ", Quoted(table), ColumnList(cols));
-  std::string sql;
-  std::size_t sql_rows = 0;
-  std::vector<Value> params;
-  for (std::size_t start = 0; start < rows.size(); start += per) {
-    const std::size_t n = std::min(per, rows.size() - start);
-    if (n != sql_rows) {
-      sql = head;
-      for (std::size_t r = 0; r < n; ++r) sql += (r ? ", " : "") + one;
-      sql_rows = n;
-    }
-    params.clear();
-    params.reserve(n * cols.size());
-    for (std::size_t r = start; r < start + n; ++r) {
-      for (std::size_t i = 0; i < cols.size(); ++i) {
-        params.push_back(deferred[i] ? db::Null() : rows[r][i]);
-      }
-    }
-    SL_RETURN_IF_ERROR(c.Exec(sql, params));
-  }
-  return {};
 }
 
 Result<void> EmptyTarget(db::Database& target, const std::vector<CommonTable>& tables) {
@@ -272,7 +229,7 @@ Result<CopyReport> CopyDatabase(const std::string& from_url, const std::string& 
       auto flush = [&]() -> Result<void> {
         if (batch.empty()) return {};
         SL_RETURN_IF_ERROR(target->Write([&](db::Connection& c) {
-          return InsertBatch(c, t.target.name, t.columns, batch, options.rows_per_statement);
+          return InsertRows(c, TableInfo{t.target.name, t.columns, {}}, batch);
         }));
         done += static_cast<std::int64_t>(batch.size());
         report.rows += static_cast<std::int64_t>(batch.size());

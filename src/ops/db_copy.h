@@ -18,10 +18,8 @@ namespace storyloom::ops {
 struct CopyOptions {
   // Empty the target first when it holds data; otherwise a non-empty target is refused.
   bool force = false;
-  // Rows per multi-row INSERT statement (capped so a statement has at most ~30,000
-  // parameters) and rows per target transaction.
-  int rows_per_statement = 500;
-  int rows_per_transaction = 20000;
+  // Rows per target transaction (one COPY on PostgreSQL, multi-row INSERTs on SQLite).
+  int rows_per_transaction = 50000;
   // Stages "copy" (done/total rows) and "verify" (done/total tables).
   ProgressFn on_progress;
 };

@@ -193,24 +193,18 @@ Result<void> ScanTable(db::Connection& c, const TableInfo& t,
 
 Result<void> InsertRows(db::Connection& c, const TableInfo& t,
                         const std::vector<std::vector<Value>>& rows) {
-  std::string marks;
-  for (std::size_t i = 0; i < t.columns.size(); ++i) marks += i ? ", ?" : "?";
-  const std::string sql =
-      fmt::format("INSERT INTO {} ({}) VALUES ({})", Quoted(t.name), ColumnList(t.columns), marks);
-  std::vector<bool> deferred;
-  for (const auto& col : t.columns) deferred.push_back(IsDeferred(t.name, col));
-  for (const auto& row : rows) {
-    if (row.size() != t.columns.size()) {
-      return Fail(Error::InvalidArgument(fmt::format("a row of {} has {} values, expected {}",
-                                                     t.name, row.size(), t.columns.size())));
-    }
-    std::vector<Value> v = row;
-    for (std::size_t i = 0; i < v.size(); ++i) {
-      if (deferred[i]) v[i] = db::Null();
-    }
-    SL_RETURN_IF_ERROR(c.Exec(sql, v));
+  std::vector<std::size_t> deferred;
+  for (std::size_t i = 0; i < t.columns.size(); ++i) {
+    if (IsDeferred(t.name, t.columns[i])) deferred.push_back(i);
   }
-  return {};
+  if (deferred.empty()) return c.BulkInsert(t.name, t.columns, rows);
+  std::vector<std::vector<Value>> copy = rows;
+  for (auto& row : copy) {
+    for (std::size_t i : deferred) {
+      if (i < row.size()) row[i] = db::Null();
+    }
+  }
+  return c.BulkInsert(t.name, t.columns, copy);
 }
 
 Result<void> UpdateDeferred(db::Connection& c, const TableInfo& t,

@@ -4,9 +4,12 @@
 #include <poll.h>
 #include <spdlog/spdlog.h>
 
+#include <cerrno>
 #include <charconv>
 #include <cstdlib>
 #include <cstring>
+#include <iterator>
+#include <optional>
 
 #include "db/postgres/placeholders.h"
 
@@ -72,6 +75,37 @@ Value ColumnValue(const PGresult* res, int row, int col, Oid type) {
       return std::int64_t{text[0] == 't' ? 1 : 0};
     default:
       return std::string(text, static_cast<std::size_t>(PQgetlength(res, row, col)));
+  }
+}
+
+// Appends `v` as one field of COPY's text format: \\N for NULL, backslash escapes for the
+// delimiter, line breaks and the backslash itself.
+void AppendCopyField(std::string& out, const Value& v) {
+  if (std::holds_alternative<std::monostate>(v)) {
+    out += "\\N";
+  } else if (const auto* n = std::get_if<std::int64_t>(&v)) {
+    fmt::format_to(std::back_inserter(out), "{}", *n);
+  } else if (const auto* d = std::get_if<double>(&v)) {
+    fmt::format_to(std::back_inserter(out), "{}", *d);  // shortest exact form
+  } else {
+    for (char ch : std::get<std::string>(v)) {
+      switch (ch) {
+        case '\\':
+          out += "\\\\";
+          break;
+        case '\t':
+          out += "\\t";
+          break;
+        case '\n':
+          out += "\\n";
+          break;
+        case '\r':
+          out += "\\r";
+          break;
+        default:
+          out += ch;
+      }
+    }
   }
 }
 
@@ -239,6 +273,88 @@ Result<std::int64_t> PostgresConnection::Exec(std::string_view sql, std::span<co
   std::int64_t n = 0;
   if (tuples != nullptr) std::from_chars(tuples, tuples + std::strlen(tuples), n);
   return n;
+}
+
+Result<void> PostgresConnection::BulkInsert(std::string_view table,
+                                            std::span<const std::string> columns,
+                                            std::span<const std::vector<Value>> rows) {
+  if (columns.empty()) return Fail(Error::InvalidArgument("BulkInsert needs columns"));
+  std::string sql = fmt::format("COPY \"{}\" (", table);
+  for (std::size_t i = 0; i < columns.size(); ++i) {
+    sql += fmt::format("{}\"{}\"", i ? ", " : "", columns[i]);
+  }
+  sql += ") FROM STDIN";
+  ResultPtr start(PQexec(conn_, sql.c_str()));
+  if (PQresultStatus(start.get()) != PGRES_COPY_IN)
+    return Fail(Failure(start.get(), "COPY failed"));
+
+  constexpr std::size_t kChunk = 1 << 20;
+  std::string buf;
+  buf.reserve(kChunk + 4096);
+  const char* abort_reason = nullptr;
+  std::optional<Error> row_error;
+  auto send = [&]() {
+    if (buf.empty()) return true;
+    const bool sent = PQputCopyData(conn_, buf.data(), static_cast<int>(buf.size())) == 1;
+    buf.clear();
+    return sent;
+  };
+  for (const auto& row : rows) {
+    if (row.size() != columns.size()) {
+      row_error = Error::InvalidArgument(
+          fmt::format("a row of {} has {} values, expected {}", table, row.size(), columns.size()));
+      abort_reason = "a row has the wrong number of values";
+      break;
+    }
+    for (std::size_t i = 0; i < row.size(); ++i) {
+      if (i) buf += '\t';
+      AppendCopyField(buf, row[i]);
+    }
+    buf += '\n';
+    if (buf.size() >= kChunk && !send()) {
+      abort_reason = "sending the rows failed";
+      break;
+    }
+  }
+  if (abort_reason == nullptr && !send()) abort_reason = "sending the rows failed";
+  // On an error the server answers the end of the data with the reason; drain every result.
+  PQputCopyEnd(conn_, abort_reason);
+  std::optional<Error> failure;
+  while (PGresult* raw = PQgetResult(conn_)) {
+    ResultPtr res(raw);
+    if (PQresultStatus(res.get()) != PGRES_COMMAND_OK && !failure) {
+      failure = Failure(res.get(), "COPY failed");
+    }
+  }
+  if (row_error) return Fail(std::move(*row_error));
+  if (failure) return Fail(std::move(*failure));
+  return {};
+}
+
+Result<std::vector<std::string>> PostgresConnection::WaitForNotifications(
+    std::chrono::milliseconds timeout) {
+  std::vector<std::string> out;
+  auto drain = [&] {
+    while (PGnotify* n = PQnotifies(conn_)) {
+      out.emplace_back(n->extra ? n->extra : "");
+      PQfreemem(n);
+    }
+  };
+  auto lost = [&] {
+    return Fail(Error::Unavailable("the PostgreSQL listener connection was lost: " +
+                                   Trim(PQerrorMessage(conn_))));
+  };
+  if (PQconsumeInput(conn_) == 0) return lost();
+  drain();
+  if (!out.empty()) return out;
+  pollfd p{PQsocket(conn_), POLLIN, 0};
+  const int ready = ::poll(&p, 1, static_cast<int>(timeout.count()));
+  if (ready < 0 && errno != EINTR) return lost();
+  if (ready > 0) {
+    if (PQconsumeInput(conn_) == 0 || broken()) return lost();
+    drain();
+  }
+  return out;
 }
 
 Result<void> PostgresConnection::ExecScript(std::string_view sql) {

@@ -5,6 +5,7 @@
 
 #include <libpq-fe.h>
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -27,6 +28,9 @@ class PostgresConnection final : public Connection {
   Result<std::vector<Row>> Query(std::string_view sql, std::span<const Value> params) override;
   Result<std::int64_t> Exec(std::string_view sql, std::span<const Value> params) override;
   Result<void> ExecScript(std::string_view sql) override;
+  // COPY … FROM STDIN in the text format, streamed in chunks of about 1 MiB.
+  Result<void> BulkInsert(std::string_view table, std::span<const std::string> columns,
+                          std::span<const std::vector<Value>> rows) override;
 
   // Runs a parameterless statement with the simple protocol (BEGIN, COMMIT, ROLLBACK).
   Result<void> Run(const char* sql);
@@ -47,6 +51,11 @@ class PostgresConnection final : public Connection {
   const std::optional<Error>& last_error() const { return last_error_; }
   const std::string& last_sqlstate() const { return last_sqlstate_; }
   void ClearLastError();
+
+  // Waits up to `timeout` for NOTIFY messages on the channels this connection LISTENs
+  // to (after Run("LISTEN …")) and returns their payloads. unavailable if the connection
+  // is lost.
+  Result<std::vector<std::string>> WaitForNotifications(std::chrono::milliseconds timeout);
 
   // The server process serving this connection (pg_backend_pid()).
   int backend_pid() const { return PQbackendPID(conn_); }

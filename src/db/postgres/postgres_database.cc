@@ -25,6 +25,43 @@ using Callback = std::function<Result<void>(Connection&)>;
 // How a transaction attempt ended, beyond its result.
 enum class Retry { kNo, kConflict, kReconnect };
 
+// LISTEN on a connection of its own; reconnects (and listens again) on the next Wait after
+// the connection is lost.
+class PostgresListener final : public Listener {
+ public:
+  PostgresListener(std::string conninfo, std::string channel)
+      : conninfo_(std::move(conninfo)), channel_(std::move(channel)) {}
+
+  Result<void> Connect() {
+    conn_.reset();
+    SL_ASSIGN_OR_RETURN(auto conn, PostgresConnection::Connect(conninfo_));
+    // Channel names are identifiers: quoted, with any quote doubled.
+    std::string quoted = "\"";
+    for (char ch : channel_) quoted += ch == '"' ? std::string("\"\"") : std::string(1, ch);
+    quoted += '"';
+    SL_RETURN_IF_ERROR(conn->Run(("LISTEN " + quoted).c_str()));
+    conn_ = std::move(conn);
+    return {};
+  }
+
+  Result<std::vector<std::string>> Wait(std::chrono::milliseconds timeout) override {
+    if (!conn_ || conn_->broken()) {
+      if (auto r = Connect(); !r) {
+        std::this_thread::sleep_for(timeout);  // do not spin while the server is away
+        return Fail(r.error());
+      }
+    }
+    auto r = conn_->WaitForNotifications(timeout);
+    if (!r) conn_.reset();
+    return r;
+  }
+
+ private:
+  const std::string conninfo_;
+  const std::string channel_;
+  std::unique_ptr<PostgresConnection> conn_;
+};
+
 class PostgresDatabase final : public Database {
  public:
   PostgresDatabase(std::string conninfo, std::string display, Options options)
@@ -100,6 +137,13 @@ class PostgresDatabase final : public Database {
   Result<void> SnapshotTo(const std::string&) override {
     return Fail(Error::FailedPrecondition(
         "snapshots of PostgreSQL databases are made with pg_dump or db copy"));
+  }
+
+  Result<std::unique_ptr<Listener>> Listen(const std::string& channel) override {
+    // Connects now if it can; otherwise its first Wait does (and reports why not).
+    auto listener = std::make_unique<PostgresListener>(conninfo_, channel);
+    if (auto r = listener->Connect(); !r) spdlog::warn("LISTEN {}: {}", channel, r.error().message);
+    return std::unique_ptr<Listener>(std::move(listener));
   }
 
   Stats stats() const override {
