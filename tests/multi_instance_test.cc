@@ -2,7 +2,7 @@
 // two instances racing for queued workflows run each exactly once; when the instance
 // running a workflow is killed, the other takes it over after the lease expires and finishes
 // it with every scene's files exactly once; SSE on one instance streams a workflow that
-// another instance runs.
+// another instance runs (through LISTEN/NOTIFY).
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -150,13 +150,17 @@ TEST(MultiInstanceTest, WhenOneInstanceDiesTheOtherFinishesItsWorkflow) {
   EXPECT_EQ(RunningEvents(*store, id), 2) << "started on A, taken over by B";
 }
 
+// The viewer polls the database only once an hour, so the runner's events can reach its
+// stream only through LISTEN/NOTIFY; the runner starts after the stream has replayed the
+// queued status, so replay cannot deliver them either.
 TEST(MultiInstanceTest, SseOnOneInstanceStreamsAWorkflowRunByAnother) {
   TestDatabase pg("postgres");
-  ServerProcess runner(PgOptions(pg, 1));
-  ServerProcess viewer(runner, PgOptions(pg, 0));  // API only: runs nothing itself
+  ServerOptions viewer_options = PgOptions(pg, 0);  // API only: runs nothing itself
+  viewer_options.env["STORYLOOM_SSE_POLL_MS"] = "3600000";
+  ServerProcess viewer(viewer_options);
   auto c = viewer.Client("alice");
   auto r = c->Post("/api/v1/workflows", {{"prompt", "seen from another server"},
-                                         {"options", {{"scenes", 1}, {"narration", false}}}});
+                                         {"options", {{"scenes", 2}, {"narration", false}}}});
   ASSERT_EQ(r.status, 201) << r.body;
   const std::string id = r.Json()["id"];
 
@@ -170,19 +174,28 @@ TEST(MultiInstanceTest, SseOnOneInstanceStreamsAWorkflowRunByAnother) {
   long pid = 0;
   ASSERT_EQ(std::fscanf(p, "%ld", &pid), 1);
   ::pclose(p);
+  auto wait_for = [&](const std::string& needle, int seconds) {
+    std::string body;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+    while (std::chrono::steady_clock::now() < deadline) {
+      body = testing::ReadFileOrEmpty(out);
+      if (body.find(needle) != std::string::npos) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return body;
+  };
+  const std::string replayed = wait_for("\"queued\"", 10);
+  ASSERT_NE(replayed.find("\"queued\""), std::string::npos) << replayed;
+  EXPECT_EQ(replayed.find("\"running\""), std::string::npos) << replayed;
 
+  ServerProcess runner(viewer, PgOptions(pg, 1));
   json w = WaitForWorkflow(*c, id, 120000);
   ASSERT_EQ(w["status"], "completed") << w.dump(2) << runner.log();
-  std::string body;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (std::chrono::steady_clock::now() < deadline) {
-    body = testing::ReadFileOrEmpty(out);
-    if (body.find("\"completed\"") != std::string::npos) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  const std::string body = wait_for("\"completed\"", 10);
   ::kill(static_cast<pid_t>(pid), SIGTERM);
-  EXPECT_NE(body.find("\"completed\""), std::string::npos) << body;
+  EXPECT_NE(body.find("\"running\""), std::string::npos) << body;
   EXPECT_NE(body.find("\"phase\""), std::string::npos) << body;
+  EXPECT_NE(body.find("\"completed\""), std::string::npos) << body;
 }
 
 }  // namespace

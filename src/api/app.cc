@@ -6,7 +6,8 @@
 namespace storyloom::api {
 
 std::shared_ptr<http::Router> BuildRouter(App& app) {
-  app.sse = std::make_shared<SseHub>(app.store, app.bus);
+  app.sse = std::make_shared<SseHub>(app.store, app.bus,
+                                     std::chrono::milliseconds(app.config.sse_poll_ms));
   auto r = std::make_shared<http::Router>();
   AddHealthRoutes(app, *r);
   AddAuthRoutes(app, *r);

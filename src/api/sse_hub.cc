@@ -1,6 +1,10 @@
 #include "api/sse_hub.h"
 
+#include <spdlog/spdlog.h>
+
 #include <nlohmann/json.hpp>
+
+#include "db/database.h"
 
 namespace storyloom::api {
 
@@ -84,19 +88,24 @@ class SseHub::Stream : public http::SseSource, public std::enable_shared_from_th
   }
 
   void DropSubscription() { sub_.reset(); }
+  const std::string& workflow_id() const { return workflow_id_; }
 
  private:
   std::weak_ptr<SseHub> hub_;
   const std::string workflow_id_;
   std::mutex mu_;
-  std::int64_t last_id_;                  // guarded by mu_
-  bool done_ = false;                     // guarded by mu_
-  std::shared_ptr<http::SseSink> sink_;   // guarded by mu_
+  std::int64_t last_id_;                 // guarded by mu_
+  bool done_ = false;                    // guarded by mu_
+  std::shared_ptr<http::SseSink> sink_;  // guarded by mu_
   std::unique_ptr<engine::EventBus::Subscription> sub_;
 };
 
-SseHub::SseHub(Store& store, engine::EventBus& bus) : store_(store), bus_(bus) {
+SseHub::SseHub(Store& store, engine::EventBus& bus, std::chrono::milliseconds poll)
+    : store_(store), bus_(bus), poll_(poll) {
   poller_ = std::thread([this] { PollLoop(); });
+  if (store_.database().dialect() == db::Dialect::kPostgres) {
+    listener_ = std::thread([this] { ListenLoop(); });
+  }
 }
 
 SseHub::~SseHub() { Shutdown(); }
@@ -126,30 +135,73 @@ void SseHub::Shutdown() {
   }
   cv_.notify_all();
   if (poller_.joinable()) poller_.join();
+  if (listener_.joinable()) listener_.join();
   for (const auto& s : all) {
     s->Close();
     s->DropSubscription();
   }
 }
 
-void SseHub::PollLoop() {
-  std::unique_lock lock(mu_);
-  while (!stopping_) {
-    cv_.wait_for(lock, std::chrono::seconds(1));
-    if (stopping_) break;
-    std::vector<std::shared_ptr<Stream>> live;
-    for (auto it = streams_.begin(); it != streams_.end();) {
-      if ((*it)->done()) {
-        (*it)->DropSubscription();
-        it = streams_.erase(it);
-      } else {
-        live.push_back(*it);
-        ++it;
-      }
+std::vector<std::shared_ptr<SseHub::Stream>> SseHub::LiveStreams(
+    const std::set<std::string>* workflow_ids) {
+  std::vector<std::shared_ptr<Stream>> live;
+  std::lock_guard lock(mu_);
+  for (auto it = streams_.begin(); it != streams_.end();) {
+    if ((*it)->done()) {
+      (*it)->DropSubscription();
+      it = streams_.erase(it);
+      continue;
     }
-    lock.unlock();
-    for (const auto& s : live) s->CatchUp(store_);
-    lock.lock();
+    if (!workflow_ids || workflow_ids->contains((*it)->workflow_id())) live.push_back(*it);
+    ++it;
+  }
+  return live;
+}
+
+void SseHub::PollLoop() {
+  for (;;) {
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait_for(lock, listening_ ? poll_ * 5 : poll_, [&] { return stopping_; });
+      if (stopping_) return;
+    }
+    for (const auto& s : LiveStreams(nullptr)) s->CatchUp(store_);
+  }
+}
+
+void SseHub::ListenLoop() {
+  // Wakes at least twice a second to notice Shutdown.
+  constexpr auto kWait = std::chrono::milliseconds(500);
+  auto listener = store_.database().Listen("storyloom_events");
+  if (!listener) {
+    spdlog::warn("SSE: cannot LISTEN for other instances' events ({}); polling every {} ms",
+                 listener.error().message, poll_.count());
+    return;
+  }
+  bool healthy = false;
+  bool warned = false;
+  while (true) {
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) return;
+    }
+    auto payloads = (*listener)->Wait(kWait);
+    if (!payloads) {
+      if (!warned) spdlog::warn("SSE: {}; polling until it is back", payloads.error().message);
+      warned = true;
+      healthy = listening_ = false;
+      continue;
+    }
+    warned = false;
+    listening_ = true;
+    if (!healthy) {
+      // Reconnected: notifications sent while it was away are lost; catch every stream up.
+      healthy = true;
+      for (const auto& s : LiveStreams(nullptr)) s->CatchUp(store_);
+    }
+    if (payloads->empty()) continue;
+    const std::set<std::string> ids(payloads->begin(), payloads->end());
+    for (const auto& s : LiveStreams(&ids)) s->CatchUp(store_);
   }
 }
 

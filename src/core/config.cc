@@ -1,12 +1,12 @@
 #include "core/config.h"
 
 #include <fmt/format.h>
+#include <toml++/toml.h>
 
 #include <charconv>
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
-#include <toml++/toml.h>
 
 namespace storyloom::core {
 namespace {
@@ -25,14 +25,16 @@ Result<long long> ParseInt(const std::string& key, const std::string& v, long lo
 Result<bool> ParseBool(const std::string& key, const std::string& v) {
   if (v == "1" || v == "true" || v == "yes" || v == "on") return true;
   if (v == "0" || v == "false" || v == "no" || v == "off") return false;
-  return Fail(Error::InvalidArgument(fmt::format("{} must be true or false, not '{}'", key, v), key));
+  return Fail(
+      Error::InvalidArgument(fmt::format("{} must be true or false, not '{}'", key, v), key));
 }
 
 Result<double> ParseUsd(const std::string& key, const std::string& v) {
   char* end = nullptr;
   const double d = std::strtod(v.c_str(), &end);
   if (v.empty() || end != v.c_str() + v.size() || !(d >= 0)) {
-    return Fail(Error::InvalidArgument(fmt::format("{} must be an amount in USD, not '{}'", key, v), key));
+    return Fail(
+        Error::InvalidArgument(fmt::format("{} must be an amount in USD, not '{}'", key, v), key));
   }
   return d;
 }
@@ -44,21 +46,59 @@ std::string EnvName(const std::string& key) {
   return out;
 }
 
-constexpr const char* kKeys[] = {
-    "data_dir", "database_url", "sqlite_synchronous", "db_readers", "host", "port",
-    "io_threads", "http_workers", "workers", "lease_ms", "max_body_bytes", "max_upload_bytes",
-    "read_timeout_ms", "public_url", "log_level", "log_json", "access_log", "provider",
-    "espeak_binary", "openai.base_url", "openai.api_key", "openai.chat_model",
-    "openai.image_model", "openai.speech_model", "budget.monthly_usd", "budget.soft_usd",
-    "openai.image_size", "openai.image_quality", "openai.speech_voice", "openai.speech_format",
-    "openai.connect_timeout_ms", "openai.timeout_ms", "openai.max_retries", "openai.backoff_ms",
-    "openai.max_backoff_ms", "openai.max_output_tokens", "openai.phase_models.story",
-    "openai.phase_models.scenes", "openai.phase_models.images", "openai.phase_models.narration",
-    "budget.reservation_ttl_s",
-    "max_running_per_user", "retention.completed_days", "retention.failed_days",
-    "retention.usage_days", "backup.interval_hours", "backup.keep_daily", "backup.keep_weekly",
-    "cleanup.interval_hours", "login.max_failures", "login.max_failures_per_address",
-    "login.lockout_seconds"};
+constexpr const char* kKeys[] = {"data_dir",
+                                 "database_url",
+                                 "sqlite_synchronous",
+                                 "db_readers",
+                                 "host",
+                                 "port",
+                                 "io_threads",
+                                 "http_workers",
+                                 "workers",
+                                 "lease_ms",
+                                 "sse_poll_ms",
+                                 "max_body_bytes",
+                                 "max_upload_bytes",
+                                 "read_timeout_ms",
+                                 "public_url",
+                                 "log_level",
+                                 "log_json",
+                                 "access_log",
+                                 "provider",
+                                 "espeak_binary",
+                                 "openai.base_url",
+                                 "openai.api_key",
+                                 "openai.chat_model",
+                                 "openai.image_model",
+                                 "openai.speech_model",
+                                 "budget.monthly_usd",
+                                 "budget.soft_usd",
+                                 "openai.image_size",
+                                 "openai.image_quality",
+                                 "openai.speech_voice",
+                                 "openai.speech_format",
+                                 "openai.connect_timeout_ms",
+                                 "openai.timeout_ms",
+                                 "openai.max_retries",
+                                 "openai.backoff_ms",
+                                 "openai.max_backoff_ms",
+                                 "openai.max_output_tokens",
+                                 "openai.phase_models.story",
+                                 "openai.phase_models.scenes",
+                                 "openai.phase_models.images",
+                                 "openai.phase_models.narration",
+                                 "budget.reservation_ttl_s",
+                                 "max_running_per_user",
+                                 "retention.completed_days",
+                                 "retention.failed_days",
+                                 "retention.usage_days",
+                                 "backup.interval_hours",
+                                 "backup.keep_daily",
+                                 "backup.keep_weekly",
+                                 "cleanup.interval_hours",
+                                 "login.max_failures",
+                                 "login.max_failures_per_address",
+                                 "login.lockout_seconds"};
 
 }  // namespace
 
@@ -67,8 +107,12 @@ std::string Config::DatabaseUrl() const {
   const auto p = std::filesystem::path(data_dir) / "storyloom.db";
   return p.is_absolute() ? "sqlite://" + p.string() : "sqlite:" + p.string();
 }
-std::string Config::OutputsDir() const { return (std::filesystem::path(data_dir) / "save_outputs").string(); }
-std::string Config::BackupsDir() const { return (std::filesystem::path(data_dir) / "backups").string(); }
+std::string Config::OutputsDir() const {
+  return (std::filesystem::path(data_dir) / "save_outputs").string();
+}
+std::string Config::BackupsDir() const {
+  return (std::filesystem::path(data_dir) / "backups").string();
+}
 std::string Config::TmpDir() const { return (std::filesystem::path(data_dir) / "tmp").string(); }
 std::string Config::PublicUrl() const {
   if (!public_url.empty()) return public_url;
@@ -81,35 +125,56 @@ Result<void> SetConfigValue(Config& c, const std::string& key, const std::string
     field = static_cast<std::remove_reference_t<decltype(field)>>(n);
     return {};
   };
-  if (key == "data_dir") { c.data_dir = v; return {}; }
-  if (key == "database_url") { c.database_url = v; return {}; }
+  if (key == "data_dir") {
+    c.data_dir = v;
+    return {};
+  }
+  if (key == "database_url") {
+    c.database_url = v;
+    return {};
+  }
   if (key == "sqlite_synchronous") {
     if (v != "FULL" && v != "NORMAL" && v != "OFF" && v != "EXTRA") {
-      return Fail(Error::InvalidArgument("sqlite_synchronous must be FULL, NORMAL, EXTRA or OFF", key));
+      return Fail(
+          Error::InvalidArgument("sqlite_synchronous must be FULL, NORMAL, EXTRA or OFF", key));
     }
     c.sqlite_synchronous = v;
     return {};
   }
   if (key == "db_readers") return set_int(c.db_readers, 1, 64);
-  if (key == "host") { c.host = v; return {}; }
+  if (key == "host") {
+    c.host = v;
+    return {};
+  }
   if (key == "port") return set_int(c.port, 0, 65535);
   if (key == "io_threads") return set_int(c.io_threads, 1, 64);
   if (key == "http_workers") return set_int(c.http_workers, 1, 256);
   if (key == "workers") return set_int(c.workers, 0, 256);
   if (key == "lease_ms") return set_int(c.lease_ms, 1000, 3600000);
+  if (key == "sse_poll_ms") return set_int(c.sse_poll_ms, 100, 3600000);
   if (key == "max_body_bytes") return set_int(c.max_body_bytes, 1024, 1ll << 30);
   if (key == "max_upload_bytes") return set_int(c.max_upload_bytes, 1024, 1ll << 40);
   if (key == "read_timeout_ms") return set_int(c.read_timeout_ms, 100, 3600000);
-  if (key == "public_url") { c.public_url = v; return {}; }
+  if (key == "public_url") {
+    c.public_url = v;
+    return {};
+  }
   if (key == "log_level") {
     if (v != "trace" && v != "debug" && v != "info" && v != "warn" && v != "error" && v != "off") {
-      return Fail(Error::InvalidArgument("log_level must be trace, debug, info, warn, error or off", key));
+      return Fail(
+          Error::InvalidArgument("log_level must be trace, debug, info, warn, error or off", key));
     }
     c.log_level = v;
     return {};
   }
-  if (key == "log_json") { SL_ASSIGN_OR_RETURN(c.log_json, ParseBool(key, v)); return {}; }
-  if (key == "access_log") { SL_ASSIGN_OR_RETURN(c.access_log, ParseBool(key, v)); return {}; }
+  if (key == "log_json") {
+    SL_ASSIGN_OR_RETURN(c.log_json, ParseBool(key, v));
+    return {};
+  }
+  if (key == "access_log") {
+    SL_ASSIGN_OR_RETURN(c.access_log, ParseBool(key, v));
+    return {};
+  }
   if (key == "provider") {
     if (v != "offline" && v != "openai") {
       return Fail(Error::InvalidArgument("provider must be offline or openai", key));
@@ -117,18 +182,46 @@ Result<void> SetConfigValue(Config& c, const std::string& key, const std::string
     c.provider = v;
     return {};
   }
-  if (key == "espeak_binary") { c.espeak_binary = v; return {}; }
-  if (key == "openai.base_url") { c.openai_base_url = v; return {}; }
-  if (key == "openai.api_key") { c.openai_api_key = v; return {}; }
-  if (key == "openai.chat_model") { c.openai_chat_model = v; return {}; }
-  if (key == "openai.image_model") { c.openai_image_model = v; return {}; }
-  if (key == "openai.speech_model") { c.openai_speech_model = v; return {}; }
-  if (key == "openai.image_size") { c.openai_image_size = v; return {}; }
-  if (key == "openai.image_quality") { c.openai_image_quality = v; return {}; }
-  if (key == "openai.speech_voice") { c.openai_speech_voice = v; return {}; }
+  if (key == "espeak_binary") {
+    c.espeak_binary = v;
+    return {};
+  }
+  if (key == "openai.base_url") {
+    c.openai_base_url = v;
+    return {};
+  }
+  if (key == "openai.api_key") {
+    c.openai_api_key = v;
+    return {};
+  }
+  if (key == "openai.chat_model") {
+    c.openai_chat_model = v;
+    return {};
+  }
+  if (key == "openai.image_model") {
+    c.openai_image_model = v;
+    return {};
+  }
+  if (key == "openai.speech_model") {
+    c.openai_speech_model = v;
+    return {};
+  }
+  if (key == "openai.image_size") {
+    c.openai_image_size = v;
+    return {};
+  }
+  if (key == "openai.image_quality") {
+    c.openai_image_quality = v;
+    return {};
+  }
+  if (key == "openai.speech_voice") {
+    c.openai_speech_voice = v;
+    return {};
+  }
   if (key == "openai.speech_format") {
     if (v != "mp3" && v != "wav" && v != "opus" && v != "aac" && v != "flac" && v != "pcm") {
-      return Fail(Error::InvalidArgument("openai.speech_format must be mp3, wav, opus, aac, flac or pcm", key));
+      return Fail(Error::InvalidArgument(
+          "openai.speech_format must be mp3, wav, opus, aac, flac or pcm", key));
     }
     c.openai_speech_format = v;
     return {};
@@ -143,7 +236,8 @@ Result<void> SetConfigValue(Config& c, const std::string& key, const std::string
   if (key.starts_with("openai.phase_models.")) {
     const std::string phase = key.substr(20);
     if (phase != "story" && phase != "scenes" && phase != "images" && phase != "narration") {
-      return Fail(Error::InvalidArgument("openai.phase_models takes story, scenes, images and narration", key));
+      return Fail(Error::InvalidArgument(
+          "openai.phase_models takes story, scenes, images and narration", key));
     }
     if (v.empty()) {
       c.phase_models.erase(phase);
@@ -153,12 +247,18 @@ Result<void> SetConfigValue(Config& c, const std::string& key, const std::string
     return {};
   }
   if (key == "budget.monthly_usd") {
-    if (v.empty()) { c.budget_monthly_usd.reset(); return {}; }
+    if (v.empty()) {
+      c.budget_monthly_usd.reset();
+      return {};
+    }
     SL_ASSIGN_OR_RETURN(c.budget_monthly_usd, ParseUsd(key, v));
     return {};
   }
   if (key == "budget.soft_usd") {
-    if (v.empty()) { c.budget_soft_usd.reset(); return {}; }
+    if (v.empty()) {
+      c.budget_soft_usd.reset();
+      return {};
+    }
     SL_ASSIGN_OR_RETURN(c.budget_soft_usd, ParseUsd(key, v));
     return {};
   }
@@ -190,8 +290,8 @@ Result<Config> LoadConfig(const std::string& path) {
     try {
       tbl = toml::parse_file(file);
     } catch (const toml::parse_error& e) {
-      return Fail(Error::InvalidArgument(fmt::format("{}:{}: {}", file, e.source().begin.line,
-                                                     e.description())));
+      return Fail(Error::InvalidArgument(
+          fmt::format("{}:{}: {}", file, e.source().begin.line, e.description())));
     }
     Result<void> status;
     // Flatten nested tables into dotted keys.
@@ -214,7 +314,8 @@ Result<Config> LoadConfig(const std::string& path) {
             } else if (const auto* b = node.as_boolean()) {
               text = b->get() ? "true" : "false";
             } else {
-              status = Fail(Error::InvalidArgument(fmt::format("{}: {} has an unsupported type", file, key), key));
+              status = Fail(Error::InvalidArgument(
+                  fmt::format("{}: {} has an unsupported type", file, key), key));
               return;
             }
             auto r = SetConfigValue(c, key, text);

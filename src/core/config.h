@@ -14,7 +14,7 @@ namespace storyloom::core {
 struct Config {
   // Storage
   std::string data_dir = "./storyloom-data";
-  std::string database_url;           // "" = sqlite:<data_dir>/storyloom.db
+  std::string database_url;  // "" = sqlite:<data_dir>/storyloom.db
   std::string sqlite_synchronous = "FULL";
   int db_readers = 4;
 
@@ -22,13 +22,14 @@ struct Config {
   std::string host = "127.0.0.1";
   int port = 8080;
   int io_threads = 1;
-  int http_workers = 8;               // handler threads
-  int workers = 2;                    // workflows run at once; 0 = API only
-  int lease_ms = 30000;               // workflow lease; another instance takes over after it
+  int http_workers = 8;    // handler threads
+  int workers = 2;         // workflows run at once; 0 = API only
+  int lease_ms = 30000;    // workflow lease; another instance takes over after it
+  int sse_poll_ms = 1000;  // SSE streams check for other instances' events (5x less on PG)
   std::uint64_t max_body_bytes = 1 << 20;
   std::uint64_t max_upload_bytes = 512ull << 20;
   int read_timeout_ms = 30000;
-  std::string public_url;             // for printed links; "" = http://host:port
+  std::string public_url;  // for printed links; "" = http://host:port
 
   // Logs
   std::string log_level = "info";
@@ -44,12 +45,12 @@ struct Config {
   std::string openai_image_model = "gpt-image-1";
   std::string openai_speech_model = "gpt-4o-mini-tts";
   std::map<std::string, std::string> phase_models;  // phase -> model override
-  std::string openai_image_size;     // "" = by model
-  std::string openai_image_quality;  // "" = by model
+  std::string openai_image_size;                    // "" = by model
+  std::string openai_image_quality;                 // "" = by model
   std::string openai_speech_voice = "alloy";
   std::string openai_speech_format = "wav";
   int openai_connect_timeout_ms = 10000;
-  int openai_timeout_ms = 120000;    // per attempt
+  int openai_timeout_ms = 120000;  // per attempt
   int openai_max_retries = 3;
   int openai_backoff_ms = 500;
   int openai_max_backoff_ms = 30000;
@@ -72,10 +73,10 @@ struct Config {
   int retention_completed_days = 90;
   int retention_failed_days = 30;
   int retention_usage_days = 400;
-  int backup_interval_hours = 24;     // 0 = no scheduled backups
+  int backup_interval_hours = 24;  // 0 = no scheduled backups
   int backup_keep_daily = 7;
   int backup_keep_weekly = 4;
-  int cleanup_interval_hours = 24;    // 0 = no scheduled cleanup
+  int cleanup_interval_hours = 24;  // 0 = no scheduled cleanup
 
   // Where the config file was read from ("" = none).
   std::string config_file;
@@ -94,6 +95,7 @@ struct Config {
 
 // Applies one setting by its toml key ("port", "openai.api_key"...) from text; used by the
 // environment, the file and tests. Returns invalid_argument for unknown keys or bad values.
-[[nodiscard]] Result<void> SetConfigValue(Config& c, const std::string& key, const std::string& value);
+[[nodiscard]] Result<void> SetConfigValue(Config& c, const std::string& key,
+                                          const std::string& value);
 
 }  // namespace storyloom::core
