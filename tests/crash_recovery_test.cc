@@ -10,12 +10,15 @@
 
 #include "core/hash.h"
 #include "db/database.h"
+#include "support/checks.h"
 #include "support/server_process.h"
 
 namespace storyloom {
 namespace {
 
 using nlohmann::json;
+using testing::ExpectEachSceneHasItsFilesOnce;
+using testing::ExpectEveryFileTrackedExactlyOnce;
 using testing::ServerProcess;
 using testing::WaitForWorkflow;
 
@@ -37,23 +40,6 @@ bool WaitForImagesInProgress(testing::HttpClient& c, const std::string& id) {
   return false;
 }
 
-void ExpectEveryFileTrackedExactlyOnce(const ServerProcess& server, const json& w) {
-  std::map<std::string, std::string> tracked;  // path -> sha256
-  for (const auto& f : w["files"]) tracked[f["path"]] = f["sha256"];
-  ASSERT_EQ(tracked.size(), w["files"].size()) << "a path is tracked twice";
-  const std::filesystem::path root = server.outputs_dir();
-  int on_disk = 0;
-  for (const auto& entry : std::filesystem::recursive_directory_iterator(root)) {
-    if (!entry.is_regular_file()) continue;
-    const std::string rel = std::filesystem::relative(entry.path(), root).generic_string();
-    ++on_disk;
-    auto it = tracked.find(rel);
-    ASSERT_NE(it, tracked.end()) << "untracked file left on disk: " << rel;
-    EXPECT_EQ(core::Sha256Hex(testing::ReadFileOrEmpty(entry.path())), it->second) << rel;
-  }
-  EXPECT_EQ(on_disk, static_cast<int>(tracked.size()));
-}
-
 TEST(CrashRecoveryTest, KillDashNineDuringImagesThenRestartCompletesExactlyOnce) {
   testing::ServerOptions options;
   options.workers = 1;
@@ -70,7 +56,8 @@ TEST(CrashRecoveryTest, KillDashNineDuringImagesThenRestartCompletesExactlyOnce)
   json before;
   {
     auto store = first.OpenStore();
-    auto scenes = store->ReadOne<std::vector<Scene>>([&](StoreTx& tx) { return tx.ListScenes(id); });
+    auto scenes =
+        store->ReadOne<std::vector<Scene>>([&](StoreTx& tx) { return tx.ListScenes(id); });
     ASSERT_TRUE(scenes);
     ASSERT_EQ(scenes->size(), static_cast<std::size_t>(kScenes));
     int done = 0;
@@ -86,23 +73,7 @@ TEST(CrashRecoveryTest, KillDashNineDuringImagesThenRestartCompletesExactlyOnce)
   auto c2 = second.Client("alice");
   json w = WaitForWorkflow(*c2, id, 120000);
   ASSERT_EQ(w["status"], "completed") << w.dump(2) << second.log();
-  ASSERT_EQ(w["scenes"].size(), static_cast<std::size_t>(kScenes));
-  std::set<std::string> image_ids, audio_ids;
-  for (const auto& s : w["scenes"]) {
-    ASSERT_TRUE(s["image"].is_object());
-    ASSERT_TRUE(s["audio"].is_object());
-    image_ids.insert(s["image"]["id"].get<std::string>());
-    audio_ids.insert(s["audio"]["id"].get<std::string>());
-  }
-  EXPECT_EQ(image_ids.size(), static_cast<std::size_t>(kScenes));
-  EXPECT_EQ(audio_ids.size(), static_cast<std::size_t>(kScenes));
-  int images = 0, audio = 0;
-  for (const auto& f : w["files"]) {
-    images += f["type"] == "image";
-    audio += f["type"] == "audio";
-  }
-  EXPECT_EQ(images, kScenes) << "one image file per scene, no duplicates";
-  EXPECT_EQ(audio, kScenes);
+  ExpectEachSceneHasItsFilesOnce(w, kScenes);
   ExpectEveryFileTrackedExactlyOnce(second, w);
 
   // Steps that had finished were not paid for twice: at most the one interrupted image
@@ -125,7 +96,8 @@ TEST(CrashRecoveryTest, KillDashNineDuringImagesThenRestartCompletesExactlyOnce)
   auto events = store->ReadOne<std::vector<WorkflowEvent>>(
       [&](StoreTx& tx) { return tx.ListEvents(id, 0, 1000); });
   int running = 0;
-  for (const auto& e : *events) running += e.type == "status" && e.data_json.find("running") != std::string::npos;
+  for (const auto& e : *events)
+    running += e.type == "status" && e.data_json.find("running") != std::string::npos;
   EXPECT_EQ(running, 2);
 }
 
@@ -134,7 +106,8 @@ TEST(CrashRecoveryTest, GracefulStopLeavesRunningWorkResumable) {
   options.workers = 1;
   ServerProcess first(options);
   auto c = first.Client("bob");
-  auto r = c->Post("/api/v1/workflows", {{"prompt", "Stop and go"}, {"options", {{"scenes", kScenes}}}});
+  auto r =
+      c->Post("/api/v1/workflows", {{"prompt", "Stop and go"}, {"options", {{"scenes", kScenes}}}});
   ASSERT_EQ(r.status, 201);
   const std::string id = r.Json()["id"];
   ASSERT_TRUE(WaitForImagesInProgress(*c, id)) << first.log();

@@ -12,6 +12,7 @@
 
 #include "db/database.h"
 #include "ops/table_io.h"
+#include "support/checks.h"
 #include "support/test_db.h"
 
 namespace storyloom {
@@ -21,22 +22,8 @@ using db::Value;
 using testing::TempDir;
 using testing::TestDatabase;
 
-struct Cli {
-  int exit_code = -1;
-  std::string out;
-};
-
-Cli RunCli(const std::string& args) {
-  Cli r;
-  const std::string cmd = std::string(STORYLOOM_BINARY) + " " + args + " 2>&1";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  char buf[4096];
-  std::size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  const int status = ::pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+using Cli = testing::CliResult;
+using testing::RunCli;
 
 std::map<std::string, std::int64_t> RowCounts(const std::string& url) {
   std::map<std::string, std::int64_t> out;

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "core/hash.h"
+#include "support/checks.h"
 #include "support/server_process.h"
 #include "support/test_db.h"
 
@@ -21,6 +22,8 @@ namespace storyloom {
 namespace {
 
 using nlohmann::json;
+using testing::ExpectEachSceneHasItsFilesOnce;
+using testing::ExpectEveryFileTrackedExactlyOnce;
 using testing::ServerOptions;
 using testing::ServerProcess;
 using testing::TestDatabase;
@@ -115,34 +118,8 @@ TEST(MultiInstanceTest, WhenOneInstanceDiesTheOtherFinishesItsWorkflow) {
   auto cb = b.Client("alice");
   json w = WaitForWorkflow(*cb, id, 180000);
   ASSERT_EQ(w["status"], "completed") << w.dump(2) << b.log();
-  ASSERT_EQ(w["scenes"].size(), static_cast<std::size_t>(kScenes));
-  std::set<std::string> image_ids, audio_ids;
-  for (const auto& s : w["scenes"]) {
-    ASSERT_TRUE(s["image"].is_object());
-    ASSERT_TRUE(s["audio"].is_object());
-    image_ids.insert(s["image"]["id"].get<std::string>());
-    audio_ids.insert(s["audio"]["id"].get<std::string>());
-  }
-  EXPECT_EQ(image_ids.size(), static_cast<std::size_t>(kScenes));
-  EXPECT_EQ(audio_ids.size(), static_cast<std::size_t>(kScenes));
-  int images = 0, audio = 0;
-  std::map<std::string, std::string> tracked;  // path -> sha256
-  for (const auto& f : w["files"]) {
-    images += f["type"] == "image";
-    audio += f["type"] == "audio";
-    tracked[f["path"]] = f["sha256"];
-  }
-  EXPECT_EQ(images, kScenes) << "one image file per scene, no duplicates";
-  EXPECT_EQ(audio, kScenes);
-  // Every file in the shared directory is tracked, with the sha256 its row says.
-  const std::filesystem::path root = b.outputs_dir();
-  for (const auto& entry : std::filesystem::recursive_directory_iterator(root)) {
-    if (!entry.is_regular_file()) continue;
-    const std::string rel = std::filesystem::relative(entry.path(), root).generic_string();
-    auto it = tracked.find(rel);
-    ASSERT_NE(it, tracked.end()) << "untracked file left on disk: " << rel;
-    EXPECT_EQ(core::Sha256Hex(testing::ReadFileOrEmpty(entry.path())), it->second) << rel;
-  }
+  ExpectEachSceneHasItsFilesOnce(w, kScenes);
+  ExpectEveryFileTrackedExactlyOnce(b, w);
   auto store = b.OpenStore();
   auto calls = CallsByPhase(*store, id);
   EXPECT_EQ(calls["story"], 1);

@@ -1,0 +1,72 @@
+#include "support/checks.h"
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include "core/hash.h"
+
+namespace storyloom::testing {
+
+std::string CliResult::LastLine() const {
+  std::string s = out;
+  while (!s.empty() && s.back() == '\n') s.pop_back();
+  const auto nl = s.rfind('\n');
+  return nl == std::string::npos ? s : s.substr(nl + 1);
+}
+
+CliResult RunCli(const std::string& args) {
+  CliResult r;
+  const std::string cmd = std::string(STORYLOOM_BINARY) + " " + args + " 2>&1";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (p == nullptr) return r;
+  char buf[4096];
+  std::size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  const int status = ::pclose(p);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+void ExpectEachSceneHasItsFilesOnce(const nlohmann::json& w, int scenes) {
+  ASSERT_EQ(w["scenes"].size(), static_cast<std::size_t>(scenes));
+  std::set<std::string> image_ids, audio_ids;
+  for (const auto& s : w["scenes"]) {
+    ASSERT_TRUE(s["image"].is_object());
+    ASSERT_TRUE(s["audio"].is_object());
+    image_ids.insert(s["image"]["id"].get<std::string>());
+    audio_ids.insert(s["audio"]["id"].get<std::string>());
+  }
+  EXPECT_EQ(image_ids.size(), static_cast<std::size_t>(scenes));
+  EXPECT_EQ(audio_ids.size(), static_cast<std::size_t>(scenes));
+  int images = 0, audio = 0;
+  for (const auto& f : w["files"]) {
+    images += f["type"] == "image";
+    audio += f["type"] == "audio";
+  }
+  EXPECT_EQ(images, scenes) << "one image file per scene, no duplicates";
+  EXPECT_EQ(audio, scenes);
+}
+
+void ExpectEveryFileTrackedExactlyOnce(const ServerProcess& server, const nlohmann::json& w) {
+  std::map<std::string, std::string> tracked;  // path -> sha256
+  for (const auto& f : w["files"]) tracked[f["path"]] = f["sha256"];
+  ASSERT_EQ(tracked.size(), w["files"].size()) << "a path is tracked twice";
+  const std::filesystem::path root = server.outputs_dir();
+  int on_disk = 0;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(root)) {
+    if (!entry.is_regular_file()) continue;
+    const std::string rel = std::filesystem::relative(entry.path(), root).generic_string();
+    ++on_disk;
+    auto it = tracked.find(rel);
+    ASSERT_NE(it, tracked.end()) << "untracked file left on disk: " << rel;
+    EXPECT_EQ(core::Sha256Hex(ReadFileOrEmpty(entry.path())), it->second) << rel;
+  }
+  EXPECT_EQ(on_disk, static_cast<int>(tracked.size()));
+}
+
+}  // namespace storyloom::testing

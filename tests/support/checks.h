@@ -1,0 +1,29 @@
+// Checks and runners several test files share: running the storyloom CLI, and what a
+// finished workflow must show about its scenes and files. Test support; single thread.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "support/server_process.h"
+
+namespace storyloom::testing {
+
+struct CliResult {
+  int exit_code = -1;
+  std::string out;  // stdout and stderr
+  std::string LastLine() const;
+};
+
+// Runs the storyloom binary with `args` (a shell command line tail) and waits for it.
+CliResult RunCli(const std::string& args);
+
+// A completed workflow's JSON has `scenes` scenes, each with its own image and audio file,
+// and exactly one image and one audio file per scene in its file list.
+void ExpectEachSceneHasItsFilesOnce(const nlohmann::json& w, int scenes);
+
+// Every file under the server's save_outputs/ is one of `w`'s tracked files, with the
+// sha256 its row records, and no path is tracked twice.
+void ExpectEveryFileTrackedExactlyOnce(const ServerProcess& server, const nlohmann::json& w);
+
+}  // namespace storyloom::testing
