@@ -14,6 +14,7 @@
 
 #include "core/hash.h"
 #include "db/database.h"
+#include "support/checks.h"
 #include "support/pg_server.h"
 #include "support/server_process.h"
 
@@ -25,29 +26,8 @@ using nlohmann::json;
 using testing::ServerProcess;
 using testing::WaitForWorkflow;
 
-struct Cli {
-  int exit_code = -1;
-  std::string out;  // stdout and stderr
-  std::string LastLine() const {
-    std::string s = out;
-    while (!s.empty() && s.back() == '\n') s.pop_back();
-    const auto nl = s.rfind('\n');
-    return nl == std::string::npos ? s : s.substr(nl + 1);
-  }
-};
-
-// Runs the storyloom binary with `args` (a shell command line tail).
-Cli RunCli(const std::string& args) {
-  Cli r;
-  const std::string cmd = std::string(STORYLOOM_BINARY) + " " + args + " 2>&1";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  char buf[4096];
-  std::size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  const int status = ::pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+using Cli = testing::CliResult;
+using testing::RunCli;
 
 std::string Flags(const ServerProcess& s) {
   return "--data-dir " + s.data_dir() + " --database " + s.database_url();
@@ -226,7 +206,7 @@ TEST(OpsServerTest, MetricsPassPromtoolAndNameTheSeries) {
   alice->Get("/api/v1/nope");
   auto admin = server.Client("admin");
   ASSERT_EQ(admin->Post("/api/v1/admin/backups", json::object()).status, 201);
-  auto m = server.Client()->Get("/metrics");
+  auto m = admin->Get("/metrics");
   ASSERT_EQ(m.status, 200);
   EXPECT_NE(m.Header("content-type").find("text/plain; version=0.0.4"), std::string::npos);
   testing::TempDir tmp;
@@ -252,6 +232,32 @@ TEST(OpsServerTest, MetricsPassPromtoolAndNameTheSeries) {
     EXPECT_NE(m.body.find(series), std::string::npos) << series << "\n" << m.body;
   }
   EXPECT_EQ(m.body.find("storyloom_last_backup_age_seconds +Inf"), std::string::npos);
+}
+
+// /metrics is closed by default: the metrics token (which opens nothing else) or an
+// administrator; metrics_public opens it to anyone.
+TEST(OpsServerTest, MetricsNeedTheMetricsTokenOrAnAdministrator) {
+  testing::ServerOptions o;
+  o.env["STORYLOOM_METRICS_TOKEN"] = "scrape-secret-1234";
+  ServerProcess server(o);
+  auto anonymous = server.Client();
+  EXPECT_EQ(anonymous->Get("/metrics").status, 401);
+  EXPECT_EQ(server.Client("alice")->Get("/metrics").status, 403);
+  EXPECT_EQ(server.Client("admin")->Get("/metrics").status, 200);
+  auto scraper = server.Client();
+  scraper->set_token("scrape-secret-1234");
+  auto m = scraper->Get("/metrics");
+  EXPECT_EQ(m.status, 200);
+  EXPECT_NE(m.body.find("storyloom_database_up 1"), std::string::npos);
+  EXPECT_EQ(scraper->Get("/api/v1/workflows").status, 401)
+      << "the metrics token opens nothing else";
+  scraper->set_token("scrape-secret-123");
+  EXPECT_EQ(scraper->Get("/metrics").status, 401);
+
+  testing::ServerOptions open;
+  open.env["STORYLOOM_METRICS_PUBLIC"] = "true";
+  ServerProcess public_server(open);
+  EXPECT_EQ(public_server.Client()->Get("/metrics").status, 200);
 }
 
 TEST(OpsServerTest, ReadyzFailsWhenMigrationsArePending) {

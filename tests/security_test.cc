@@ -65,11 +65,11 @@ std::set<std::pair<std::string, std::string>> RegisteredRoutes() {
   return out;
 }
 
-// Routes open without credentials by design: liveness, readiness, the sign-in endpoints and
-// Prometheus scraping (docs/SECURITY.md).
+// Routes open without credentials by design: liveness, readiness and the sign-in endpoints
+// (docs/SECURITY.md). /metrics is not: it needs the metrics token or an administrator.
 bool IsPublic(const std::string& path) {
   return path == "/healthz" || path == "/readyz" || path == "/login" ||
-         path == "/api/v1/auth/login" || path == "/metrics";
+         path == "/api/v1/auth/login";
 }
 
 std::string Fill(std::string pattern, const std::string& id, const std::string& file_path) {

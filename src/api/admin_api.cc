@@ -3,6 +3,7 @@
 #include "api/json_views.h"
 #include "api/routes.h"
 #include "core/clock.h"
+#include "core/hash.h"
 #include "ops/backup.h"
 #include "ops/cleanup.h"
 #include "ops/server_metrics.h"
@@ -62,6 +63,7 @@ Result<http::Response> Cleanup(App& app, http::Request& req, const Principal& p)
                             {"files", r.files},
                             {"bytes", r.bytes},
                             {"usage_rows", r.usage_rows},
+                            {"sessions", r.sessions},
                             {"file_errors", r.file_errors},
                             {"vacuumed_pages", r.vacuumed_pages},
                             {"policy",
@@ -99,6 +101,19 @@ Result<http::Response> CreateBackup(App& app, http::Request& req, const Principa
   return Fail(Error::Internal("the backup row vanished"));
 }
 
+// True when the request carries `Authorization: Bearer <metrics_token>` (compared by
+// SHA-256 in constant time, so neither content nor length leaks).
+bool IsMetricsToken(const App& app, const http::Request& req) {
+  if (app.config.metrics_token.empty()) return false;
+  auto auth = req.headers.Get("Authorization");
+  if (!auth || auth->size() < 8 ||
+      !(auth->starts_with("Bearer ") || auth->starts_with("bearer "))) {
+    return false;
+  }
+  return core::ConstantTimeEquals(core::Sha256Hex(auth->substr(7)),
+                                  core::Sha256Hex(app.config.metrics_token));
+}
+
 }  // namespace
 
 void AddAdminRoutes(App& app, http::Router& r) {
@@ -113,10 +128,19 @@ void AddAdminRoutes(App& app, http::Router& r) {
         AdminOnly(app, [&app](http::Request& req, const Principal& p) {
           return CreateBackup(app, req, p);
         }));
-  // Prometheus scrapes without credentials; the server listens on loopback by default
-  // (docs/OPERATIONS.md: put a proxy in front to expose it).
-  r.Add("GET", "/metrics", [&app](http::Request&) {
+  // Prometheus scrapes with `Authorization: Bearer <metrics_token>` (a secret that opens
+  // nothing else); an administrator's token or session also works, and metrics_public
+  // opens it to anyone who can reach the port.
+  r.Add("GET", "/metrics", [&app](http::Request& req) -> http::Response {
     if (!app.metrics) return http::Response::Error(404, "not_found", "metrics are not enabled");
+    if (!app.config.metrics_public && !IsMetricsToken(app, req)) {
+      auto p = app.auth.Authenticate(req);
+      if (!p) return ErrorResponse(p.error());
+      if (!p->is_admin()) {
+        return ErrorResponse(
+            Error::PermissionDenied("metrics need the metrics token or an administrator"));
+      }
+    }
     return http::Response::Text(200, app.metrics->Render(),
                                 "text/plain; version=0.0.4; charset=utf-8");
   });

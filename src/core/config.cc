@@ -64,6 +64,8 @@ constexpr const char* kKeys[] = {"data_dir",
                                  "log_level",
                                  "log_json",
                                  "access_log",
+                                 "metrics_token",
+                                 "metrics_public",
                                  "provider",
                                  "espeak_binary",
                                  "openai.base_url",
@@ -169,6 +171,14 @@ Result<void> SetConfigValue(Config& c, const std::string& key, const std::string
   }
   if (key == "log_json") {
     SL_ASSIGN_OR_RETURN(c.log_json, ParseBool(key, v));
+    return {};
+  }
+  if (key == "metrics_token") {
+    c.metrics_token = v;
+    return {};
+  }
+  if (key == "metrics_public") {
+    SL_ASSIGN_OR_RETURN(c.metrics_public, ParseBool(key, v));
     return {};
   }
   if (key == "access_log") {

@@ -35,6 +35,10 @@ struct Config {
   std::string log_level = "info";
   bool log_json = false;
   bool access_log = true;
+  // GET /metrics: open to requests with `Authorization: Bearer <metrics_token>` (when set)
+  // and to administrators; to anyone when metrics_public.
+  std::string metrics_token;
+  bool metrics_public = false;
 
   // Generation
   std::string provider = "offline";
