@@ -1,11 +1,14 @@
 // Operations on real databases and real files: backup round trip and verify, restore refusal,
-// cleanup retention, fsck, analytics on a known dataset, and the metrics registry. Backup,
-// cleanup, fsck and analytics run against each backend.
+// cleanup retention, fsck, analytics on a known dataset, the metrics registry, job leases,
+// the scheduler on two instances and backup retention. All but the metrics registry run
+// against each backend.
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <set>
+#include <thread>
 
 #include "core/clock.h"
 #include "core/hash.h"
@@ -15,7 +18,9 @@
 #include "ops/backup.h"
 #include "ops/cleanup.h"
 #include "ops/fsck.h"
+#include "ops/job_lease.h"
 #include "ops/metrics.h"
+#include "ops/scheduler.h"
 #include "support/test_db.h"
 
 namespace storyloom {
@@ -45,6 +50,17 @@ class OpsTest : public ::testing::TestWithParam<std::string> {
       return {};
     });
     ASSERT_TRUE(r.has_value()) << r.error().ToString();
+  }
+
+  std::int64_t Count(const std::string& sql) {
+    std::int64_t n = -1;
+    auto r = store_->database().Read([&](db::Connection& c) -> Result<void> {
+      SL_ASSIGN_OR_RETURN(auto row, c.QueryOne(sql));
+      n = row.Int(0);
+      return {};
+    });
+    EXPECT_TRUE(r.has_value()) << r.error().ToString();
+    return n;
   }
 
   // A workflow with `nfiles` image files on disk, one usage row costing `cost`, and its
@@ -115,6 +131,91 @@ class OpsTest : public ::testing::TestWithParam<std::string> {
   std::string alice_, bob_;
   int counter_ = 0;
 };
+
+TEST_P(OpsTest, JobLeaseIsHeldByOneHolderUntilReleasedOrExpired) {
+  auto take = [&](const std::string& holder, Millis ttl) {
+    auto r = ops::TryTakeJobLease(*store_, "backup", holder, ttl);
+    EXPECT_TRUE(r.has_value()) << r.error().ToString();
+    return r.value_or(false);
+  };
+  EXPECT_TRUE(take("a", 60000));
+  EXPECT_FALSE(take("b", 60000)) << "held by a";
+  EXPECT_TRUE(take("a", 60000)) << "a renews its own lease";
+  EXPECT_TRUE(ops::TryTakeJobLease(*store_, "cleanup", "b", 60000).value_or(false))
+      << "another job's lease is separate";
+  ASSERT_TRUE(ops::ReleaseJobLease(*store_, "backup", "b").has_value());
+  EXPECT_FALSE(take("b", 60000)) << "b cannot release a's lease";
+  ASSERT_TRUE(ops::ReleaseJobLease(*store_, "backup", "a").has_value());
+  EXPECT_TRUE(take("b", 1)) << "released";
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_TRUE(take("c", 60000)) << "b's lease expired (a crashed holder)";
+}
+
+// Two instances' schedulers on one database, checking at the same moment: each due job
+// runs once (one backup, one cleanup), and a second check finds nothing due.
+TEST_P(OpsTest, SchedulersSharingADatabaseRunEachDueJobOnce) {
+  Make(alice_, WorkflowStatus::kCompleted, 1, 2);
+  auto second_store = Store::Open(tdb_->url());
+  ASSERT_TRUE(second_store.has_value()) << second_store.error().ToString();
+  ops::SchedulerOptions o;
+  o.backups_dir = (dir_ / "data" / "backups").string();
+  o.backup_interval_hours = 24;
+  o.cleanup_interval_hours = 24;
+  ops::OpsScheduler a(*store_, *files_, o);
+  ops::OpsScheduler b(**second_store, *files_, o);
+  for (int round = 0; round < 2; ++round) {
+    std::thread ta([&] { a.RunDueJobs(); });
+    std::thread tb([&] { b.RunDueJobs(); });
+    ta.join();
+    tb.join();
+  }
+  auto backups = ops::ListBackups(*store_);
+  ASSERT_TRUE(backups.has_value());
+  ASSERT_EQ(backups->size(), 1u);
+  EXPECT_EQ((*backups)[0].kind, "scheduled");
+  EXPECT_EQ((*backups)[0].status, "ok");
+  EXPECT_TRUE(ops::VerifyBackup((*backups)[0].path)->ok());
+  EXPECT_EQ(Count("SELECT count(*) FROM audit_log WHERE action = 'cleanup.run'"), 1);
+  EXPECT_EQ(Count("SELECT count(*) FROM job_leases"), 0) << "leases are released";
+}
+
+// Scheduled backups over 20 days, two a day: retention keeps the newest of each of the last
+// 3 days and of each of the last 2 weeks, never a manual backup, and deletes the rest with
+// their directories.
+TEST_P(OpsTest, BackupRetentionKeepsTheLastDailyAndWeeklyBackups) {
+  const std::string root = (dir_ / "data" / "backups").string();
+  // 2026-11-25 12:00 UTC, a Wednesday.
+  const Millis base = 1795608000000;
+  std::map<std::string, std::string> paths;  // id -> path
+  auto add = [&](const std::string& id, const std::string& kind, Millis at) {
+    const std::string path = root + "/" + id;
+    fs::create_directories(path);
+    paths[id] = path;
+    Exec(
+        "INSERT INTO backups (id, path, kind, status, created_at, finished_at) "
+        "VALUES (?, ?, ?, 'ok', ?, ?)",
+        {id, path, kind, at, at + 1000});
+  };
+  for (int day = 0; day < 20; ++day) {
+    add("d" + std::to_string(day) + "-am", "scheduled", base - day * kDay - 3 * 3600 * 1000);
+    add("d" + std::to_string(day) + "-pm", "scheduled", base - day * kDay + 3 * 3600 * 1000);
+  }
+  add("manual-old", "manual", base - 19 * kDay);
+  auto r = ops::ApplyBackupRetention(*store_, 3, 2);
+  ASSERT_TRUE(r.has_value()) << r.error().ToString();
+  auto left = ops::ListBackups(*store_, 1000);
+  ASSERT_TRUE(left.has_value()) << left.error().ToString();
+  std::set<std::string> kept;
+  for (const auto& b : *left) kept.insert(b.id);
+  // Days 0, 1, 2 (newest of each); week of base (Mon 23rd..): day 0 already; the week
+  // before: its newest is Sunday the 22nd = day 3.
+  const std::set<std::string> want = {"d0-pm", "d1-pm", "d2-pm", "d3-pm", "manual-old"};
+  EXPECT_EQ(kept, want);
+  EXPECT_EQ(r->removed.size(), 41u - want.size());
+  for (const auto& [id, path] : paths) {
+    EXPECT_EQ(fs::exists(path), want.contains(id)) << id;
+  }
+}
 
 INSTANTIATE_TEST_SUITE_P(Backends, OpsTest, ::testing::ValuesIn(testing::Backends()));
 
@@ -287,6 +388,24 @@ TEST_P(OpsTest, CleanupDeletesOnlyWhatThePolicySays) {
     auto page = store_->ReadOne<Page<GeneratedFile>>([&](StoreTx& tx) { return tx.ListFiles(ff); });
     for (const auto& f : page->items) old_bytes += f.file_size;
   }
+  // Tokens: sessions and sign-in links a day past expiry or revocation go; a live session,
+  // one expired an hour ago and every API token (even expired) stay.
+  const Millis now = core::WallMillis();
+  auto token = [&](const std::string& id, const std::string& kind, std::optional<Millis> expires,
+                   std::optional<Millis> revoked) {
+    Exec(
+        "INSERT INTO api_tokens (id, user_id, kind, token_hash, created_at, expires_at, "
+        "revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        {id, alice_, kind, "hash-" + id, now - 10 * kDay, db::OptInt(expires),
+         db::OptInt(revoked)});
+  };
+  token("s-old", "session", now - 2 * kDay, std::nullopt);
+  token("s-revoked", "session", now + kDay, now - 2 * kDay);
+  token("l-old", "login", now - 3 * kDay, std::nullopt);
+  token("s-live", "session", now + kDay, std::nullopt);
+  token("s-recent", "session", now - 3600 * 1000, std::nullopt);
+  token("a-expired", "api", now - 30 * kDay, std::nullopt);
+
   ops::CleanupOptions o;
   o.completed_days = 90;
   o.failed_days = 30;
@@ -301,7 +420,10 @@ TEST_P(OpsTest, CleanupDeletesOnlyWhatThePolicySays) {
   EXPECT_EQ(dry->files, 3);
   EXPECT_EQ(dry->bytes, old_bytes);
   EXPECT_EQ(dry->usage_rows, 1);
+  EXPECT_EQ(dry->sessions, 3);
   EXPECT_EQ(AllWorkflows(*store_).size(), 7u);  // dry run deleted nothing
+  EXPECT_EQ(Count("SELECT count(*) FROM api_tokens WHERE id IN ('s-old', 's-revoked', 'l-old')"),
+            3);
   EXPECT_EQ(files_->ListAll()->size(), 6u);
 
   o.dry_run = false;
@@ -310,6 +432,11 @@ TEST_P(OpsTest, CleanupDeletesOnlyWhatThePolicySays) {
   EXPECT_EQ(real->workflows.size(), 3u);
   EXPECT_EQ(real->bytes, old_bytes);
   EXPECT_EQ(real->usage_rows, 1);
+  EXPECT_EQ(real->sessions, 3);
+  EXPECT_EQ(Count("SELECT count(*) FROM api_tokens WHERE id IN ('s-old', 's-revoked', 'l-old')"),
+            0);
+  EXPECT_EQ(
+      Count("SELECT count(*) FROM api_tokens WHERE id IN ('s-live', 's-recent', 'a-expired')"), 3);
   std::set<std::string> left;
   for (const auto& w : AllWorkflows(*store_)) left.insert(w.id);
   EXPECT_EQ(left, (std::set<std::string>{new_done.id, new_failed.id, running.id, queued.id}));

@@ -30,10 +30,12 @@ int Cleanup(const GlobalFlags& flags, bool dry_run) {
                 core::FormatRfc3339(w.finished_at).c_str(), static_cast<long long>(w.files),
                 static_cast<long long>(w.bytes));
   }
-  std::printf("%s %zu workflow(s), %lld file(s), %lld bytes (%.1f MiB), %lld usage row(s)\n",
-              dry_run ? "would delete" : "deleted", r->workflows.size(),
-              static_cast<long long>(r->files), static_cast<long long>(r->bytes),
-              r->bytes / 1048576.0, static_cast<long long>(r->usage_rows));
+  std::printf(
+      "%s %zu workflow(s), %lld file(s), %lld bytes (%.1f MiB), %lld usage row(s), %lld expired "
+      "session(s)\n",
+      dry_run ? "would delete" : "deleted", r->workflows.size(), static_cast<long long>(r->files),
+      static_cast<long long>(r->bytes), r->bytes / 1048576.0, static_cast<long long>(r->usage_rows),
+      static_cast<long long>(r->sessions));
   if (!dry_run && r->vacuumed_pages > 0) {
     std::printf("handed %lld free database page(s) back to the filesystem\n",
                 static_cast<long long>(r->vacuumed_pages));

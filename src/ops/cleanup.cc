@@ -175,13 +175,37 @@ Result<CleanupReport> RunCleanup(Store& store, files::FileStore& files,
       }
     }
   }
+  {
+    // Browser sessions and one-time sign-in links a day past their expiry or revocation
+    // (API tokens stay until their owner deletes them: `tokens list` shows them expired).
+    const Millis cutoff = now - kDay;
+    const Value v[] = {cutoff, cutoff};
+    const std::string where =
+        " FROM api_tokens WHERE kind IN ('session', 'login') AND (expires_at < ? OR "
+        "revoked_at < ?)";
+    if (options.dry_run) {
+      SL_ASSIGN_OR_RETURN(report.sessions,
+                          db::ReadValue<std::int64_t>(
+                              store.database(), [&](db::Connection& c) -> Result<std::int64_t> {
+                                SL_ASSIGN_OR_RETURN(auto r,
+                                                    c.QueryOne("SELECT count(*)" + where, v));
+                                return r.Int(0);
+                              }));
+    } else {
+      SL_ASSIGN_OR_RETURN(report.sessions,
+                          db::WriteValue<std::int64_t>(store.database(), [&](db::Connection& c) {
+                            return c.Exec("DELETE" + where, v);
+                          }));
+    }
+  }
   if (!options.dry_run) {
     SL_RETURN_IF_ERROR(Vacuum(store, report));
     report.finished_at = core::WallMillis();
     nlohmann::json detail = {{"workflows", report.workflows.size()},
                              {"files", report.files},
                              {"bytes", report.bytes},
-                             {"usage_rows", report.usage_rows}};
+                             {"usage_rows", report.usage_rows},
+                             {"sessions", report.sessions}};
     AuditEntry e;
     e.action = "cleanup.run";
     e.detail_json = detail.dump();

@@ -39,6 +39,7 @@ struct CleanupReport {
   std::int64_t files = 0;
   std::int64_t bytes = 0;
   std::int64_t usage_rows = 0;
+  std::int64_t sessions = 0;        // expired or revoked sessions and sign-in links
   std::int64_t file_errors = 0;     // files whose removal failed (left as orphans for fsck)
   std::int64_t vacuumed_pages = 0;  // SQLite pages handed back
   Millis finished_at = 0;

@@ -37,6 +37,11 @@ struct RawTable {
   std::set<std::string> parents;
 };
 
+// Not data: the schema's own bookkeeping and the leases of running instances' jobs.
+bool IsRuntimeTable(const std::string& name) {
+  return name == "schema_migrations" || name == "job_leases";
+}
+
 Result<std::vector<RawTable>> DiscoverSqlite(db::Connection& c) {
   SL_ASSIGN_OR_RETURN(auto rows, c.Query("SELECT name, coalesce(sql, '') FROM sqlite_master "
                                          "WHERE type = 'table' ORDER BY name"));
@@ -47,7 +52,7 @@ Result<std::vector<RawTable>> DiscoverSqlite(db::Connection& c) {
   std::vector<RawTable> out;
   for (const auto& r : rows) {
     const std::string name = r.Text(0);
-    if (name.starts_with("sqlite_") || name == "schema_migrations") continue;
+    if (name.starts_with("sqlite_") || IsRuntimeTable(name)) continue;
     bool shadow = false;
     for (const auto& v : virtual_tables) shadow |= name == v || name.starts_with(v + "_");
     if (shadow) continue;
@@ -79,7 +84,7 @@ Result<std::vector<RawTable>> DiscoverPostgres(db::Connection& c) {
   std::vector<RawTable> out;
   for (const auto& tr : tables) {
     const std::string name = tr.Text(0);
-    if (name == "schema_migrations") continue;
+    if (IsRuntimeTable(name)) continue;
     RawTable t;
     t.info.name = name;
     const Value p[] = {name};

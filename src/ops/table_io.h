@@ -24,8 +24,8 @@ struct TableInfo {
 // them (of workflows deleted since) survives.
 bool IsDerivedTable(const std::string& name);
 
-// Data tables (not schema_migrations, not SQLite's internal or full-text shadow tables),
-// parents before children; derived tables last.
+// Data tables (not schema_migrations or job_leases, not SQLite's internal or full-text
+// shadow tables), parents before children; derived tables last.
 [[nodiscard]] Result<std::vector<TableInfo>> ListTables(db::Connection& c);
 
 // Calls `fn` for each row of `t` in key order, reading `page` rows per query.
