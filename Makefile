@@ -6,7 +6,7 @@ RELEASE_DIR := build
 TEST_DIR := build-asan
 ARGS ?=
 
-.PHONY: run test build build-test deps bench bench-http format clean
+.PHONY: run test build build-test deps bench bench-http bench-pg bench-db-copy format clean
 
 deps:
 	@scripts/install-deps
@@ -30,6 +30,12 @@ bench: build
 
 bench-http: build
 	@scripts/bench-http
+
+bench-pg: build
+	@scripts/bench-pg
+
+bench-db-copy: build
+	@scripts/bench-db-copy
 
 format:
 	@clang-format -i $$(git ls-files '*.cc' '*.h')
