@@ -35,7 +35,8 @@ TEST(FileStoreTest, WriteIsAtomicAndHashed) {
 TEST(FileStoreTest, UnsafePathsAreRefused) {
   TempDir dir;
   FileStore store((dir / "save_outputs").string());
-  for (const char* bad : {"", "/etc/passwd", "../x", "a/../../x", "a//b", "a/./b", "a/..", "a\\b"}) {
+  for (const char* bad :
+       {"", "/etc/passwd", "../x", "a/../../x", "a//b", "a/./b", "a/..", "a\\b"}) {
     EXPECT_FALSE(store.Resolve(bad)) << bad;
     EXPECT_FALSE(store.Write(bad, "x")) << bad;
   }

@@ -172,7 +172,8 @@ TEST(ResponseTest, JsonTextAndErrorShapes) {
 TEST(StatusMapTest, MapsCanonicalCodes) {
   EXPECT_EQ(HttpStatus(Malformed("not JSON")), 400);
   EXPECT_EQ(HttpStatus(Error::InvalidArgument("bad scenes", "scenes")), 422);
-  auto field = nlohmann::json::parse(ErrorResponse(Error::InvalidArgument("bad", "options.scenes")).body);
+  auto field =
+      nlohmann::json::parse(ErrorResponse(Error::InvalidArgument("bad", "options.scenes")).body);
   EXPECT_EQ(field["error"]["code"], "invalid_argument");
   EXPECT_EQ(field["error"]["field"], "options.scenes");
   auto malformed = nlohmann::json::parse(ErrorResponse(Malformed("not JSON")).body);

@@ -52,7 +52,8 @@ TEST(MigrationsTest, FromEmptyCreatesEveryTableAndRerunIsANoOp) {
                      "usage_daily", "model_prices", "users", "api_tokens", "workflow_events",
                      "audit_log", "backups", "schema_migrations", "budget_reservations"}) {
     EXPECT_EQ(Count(*db, std::string("SELECT count(*) FROM sqlite_master WHERE type='table' AND "
-                                     "name='") + table + "'"),
+                                     "name='") +
+                             table + "'"),
               1)
         << table;
   }
@@ -79,11 +80,13 @@ TEST(MigrationsTest, UpgradesFromEachEarlierVersionKeepingData) {
       auto db = OpenDb(path);
       ASSERT_TRUE(db::Migrate(*db, {.target_version = start.version}));
       ASSERT_TRUE(db->Write([](db::Connection& c) -> Result<void> {
-        SL_RETURN_IF_ERROR(c.Exec("INSERT INTO users (id, username, created_at, updated_at) "
-                                  "VALUES ('u1', 'old', 1, 1)"));
-        SL_RETURN_IF_ERROR(c.Exec("INSERT INTO workflows (id, user_id, title, original_prompt, "
-                                  "created_at, updated_at) VALUES ('w1', 'u1', 'Old Tale', "
-                                  "'an old prompt', 1, 1)"));
+        SL_RETURN_IF_ERROR(
+            c.Exec("INSERT INTO users (id, username, created_at, updated_at) "
+                   "VALUES ('u1', 'old', 1, 1)"));
+        SL_RETURN_IF_ERROR(
+            c.Exec("INSERT INTO workflows (id, user_id, title, original_prompt, "
+                   "created_at, updated_at) VALUES ('w1', 'u1', 'Old Tale', "
+                   "'an old prompt', 1, 1)"));
         return {};
       }));
     }
@@ -112,7 +115,8 @@ TEST(MigrationsTest, ChangedAppliedMigrationIsRefusedByName) {
   auto db = OpenDb((dir / "s.db").string());
   ASSERT_TRUE(db::Migrate(*db));
   ASSERT_TRUE(db->Write([](db::Connection& c) -> Result<void> {
-    SL_RETURN_IF_ERROR(c.Exec("UPDATE schema_migrations SET checksum = 'deadbeef' WHERE version = 1"));
+    SL_RETURN_IF_ERROR(
+        c.Exec("UPDATE schema_migrations SET checksum = 'deadbeef' WHERE version = 1"));
     return {};
   }));
   auto st = db::GetMigrationStatus(*db);
@@ -142,15 +146,17 @@ TEST(MigrationsTest, ForeignKeysAndChecksAreEnforced) {
   auto db = OpenDb((dir / "s.db").string());
   ASSERT_TRUE(db::Migrate(*db));
   auto fk = db->Write([](db::Connection& c) -> Result<void> {
-    SL_RETURN_IF_ERROR(c.Exec("INSERT INTO scenes (id, workflow_id, scene_number, created_at, "
-                              "updated_at) VALUES ('s', 'missing', 1, 1, 1)"));
+    SL_RETURN_IF_ERROR(
+        c.Exec("INSERT INTO scenes (id, workflow_id, scene_number, created_at, "
+               "updated_at) VALUES ('s', 'missing', 1, 1, 1)"));
     return {};
   });
   ASSERT_FALSE(fk);
   EXPECT_EQ(fk.error().detail, "foreign_key");
   auto check = db->Write([](db::Connection& c) -> Result<void> {
-    SL_RETURN_IF_ERROR(c.Exec("INSERT INTO users (id, username, role, created_at, updated_at) "
-                              "VALUES ('u', 'x', 'emperor', 1, 1)"));
+    SL_RETURN_IF_ERROR(
+        c.Exec("INSERT INTO users (id, username, role, created_at, updated_at) "
+               "VALUES ('u', 'x', 'emperor', 1, 1)"));
     return {};
   });
   ASSERT_FALSE(check);

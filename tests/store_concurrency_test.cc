@@ -30,15 +30,23 @@ TEST_P(StoreConcurrencyTest, EightThreadsWriteAndReadWithoutErrorsOrLoss) {
       threads.emplace_back([&, t] {
         int i = 0;
         while (std::chrono::steady_clock::now() < deadline) {
-          auto w = store->CreateWorkflow({user, "prompt " + std::to_string(t) + "-" + std::to_string(i), "", "{}", ""});
+          auto w = store->CreateWorkflow(
+              {user, "prompt " + std::to_string(t) + "-" + std::to_string(i), "", "{}", ""});
           if (!w) {
             ++errors;
             ADD_FAILURE() << w.error().ToString();
             continue;
           }
           acked[t].push_back(w->workflow.id);
-          NewFile f{w->workflow.id, "", FileType::kImage, w->workflow.id + "/images/a.png", "a.png",
-                    "image/png", 10, core::Sha256Hex(w->workflow.id), "{}"};
+          NewFile f{w->workflow.id,
+                    "",
+                    FileType::kImage,
+                    w->workflow.id + "/images/a.png",
+                    "a.png",
+                    "image/png",
+                    10,
+                    core::Sha256Hex(w->workflow.id),
+                    "{}"};
           if (auto r = store->AddGeneratedFile(f); !r) {
             ++errors;
             ADD_FAILURE() << r.error().ToString();
@@ -70,7 +78,8 @@ TEST_P(StoreConcurrencyTest, EightThreadsWriteAndReadWithoutErrorsOrLoss) {
       ASSERT_TRUE(store->GetWorkflow(id)) << id;
     }
   }
-  auto count = store->ReadOne<std::int64_t>([&](StoreTx& tx) { return tx.CountWorkflows(std::nullopt, user); });
+  auto count = store->ReadOne<std::int64_t>(
+      [&](StoreTx& tx) { return tx.CountWorkflows(std::nullopt, user); });
   ASSERT_TRUE(count);
   EXPECT_EQ(static_cast<std::size_t>(*count), total);
   auto files = store->ReadOne<Page<GeneratedFile>>(

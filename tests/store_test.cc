@@ -247,8 +247,8 @@ TEST_P(StoreTest, PhasesUpsertAndListInPipelineOrder) {
   }
   WorkflowPhase done{w.id, "story", PhaseStatus::kCompleted, 1, 10, 20, "", R"({"words":300})"};
   ASSERT_TRUE(store_->Write([&](StoreTx& tx) { return tx.UpsertPhase(done); }));
-  auto phases = store_->ReadOne<std::vector<WorkflowPhase>>(
-      [&](StoreTx& tx) { return tx.ListPhases(w.id); });
+  auto phases =
+      store_->ReadOne<std::vector<WorkflowPhase>>([&](StoreTx& tx) { return tx.ListPhases(w.id); });
   ASSERT_TRUE(phases);
   ASSERT_EQ(phases->size(), 3u);
   EXPECT_EQ((*phases)[0].phase, "story");
@@ -280,7 +280,8 @@ TEST_P(StoreTest, ScenesAreUniquePerWorkflowAndLinkFiles) {
   linked.image_file_id = img.id;
   linked.narration = "It was dawn.";
   ASSERT_TRUE(store_->Write([&](StoreTx& tx) { return tx.UpdateScene(linked); }));
-  auto scenes = store_->ReadOne<std::vector<Scene>>([&](StoreTx& tx) { return tx.ListScenes(w.id); });
+  auto scenes =
+      store_->ReadOne<std::vector<Scene>>([&](StoreTx& tx) { return tx.ListScenes(w.id); });
   ASSERT_EQ(scenes->size(), 1u);
   EXPECT_EQ((*scenes)[0].image_file_id, img.id);
   EXPECT_EQ((*scenes)[0].narration, "It was dawn.");
@@ -306,13 +307,12 @@ TEST_P(StoreTest, GeneratedFilesTrackedListedAndValidated) {
   EXPECT_EQ(got->file_path, a.file_path);
   EXPECT_EQ(got->sha256, a.sha256);
   EXPECT_EQ(Json(got->metadata_json), Json(R"({"scene_number":1})"));
-  auto by_path = store_->ReadOne<GeneratedFile>(
-      [&](StoreTx& tx) { return tx.GetFileByPath(b.file_path); });
+  auto by_path =
+      store_->ReadOne<GeneratedFile>([&](StoreTx& tx) { return tx.GetFileByPath(b.file_path); });
   ASSERT_TRUE(by_path);
   EXPECT_EQ(by_path->id, b.id);
-  auto images = store_->ReadOne<Page<GeneratedFile>>([&](StoreTx& tx) {
-    return tx.ListFiles({.workflow_id = w.id, .type = FileType::kImage});
-  });
+  auto images = store_->ReadOne<Page<GeneratedFile>>(
+      [&](StoreTx& tx) { return tx.ListFiles({.workflow_id = w.id, .type = FileType::kImage}); });
   ASSERT_EQ(images->items.size(), 1u);
   auto alices = store_->ReadOne<Page<GeneratedFile>>(
       [&](StoreTx& tx) { return tx.ListFiles({.user_id = alice_, .limit = 1}); });
@@ -333,8 +333,15 @@ TEST_P(StoreTest, GeneratedFilesTrackedListedAndValidated) {
   EXPECT_EQ(store_->AddGeneratedFile(absolute).error().detail, "file_path");
   NewFile bad_sha{w.id, "", FileType::kImage, "x/y.png", "y.png", "", 1, "abc", "{}"};
   EXPECT_EQ(store_->AddGeneratedFile(bad_sha).error().detail, "sha256");
-  NewFile no_wf{"0190aaaa-0000-7000-8000-000000000000", "", FileType::kImage, "x/z.png", "z.png",
-                "",  1, a.sha256, "{}"};
+  NewFile no_wf{"0190aaaa-0000-7000-8000-000000000000",
+                "",
+                FileType::kImage,
+                "x/z.png",
+                "z.png",
+                "",
+                1,
+                a.sha256,
+                "{}"};
   EXPECT_EQ(store_->AddGeneratedFile(no_wf).error().code, ErrorCode::kNotFound);
   ASSERT_TRUE(store_->Write([&](StoreTx& tx) { return tx.MarkFileMissing(a.id); }));
 }
@@ -367,22 +374,25 @@ TEST_P(StoreTest, DeleteWorkflowCascadesAndReturnsFiles) {
   ASSERT_EQ(deleted->size(), 1u);
   EXPECT_EQ((*deleted)[0].file_path, f.file_path);
   EXPECT_EQ(store_->GetWorkflow(w.id).error().code, ErrorCode::kNotFound);
-  auto counts = store_->ReadOne<std::vector<std::int64_t>>([&](StoreTx& tx)
-                                                               -> Result<std::vector<std::int64_t>> {
-    std::vector<std::int64_t> n;
-    for (auto table : {"scenes", "generated_files", "workflow_events", "workflow_phases"}) {
-      SL_ASSIGN_OR_RETURN(auto row, tx.connection().QueryOne(std::string("SELECT count(*) FROM ") + table));
-      n.push_back(row.Int(0));
-    }
-    return n;
-  });
+  auto counts = store_->ReadOne<std::vector<std::int64_t>>(
+      [&](StoreTx& tx) -> Result<std::vector<std::int64_t>> {
+        std::vector<std::int64_t> n;
+        for (auto table : {"scenes", "generated_files", "workflow_events", "workflow_phases"}) {
+          SL_ASSIGN_OR_RETURN(
+              auto row, tx.connection().QueryOne(std::string("SELECT count(*) FROM ") + table));
+          n.push_back(row.Int(0));
+        }
+        return n;
+      });
   EXPECT_EQ(*counts, (std::vector<std::int64_t>{0, 0, 0, 0}));
   // Usage outlives the workflow: the row stays, unlinked.
-  auto usage = store_->ReadOne<Page<ApiUsage>>([&](StoreTx& tx) { return tx.ListUsage({.user_id = alice_}); });
+  auto usage = store_->ReadOne<Page<ApiUsage>>(
+      [&](StoreTx& tx) { return tx.ListUsage({.user_id = alice_}); });
   ASSERT_EQ(usage->items.size(), 1u);
   EXPECT_EQ(usage->items[0].workflow_id, "");
-  EXPECT_EQ(store_->WriteOne<std::vector<GeneratedFile>>(
-                [&](StoreTx& tx) { return tx.DeleteWorkflow(w.id); })
+  EXPECT_EQ(store_
+                ->WriteOne<std::vector<GeneratedFile>>(
+                    [&](StoreTx& tx) { return tx.DeleteWorkflow(w.id); })
                 .error()
                 .code,
             ErrorCode::kNotFound);
@@ -424,8 +434,8 @@ TEST_P(StoreTest, UsageRecordsKeepDailyRollupAndWorkflowCost) {
   EXPECT_EQ(d.output_tokens, 500);
   EXPECT_EQ(d.cost_nusd, 450000);
   EXPECT_EQ(d.unpriced_calls, 1);
-  auto cost = store_->ReadOne<std::pair<NanoUsd, bool>>(
-      [&](StoreTx& tx) { return tx.WorkflowCost(w.id); });
+  auto cost =
+      store_->ReadOne<std::pair<NanoUsd, bool>>([&](StoreTx& tx) { return tx.WorkflowCost(w.id); });
   EXPECT_EQ(cost->first, 450000);
   EXPECT_TRUE(cost->second);
   auto listed = store_->ReadOne<Page<ApiUsage>>(
@@ -440,8 +450,9 @@ TEST_P(StoreTest, UsageRecordsKeepDailyRollupAndWorkflowCost) {
   bad = u;
   bad.cached_input_tokens = 50;
   EXPECT_EQ(store_->RecordUsage(bad).error().detail, "cached_input_tokens");
-  EXPECT_TRUE(store_->ReadOne<std::vector<UsageDaily>>(
-                        [&](StoreTx& tx) { return tx.ListUsageDaily("2025-11-25", "", ""); })
+  EXPECT_TRUE(store_
+                  ->ReadOne<std::vector<UsageDaily>>(
+                      [&](StoreTx& tx) { return tx.ListUsageDaily("2025-11-25", "", ""); })
                   ->empty());
 }
 
@@ -464,7 +475,8 @@ TEST_P(StoreTest, UsersAndTokens) {
   auto again = store_->ReadOne<User>([&](StoreTx& tx) { return tx.GetUser(alice_); });
   EXPECT_TRUE(again->disabled);
   EXPECT_EQ(again->monthly_budget_nusd, 5'000'000'000);
-  EXPECT_EQ(store_->ReadOne<std::vector<User>>([&](StoreTx& tx) { return tx.ListUsers(); })->size(), 2u);
+  EXPECT_EQ(store_->ReadOne<std::vector<User>>([&](StoreTx& tx) { return tx.ListUsers(); })->size(),
+            2u);
 
   ApiToken t;
   t.user_id = bob_;
@@ -537,8 +549,9 @@ TEST_P(StoreTest, ClaimLeasesAreExclusiveUntilExpiry) {
   auto second = store_->WriteOne<std::vector<Workflow>>(
       [&](StoreTx& tx) { return tx.ClaimWorkflows("node-2", 60000, 10); });
   EXPECT_TRUE(second->empty());
-  auto held = store_->WriteOne<std::vector<std::string>>(
-      [&](StoreTx& tx) { return tx.RenewLeases("node-2", {a.id, b.id}, 60000); });
+  auto held = store_->WriteOne<std::vector<std::string>>([&](StoreTx& tx) {
+    return tx.RenewLeases("node-2", {a.id, b.id}, 60000);
+  });
   EXPECT_TRUE(held->empty());
   held = store_->WriteOne<std::vector<std::string>>(
       [&](StoreTx& tx) { return tx.RenewLeases("node-1", {a.id}, -1); });  // expire now
@@ -562,7 +575,9 @@ TEST_P(StoreTest, ClaimHonoursThePerUserCapAcrossOwners) {
   EXPECT_EQ((*first)[0].id, alice_wfs[0].id);
   EXPECT_EQ((*first)[1].id, alice_wfs[1].id);
   EXPECT_EQ((*first)[2].id, bob_wf.id);
-  EXPECT_EQ(*store_->ReadOne<std::int64_t>([&](StoreTx& tx) { return tx.CountLeasedWorkflows(alice_); }), 2);
+  EXPECT_EQ(
+      *store_->ReadOne<std::int64_t>([&](StoreTx& tx) { return tx.CountLeasedWorkflows(alice_); }),
+      2);
   // Another instance cannot take Alice's third while two of hers hold live leases.
   auto second = store_->WriteOne<std::vector<Workflow>>(
       [&](StoreTx& tx) { return tx.ClaimWorkflows("node-2", 60000, 10, 2); });
@@ -572,7 +587,8 @@ TEST_P(StoreTest, ClaimHonoursThePerUserCapAcrossOwners) {
   WorkflowUpdate done;
   done.status = WorkflowStatus::kCompleted;
   ASSERT_TRUE(store_->UpdateWorkflow(alice_wfs[0].id, done));
-  ASSERT_TRUE(store_->Write([&](StoreTx& tx) { return tx.ReleaseLease(alice_wfs[0].id, "node-1"); }));
+  ASSERT_TRUE(
+      store_->Write([&](StoreTx& tx) { return tx.ReleaseLease(alice_wfs[0].id, "node-1"); }));
   auto third = store_->WriteOne<std::vector<Workflow>>(
       [&](StoreTx& tx) { return tx.ClaimWorkflows("node-2", 60000, 10, 2); });
   ASSERT_EQ(third->size(), 1u);

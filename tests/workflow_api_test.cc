@@ -30,9 +30,9 @@ ServerProcess* WorkflowApiTest::server_ = nullptr;
 
 TEST_F(WorkflowApiTest, PromptBecomesAFinishedStoryboard) {
   auto alice = server_->Client("alice");
-  auto r = alice->Post("/api/v1/workflows",
-                       {{"prompt", "A lighthouse keeper finds a map to the moon"},
-                        {"options", {{"scenes", 3}, {"style", "watercolor"}}}});
+  auto r =
+      alice->Post("/api/v1/workflows", {{"prompt", "A lighthouse keeper finds a map to the moon"},
+                                        {"options", {{"scenes", 3}, {"style", "watercolor"}}}});
   ASSERT_EQ(r.status, 201) << r.body;
   const json created = r.Json();
   const std::string id = created["id"];
@@ -66,7 +66,8 @@ TEST_F(WorkflowApiTest, PromptBecomesAFinishedStoryboard) {
   std::string html_url;
   for (const auto& f : w["files"]) {
     if (f["name"] == "storyboard.html") html_url = f["url"];
-    const auto on_disk = std::filesystem::path(server_->outputs_dir()) / f["path"].get<std::string>();
+    const auto on_disk =
+        std::filesystem::path(server_->outputs_dir()) / f["path"].get<std::string>();
     ASSERT_TRUE(std::filesystem::exists(on_disk)) << on_disk;
     EXPECT_EQ(std::filesystem::file_size(on_disk), f["size"].get<std::uint64_t>());
   }
@@ -79,7 +80,8 @@ TEST_F(WorkflowApiTest, PromptBecomesAFinishedStoryboard) {
 
 TEST_F(WorkflowApiTest, IdempotencyKeyNeverMakesASecondWorkflow) {
   auto alice = server_->Client("alice");
-  const json body = {{"prompt", "Idempotent tale"}, {"options", {{"scenes", 1}, {"narration", false}}}};
+  const json body = {{"prompt", "Idempotent tale"},
+                     {"options", {{"scenes", 1}, {"narration", false}}}};
   auto a = alice->Post("/api/v1/workflows", body, {"Idempotency-Key: tale-42"});
   auto b = alice->Post("/api/v1/workflows", body, {"Idempotency-Key: tale-42"});
   ASSERT_EQ(a.status, 201) << a.body;
@@ -93,7 +95,8 @@ TEST_F(WorkflowApiTest, IdempotencyKeyNeverMakesASecondWorkflow) {
     threads.emplace_back([&, i] {
       HttpClient c(server_->url());
       c.set_token(server_->token("alice"));
-      ids[i] = c.Post("/api/v1/workflows", body, {"Idempotency-Key: race-1"}).Json().value("id", "");
+      ids[i] =
+          c.Post("/api/v1/workflows", body, {"Idempotency-Key: race-1"}).Json().value("id", "");
     });
   }
   for (auto& t : threads) t.join();
@@ -134,7 +137,8 @@ TEST_F(WorkflowApiTest, ListFiltersSearchesAndPages) {
 
 TEST_F(WorkflowApiTest, ServerSentEventsDeliverEveryPhaseAndResume) {
   auto alice = server_->Client("alice");
-  auto r = alice->Post("/api/v1/workflows", {{"prompt", "Events please"}, {"options", {{"scenes", 2}}}});
+  auto r =
+      alice->Post("/api/v1/workflows", {{"prompt", "Events please"}, {"options", {{"scenes", 2}}}});
   ASSERT_EQ(r.status, 201);
   const std::string id = r.Json()["id"];
   // The stream ends by itself once the workflow is final.
@@ -156,7 +160,8 @@ TEST_F(WorkflowApiTest, ServerSentEventsDeliverEveryPhaseAndResume) {
     if (block.find("event: status") != std::string::npos) last_status = data["status"];
     pos = end;
   }
-  EXPECT_EQ(completed, (std::set<std::string>{"story", "scenes", "images", "narration", "assemble"}))
+  EXPECT_EQ(completed,
+            (std::set<std::string>{"story", "scenes", "images", "narration", "assemble"}))
       << sse.body;
   EXPECT_EQ(last_status, "completed");
   ASSERT_GE(ids.size(), 10u);
@@ -171,7 +176,8 @@ TEST_F(WorkflowApiTest, ServerSentEventsDeliverEveryPhaseAndResume) {
 
 TEST_F(WorkflowApiTest, CancelRetryAndDelete) {
   auto alice = server_->Client("alice");
-  auto r = alice->Post("/api/v1/workflows", {{"prompt", "Cancel me"}, {"options", {{"scenes", 20}}}});
+  auto r =
+      alice->Post("/api/v1/workflows", {{"prompt", "Cancel me"}, {"options", {{"scenes", 20}}}});
   ASSERT_EQ(r.status, 201);
   const std::string id = r.Json()["id"];
   auto c = alice->Post("/api/v1/workflows/" + id + "/cancel", json::object());
@@ -190,7 +196,8 @@ TEST_F(WorkflowApiTest, CancelRetryAndDelete) {
   EXPECT_EQ(again.Json()["error"]["code"], "conflict");
   // Delete removes rows and files together.
   std::vector<std::string> paths;
-  for (const auto& f : w["files"]) paths.push_back(server_->outputs_dir() + "/" + f["path"].get<std::string>());
+  for (const auto& f : w["files"])
+    paths.push_back(server_->outputs_dir() + "/" + f["path"].get<std::string>());
   ASSERT_EQ(alice->Delete("/api/v1/workflows/" + id).status, 204);
   EXPECT_EQ(alice->Get("/api/v1/workflows/" + id).status, 404);
   for (const auto& p : paths) EXPECT_FALSE(std::filesystem::exists(p)) << p;
@@ -219,10 +226,10 @@ TEST_F(WorkflowApiTest, BadInputGetsTheRightStatusAndJsonError) {
          "invalid_argument", "options.scenes");
   expect(alice->Post("/api/v1/workflows", {{"prompt", "x"}, {"options", {{"scenes", 21}}}}), 422,
          "invalid_argument", "options.scenes");
-  expect(alice->Post("/api/v1/workflows", {{"prompt", "x"}, {"options", {{"narration", "yes"}}}}), 422,
-         "invalid_argument", "options.narration");
-  expect(alice->Post("/api/v1/workflows", {{"prompt", "x"}, {"colour", "red"}}), 422, "invalid_argument",
-         "colour");
+  expect(alice->Post("/api/v1/workflows", {{"prompt", "x"}, {"options", {{"narration", "yes"}}}}),
+         422, "invalid_argument", "options.narration");
+  expect(alice->Post("/api/v1/workflows", {{"prompt", "x"}, {"colour", "red"}}), 422,
+         "invalid_argument", "colour");
   expect(alice->Get("/api/v1/workflows?status=sleeping"), 422, "invalid_argument", "status");
   expect(alice->Get("/api/v1/workflows?limit=0"), 422, "invalid_argument", "limit");
   expect(alice->Get("/api/v1/workflows?cursor=garbage"), 422, "invalid_argument", "cursor");
@@ -230,7 +237,8 @@ TEST_F(WorkflowApiTest, BadInputGetsTheRightStatusAndJsonError) {
   expect(alice->Get("/api/v1/workflows/not-an-id"), 404, "not_found");
   expect(alice->Request("PATCH", "/api/v1/workflows"), 405, "method_not_allowed");
   expect(alice->Get("/api/v1/nothing-here"), 404, "not_found");
-  expect(alice->Request("POST", "/api/v1/workflows", std::string(2 << 20, 'x')), 413, "payload_too_large");
+  expect(alice->Request("POST", "/api/v1/workflows", std::string(2 << 20, 'x')), 413,
+         "payload_too_large");
   expect(server_->Client()->Get("/api/v1/workflows"), 401, "unauthenticated");
   // The server is still fine.
   EXPECT_EQ(alice->Get("/healthz").status, 200);
@@ -238,14 +246,16 @@ TEST_F(WorkflowApiTest, BadInputGetsTheRightStatusAndJsonError) {
 
 TEST_F(WorkflowApiTest, FileContentHonoursEtagRangeAndNeverEscapes) {
   auto alice = server_->Client("alice");
-  auto r = alice->Post("/api/v1/workflows", {{"prompt", "Files"}, {"options", {{"scenes", 1}, {"narration", false}}}});
+  auto r = alice->Post("/api/v1/workflows",
+                       {{"prompt", "Files"}, {"options", {{"scenes", 1}, {"narration", false}}}});
   json w = WaitForWorkflow(*alice, r.Json()["id"]);
   ASSERT_EQ(w["status"], "completed");
   const json img = w["scenes"][0]["image"];
   const std::string url = img["url"];
   auto full = alice->Get(url);
   ASSERT_EQ(full.status, 200);
-  auto not_modified = alice->Get(url, {"If-None-Match: \"" + img["sha256"].get<std::string>() + "\""});
+  auto not_modified =
+      alice->Get(url, {"If-None-Match: \"" + img["sha256"].get<std::string>() + "\""});
   EXPECT_EQ(not_modified.status, 304);
   EXPECT_TRUE(not_modified.body.empty());
   auto part = alice->Get(url, {"Range: bytes=10-19"});
@@ -256,10 +266,11 @@ TEST_F(WorkflowApiTest, FileContentHonoursEtagRangeAndNeverEscapes) {
   EXPECT_EQ(suffix.body, full.body.substr(full.body.size() - 5));
   EXPECT_EQ(alice->Get(url, {"Range: bytes=999999999-"}).status, 416);
   // Traversal in every spelling resolves to nothing: paths are looked up, never joined.
-  for (const std::string& bad : std::vector<std::string>{"/files/../../etc/passwd", "/files/%2e%2e/%2e%2e/etc/passwd",
-                                "/files/..%2f..%2fetc%2fpasswd", "/files//etc/passwd",
-                                "/files/%2fetc%2fpasswd", "/files/" + w["id"].get<std::string>() + "/../../storyloom.db",
-                                "/files/%252e%252e/etc/passwd"}) {
+  for (const std::string& bad : std::vector<std::string>{
+           "/files/../../etc/passwd", "/files/%2e%2e/%2e%2e/etc/passwd",
+           "/files/..%2f..%2fetc%2fpasswd", "/files//etc/passwd", "/files/%2fetc%2fpasswd",
+           "/files/" + w["id"].get<std::string>() + "/../../storyloom.db",
+           "/files/%252e%252e/etc/passwd"}) {
     auto res = alice->Get(bad);
     EXPECT_TRUE(res.status == 404 || res.status == 400) << bad << " -> " << res.status;
     EXPECT_EQ(res.body.find("root:"), std::string::npos) << bad;
@@ -270,7 +281,8 @@ TEST_F(WorkflowApiTest, FileContentHonoursEtagRangeAndNeverEscapes) {
 
 TEST_F(WorkflowApiTest, UploadAndRecordExternalUsage) {
   auto alice = server_->Client("alice");
-  auto r = alice->Post("/api/v1/workflows", {{"prompt", "Uploads"}, {"options", {{"scenes", 1}, {"narration", false}}}});
+  auto r = alice->Post("/api/v1/workflows",
+                       {{"prompt", "Uploads"}, {"options", {{"scenes", 1}, {"narration", false}}}});
   const std::string id = r.Json()["id"];
   WaitForWorkflow(*alice, id);
   const std::string bytes(300000, 'v');
@@ -281,13 +293,18 @@ TEST_F(WorkflowApiTest, UploadAndRecordExternalUsage) {
   EXPECT_EQ(up.Json()["sha256"], core::Sha256Hex(bytes));
   EXPECT_EQ(up.Json()["scene_number"], 1);
   EXPECT_EQ(alice->Get(up.Json()["url"]).body, bytes);
-  EXPECT_EQ(alice->Request("PUT", "/api/v1/workflows/" + id + "/files/cut.mp4", "again").status, 409);
+  EXPECT_EQ(alice->Request("PUT", "/api/v1/workflows/" + id + "/files/cut.mp4", "again").status,
+            409);
   // An encoded slash splits the path, so no route matches: never a file outside the folder.
-  const long escape = alice->Request("PUT", "/api/v1/workflows/" + id + "/files/..%2fescape", "x").status;
+  const long escape =
+      alice->Request("PUT", "/api/v1/workflows/" + id + "/files/..%2fescape", "x").status;
   EXPECT_TRUE(escape == 404 || escape == 422) << escape;
   EXPECT_EQ(alice->Request("PUT", "/api/v1/workflows/" + id + "/files/a%20b.txt", "x").status, 422);
   EXPECT_EQ(alice->Request("PUT", "/api/v1/workflows/" + id + "/files/.hidden", "x").status, 422);
-  EXPECT_EQ(server_->Client("bob")->Request("PUT", "/api/v1/workflows/" + id + "/files/b.txt", "x").status, 404);
+  EXPECT_EQ(server_->Client("bob")
+                ->Request("PUT", "/api/v1/workflows/" + id + "/files/b.txt", "x")
+                .status,
+            404);
   auto files = alice->Get("/api/v1/files?workflow_id=" + id + "&type=video");
   ASSERT_EQ(files.Json()["items"].size(), 1u);
 
@@ -300,7 +317,10 @@ TEST_F(WorkflowApiTest, UploadAndRecordExternalUsage) {
   ASSERT_EQ(u.status, 201) << u.body;
   EXPECT_EQ(u.Json()["input_tokens"], 1200);
   EXPECT_EQ(alice->Post("/api/v1/usage", {{"provider", "x"}, {"operation", "dance"}}).status, 422);
-  EXPECT_EQ(alice->Post("/api/v1/usage", {{"provider", "x"}, {"operation", "chat"}, {"input_tokens", -1}}).status, 422);
+  EXPECT_EQ(
+      alice->Post("/api/v1/usage", {{"provider", "x"}, {"operation", "chat"}, {"input_tokens", -1}})
+          .status,
+      422);
   auto report = alice->Get("/api/v1/usage?group_by=provider");
   ASSERT_EQ(report.status, 200);
   bool found = false;
