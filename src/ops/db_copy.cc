@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -40,30 +41,32 @@ bool IsDeferredColumn(const std::string& table, const std::string& column) {
 
 // Appends one value, normalised so both backends produce the same bytes.
 void AppendNormalised(std::string& out, const Value& v) {
-  std::string text;
+  char num[32];
+  std::string_view text;
+  std::string json_text;
   char tag = 's';
   if (std::holds_alternative<std::monostate>(v)) {
     tag = 'n';
   } else if (const auto* i = std::get_if<std::int64_t>(&v)) {
-    text = fmt::format("{}", *i);
+    text = std::string_view(num, std::to_chars(num, num + sizeof num, *i).ptr);
   } else if (const auto* d = std::get_if<double>(&v)) {
-    if (std::isfinite(*d) && std::floor(*d) == *d && std::fabs(*d) < 9.0e15) {
-      text = fmt::format("{}", static_cast<std::int64_t>(*d));
-    } else {
-      text = fmt::format("{}", *d);
-    }
+    const char* end = std::isfinite(*d) && std::floor(*d) == *d && std::fabs(*d) < 9.0e15
+                          ? std::to_chars(num, num + sizeof num, static_cast<std::int64_t>(*d)).ptr
+                          : std::to_chars(num, num + sizeof num, *d).ptr;
+    text = std::string_view(num, end);
   } else {
     const auto& s = std::get<std::string>(v);
+    text = s;
     // JSONB re-formats JSON text (key order, spaces): compare canonical dumps.
     if (!s.empty() && (s.front() == '{' || s.front() == '[')) {
       auto j = nlohmann::json::parse(s, nullptr, false);
-      text = j.is_discarded() ? s : j.dump();
-    } else {
-      text = s;
+      if (!j.is_discarded()) text = json_text = j.dump();
     }
   }
   out += tag;
-  out += fmt::format("{}:", text.size());
+  char len[24];
+  out.append(len, std::to_chars(len, len + sizeof len, text.size()).ptr);
+  out += ':';
   out += text;
 }
 
@@ -100,27 +103,25 @@ std::vector<CommonTable> Intersect(const std::vector<TableInfo>& source,
   return out;
 }
 
-Result<void> EmptyTarget(db::Database& target, const std::vector<CommonTable>& tables) {
-  return target.Write([&](db::Connection& c) -> Result<void> {
-    if (c.dialect() == db::Dialect::kPostgres) {
-      std::string list;
-      for (const auto& t : tables) list += (list.empty() ? "" : ", ") + Quoted(t.target.name);
-      if (!list.empty()) SL_RETURN_IF_ERROR(c.Exec("TRUNCATE " + list));
-      return {};
-    }
-    // scenes <-> generated_files reference each other: break the cycle, then children first.
-    for (const auto& d : DeferredColumns()) {
-      for (const auto& t : tables) {
-        if (t.target.name != d.table) continue;
-        SL_RETURN_IF_ERROR(
-            c.Exec(fmt::format("UPDATE {} SET {} = NULL", Quoted(d.table), Quoted(d.column))));
-      }
-    }
-    for (auto it = tables.rbegin(); it != tables.rend(); ++it) {
-      SL_RETURN_IF_ERROR(c.Exec("DELETE FROM " + Quoted(it->target.name)));
-    }
+Result<void> EmptyTarget(db::Connection& c, const std::vector<CommonTable>& tables) {
+  if (c.dialect() == db::Dialect::kPostgres) {
+    std::string list;
+    for (const auto& t : tables) list += (list.empty() ? "" : ", ") + Quoted(t.target.name);
+    if (!list.empty()) SL_RETURN_IF_ERROR(c.Exec("TRUNCATE " + list));
     return {};
-  });
+  }
+  // scenes <-> generated_files reference each other: break the cycle, then children first.
+  for (const auto& d : DeferredColumns()) {
+    for (const auto& t : tables) {
+      if (t.target.name != d.table) continue;
+      SL_RETURN_IF_ERROR(
+          c.Exec(fmt::format("UPDATE {} SET {} = NULL", Quoted(d.table), Quoted(d.column))));
+    }
+  }
+  for (auto it = tables.rbegin(); it != tables.rend(); ++it) {
+    SL_RETURN_IF_ERROR(c.Exec("DELETE FROM " + Quoted(it->target.name)));
+  }
+  return {};
 }
 
 }  // namespace
@@ -199,75 +200,84 @@ Result<CopyReport> CopyDatabase(const std::string& from_url, const std::string& 
         "the target database {} is not empty ({}); pass --force to replace its contents",
         target->display_url(), non_empty)));
   }
-  SL_RETURN_IF_ERROR(EmptyTarget(*target, tables));
-
   CopyReport report;
   const auto copy_start = Clock::now();
-  // One read transaction over the whole source: a consistent snapshot of every table.
-  SL_RETURN_IF_ERROR(source->Read([&](db::Connection& src) -> Result<void> {
-    std::map<std::string, std::int64_t> counts;
-    std::int64_t total = 0;
-    for (const auto& t : tables) {
-      SL_ASSIGN_OR_RETURN(counts[t.source.name], CountRows(src, t.source.name));
-      total += counts[t.source.name];
-    }
-    std::int64_t done = 0;
-    if (options.on_progress) options.on_progress("copy", 0, total);
-    std::map<std::string, std::vector<std::vector<Value>>> deferred;  // table -> rows
-    for (const auto& t : tables) {
-      if (IsDerivedTable(t.target.name)) {
-        // Triggers rebuilt these while the base rows went in; the source's copy also holds
-        // history of rows deleted since.
-        SL_RETURN_IF_ERROR(target->Write([&](db::Connection& c) -> Result<void> {
-          SL_RETURN_IF_ERROR(c.Exec("DELETE FROM " + Quoted(t.target.name)));
-          return {};
-        }));
+  // One transaction on the target: a failed copy leaves it as it was. Inside it, one read
+  // transaction over the whole source: a consistent snapshot of every table.
+  SL_RETURN_IF_ERROR(target->Write([&](db::Connection& dst) -> Result<void> {
+    report.rows = 0;  // the callback runs again after a transient failure
+    const bool pg = dst.dialect() == db::Dialect::kPostgres;
+    SL_RETURN_IF_ERROR(EmptyTarget(dst, tables));
+    return source->Read([&](db::Connection& src) -> Result<void> {
+      std::map<std::string, std::int64_t> counts;
+      std::int64_t total = 0;
+      for (const auto& t : tables) {
+        SL_ASSIGN_OR_RETURN(counts[t.source.name], CountRows(src, t.source.name));
+        total += counts[t.source.name];
       }
-      bool has_deferred = false;
-      for (const auto& col : t.columns) has_deferred |= IsDeferredColumn(t.target.name, col);
-      std::vector<std::vector<Value>> batch;
-      auto flush = [&]() -> Result<void> {
-        if (batch.empty()) return {};
-        SL_RETURN_IF_ERROR(target->Write([&](db::Connection& c) {
-          return InsertRows(c, TableInfo{t.target.name, t.columns, {}}, batch);
-        }));
-        done += static_cast<std::int64_t>(batch.size());
-        report.rows += static_cast<std::int64_t>(batch.size());
-        if (options.on_progress) options.on_progress("copy", done, total);
-        if (has_deferred) {
-          auto& keep = deferred[t.target.name];
-          keep.insert(keep.end(), std::make_move_iterator(batch.begin()),
-                      std::make_move_iterator(batch.end()));
+      std::int64_t done = 0;
+      if (options.on_progress) options.on_progress("copy", 0, total);
+      std::map<std::string, std::vector<std::vector<Value>>> deferred;  // table -> rows
+      for (const auto& t : tables) {
+        const std::string table = Quoted(t.target.name);
+        // Triggers rebuilt derived tables while the base rows went in (SQLite); the source's
+        // copy also holds history of rows deleted since.
+        if (IsDerivedTable(t.target.name)) SL_RETURN_IF_ERROR(dst.Exec("DELETE FROM " + table));
+        // Rollup triggers would only rebuild derived tables that are copied from the source
+        // anyway: on PostgreSQL the tables' owner switches them off until the commit.
+        // Foreign keys stay checked.
+        if (pg) SL_RETURN_IF_ERROR(dst.Exec("ALTER TABLE " + table + " DISABLE TRIGGER USER"));
+        // Big tables: build their secondary indexes and check their foreign keys once,
+        // after the rows are in.
+        std::vector<std::string> restore;
+        if (counts[t.source.name] >= options.rebuild_indexes_from_rows) {
+          SL_ASSIGN_OR_RETURN(restore, DropIndexesAndForeignKeys(dst, t.target.name));
         }
-        batch.clear();
-        return {};
-      };
-      SL_RETURN_IF_ERROR(ScanTable(
-          src, t.source,
-          [&](const db::Row& r) -> Result<void> {
-            std::vector<Value> v;
-            v.reserve(t.source_index.size());
-            for (std::size_t i : t.source_index) v.push_back(r.at(i));
-            batch.push_back(std::move(v));
-            if (static_cast<int>(batch.size()) >= options.rows_per_transaction) return flush();
-            return {};
-          },
-          5000));
-      SL_RETURN_IF_ERROR(flush());
-    }
-    // Now that every file row exists, link scenes to their files.
-    for (const auto& t : tables) {
-      auto it = deferred.find(t.target.name);
-      if (it == deferred.end()) continue;
-      TableInfo cols{t.target.name, t.columns, {}};
-      SL_RETURN_IF_ERROR(
-          target->Write([&](db::Connection& c) { return UpdateDeferred(c, cols, it->second); }));
-    }
-    return {};
+        bool has_deferred = false;
+        for (const auto& col : t.columns) has_deferred |= IsDeferredColumn(t.target.name, col);
+        const TableInfo into{t.target.name, t.columns, {}};
+        std::vector<std::vector<Value>> batch;
+        auto flush = [&]() -> Result<void> {
+          if (batch.empty()) return {};
+          SL_RETURN_IF_ERROR(InsertRows(dst, into, batch));
+          done += static_cast<std::int64_t>(batch.size());
+          report.rows += static_cast<std::int64_t>(batch.size());
+          if (options.on_progress) options.on_progress("copy", done, total);
+          if (has_deferred) {
+            auto& keep = deferred[t.target.name];
+            keep.insert(keep.end(), std::make_move_iterator(batch.begin()),
+                        std::make_move_iterator(batch.end()));
+          }
+          batch.clear();
+          return {};
+        };
+        SL_RETURN_IF_ERROR(ScanTable(
+            src, t.source,
+            [&](const db::Row& r) -> Result<void> {
+              std::vector<Value> v;
+              v.reserve(t.source_index.size());
+              for (std::size_t i : t.source_index) v.push_back(r.at(i));
+              batch.push_back(std::move(v));
+              if (static_cast<int>(batch.size()) >= options.rows_per_batch) return flush();
+              return {};
+            },
+            5000));
+        SL_RETURN_IF_ERROR(flush());
+        for (const auto& sql : restore) SL_RETURN_IF_ERROR(dst.ExecScript(sql));
+        if (pg) SL_RETURN_IF_ERROR(dst.Exec("ALTER TABLE " + table + " ENABLE TRIGGER USER"));
+      }
+      // Now that every file row exists, link scenes to their files.
+      for (const auto& t : tables) {
+        auto it = deferred.find(t.target.name);
+        if (it == deferred.end()) continue;
+        SL_RETURN_IF_ERROR(
+            UpdateDeferred(dst, TableInfo{t.target.name, t.columns, {}}, it->second));
+      }
+      std::vector<TableInfo> written;
+      for (const auto& t : tables) written.push_back(TableInfo{t.target.name, t.columns, {}});
+      return ResetSequences(dst, written);
+    });
   }));
-  std::vector<TableInfo> written;
-  for (const auto& t : tables) written.push_back(TableInfo{t.target.name, t.columns, {}});
-  SL_RETURN_IF_ERROR(target->Write([&](db::Connection& c) { return ResetSequences(c, written); }));
   report.copy_seconds = SecondsSince(copy_start);
 
   const auto verify_start = Clock::now();

@@ -18,8 +18,13 @@ namespace storyloom::ops {
 struct CopyOptions {
   // Empty the target first when it holds data; otherwise a non-empty target is refused.
   bool force = false;
-  // Rows per target transaction (one COPY on PostgreSQL, multi-row INSERTs on SQLite).
-  int rows_per_transaction = 50000;
+  // Rows per bulk insert (one COPY on PostgreSQL, multi-row INSERTs on SQLite); the whole
+  // copy is one transaction on the target.
+  int rows_per_batch = 50000;
+  // Tables with at least this many rows get their secondary indexes (and on PostgreSQL
+  // their foreign keys) dropped before the load and put back after it, in the same
+  // transaction (ops::DropIndexesAndForeignKeys).
+  std::int64_t rebuild_indexes_from_rows = 10000;
   // Stages "copy" (done/total rows) and "verify" (done/total tables).
   ProgressFn on_progress;
 };
@@ -42,12 +47,12 @@ struct CopyReport {
 };
 
 // Migrates the target to the latest schema, refuses (failed_precondition) a target with
-// data unless options.force (then empties it: rows seeded by migrations, such as default
-// prices, are always replaced), copies every table both databases have in foreign-key
-// order (the columns both have), moves PostgreSQL identity sequences past the copied ids,
-// and verifies. Returns failed_precondition if the source's migrations are not current.
-// A verification mismatch is reported in the result (CopyReport::ok() is false), not as
-// an error.
+// data unless options.force, then in one target transaction (so a failed copy changes
+// nothing) empties it (rows seeded by migrations, such as default prices, are always
+// replaced), copies every table both databases have in foreign-key order (the columns both
+// have) and moves PostgreSQL identity sequences past the copied ids; then verifies. Returns
+// failed_precondition if the source's migrations are not current. A verification mismatch is
+// reported in the result (CopyReport::ok() is false), not as an error.
 [[nodiscard]] Result<CopyReport> CopyDatabase(const std::string& from_url,
                                               const std::string& to_url,
                                               const CopyOptions& options = {});

@@ -230,6 +230,37 @@ Result<void> UpdateDeferred(db::Connection& c, const TableInfo& t,
   return {};
 }
 
+Result<std::vector<std::string>> DropIndexesAndForeignKeys(db::Connection& c,
+                                                          const std::string& table) {
+  const Value p[] = {table};
+  SL_ASSIGN_OR_RETURN(
+      auto rows,
+      c.Query(c.dialect() == db::Dialect::kPostgres
+                  ? "SELECT ic.relname::text, pg_get_indexdef(ic.oid) FROM pg_index x "
+                    "JOIN pg_class ic ON ic.oid = x.indexrelid WHERE x.indrelid = to_regclass(?) "
+                    "AND NOT x.indisprimary AND NOT x.indisunique ORDER BY 1"
+                  : "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
+                    "AND sql IS NOT NULL AND sql NOT LIKE 'CREATE UNIQUE%' ORDER BY 1",
+              p));
+  std::vector<std::string> restore;
+  for (const auto& r : rows) {
+    SL_RETURN_IF_ERROR(c.Exec("DROP INDEX " + Quoted(r.Text(0))));
+    restore.push_back(r.Text(1));
+  }
+  if (c.dialect() != db::Dialect::kPostgres) return restore;
+  SL_ASSIGN_OR_RETURN(auto fks, c.Query("SELECT conname::text, pg_get_constraintdef(oid) FROM "
+                                        "pg_constraint WHERE conrelid = to_regclass(?) AND "
+                                        "contype = 'f' ORDER BY 1",
+                                        p));
+  for (const auto& r : fks) {
+    SL_RETURN_IF_ERROR(
+        c.Exec(fmt::format("ALTER TABLE {} DROP CONSTRAINT {}", Quoted(table), Quoted(r.Text(0)))));
+    restore.push_back(fmt::format("ALTER TABLE {} ADD CONSTRAINT {} {}", Quoted(table),
+                                  Quoted(r.Text(0)), r.Text(1)));
+  }
+  return restore;
+}
+
 Result<void> ResetSequences(db::Connection& c, const std::vector<TableInfo>& tables) {
   if (c.dialect() != db::Dialect::kPostgres) return {};
   for (const auto& t : tables) {

@@ -84,9 +84,11 @@ void AppendCopyField(std::string& out, const Value& v) {
   if (std::holds_alternative<std::monostate>(v)) {
     out += "\\N";
   } else if (const auto* n = std::get_if<std::int64_t>(&v)) {
-    fmt::format_to(std::back_inserter(out), "{}", *n);
+    char buf[24];
+    out.append(buf, std::to_chars(buf, buf + sizeof buf, *n).ptr);
   } else if (const auto* d = std::get_if<double>(&v)) {
-    fmt::format_to(std::back_inserter(out), "{}", *d);  // shortest exact form
+    char buf[32];  // shortest form that reads back exactly
+    out.append(buf, std::to_chars(buf, buf + sizeof buf, *d).ptr);
   } else {
     for (char ch : std::get<std::string>(v)) {
       switch (ch) {
