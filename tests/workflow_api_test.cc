@@ -1,13 +1,17 @@
 // The workflow API over real HTTP against the real `storyloom serve`: the whole
-// prompt-to-storyboard path, idempotency, SSE, cancel/retry/delete and every error status.
+// prompt-to-storyboard path, idempotency, SSE, cancel/retry/delete and every error status,
+// on SQLite and on PostgreSQL (one server per backend, shared by the suite's tests).
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <map>
+#include <memory>
 #include <set>
 #include <thread>
 
 #include "core/hash.h"
 #include "support/server_process.h"
+#include "support/test_db.h"
 
 namespace storyloom {
 namespace {
@@ -17,18 +21,33 @@ using testing::HttpClient;
 using testing::ServerProcess;
 using testing::WaitForWorkflow;
 
-class WorkflowApiTest : public ::testing::Test {
+class WorkflowApiTest : public ::testing::TestWithParam<std::string> {
  protected:
-  static void SetUpTestSuite() { server_ = new ServerProcess(); }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
+  struct Backend {
+    std::unique_ptr<testing::TestDatabase> db;  // PostgreSQL only; outlives the server
+    std::unique_ptr<ServerProcess> server;
+  };
+  static std::map<std::string, Backend>& backends() {
+    static std::map<std::string, Backend> m;
+    return m;
   }
-  static ServerProcess* server_;
+  void SetUp() override {
+    Backend& b = backends()[GetParam()];
+    if (!b.server) {
+      testing::ServerOptions o;
+      if (GetParam() == "postgres") {
+        b.db = std::make_unique<testing::TestDatabase>("postgres");
+        o.database_url = b.db->url();
+      }
+      b.server = std::make_unique<ServerProcess>(o);
+    }
+    server_ = b.server.get();
+  }
+  static void TearDownTestSuite() { backends().clear(); }
+  ServerProcess* server_ = nullptr;
 };
-ServerProcess* WorkflowApiTest::server_ = nullptr;
 
-TEST_F(WorkflowApiTest, PromptBecomesAFinishedStoryboard) {
+TEST_P(WorkflowApiTest, PromptBecomesAFinishedStoryboard) {
   auto alice = server_->Client("alice");
   auto r =
       alice->Post("/api/v1/workflows", {{"prompt", "A lighthouse keeper finds a map to the moon"},
@@ -78,7 +97,7 @@ TEST_F(WorkflowApiTest, PromptBecomesAFinishedStoryboard) {
   EXPECT_NE(html.body.find("<audio"), std::string::npos);
 }
 
-TEST_F(WorkflowApiTest, IdempotencyKeyNeverMakesASecondWorkflow) {
+TEST_P(WorkflowApiTest, IdempotencyKeyNeverMakesASecondWorkflow) {
   auto alice = server_->Client("alice");
   const json body = {{"prompt", "Idempotent tale"},
                      {"options", {{"scenes", 1}, {"narration", false}}}};
@@ -104,7 +123,7 @@ TEST_F(WorkflowApiTest, IdempotencyKeyNeverMakesASecondWorkflow) {
   EXPECT_FALSE(ids[0].empty());
 }
 
-TEST_F(WorkflowApiTest, ListFiltersSearchesAndPages) {
+TEST_P(WorkflowApiTest, ListFiltersSearchesAndPages) {
   auto bob = server_->Client("bob");
   std::vector<std::string> ids;
   for (int i = 0; i < 5; ++i) {
@@ -135,7 +154,7 @@ TEST_F(WorkflowApiTest, ListFiltersSearchesAndPages) {
   EXPECT_GE(done.Json()["items"].size(), 5u);
 }
 
-TEST_F(WorkflowApiTest, ServerSentEventsDeliverEveryPhaseAndResume) {
+TEST_P(WorkflowApiTest, ServerSentEventsDeliverEveryPhaseAndResume) {
   auto alice = server_->Client("alice");
   auto r =
       alice->Post("/api/v1/workflows", {{"prompt", "Events please"}, {"options", {{"scenes", 2}}}});
@@ -174,7 +193,7 @@ TEST_F(WorkflowApiTest, ServerSentEventsDeliverEveryPhaseAndResume) {
   EXPECT_NE(tail.body.find("id: " + std::to_string(ids.back()) + "\n"), std::string::npos);
 }
 
-TEST_F(WorkflowApiTest, CancelRetryAndDelete) {
+TEST_P(WorkflowApiTest, CancelRetryAndDelete) {
   auto alice = server_->Client("alice");
   auto r =
       alice->Post("/api/v1/workflows", {{"prompt", "Cancel me"}, {"options", {{"scenes", 20}}}});
@@ -204,7 +223,7 @@ TEST_F(WorkflowApiTest, CancelRetryAndDelete) {
   EXPECT_EQ(alice->Get(w["files"][0]["url"]).status, 404);
 }
 
-TEST_F(WorkflowApiTest, BadInputGetsTheRightStatusAndJsonError) {
+TEST_P(WorkflowApiTest, BadInputGetsTheRightStatusAndJsonError) {
   auto alice = server_->Client("alice");
   auto expect = [&](const testing::HttpResult& r, long status, const std::string& code,
                     const std::string& field = "") {
@@ -244,7 +263,7 @@ TEST_F(WorkflowApiTest, BadInputGetsTheRightStatusAndJsonError) {
   EXPECT_EQ(alice->Get("/healthz").status, 200);
 }
 
-TEST_F(WorkflowApiTest, FileContentHonoursEtagRangeAndNeverEscapes) {
+TEST_P(WorkflowApiTest, FileContentHonoursEtagRangeAndNeverEscapes) {
   auto alice = server_->Client("alice");
   auto r = alice->Post("/api/v1/workflows",
                        {{"prompt", "Files"}, {"options", {{"scenes", 1}, {"narration", false}}}});
@@ -279,7 +298,7 @@ TEST_F(WorkflowApiTest, FileContentHonoursEtagRangeAndNeverEscapes) {
   EXPECT_EQ(server_->Client("bob")->Get(url).status, 404);
 }
 
-TEST_F(WorkflowApiTest, UploadAndRecordExternalUsage) {
+TEST_P(WorkflowApiTest, UploadAndRecordExternalUsage) {
   auto alice = server_->Client("alice");
   auto r = alice->Post("/api/v1/workflows",
                        {{"prompt", "Uploads"}, {"options", {{"scenes", 1}, {"narration", false}}}});
@@ -337,13 +356,15 @@ TEST_F(WorkflowApiTest, UploadAndRecordExternalUsage) {
   EXPECT_EQ(csv.body.rfind("day,provider,calls", 0), 0u) << csv.body;
 }
 
-TEST_F(WorkflowApiTest, HealthAndReadiness) {
+TEST_P(WorkflowApiTest, HealthAndReadiness) {
   auto anon = server_->Client();
   EXPECT_EQ(anon->Get("/healthz").status, 200);
   auto ready = anon->Get("/readyz");
   EXPECT_EQ(ready.status, 200);
   EXPECT_EQ(ready.Json()["database"], "ok");
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, WorkflowApiTest, ::testing::ValuesIn(testing::Backends()));
 
 }  // namespace
 }  // namespace storyloom
