@@ -223,6 +223,43 @@ TEST_P(WorkflowApiTest, CancelRetryAndDelete) {
   EXPECT_EQ(alice->Get(w["files"][0]["url"]).status, 404);
 }
 
+// A cancel that lands between a worker's claim and the start of its run must win: the
+// workflow stays cancelled and never runs (it used to come back as running and finish).
+TEST_P(WorkflowApiTest, CancelRightAfterCreateIsNeverUndoneByAWorker) {
+  // Four clients at once widen the window between a worker's claim and its first commit.
+  constexpr int kClients = 4, kEach = 15;
+  std::vector<std::vector<std::string>> ids(kClients);
+  std::vector<std::thread> clients;
+  for (int t = 0; t < kClients; ++t) {
+    clients.emplace_back([&, t] {
+      auto alice = server_->Client("alice");
+      for (int i = 0; i < kEach; ++i) {
+        auto r = alice->Post("/api/v1/workflows",
+                             {{"prompt", "Cancelled at once " + std::to_string(t * kEach + i)},
+                              {"options", {{"scenes", 2}, {"narration", false}}}});
+        if (r.status != 201) {
+          ADD_FAILURE() << r.status << " " << r.body;
+          return;
+        }
+        const std::string id = r.Json()["id"];
+        auto c = alice->Post("/api/v1/workflows/" + id + "/cancel", json::object());
+        if (c.status == 202) ids[t].push_back(id);  // 409: it finished first
+      }
+    });
+  }
+  for (auto& c : clients) c.join();
+  auto alice = server_->Client("alice");
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  int checked = 0;
+  for (const auto& list : ids) {
+    for (const auto& id : list) {
+      EXPECT_EQ(WaitForWorkflow(*alice, id)["status"], "cancelled") << id;
+      ++checked;
+    }
+  }
+  EXPECT_GT(checked, kClients * kEach / 2);
+}
+
 TEST_P(WorkflowApiTest, BadInputGetsTheRightStatusAndJsonError) {
   auto alice = server_->Client("alice");
   auto expect = [&](const testing::HttpResult& r, long status, const std::string& code,

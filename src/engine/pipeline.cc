@@ -155,14 +155,35 @@ Result<RunOutcome> Pipeline::Run() {
   req_.speech_model = opts_.speech_model;
 
   const Millis now = core::WallMillis();
-  SL_RETURN_IF_ERROR(Commit(
-      [&](StoreTx& tx) -> Result<void> {
-        WorkflowUpdate u;
-        u.status = WorkflowStatus::kRunning;
-        if (!w_.started_at) u.started_at = now;
-        return tx.UpdateWorkflow(w_.id, u);
-      },
-      {{"status", json{{"status", "running"}, {"attempt", w_.attempt}}.dump()}}));
+  // A claimed workflow stays queued until here, so a cancel may have finished it in between:
+  // then there is nothing to run (and it must not come back to life as running).
+  std::optional<WorkflowStatus> ended;
+  std::vector<WorkflowEvent> started;
+  SL_RETURN_IF_ERROR(d_.store.Write([&](StoreTx& tx) -> Result<void> {
+    started.clear();  // the callback may run again after a transient failure
+    SL_ASSIGN_OR_RETURN(Workflow cur, tx.GetWorkflow(w_.id));
+    ended.reset();
+    if (IsTerminal(cur.status)) {
+      ended = cur.status;
+      return {};
+    }
+    WorkflowUpdate u;
+    u.status = WorkflowStatus::kRunning;
+    if (!w_.started_at) u.started_at = now;
+    SL_RETURN_IF_ERROR(tx.UpdateWorkflow(w_.id, u));
+    SL_ASSIGN_OR_RETURN(
+        auto e,
+        tx.AppendEvent(w_.id, "status", json{{"status", "running"}, {"attempt", w_.attempt}}.dump(),
+                       request_id_));
+    started.push_back(std::move(e));
+    return {};
+  }));
+  d_.bus.Publish(started);
+  if (ended) {
+    return *ended == WorkflowStatus::kCompleted ? RunOutcome::kCompleted
+           : *ended == WorkflowStatus::kFailed  ? RunOutcome::kFailed
+                                                : RunOutcome::kCancelled;
+  }
   RemoveUntrackedFiles();
 
   SL_ASSIGN_OR_RETURN(auto phases, d_.store.ReadOne<std::vector<WorkflowPhase>>(
