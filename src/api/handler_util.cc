@@ -1,7 +1,8 @@
 #include "api/handler_util.h"
 
-#include <charconv>
 #include <spdlog/spdlog.h>
+
+#include <charconv>
 
 #include "core/clock.h"
 #include "core/ids.h"
@@ -37,7 +38,8 @@ namespace {
 
 http::Response Finish(Result<http::Response> r) {
   if (r) return std::move(*r);
-  if (r.error().code == ErrorCode::kInternal) spdlog::error("internal error: {}", r.error().message);
+  if (r.error().code == ErrorCode::kInternal)
+    spdlog::error("internal error: {}", r.error().message);
   return ErrorResponse(r.error());
 }
 
@@ -52,25 +54,30 @@ http::Handler Authed(App& app, AuthedHandler fn) {
 }
 
 http::Handler AdminOnly(App& app, AuthedHandler fn) {
-  return Authed(app, [fn = std::move(fn)](http::Request& req, const Principal& p) -> Result<http::Response> {
-    if (!p.is_admin()) return Fail(Error::PermissionDenied("this needs an administrator"));
-    return fn(req, p);
-  });
+  return Authed(
+      app, [fn = std::move(fn)](http::Request& req, const Principal& p) -> Result<http::Response> {
+        if (!p.is_admin()) return Fail(Error::PermissionDenied("this needs an administrator"));
+        return fn(req, p);
+      });
 }
 
 http::Handler Public(std::function<Result<http::Response>(http::Request&)> fn) {
   return [fn = std::move(fn)](http::Request& req) -> http::Response { return Finish(fn(req)); };
 }
 
-Result<Workflow> OwnedWorkflow(App& app, const std::string& id, const Principal& p) {
+Result<Workflow> OwnedWorkflow(StoreTx& tx, const std::string& id, const Principal& p) {
   if (!core::IsUuid(id)) return Fail(Error::NotFound("no such workflow"));
-  auto w = app.store.GetWorkflow(id);
+  auto w = tx.GetWorkflow(id);
   if (!w) {
     if (w.error().code == ErrorCode::kNotFound) return Fail(Error::NotFound("no such workflow"));
     return Fail(w.error());
   }
   if (!p.is_admin() && w->user_id != p.user_id) return Fail(Error::NotFound("no such workflow"));
   return w;
+}
+
+Result<Workflow> OwnedWorkflow(App& app, const std::string& id, const Principal& p) {
+  return app.store.ReadOne<Workflow>([&](StoreTx& tx) { return OwnedWorkflow(tx, id, p); });
 }
 
 Result<json> JsonBody(const http::Request& req) {
@@ -88,7 +95,8 @@ Result<std::optional<std::string>> OptString(const json& j, const std::string& k
   return std::optional<std::string>(it->get<std::string>());
 }
 
-Result<int> QueryInt(const http::Request& req, const std::string& name, int fallback, int lo, int hi) {
+Result<int> QueryInt(const http::Request& req, const std::string& name, int fallback, int lo,
+                     int hi) {
   auto it = req.query.find(name);
   if (it == req.query.end() || it->second.empty()) return fallback;
   int v = 0;
@@ -96,7 +104,8 @@ Result<int> QueryInt(const http::Request& req, const std::string& name, int fall
   auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   if (ec != std::errc() || ptr != s.data() + s.size() || v < lo || v > hi) {
     return Fail(Error::InvalidArgument(
-        name + " must be a whole number from " + std::to_string(lo) + " to " + std::to_string(hi), name));
+        name + " must be a whole number from " + std::to_string(lo) + " to " + std::to_string(hi),
+        name));
   }
   return v;
 }
@@ -105,7 +114,9 @@ Result<std::optional<Millis>> QueryTime(const http::Request& req, const std::str
   auto it = req.query.find(name);
   if (it == req.query.end() || it->second.empty()) return std::optional<Millis>();
   auto t = core::ParseRfc3339(it->second);
-  if (!t) return Fail(Error::InvalidArgument(name + " must be an RFC 3339 time or a YYYY-MM-DD date", name));
+  if (!t)
+    return Fail(
+        Error::InvalidArgument(name + " must be an RFC 3339 time or a YYYY-MM-DD date", name));
   return std::optional<Millis>(*t);
 }
 

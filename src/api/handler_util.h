@@ -24,13 +24,16 @@ http::Handler Public(std::function<Result<http::Response>(http::Request&)> fn);
 // The workflow `id` if `p` may see it; not_found otherwise (also for malformed ids), so ids
 // of other users cannot be probed.
 Result<Workflow> OwnedWorkflow(App& app, const std::string& id, const Principal& p);
+// The same inside a caller's transaction.
+Result<Workflow> OwnedWorkflow(StoreTx& tx, const std::string& id, const Principal& p);
 
 // Parses the body as a JSON object; 400 (malformed) otherwise.
 Result<nlohmann::json> JsonBody(const http::Request& req);
 // Optional string member; invalid_argument naming `key` when present but not a string.
 Result<std::optional<std::string>> OptString(const nlohmann::json& j, const std::string& key);
 // Integer query parameter within [lo, hi] or `fallback` when absent.
-Result<int> QueryInt(const http::Request& req, const std::string& name, int fallback, int lo, int hi);
+Result<int> QueryInt(const http::Request& req, const std::string& name, int fallback, int lo,
+                     int hi);
 // RFC 3339 or YYYY-MM-DD query parameter; nullopt when absent.
 Result<std::optional<Millis>> QueryTime(const http::Request& req, const std::string& name);
 

@@ -12,34 +12,36 @@ using nlohmann::json;
 
 namespace {
 
-Result<json> WorkflowDetail(App& app, const Workflow& w) {
+// The detail JSON of `w` (phases, scenes, files, cost) read inside `tx`.
+Result<json> WorkflowDetail(StoreTx& tx, const Workflow& w) {
   json out = WorkflowJson(w);
-  SL_RETURN_IF_ERROR(app.store.Read([&](StoreTx& tx) -> Result<void> {
-    SL_ASSIGN_OR_RETURN(auto phases, tx.ListPhases(w.id));
-    SL_ASSIGN_OR_RETURN(auto scenes, tx.ListScenes(w.id));
-    SL_ASSIGN_OR_RETURN(auto files, tx.ListFiles({.workflow_id = w.id, .limit = 200}));
-    SL_ASSIGN_OR_RETURN(auto cost, tx.WorkflowCost(w.id));
-    // Every phase appears, pending ones included, in pipeline order.
-    json pj = json::array();
-    for (auto name : kPhases) {
-      WorkflowPhase p{w.id, std::string(name), PhaseStatus::kPending, 0, {}, {}, "", ""};
-      for (const auto& have : phases) {
-        if (have.phase == name) p = have;
-      }
-      pj.push_back(PhaseJson(p));
+  SL_ASSIGN_OR_RETURN(auto phases, tx.ListPhases(w.id));
+  SL_ASSIGN_OR_RETURN(auto scenes, tx.ListScenes(w.id));
+  SL_ASSIGN_OR_RETURN(auto files, tx.ListFiles({.workflow_id = w.id, .limit = 200}));
+  SL_ASSIGN_OR_RETURN(auto cost, tx.WorkflowCost(w.id));
+  // Every phase appears, pending ones included, in pipeline order.
+  json pj = json::array();
+  for (auto name : kPhases) {
+    WorkflowPhase p{w.id, std::string(name), PhaseStatus::kPending, 0, {}, {}, "", ""};
+    for (const auto& have : phases) {
+      if (have.phase == name) p = have;
     }
-    out["phases"] = std::move(pj);
-    json sj = json::array();
-    for (const auto& s : scenes) sj.push_back(SceneJson(s, files.items));
-    out["scenes"] = std::move(sj);
-    json fj = json::array();
-    for (const auto& f : files.items) fj.push_back(FileJson(f));
-    out["files"] = std::move(fj);
-    out["cost_usd"] = FormatUsd(cost.first);
-    out["cost_unpriced"] = cost.second;
-    return {};
-  }));
+    pj.push_back(PhaseJson(p));
+  }
+  out["phases"] = std::move(pj);
+  json sj = json::array();
+  for (const auto& s : scenes) sj.push_back(SceneJson(s, files.items));
+  out["scenes"] = std::move(sj);
+  json fj = json::array();
+  for (const auto& f : files.items) fj.push_back(FileJson(f));
+  out["files"] = std::move(fj);
+  out["cost_usd"] = FormatUsd(cost.first);
+  out["cost_unpriced"] = cost.second;
   return out;
+}
+
+Result<json> WorkflowDetail(App& app, const Workflow& w) {
+  return app.store.ReadOne<json>([&](StoreTx& tx) { return WorkflowDetail(tx, w); });
 }
 
 Result<http::Response> CreateWorkflow(App& app, http::Request& req, const Principal& p) {
@@ -48,11 +50,13 @@ Result<http::Response> CreateWorkflow(App& app, http::Request& req, const Princi
   if (prompt_it == body.end() || prompt_it->is_null()) {
     return Fail(Error::InvalidArgument("prompt is required", "prompt"));
   }
-  if (!prompt_it->is_string()) return Fail(Error::InvalidArgument("prompt must be a string", "prompt"));
+  if (!prompt_it->is_string())
+    return Fail(Error::InvalidArgument("prompt must be a string", "prompt"));
   SL_ASSIGN_OR_RETURN(auto title, OptString(body, "title"));
   std::string options = "{}";
   if (auto it = body.find("options"); it != body.end() && !it->is_null()) {
-    if (!it->is_object()) return Fail(Error::InvalidArgument("options must be an object", "options"));
+    if (!it->is_object())
+      return Fail(Error::InvalidArgument("options must be an object", "options"));
     options = it->dump();
   }
   for (auto it = body.begin(); it != body.end(); ++it) {
@@ -88,20 +92,24 @@ Result<http::Response> ListWorkflows(App& app, http::Request& req, const Princip
     f.status = st;
   }
   f.q = std::string(req.Query("q"));
-  if (f.q.size() > 200) return Fail(Error::InvalidArgument("q must be at most 200 characters", "q"));
+  if (f.q.size() > 200)
+    return Fail(Error::InvalidArgument("q must be at most 200 characters", "q"));
   SL_ASSIGN_OR_RETURN(f.limit, QueryInt(req, "limit", 50, 1, 200));
   f.cursor = std::string(req.Query("cursor"));
   SL_ASSIGN_OR_RETURN(auto page, app.store.ListWorkflows(f));
   json items = json::array();
   for (const auto& w : page.items) items.push_back(WorkflowJson(w));
-  return JsonResponse(200, {{"items", items},
-                            {"next_cursor", page.next_cursor.empty() ? json(nullptr)
-                                                                     : json(page.next_cursor)}});
+  return JsonResponse(
+      200, {{"items", items},
+            {"next_cursor", page.next_cursor.empty() ? json(nullptr) : json(page.next_cursor)}});
 }
 
 Result<http::Response> GetWorkflow(App& app, http::Request& req, const Principal& p) {
-  SL_ASSIGN_OR_RETURN(Workflow w, OwnedWorkflow(app, req.path_params["id"], p));
-  SL_ASSIGN_OR_RETURN(json detail, WorkflowDetail(app, w));
+  // One read transaction for the ownership check and the detail.
+  SL_ASSIGN_OR_RETURN(json detail, app.store.ReadOne<json>([&](StoreTx& tx) -> Result<json> {
+    SL_ASSIGN_OR_RETURN(Workflow w, OwnedWorkflow(tx, req.path_params["id"], p));
+    return WorkflowDetail(tx, w);
+  }));
   return JsonResponse(200, detail);
 }
 
@@ -156,7 +164,8 @@ Result<http::Response> DeleteWorkflow(App& app, http::Request& req, const Princi
 
 void AddWorkflowRoutes(App& app, http::Router& r) {
   auto bind = [&app](auto fn) {
-    return Authed(app, [&app, fn](http::Request& req, const Principal& p) { return fn(app, req, p); });
+    return Authed(app,
+                  [&app, fn](http::Request& req, const Principal& p) { return fn(app, req, p); });
   };
   r.Add("POST", "/api/v1/workflows", bind(CreateWorkflow));
   r.Add("GET", "/api/v1/workflows", bind(ListWorkflows));
