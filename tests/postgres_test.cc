@@ -101,6 +101,37 @@ TEST_F(PostgresTest, ValuesMapToIntegersRealsTextAndNull) {
   }));
 }
 
+// postgresql://user@/db?host=/socket/dir: the same server through its Unix socket.
+TEST_F(PostgresTest, ConnectsThroughAUnixSocketDirectory) {
+  std::string dir, port;
+  {
+    auto db = OpenDb(*tdb_);
+    ASSERT_TRUE(db->Read([&](db::Connection& c) -> Result<void> {
+      SL_ASSIGN_OR_RETURN(auto row, c.QueryOne("SELECT current_setting('unix_socket_directories'), "
+                                               "current_setting('port')"));
+      dir = row.Text(0).substr(0, row.Text(0).find(','));
+      port = row.Text(1);
+      return {};
+    }));
+  }
+  ASSERT_FALSE(dir.empty()) << "the test server listens on a socket directory";
+  const std::string& tcp = tdb_->url();  // postgresql://user@127.0.0.1:port/dbname
+  const std::string user = tcp.substr(13, tcp.find('@') - 13);
+  const std::string dbname = tcp.substr(tcp.rfind('/') + 1);
+  const std::string url = "postgresql://" + user + "@/" + dbname + "?host=" + dir + "&port=" + port;
+  auto db = db::Open(url);
+  ASSERT_TRUE(db.has_value()) << url << ": " << db.error().ToString();
+  ASSERT_TRUE((*db)->Read([&](db::Connection& c) -> Result<void> {
+    // No server address: the connection came through the socket, not TCP.
+    SL_ASSIGN_OR_RETURN(auto row,
+                        c.QueryOne("SELECT inet_server_addr() IS NULL, current_database()"));
+    EXPECT_EQ(row.Int(0), 1);
+    EXPECT_EQ(row.Text(1), dbname);
+    return {};
+  }));
+  EXPECT_TRUE(db::Migrate(**db).has_value());
+}
+
 TEST_F(PostgresTest, MigratesFromEmptyAndRerunsAsNoOp) {
   auto db = OpenDb(*tdb_);
   const auto all = db::MigrationsFor(db::Dialect::kPostgres);
