@@ -24,22 +24,6 @@ using testing::WaitForWorkflow;
 
 constexpr int kScenes = 12;
 
-// Waits until the workflow is in `phase` with at least one of its files written.
-bool WaitForImagesInProgress(testing::HttpClient& c, const std::string& id) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (std::chrono::steady_clock::now() < deadline) {
-    json w = c.Get("/api/v1/workflows/" + id).Json();
-    if (w.is_object() && w["phase"] == "images") {
-      int images = 0;
-      for (const auto& s : w["scenes"]) images += s["image"].is_object();
-      if (images >= 1 && images < kScenes) return true;
-    }
-    if (w.is_object() && w["status"] == "completed") return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return false;
-}
-
 TEST(CrashRecoveryTest, KillDashNineDuringImagesThenRestartCompletesExactlyOnce) {
   testing::ServerOptions options;
   options.workers = 1;
@@ -49,7 +33,7 @@ TEST(CrashRecoveryTest, KillDashNineDuringImagesThenRestartCompletesExactlyOnce)
                                          {"options", {{"scenes", kScenes}}}});
   ASSERT_EQ(r.status, 201) << r.body;
   const std::string id = r.Json()["id"];
-  ASSERT_TRUE(WaitForImagesInProgress(*c, id)) << first.log();
+  ASSERT_TRUE(testing::WaitForImagesInProgress(*c, id, kScenes, 60)) << first.log();
   first.Kill();
 
   // The database says what was acknowledged before the crash.
@@ -110,7 +94,7 @@ TEST(CrashRecoveryTest, GracefulStopLeavesRunningWorkResumable) {
       c->Post("/api/v1/workflows", {{"prompt", "Stop and go"}, {"options", {{"scenes", kScenes}}}});
   ASSERT_EQ(r.status, 201);
   const std::string id = r.Json()["id"];
-  ASSERT_TRUE(WaitForImagesInProgress(*c, id)) << first.log();
+  ASSERT_TRUE(testing::WaitForImagesInProgress(*c, id, kScenes, 60)) << first.log();
   first.Stop();  // SIGTERM: finishes the step in hand, then exits
   {
     auto store = first.OpenStore();

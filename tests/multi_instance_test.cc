@@ -86,22 +86,6 @@ TEST(MultiInstanceTest, TwoInstancesRaceForQueuedWorkflowsAndRunEachOnce) {
   }
 }
 
-// Waits until the workflow is in images or narration with some but not all of its files.
-bool WaitForMediaInProgress(testing::HttpClient& c, const std::string& id) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-  while (std::chrono::steady_clock::now() < deadline) {
-    json w = c.Get("/api/v1/workflows/" + id).Json();
-    if (w.is_object() && w["phase"] == "images") {
-      int images = 0;
-      for (const auto& s : w["scenes"]) images += s["image"].is_object();
-      if (images >= 1 && images < kScenes) return true;
-    }
-    if (w.is_object() && w["status"] == "completed") return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return false;
-}
-
 TEST(MultiInstanceTest, WhenOneInstanceDiesTheOtherFinishesItsWorkflow) {
   TestDatabase pg("postgres");
   ServerProcess a(PgOptions(pg, 1));
@@ -112,7 +96,7 @@ TEST(MultiInstanceTest, WhenOneInstanceDiesTheOtherFinishesItsWorkflow) {
   const std::string id = r.Json()["id"];
   // B starts while A runs the workflow; it cannot take it while A's lease is live.
   ServerProcess b(a, PgOptions(pg, 1));
-  ASSERT_TRUE(WaitForMediaInProgress(*ca, id)) << a.log();
+  ASSERT_TRUE(testing::WaitForImagesInProgress(*ca, id, kScenes, 120)) << a.log();
   a.Kill();
 
   auto cb = b.Client("alice");

@@ -3,10 +3,12 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <map>
 #include <set>
+#include <thread>
 
 #include "core/hash.h"
 
@@ -30,6 +32,21 @@ CliResult RunCli(const std::string& args) {
   const int status = ::pclose(p);
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return r;
+}
+
+bool WaitForImagesInProgress(HttpClient& c, const std::string& id, int scenes, int timeout_s) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
+  while (std::chrono::steady_clock::now() < deadline) {
+    nlohmann::json w = c.Get("/api/v1/workflows/" + id).Json();
+    if (w.is_object() && w["phase"] == "images") {
+      int images = 0;
+      for (const auto& s : w["scenes"]) images += s["image"].is_object();
+      if (images >= 1 && images < scenes) return true;
+    }
+    if (w.is_object() && w["status"] == "completed") return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return false;
 }
 
 void ExpectEachSceneHasItsFilesOnce(const nlohmann::json& w, int scenes) {

@@ -22,6 +22,11 @@ CliResult RunCli(const std::string& args);
 // and exactly one image and one audio file per scene in its file list.
 void ExpectEachSceneHasItsFilesOnce(const nlohmann::json& w, int scenes);
 
+// Polls the workflow until it is in the images phase with some but not all of its
+// `scenes` images written (true), or it completed or `timeout_s` passed (false): the moment
+// to kill a server mid-workflow.
+bool WaitForImagesInProgress(HttpClient& c, const std::string& id, int scenes, int timeout_s);
+
 // Every file under the server's save_outputs/ is one of `w`'s tracked files, with the
 // sha256 its row records, and no path is tracked twice.
 void ExpectEveryFileTrackedExactlyOnce(const ServerProcess& server, const nlohmann::json& w);
