@@ -2,7 +2,8 @@
 // two instances racing for queued workflows run each exactly once; when the instance
 // running a workflow is killed, the other takes it over after the lease expires and finishes
 // it with every scene's files exactly once; SSE on one instance streams a workflow that
-// another instance runs (through LISTEN/NOTIFY).
+// another instance runs (through LISTEN/NOTIFY); an idle instance picks up work another
+// instance queues at once (LISTEN/NOTIFY on the queue).
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -109,6 +110,34 @@ TEST(MultiInstanceTest, WhenOneInstanceDiesTheOtherFinishesItsWorkflow) {
   EXPECT_EQ(calls["story"], 1);
   EXPECT_LE(calls["images"], kScenes + 1) << "at most the interrupted image is repeated";
   EXPECT_EQ(RunningEvents(*store, id), 2) << "started on A, taken over by B";
+}
+
+// The worker instance looks for queued work only once an hour, so it can pick up what the
+// API-only instance queues (a new workflow, then a retry) only through LISTEN/NOTIFY.
+TEST(MultiInstanceTest, QueuedWorkWakesAnIdleInstanceAtOnce) {
+  TestDatabase pg("postgres");
+  ServerProcess api(PgOptions(pg, 0));
+  ServerOptions worker_options = PgOptions(pg, 1);
+  worker_options.env["STORYLOOM_QUEUE_POLL_MS"] = "3600000";
+  ServerProcess worker(api, worker_options);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // its first look found nothing
+  auto c = api.Client("alice");
+  auto r = c->Post("/api/v1/workflows", {{"prompt", "picked up by another server"},
+                                         {"options", {{"scenes", 1}, {"narration", false}}}});
+  ASSERT_EQ(r.status, 201) << r.body;
+  const std::string id = r.Json()["id"];
+  json w = WaitForWorkflow(*c, id, 30000);
+  ASSERT_EQ(w["status"], "completed") << w.dump(2) << worker.log();
+  // A retry queues it again: the worker hears that too. Cancel a fresh one first.
+  r = c->Post("/api/v1/workflows", {{"prompt", "retried elsewhere"},
+                                    {"options", {{"scenes", 12}, {"narration", false}}}});
+  ASSERT_EQ(r.status, 201) << r.body;
+  const std::string id2 = r.Json()["id"];
+  ASSERT_EQ(c->Post("/api/v1/workflows/" + id2 + "/cancel", json::object()).status, 202);
+  ASSERT_EQ(WaitForWorkflow(*c, id2, 30000)["status"], "cancelled");
+  ASSERT_EQ(c->Post("/api/v1/workflows/" + id2 + "/retry", json::object()).status, 202);
+  w = WaitForWorkflow(*c, id2, 60000);
+  EXPECT_EQ(w["status"], "completed") << w.dump(2) << worker.log();
 }
 
 // The viewer polls the database only once an hour, so the runner's events can reach its

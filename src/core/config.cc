@@ -57,6 +57,7 @@ constexpr const char* kKeys[] = {"data_dir",
                                  "workers",
                                  "lease_ms",
                                  "sse_poll_ms",
+                                 "queue_poll_ms",
                                  "max_body_bytes",
                                  "max_upload_bytes",
                                  "read_timeout_ms",
@@ -154,6 +155,7 @@ Result<void> SetConfigValue(Config& c, const std::string& key, const std::string
   if (key == "workers") return set_int(c.workers, 0, 256);
   if (key == "lease_ms") return set_int(c.lease_ms, 1000, 3600000);
   if (key == "sse_poll_ms") return set_int(c.sse_poll_ms, 100, 3600000);
+  if (key == "queue_poll_ms") return set_int(c.queue_poll_ms, 100, 3600000);
   if (key == "max_body_bytes") return set_int(c.max_body_bytes, 1024, 1ll << 30);
   if (key == "max_upload_bytes") return set_int(c.max_upload_bytes, 1024, 1ll << 40);
   if (key == "read_timeout_ms") return set_int(c.read_timeout_ms, 100, 3600000);

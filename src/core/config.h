@@ -22,10 +22,11 @@ struct Config {
   std::string host = "127.0.0.1";
   int port = 8080;
   int io_threads = 1;
-  int http_workers = 8;    // handler threads
-  int workers = 2;         // workflows run at once; 0 = API only
-  int lease_ms = 30000;    // workflow lease; another instance takes over after it
-  int sse_poll_ms = 1000;  // SSE streams check for other instances' events (5x less on PG)
+  int http_workers = 8;      // handler threads
+  int workers = 2;           // workflows run at once; 0 = API only
+  int lease_ms = 30000;      // workflow lease; another instance takes over after it
+  int queue_poll_ms = 1000;  // look for queued work (PostgreSQL also wakes on NOTIFY)
+  int sse_poll_ms = 1000;    // SSE streams check for other instances' events (5x less on PG)
   std::uint64_t max_body_bytes = 1 << 20;
   std::uint64_t max_upload_bytes = 512ull << 20;
   int read_timeout_ms = 30000;

@@ -7,6 +7,7 @@
 
 #include "core/clock.h"
 #include "core/ids.h"
+#include "db/database.h"
 #include "engine/pipeline.h"
 
 namespace storyloom::engine {
@@ -61,8 +62,12 @@ void WorkflowManager::Start() {
   }
   threads_.emplace_back([this] { SchedulerLoop(); });
   threads_.emplace_back([this] { HeartbeatLoop(); });
+  if (options_.listen_for_work && store_.database().dialect() == db::Dialect::kPostgres) {
+    threads_.emplace_back([this] { ListenLoop(); });
+  }
   for (int i = 0; i < options_.workers; ++i) threads_.emplace_back([this] { WorkerLoop(); });
-  spdlog::info("workflow engine {} started with {} workers", options_.instance_id, options_.workers);
+  spdlog::info("workflow engine {} started with {} workers", options_.instance_id,
+               options_.workers);
 }
 
 void WorkflowManager::Stop() {
@@ -84,9 +89,8 @@ void WorkflowManager::Stop() {
     std::lock_guard lock(mu_);
     unstarted.swap(ready_);
   }
-  for (const auto& w : unstarted) (void)store_.Write([&](StoreTx& tx) {
-    return tx.ReleaseLease(w.id, options_.instance_id);
-  });
+  for (const auto& w : unstarted)
+    (void)store_.Write([&](StoreTx& tx) { return tx.ReleaseLease(w.id, options_.instance_id); });
 }
 
 void WorkflowManager::Notify() { cv_.notify_all(); }
@@ -108,7 +112,8 @@ Result<CreateResult> WorkflowManager::Create(const CreateRequest& req) {
     return Fail(Error::InvalidArgument("title must be at most 300 bytes", "title"));
   }
   if (req.idempotency_key.size() > 200) {
-    return Fail(Error::InvalidArgument("Idempotency-Key must be at most 200 characters", "Idempotency-Key"));
+    return Fail(Error::InvalidArgument("Idempotency-Key must be at most 200 characters",
+                                       "Idempotency-Key"));
   }
   std::optional<CreateResult> out;
   std::optional<WorkflowEvent> event;
@@ -250,19 +255,43 @@ void WorkflowManager::SchedulerLoop() {
   }
 }
 
+void WorkflowManager::ListenLoop() {
+  auto listener = store_.database().Listen("storyloom_queue");
+  if (!listener) {
+    spdlog::warn("cannot LISTEN for queued work ({}); polling every {} ms",
+                 listener.error().message, options_.poll_ms);
+    return;
+  }
+  bool warned = false;
+  while (!stopping_flag_.load()) {
+    // Short waits, so Stop is noticed within half a second.
+    auto got = (*listener)->Wait(std::chrono::milliseconds(500));
+    if (!got) {
+      if (!warned) spdlog::warn("queue notifications: {}; polling", got.error().message);
+      warned = true;
+      continue;
+    }
+    if (warned) Notify();  // reconnected: notifications may have been missed
+    warned = false;
+    if (!got->empty()) Notify();
+  }
+}
+
 void WorkflowManager::HeartbeatLoop() {
   std::unique_lock lock(mu_);
   while (!stopping_) {
-    cv_.wait_for(lock, std::chrono::milliseconds(options_.lease_ms / 3));
+    // Every lease_ms / 3, not at every wake-up of the shared condition variable.
+    const auto due =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.lease_ms / 3);
+    cv_.wait_until(lock, due, [&] { return stopping_; });
     if (stopping_) break;
     std::vector<std::string> ids;
     for (const auto& [id, flag] : active_) ids.push_back(id);
     for (const auto& w : ready_) ids.push_back(w.id);
     if (ids.empty()) continue;
     lock.unlock();
-    auto held = store_.WriteOne<std::vector<std::string>>([&](StoreTx& tx) {
-      return tx.RenewLeases(options_.instance_id, ids, options_.lease_ms);
-    });
+    auto held = store_.WriteOne<std::vector<std::string>>(
+        [&](StoreTx& tx) { return tx.RenewLeases(options_.instance_id, ids, options_.lease_ms); });
     lock.lock();
     if (!held) continue;
     // A lease we lost (another instance took over) means we must stop writing at once.

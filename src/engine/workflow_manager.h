@@ -2,7 +2,8 @@
 // are claimed with a lease and run on a bounded pool of worker threads through the phase
 // pipeline; every step commits atomically with its events, so a process that dies
 // mid-workflow is resumed (by itself after a restart, or by another instance once the
-// lease expires) at the first unfinished step. Thread-safe.
+// lease expires) at the first unfinished step. On PostgreSQL the scheduler also wakes when
+// any instance queues work (LISTEN storyloom_queue). Thread-safe.
 #pragma once
 
 #include <atomic>
@@ -26,11 +27,14 @@
 namespace storyloom::engine {
 
 struct ManagerOptions {
-  int workers = 2;                 // 0: run nothing (API-only instance)
-  std::string instance_id;         // "" = generated
+  int workers = 2;          // 0: run nothing (API-only instance)
+  std::string instance_id;  // "" = generated
   Millis lease_ms = 30000;
-  Millis poll_ms = 1000;           // how often to look for queued work
-  int max_running_per_user = 0;    // 0 = unlimited
+  Millis poll_ms = 1000;  // how often to look for queued work
+  // On PostgreSQL, LISTEN on storyloom_queue (migration 0007) and look at once when another
+  // instance queues or releases work; the poll stays as the fallback.
+  bool listen_for_work = true;
+  int max_running_per_user = 0;  // 0 = unlimited
   // Release every lease at start: right for SQLite, where one server owns the file, so
   // work left running by a dead process resumes at once instead of after the lease.
   bool release_leases_on_start = false;
@@ -81,6 +85,7 @@ class WorkflowManager {
  private:
   void SchedulerLoop();
   void HeartbeatLoop();
+  void ListenLoop();
   void WorkerLoop();
   void Run(const Workflow& w);
 
@@ -92,11 +97,11 @@ class WorkflowManager {
   ManagerOptions options_;
 
   mutable std::mutex mu_;
-  std::condition_variable cv_;         // scheduler wake-ups and queue changes
-  bool stopping_ = false;              // guarded by mu_
+  std::condition_variable cv_;              // scheduler wake-ups and queue changes
+  bool stopping_ = false;                   // guarded by mu_
   std::atomic<bool> stopping_flag_{false};  // stopping_, readable without mu_
-  bool started_ = false;               // guarded by mu_
-  std::vector<Workflow> ready_;        // claimed, waiting for a worker; guarded by mu_
+  bool started_ = false;                    // guarded by mu_
+  std::vector<Workflow> ready_;             // claimed, waiting for a worker; guarded by mu_
   std::map<std::string, std::shared_ptr<std::atomic<bool>>> active_;  // guarded by mu_
   std::vector<std::thread> threads_;
 };
