@@ -2,8 +2,34 @@
 #include <malloc.h>
 
 #include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <thread>
 
 #include "cli/commands.h"
+#include "core/failpoint.h"
+
+namespace {
+
+// Test builds only (core/failpoint.h): ways for a command to end badly on purpose, so the
+// tests can show that they notice a leak, a bad exit status or a slow stop of their children.
+[[gnu::noinline]] void LeakOnPurpose() {
+  void* p = std::malloc(4096);
+  std::memset(p, 0x5a, 4096);
+  asm volatile("" : : "r"(p) : "memory");  // the pointer dies here: an unreachable block
+}
+
+int ExitFailpoints(int rc) {
+  if (auto ms = storyloom::FailpointArg("exit.delay_ms")) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::atoi(ms->c_str())));
+  }
+  if (storyloom::Failpoint("exit.leak")) LeakOnPurpose();
+  if (auto status = storyloom::FailpointArg("exit.status")) return std::atoi(status->c_str());
+  return rc;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace storyloom::cli;
@@ -42,5 +68,5 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "storyloom: %s (see storyloom --help)\n", e.what());
     return 2;
   }
-  return action ? action() : 0;
+  return ExitFailpoints(action ? action() : 0);
 }

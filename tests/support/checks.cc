@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "core/hash.h"
+#include "support/sanitizer_report.h"
 
 namespace storyloom::testing {
 
@@ -31,6 +32,9 @@ CliResult RunCli(const std::string& args) {
   while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
   const int status = ::pclose(p);
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  if (const std::string report = SanitizerReport(r.out); !report.empty()) {
+    ADD_FAILURE() << "storyloom " << args << " printed a sanitizer report:\n" << report;
+  }
   return r;
 }
 

@@ -1,6 +1,7 @@
 #include "support/server_process.h"
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -8,27 +9,57 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstring>
+#include <fstream>
+#include <set>
+#include <sstream>
 #include <stdexcept>
 #include <thread>
 
 #include "api/auth.h"
 #include "db/migrations.h"
+#include "support/sanitizer_report.h"
 
 namespace storyloom::testing {
 
 namespace {
 
-int FreePort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
+using Clock = std::chrono::steady_clock;
+
+std::string DescribeExit(int status) {
+  if (WIFEXITED(status)) return "exit status " + std::to_string(WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) return std::string("signal ") + strsignal(WTERMSIG(status));
+  return "wait status " + std::to_string(status);
+}
+
+// The inodes of the sockets process `pid` holds open ("socket:[123]" links in /proc/pid/fd).
+std::set<std::string> SocketInodes(pid_t pid) {
+  std::set<std::string> out;
+  std::error_code ec;
+  for (const auto& e :
+       std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec)) {
+    std::error_code lec;
+    const std::string target = std::filesystem::read_symlink(e.path(), lec).string();
+    if (!lec && target.starts_with("socket:[")) out.insert(target.substr(8, target.size() - 9));
+  }
+  return out;
+}
+
+// The port of a listening TCP socket (state 0A in /proc/net/tcp) among `inodes`, or 0.
+int ListeningPortOf(pid_t pid, const std::set<std::string>& inodes) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/net/tcp");
+  std::string line;
+  std::getline(in, line);  // the header
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string slot, local, remote, state, queues, timer, retrans, uid, timeout, inode;
+    fields >> slot >> local >> remote >> state >> queues >> timer >> retrans >> uid >> timeout >>
+        inode;
+    if (state != "0A" || !inodes.contains(inode)) continue;
+    const std::size_t colon = local.find(':');
+    if (colon != std::string::npos) return std::stoi(local.substr(colon + 1), nullptr, 16);
+  }
+  return 0;
 }
 
 }  // namespace
@@ -65,7 +96,8 @@ void ServerProcess::Seed() {
   auto m = db::Migrate((*store)->database());
   if (!m) throw std::runtime_error(m.error().ToString());
   api::Authenticator auth(**store);
-  for (const auto& [name, role] : {std::pair{"admin", Role::kAdmin}, {"alice", Role::kUser}, {"bob", Role::kUser}}) {
+  for (const auto& [name, role] :
+       {std::pair{"admin", Role::kAdmin}, {"alice", Role::kUser}, {"bob", Role::kUser}}) {
     User u;
     u.username = name;
     u.role = role;
@@ -80,10 +112,11 @@ void ServerProcess::Seed() {
 }
 
 void ServerProcess::Start() {
-  port_ = FreePort();
-  std::vector<std::string> args = {STORYLOOM_BINARY, "--data-dir", data_dir_, "--database", database_url_,
-                                   "serve", "--port", std::to_string(port_), "--workers",
-                                   std::to_string(options_.workers)};
+  // Port 0: the server binds a free port itself, so no other process can take it between
+  // our choice and its bind (the race a test-side "find a free port" has).
+  std::vector<std::string> args = {
+      STORYLOOM_BINARY, "--data-dir", data_dir_, "--database", database_url_,
+      "serve",          "--port",     "0",       "--workers",  std::to_string(options_.workers)};
   for (const auto& a : options_.args) args.push_back(a);
   pid_ = ::fork();
   if (pid_ == 0) {
@@ -98,31 +131,68 @@ void ServerProcess::Start() {
     ::execv(argv[0], argv.data());
     ::_exit(127);
   }
+  port_ = WaitForListeningPort();
   HttpClient c(url());
   for (int i = 0; i < 600; ++i) {
     if (c.Request("GET", "/healthz", "", {}, 500).status == 200) return;
     int status = 0;
     if (::waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;
-      throw std::runtime_error("storyloom serve exited at start:\n" + log());
+      CheckLogForSanitizerReports();
+      throw std::runtime_error("storyloom serve exited at start (" + DescribeExit(status) + "):\n" +
+                               log());
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   throw std::runtime_error("storyloom serve did not become healthy:\n" + log());
 }
 
+int ServerProcess::WaitForListeningPort() {
+  const auto deadline = Clock::now() + std::chrono::seconds(60);
+  while (Clock::now() < deadline) {
+    if (int port = ListeningPortOf(pid_, SocketInodes(pid_)); port > 0) return port;
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      CheckLogForSanitizerReports();
+      throw std::runtime_error("storyloom serve exited at start (" + DescribeExit(status) + "):\n" +
+                               log());
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  throw std::runtime_error("storyloom serve did not listen within 60 s:\n" + log());
+}
+
 void ServerProcess::Stop() {
   if (pid_ <= 0) return;
   ::kill(pid_, SIGTERM);
+  const auto deadline = Clock::now() + std::chrono::milliseconds(options_.stop_grace_ms);
   int status = 0;
-  for (int i = 0; i < 400; ++i) {
-    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      return;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  bool exited = false;
+  while (!exited && Clock::now() < deadline) {
+    exited = ::waitpid(pid_, &status, WNOHANG) == pid_;
+    if (!exited) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  Kill();
+  std::string problem;
+  if (!exited) {
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, &status, 0);
+    problem = "did not stop within " + std::to_string(options_.stop_grace_ms) +
+              " ms of SIGTERM and was killed";
+  } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    problem = "ended with " + DescribeExit(status) + " after SIGTERM";
+  }
+  pid_ = -1;
+  // One failure per stop: a sanitizer report (which also sets the exit status) says most.
+  const std::string report = sanitizer_reported_ ? "" : SanitizerReport(log());
+  if (!report.empty()) {
+    sanitizer_reported_ = true;
+    ADD_FAILURE() << "storyloom serve printed a sanitizer report (" << log_path_ << ")"
+                  << (problem.empty() ? "" : " and " + problem) << ":\n"
+                  << report;
+  } else if (!problem.empty()) {
+    ADD_FAILURE() << "storyloom serve " << problem << "; its log:\n" << log();
+  }
 }
 
 void ServerProcess::Kill() {
@@ -131,6 +201,15 @@ void ServerProcess::Kill() {
   int status = 0;
   ::waitpid(pid_, &status, 0);
   pid_ = -1;
+  CheckLogForSanitizerReports();
+}
+
+void ServerProcess::CheckLogForSanitizerReports() {
+  if (sanitizer_reported_) return;
+  const std::string report = SanitizerReport(log());
+  if (report.empty()) return;
+  sanitizer_reported_ = true;
+  ADD_FAILURE() << "storyloom serve printed a sanitizer report (" << log_path_ << "):\n" << report;
 }
 
 std::string ServerProcess::url() const { return "http://127.0.0.1:" + std::to_string(port_); }

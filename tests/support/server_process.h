@@ -1,6 +1,9 @@
 // ServerProcess: the real `storyloom serve` binary as a child process on an ephemeral
-// loopback port, with its own data directory (or a given database URL), plus an admin and
-// API tokens made directly in its database. Test support; single thread.
+// loopback port (the server binds port 0; the port is read back from the kernel), with its
+// own data directory (or a given database URL), plus an admin and API tokens made directly
+// in its database. The test fails (ADD_FAILURE) when the child prints a sanitizer report,
+// exits non-zero after SIGTERM, or does not stop within the grace period. Test support;
+// single thread.
 #pragma once
 
 #include <sys/types.h>
@@ -21,6 +24,9 @@ struct ServerOptions {
   int workers = 2;
   std::map<std::string, std::string> env;  // extra STORYLOOM_* settings
   std::vector<std::string> args;           // extra `serve` flags
+  // How long Stop() gives the server after SIGTERM before it fails the test and kills it:
+  // the server's own 5 s HTTP grace plus a workflow step finishing, under the sanitizers.
+  int stop_grace_ms = 20000;
 };
 
 class ServerProcess {
@@ -34,9 +40,10 @@ class ServerProcess {
 
   // Starts (or restarts) the child and waits until /healthz answers.
   void Start();
-  // SIGTERM and wait (graceful).
+  // SIGTERM and wait (graceful). Fails the test if the server does not exit 0 within
+  // options.stop_grace_ms (it is then killed) or printed a sanitizer report.
   void Stop();
-  // SIGKILL: a crash.
+  // SIGKILL: a crash. Fails the test if the server printed a sanitizer report before it.
   void Kill();
   bool running() const { return pid_ > 0; }
 
@@ -58,6 +65,10 @@ class ServerProcess {
 
  private:
   void Seed();
+  // Waits for the listening socket of the child and returns its port (0 if it exited).
+  int WaitForListeningPort();
+  // ADD_FAILURE with the report if the log holds a sanitizer report not yet reported.
+  void CheckLogForSanitizerReports();
 
   ServerOptions options_;
   std::shared_ptr<TempDir> dir_;
@@ -66,6 +77,7 @@ class ServerProcess {
   std::string log_path_;
   pid_t pid_ = -1;
   int port_ = 0;
+  bool sanitizer_reported_ = false;
   std::map<std::string, std::string> tokens_;
   std::map<std::string, std::string> user_ids_;
 };
