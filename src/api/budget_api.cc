@@ -24,10 +24,11 @@ json BudgetJson(const engine::BudgetStatus& st) {
             {"reserved_usd", engine::FormatNanoUsd(st.reserved_nusd)},
             {"spent_nusd", st.spent_nusd},
             {"reserved_nusd", st.reserved_nusd}};
-  j["remaining_usd"] = st.limits.hard_nusd
-                           ? json(engine::FormatNanoUsd(std::max<NanoUsd>(
-                                 0, *st.limits.hard_nusd - st.spent_nusd - st.reserved_nusd)))
-                           : json(nullptr);
+  j["remaining_usd"] =
+      st.limits.hard_nusd
+          ? json(engine::FormatNanoUsd(std::max<NanoUsd>(
+                0, *st.limits.hard_nusd - engine::SaturatingAdd(st.spent_nusd, st.reserved_nusd))))
+          : json(nullptr);
   return j;
 }
 

@@ -2,7 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <tuple>
+#include <utility>
 
 namespace storyloom::engine {
 
@@ -31,12 +34,6 @@ bool Glob(std::string_view p, std::string_view s) {
 
 bool IsGlob(std::string_view p) { return p.find_first_of("*?") != std::string_view::npos; }
 
-// a * b / d rounded half up, for non-negative values; 128-bit so large counts cannot overflow.
-NanoUsd MulDiv(std::int64_t a, std::int64_t b, std::int64_t d) {
-  const __int128 n = static_cast<__int128>(a) * b;
-  return static_cast<NanoUsd>((n + d / 2) / d);
-}
-
 }  // namespace
 
 bool ModelMatches(std::string_view pattern, std::string_view model) {
@@ -64,19 +61,54 @@ std::optional<ModelPrice> SelectPrice(const std::vector<ModelPrice>& candidates,
   return *best;
 }
 
-NanoUsd CostOf(const ModelPrice& price, const ApiUsage& u) {
-  const std::int64_t cached = std::min(u.cached_input_tokens, u.input_tokens);
-  const std::int64_t uncached = u.input_tokens - cached;
+Result<NanoUsd> CostOf(const ModelPrice& price, const ApiUsage& u) {
+  auto too_large = [] {
+    return Fail(Error::InvalidArgument(
+        fmt::format("the cost of this call would exceed ${}", FormatNanoUsd(kMaxCallCostNusd)),
+        "cost"));
+  };
+  const std::int64_t counts[] = {u.input_tokens, u.cached_input_tokens, u.output_tokens,
+                                 u.images,       u.characters,          u.audio_ms};
+  for (std::int64_t n : counts) {
+    if (n < 0) return Fail(Error::InvalidArgument("counts must not be negative", "usage"));
+  }
   const std::int64_t in_rate = price.input_per_mtok_nusd.value_or(0);
-  const std::int64_t cached_rate = price.cached_input_per_mtok_nusd.value_or(in_rate);
-  const __int128 token_part =
-      static_cast<__int128>(uncached) * in_rate + static_cast<__int128>(cached) * cached_rate +
-      static_cast<__int128>(u.output_tokens) * price.output_per_mtok_nusd.value_or(0);
-  NanoUsd cost = static_cast<NanoUsd>((token_part + 500000) / 1000000);
-  cost += u.images * price.per_image_nusd.value_or(0);
-  cost += MulDiv(u.characters, price.per_mchar_nusd.value_or(0), 1000000) +
-          MulDiv(u.audio_ms, price.per_minute_nusd.value_or(0), 60000);
-  return cost;
+  const std::int64_t rates[] = {in_rate,
+                                price.cached_input_per_mtok_nusd.value_or(in_rate),
+                                price.output_per_mtok_nusd.value_or(0),
+                                price.per_image_nusd.value_or(0),
+                                price.per_mchar_nusd.value_or(0),
+                                price.per_minute_nusd.value_or(0)};
+  for (std::int64_t r : rates) {
+    if (r < 0) return Fail(Error::InvalidArgument("prices must not be negative", "price"));
+  }
+  const std::int64_t cached = std::min(u.cached_input_tokens, u.input_tokens);
+  // Each product of two int64 values fits in 127 bits; the sums are checked too.
+  using I = __int128;
+  I token_part = 0, product = 0;
+  const std::pair<std::int64_t, std::int64_t> tokens[] = {
+      {u.input_tokens - cached, rates[0]}, {cached, rates[1]}, {u.output_tokens, rates[2]}};
+  for (const auto& [n, rate] : tokens) {
+    if (__builtin_mul_overflow(static_cast<I>(n), static_cast<I>(rate), &product) ||
+        __builtin_add_overflow(token_part, product, &token_part)) {
+      return too_large();
+    }
+  }
+  // Each part rounded half up to a whole nano-dollar, then added.
+  const I parts[] = {(token_part + 500000) / 1000000, static_cast<I>(u.images) * rates[3],
+                     (static_cast<I>(u.characters) * rates[4] + 500000) / 1000000,
+                     (static_cast<I>(u.audio_ms) * rates[5] + 30000) / 60000};
+  I cost = 0;
+  for (I part : parts) {
+    if (__builtin_add_overflow(cost, part, &cost) || cost > kMaxCallCostNusd) return too_large();
+  }
+  return static_cast<NanoUsd>(cost);
+}
+
+NanoUsd SaturatingAdd(NanoUsd a, NanoUsd b) {
+  NanoUsd out = 0;
+  if (__builtin_add_overflow(a, b, &out)) return b > 0 ? INT64_MAX : 0;
+  return std::max<NanoUsd>(out, 0);
 }
 
 Result<NanoUsd> ParseUsdNano(std::string_view text) {

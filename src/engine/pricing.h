@@ -32,8 +32,25 @@ std::optional<ModelPrice> SelectPrice(const std::vector<ModelPrice>& candidates,
                                       std::string_view model, std::string_view image_size,
                                       std::string_view image_quality);
 
-// The cost of `u` under `price`.
-NanoUsd CostOf(const ModelPrice& price, const ApiUsage& u);
+// What one recorded call may report; larger values are refused at input (422) and by
+// RecordUsage. With these bounds no per-row arithmetic can overflow, and a sum of counts
+// would need more than 9e10 rows to reach 2^63 (docs/API.md, "Limits").
+inline constexpr std::int64_t kMaxUsageTokens = 100'000'000;  // each token field
+inline constexpr std::int64_t kMaxUsageImages = 10'000;
+inline constexpr std::int64_t kMaxUsageCharacters = 100'000'000;
+inline constexpr std::int64_t kMaxUsageMillis = 86'400'000;  // audio_ms, duration_ms: 24 h
+inline constexpr int kMaxUsageAttempt = 1000;
+// The most one call may cost ($10,000), and the most a price row may charge per unit
+// ($1,000,000 per million tokens, image, million characters or minute).
+inline constexpr NanoUsd kMaxCallCostNusd = 10'000'000'000'000;
+inline constexpr NanoUsd kMaxRateNusd = 1'000'000'000'000'000;
+
+// The cost of `u` under `price`, computed with overflow checks: invalid_argument when a
+// count or rate is negative, or the cost exceeds kMaxCallCostNusd; never wraps.
+Result<NanoUsd> CostOf(const ModelPrice& price, const ApiUsage& u);
+
+// a + b, saturated to [0, INT64_MAX] for non-negative totals (sums of costs and counts).
+NanoUsd SaturatingAdd(NanoUsd a, NanoUsd b);
 
 // Parses a decimal amount of USD ("0.15", "$2", "12.000000001") exactly into nano-USD.
 // invalid_argument for anything else (signs, exponents, more than nine decimals).

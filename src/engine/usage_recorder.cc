@@ -31,7 +31,8 @@ Result<void> Price(StoreTx& tx, ApiUsage& u) {
     u.price_id.reset();
     return {};
   }
-  u.cost_nusd = CostOf(*price, u);
+  SL_ASSIGN_OR_RETURN(const NanoUsd cost, CostOf(*price, u));
+  u.cost_nusd = cost;
   u.cost_source = "price_table";
   u.price_id = price->id;
   return {};
@@ -65,15 +66,19 @@ Result<std::string> UsageRecorder::Reserve(const ApiUsage& planned) {
     if (user.hard_nusd) {
       SL_ASSIGN_OR_RETURN(auto used, tx.SpentAndReserved(from_day, now, planned.user_id));
       const auto [spent, held] = used;
-      if (spent + held + worst > *user.hard_nusd) {
-        return Fail(BudgetExceeded("this user", *user.hard_nusd, spent + held, worst));
+      // Saturating: totals near INT64_MAX must refuse, never wrap to "plenty left".
+      if (SaturatingAdd(SaturatingAdd(spent, held), worst) > *user.hard_nusd) {
+        return Fail(
+            BudgetExceeded("this user", *user.hard_nusd, SaturatingAdd(spent, held), worst));
       }
     }
     if (budgets_.global_hard_nusd) {
       SL_ASSIGN_OR_RETURN(auto used, tx.SpentAndReserved(from_day, now, ""));
       const auto [spent, held] = used;
-      if (spent + held + worst > *budgets_.global_hard_nusd) {
-        return Fail(BudgetExceeded("the server", *budgets_.global_hard_nusd, spent + held, worst));
+      // Saturating: totals near INT64_MAX must refuse, never wrap to "plenty left".
+      if (SaturatingAdd(SaturatingAdd(spent, held), worst) > *budgets_.global_hard_nusd) {
+        return Fail(BudgetExceeded("the server", *budgets_.global_hard_nusd,
+                                   SaturatingAdd(spent, held), worst));
       }
     }
     SL_RETURN_IF_ERROR(tx.DeleteExpiredReservations(now));

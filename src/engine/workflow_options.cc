@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/bounded_json.h"
+
 namespace storyloom::engine {
 
 using nlohmann::json;
@@ -18,8 +20,15 @@ std::string WorkflowOptions::ToJson() const {
 Result<WorkflowOptions> ParseWorkflowOptions(std::string_view text) {
   WorkflowOptions o;
   if (text.empty() || text == "null") return o;
-  json j = json::parse(text, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) {
+  auto parsed = core::ParseJson(text);
+  if (!parsed) {
+    if (parsed.error().too_deep) {
+      return Fail(Error::InvalidArgument("options: " + parsed.error().message, "options"));
+    }
+    return Fail(Error::InvalidArgument("options must be a JSON object", "options"));
+  }
+  const json j = std::move(*parsed);
+  if (!j.is_object()) {
     return Fail(Error::InvalidArgument("options must be a JSON object", "options"));
   }
   for (auto it = j.begin(); it != j.end(); ++it) {
@@ -28,16 +37,19 @@ Result<WorkflowOptions> ParseWorkflowOptions(std::string_view text) {
     const std::string field = "options." + key;
     if (key == "scenes") {
       if (!v.is_number_integer() || v.get<long long>() < 1 || v.get<long long>() > 20) {
-        return Fail(Error::InvalidArgument("options.scenes must be a whole number from 1 to 20", field));
+        return Fail(
+            Error::InvalidArgument("options.scenes must be a whole number from 1 to 20", field));
       }
       o.scenes = v.get<int>();
     } else if (key == "narration") {
-      if (!v.is_boolean()) return Fail(Error::InvalidArgument("options.narration must be true or false", field));
+      if (!v.is_boolean())
+        return Fail(Error::InvalidArgument("options.narration must be true or false", field));
       o.narration = v.get<bool>();
     } else if (key == "style" || key == "provider" || key == "chat_model" || key == "image_model" ||
                key == "speech_model") {
       if (!v.is_string() || v.get_ref<const std::string&>().size() > 200) {
-        return Fail(Error::InvalidArgument(field + " must be a string of at most 200 characters", field));
+        return Fail(
+            Error::InvalidArgument(field + " must be a string of at most 200 characters", field));
       }
       const std::string& s = v.get_ref<const std::string&>();
       if (key == "style") o.style = s;

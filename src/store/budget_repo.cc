@@ -5,6 +5,7 @@
 
 #include "core/ids.h"
 #include "db/database.h"
+#include "store/safe_sum.h"
 #include "storyloom/store.h"
 
 namespace storyloom {
@@ -47,9 +48,10 @@ Result<void> StoreTx::SetUserBudget(std::string_view user_id, const BudgetLimits
 
 Result<NanoUsd> StoreTx::CostSince(std::string_view from_day, std::string_view user_id) {
   std::vector<Value> v{std::string(from_day)};
-  std::string sql = "SELECT coalesce(sum(cost_nusd), 0) FROM usage_daily WHERE day >= ?";
+  const std::string sum = store::SafeSum(c_.dialect(), "cost_nusd");
+  std::string sql = "SELECT " + sum + " FROM usage_daily WHERE day >= ?";
   if (!user_id.empty()) {
-    sql = "SELECT coalesce(sum(cost_nusd), 0) FROM usage_daily WHERE user_id = ? AND day >= ?";
+    sql = "SELECT " + sum + " FROM usage_daily WHERE user_id = ? AND day >= ?";
     v.insert(v.begin(), std::string(user_id));
   }
   SL_ASSIGN_OR_RETURN(auto row, c_.QueryOne(sql, v));
@@ -58,31 +60,29 @@ Result<NanoUsd> StoreTx::CostSince(std::string_view from_day, std::string_view u
 
 Result<NanoUsd> StoreTx::LiveReservations(Millis now, std::string_view user_id) {
   std::vector<Value> v{now};
-  std::string sql =
-      "SELECT coalesce(sum(amount_nusd), 0) FROM budget_reservations WHERE expires_at > ?";
+  const std::string sum = store::SafeSum(c_.dialect(), "amount_nusd");
+  std::string sql = "SELECT " + sum + " FROM budget_reservations WHERE expires_at > ?";
   if (!user_id.empty()) {
-    sql =
-        "SELECT coalesce(sum(amount_nusd), 0) FROM budget_reservations WHERE user_id = ? AND "
-        "expires_at > ?";
+    sql = "SELECT " + sum + " FROM budget_reservations WHERE user_id = ? AND expires_at > ?";
     v.insert(v.begin(), std::string(user_id));
   }
   SL_ASSIGN_OR_RETURN(auto row, c_.QueryOne(sql, v));
   return row.Int(0);
 }
 
-Result<std::pair<NanoUsd, NanoUsd>> StoreTx::SpentAndReserved(std::string_view from_day,
-                                                              Millis now,
+Result<std::pair<NanoUsd, NanoUsd>> StoreTx::SpentAndReserved(std::string_view from_day, Millis now,
                                                               std::string_view user_id) {
   std::vector<Value> v;
   std::string sql;
+  const std::string cost = store::SafeSum(c_.dialect(), "cost_nusd");
+  const std::string held = store::SafeSum(c_.dialect(), "amount_nusd");
   if (user_id.empty()) {
-    sql = "SELECT (SELECT coalesce(sum(cost_nusd), 0) FROM usage_daily WHERE day >= ?), "
-          "(SELECT coalesce(sum(amount_nusd), 0) FROM budget_reservations WHERE expires_at > ?)";
+    sql = "SELECT (SELECT " + cost + " FROM usage_daily WHERE day >= ?), (SELECT " + held +
+          " FROM budget_reservations WHERE expires_at > ?)";
     v = {std::string(from_day), now};
   } else {
-    sql = "SELECT (SELECT coalesce(sum(cost_nusd), 0) FROM usage_daily WHERE user_id = ? AND "
-          "day >= ?), (SELECT coalesce(sum(amount_nusd), 0) FROM budget_reservations WHERE "
-          "user_id = ? AND expires_at > ?)";
+    sql = "SELECT (SELECT " + cost + " FROM usage_daily WHERE user_id = ? AND day >= ?), " +
+          "(SELECT " + held + " FROM budget_reservations WHERE user_id = ? AND expires_at > ?)";
     v = {std::string(user_id), std::string(from_day), std::string(user_id), now};
   }
   SL_ASSIGN_OR_RETURN(auto row, c_.QueryOne(sql, v));

@@ -89,6 +89,9 @@ Result<ModelPrice> StoreTx::AddPrice(const ModelPrice& p) {
         p.per_image_nusd, p.per_mchar_nusd, p.per_minute_nusd}) {
     if (rate && *rate < 0)
       return Fail(Error::InvalidArgument("prices must not be negative", "price"));
+    // engine::kMaxRateNusd: $1,000,000 per unit keeps every call's cost computable.
+    if (rate && *rate > 1'000'000'000'000'000)
+      return Fail(Error::InvalidArgument("prices must be at most $1,000,000 per unit", "price"));
   }
   if (p.effective_to && *p.effective_to <= p.effective_from) {
     return Fail(

@@ -5,6 +5,7 @@
 #include "core/clock.h"
 #include "db/database.h"
 #include "store/rows.h"
+#include "store/safe_sum.h"
 #include "storyloom/store.h"
 
 namespace storyloom {
@@ -26,9 +27,12 @@ Result<ApiUsage> StoreTx::RecordUsage(const ApiUsage& u) {
   if (u.status != "ok" && u.status != "error") {
     return Fail(Error::InvalidArgument("status must be ok or error", "status"));
   }
-  for (std::int64_t n : {u.input_tokens, u.cached_input_tokens, u.output_tokens,
-                         u.reasoning_tokens, u.images, u.characters, u.audio_ms, u.duration_ms}) {
+  for (std::int64_t n : {u.input_tokens, u.cached_input_tokens, u.output_tokens, u.reasoning_tokens,
+                         u.images, u.characters, u.audio_ms, u.duration_ms}) {
     if (n < 0) return Fail(Error::InvalidArgument("counts must not be negative", "usage"));
+  }
+  if (u.cost_nusd && *u.cost_nusd < 0) {
+    return Fail(Error::InvalidArgument("cost must not be negative", "cost"));
   }
   if (u.cached_input_tokens > u.input_tokens) {
     return Fail(Error::InvalidArgument("cached_input_tokens cannot exceed input_tokens",
@@ -91,23 +95,22 @@ Result<ApiUsage> StoreTx::RecordUsage(const ApiUsage& u) {
                      out.duration_ms,
                      out.cost_nusd.value_or(0),
                      std::int64_t{out.cost_nusd ? 0 : 1}};
+  // The rollup saturates at INT64_MAX (store/safe_sum.h) instead of failing the insert.
+  std::string upsert = "calls = " + store::SafeAdd(c_.dialect(), "usage_daily.calls", "1");
+  for (const char* col :
+       {"errors", "input_tokens", "cached_input_tokens", "output_tokens", "reasoning_tokens",
+        "images", "characters", "audio_ms", "duration_ms", "cost_nusd", "unpriced_calls"}) {
+    upsert += fmt::format(", {0} = {1}", col,
+                          store::SafeAdd(c_.dialect(), fmt::format("usage_daily.{}", col),
+                                         fmt::format("excluded.{}", col)));
+  }
   SL_RETURN_IF_ERROR(c_.Exec(
       "INSERT INTO usage_daily (day, user_id, provider, model, operation, calls, errors, "
       "input_tokens, cached_input_tokens, output_tokens, reasoning_tokens, images, characters, "
       "audio_ms, duration_ms, cost_nusd, unpriced_calls) VALUES "
       "(?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-      "ON CONFLICT (day, user_id, provider, model, operation) DO UPDATE SET "
-      "calls = usage_daily.calls + 1, errors = usage_daily.errors + excluded.errors, "
-      "input_tokens = usage_daily.input_tokens + excluded.input_tokens, "
-      "cached_input_tokens = usage_daily.cached_input_tokens + excluded.cached_input_tokens, "
-      "output_tokens = usage_daily.output_tokens + excluded.output_tokens, "
-      "reasoning_tokens = usage_daily.reasoning_tokens + excluded.reasoning_tokens, "
-      "images = usage_daily.images + excluded.images, "
-      "characters = usage_daily.characters + excluded.characters, "
-      "audio_ms = usage_daily.audio_ms + excluded.audio_ms, "
-      "duration_ms = usage_daily.duration_ms + excluded.duration_ms, "
-      "cost_nusd = usage_daily.cost_nusd + excluded.cost_nusd, "
-      "unpriced_calls = usage_daily.unpriced_calls + excluded.unpriced_calls",
+      "ON CONFLICT (day, user_id, provider, model, operation) DO UPDATE SET " +
+          upsert,
       d));
   return out;
 }
@@ -147,9 +150,9 @@ Result<Page<ApiUsage>> StoreTx::ListUsage(const UsageFilter& f) {
 
 Result<std::pair<NanoUsd, bool>> StoreTx::WorkflowCost(std::string_view workflow_id) {
   const Value v[] = {std::string(workflow_id)};
-  SL_ASSIGN_OR_RETURN(auto row, c_.QueryOne("SELECT coalesce(sum(cost_nusd), 0), "
-                                            "count(*) - count(cost_nusd) FROM api_usage WHERE "
-                                            "workflow_id = ?",
+  SL_ASSIGN_OR_RETURN(auto row, c_.QueryOne("SELECT " + store::SafeSum(c_.dialect(), "cost_nusd") +
+                                                ", count(*) - count(cost_nusd) FROM api_usage "
+                                                "WHERE workflow_id = ?",
                                             v));
   return std::pair<NanoUsd, bool>{row.Int(0), row.Int(1) > 0};
 }

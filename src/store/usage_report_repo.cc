@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "db/database.h"
+#include "store/safe_sum.h"
 #include "storyloom/store.h"
 
 namespace storyloom {
@@ -11,12 +12,14 @@ using db::Value;
 
 Result<std::vector<WorkflowUsage>> StoreTx::UsageByWorkflow(Millis from, Millis to,
                                                             std::string_view user_id) {
-  std::string sql =
+  // Saturating sums (store/safe_sum.h): many rows at the input bounds cannot make it fail.
+  auto sum = [&](std::string_view col) { return store::SafeSum(c_.dialect(), col); };
+  std::string sql = fmt::format(
       "SELECT coalesce(workflow_id, ''), count(*), "
-      "sum(CASE WHEN status = 'error' THEN 1 ELSE 0 END), sum(input_tokens), "
-      "sum(cached_input_tokens), sum(output_tokens), sum(reasoning_tokens), sum(images), "
-      "sum(characters), sum(audio_ms), coalesce(sum(cost_nusd), 0), count(*) - count(cost_nusd) "
-      "FROM api_usage WHERE created_at >= ?";
+      "sum(CASE WHEN status = 'error' THEN 1 ELSE 0 END), {}, {}, {}, {}, {}, {}, {}, {}, "
+      "count(*) - count(cost_nusd) FROM api_usage WHERE created_at >= ?",
+      sum("input_tokens"), sum("cached_input_tokens"), sum("output_tokens"),
+      sum("reasoning_tokens"), sum("images"), sum("characters"), sum("audio_ms"), sum("cost_nusd"));
   std::vector<Value> params{from};
   if (to > 0) {
     sql += " AND created_at < ?";

@@ -8,6 +8,7 @@
 #include <random>
 #include <thread>
 
+#include "core/bounded_json.h"
 #include "providers/openai/http_client.h"
 #include "providers/openai/json_schema.h"
 #include "providers/openai/media_check.h"
@@ -18,6 +19,15 @@ namespace {
 
 using nlohmann::json;
 using openai::HttpCall;
+
+// A provider reply, depth-bounded before parsing (core/bounded_json.h). `why` gets a short
+// reason when the result is discarded.
+json ParseReply(std::string_view body, std::string* why = nullptr) {
+  auto j = core::ParseJson(body);
+  if (j) return std::move(*j);
+  if (why) *why = j.error().message;
+  return json(json::value_t::discarded);
+}
 using openai::HttpReply;
 
 // What one attempt produced: success, or an error and whether trying again may help.
@@ -182,8 +192,10 @@ class OpenAIProvider final : public Provider {
       o.usage.image_size = size;
       o.usage.image_quality = quality;
       if (!o.ok) return o;
-      json j = json::parse(o.body, nullptr, false);
+      std::string why;
+      json j = ParseReply(o.body, &why);
       o.ok = false;
+      if (j.is_discarded()) return Malformed(std::move(o), "the images reply: " + why);
       if (!j.is_object() || !j.contains("data") || !j["data"].is_array() || j["data"].empty() ||
           !j["data"][0].is_object()) {
         return Malformed(std::move(o), "the images reply has no data[0]");
@@ -341,7 +353,7 @@ class OpenAIProvider final : public Provider {
                          : s >= 500 ? "server_error"
                                     : fmt::format("http_{}", s);
     std::string said;
-    json j = json::parse(r->body, nullptr, false);
+    json j = ParseReply(r->body);
     if (j.is_object() && j.contains("error") && j["error"].is_object() &&
         j["error"].contains("message") && j["error"]["message"].is_string()) {
       said = Redact(j["error"]["message"].get<std::string>());
@@ -400,10 +412,11 @@ class OpenAIProvider final : public Provider {
     SL_RETURN_IF_ERROR(Run(ctx, planned, [&](int) {
       Outcome o = Post(ctx, "/chat/completions", payload);
       if (!o.ok) return o;
-      json j = json::parse(o.body, nullptr, false);
+      std::string why;
+      json j = ParseReply(o.body, &why);
       o.ok = false;
-      if (j.is_discarded() || !j.is_object())
-        return Malformed(std::move(o), "the body is not JSON");
+      if (j.is_discarded()) return Malformed(std::move(o), "the body: " + why);
+      if (!j.is_object()) return Malformed(std::move(o), "the body is not a JSON object");
       ReadUsage(j, o.usage);
       if (!j.contains("choices") || !j["choices"].is_array() || j["choices"].empty() ||
           !j["choices"][0].is_object() || !j["choices"][0].contains("message") ||
@@ -423,7 +436,10 @@ class OpenAIProvider final : public Provider {
       if (!msg.contains("content") || !msg["content"].is_string()) {
         return Malformed(std::move(o), "the message has no text content");
       }
-      json content = json::parse(msg["content"].get_ref<const std::string&>(), nullptr, false);
+      json content = ParseReply(msg["content"].get_ref<const std::string&>(), &why);
+      if (content.is_discarded() && why.starts_with("the JSON nests")) {
+        return Malformed(std::move(o), "the content: " + why);
+      }
       if (content.is_discarded()) {
         const bool cut = j["choices"][0].value("finish_reason", "") == "length";
         return Malformed(std::move(o), cut ? "the JSON was cut off at the output token limit"
