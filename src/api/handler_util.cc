@@ -4,6 +4,7 @@
 
 #include <charconv>
 
+#include "core/bounded_json.h"
 #include "core/clock.h"
 #include "core/ids.h"
 
@@ -82,8 +83,13 @@ Result<Workflow> OwnedWorkflow(App& app, const std::string& id, const Principal&
 
 Result<json> JsonBody(const http::Request& req) {
   if (req.body.empty()) return Fail(Malformed("the request needs a JSON object body"));
-  json j = json::parse(req.body, nullptr, false);
-  if (j.is_discarded()) return Fail(Malformed("the body is not valid JSON"));
+  // Depth is bounded before parsing: nlohmann builds and dumps recursively.
+  auto parsed = core::ParseJson(req.body);
+  if (!parsed) {
+    if (parsed.error().too_deep) return Fail(Error::InvalidArgument(parsed.error().message));
+    return Fail(Malformed("the body is not valid JSON"));
+  }
+  json j = std::move(*parsed);
   if (!j.is_object()) return Fail(Malformed("the body must be a JSON object"));
   return j;
 }

@@ -6,7 +6,11 @@
 #include <charconv>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <functional>
+
+#include "core/bounded_json.h"
 
 namespace storyloom::core {
 namespace {
@@ -300,7 +304,14 @@ Result<Config> LoadConfig(const std::string& path) {
   if (!file.empty()) {
     toml::table tbl;
     try {
-      tbl = toml::parse_file(file);
+      // Nesting is bounded before toml++ (and the walk below) recurse over it.
+      std::ifstream in(file, std::ios::binary);
+      if (!in) return Fail(Error::InvalidArgument(fmt::format("{}: cannot read the file", file)));
+      const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      if (auto nesting = CheckTomlNesting(text); !nesting) {
+        return Fail(Error::InvalidArgument(fmt::format("{}: {}", file, nesting.error().message)));
+      }
+      tbl = toml::parse(text, file);
     } catch (const toml::parse_error& e) {
       return Fail(Error::InvalidArgument(
           fmt::format("{}:{}: {}", file, e.source().begin.line, e.description())));

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/bounded_json.h"
 #include "core/hash.h"
 
 namespace storyloom::ops {
@@ -77,9 +78,14 @@ Result<json> ReadManifest(const std::filesystem::path& dir) {
   if (!in) return Fail(Error::NotFound((dir / kManifestFile).string() + " does not exist"));
   std::stringstream ss;
   ss << in.rdbuf();
-  json j = json::parse(ss.str(), nullptr, false);
-  if (j.is_discarded() || !j.is_object()) {
-    return Fail(Error::InvalidArgument((dir / kManifestFile).string() + " is not valid JSON"));
+  auto parsed = core::ParseJson(ss.str());
+  if (!parsed) {
+    return Fail(Error::InvalidArgument((dir / kManifestFile).string() + ": " +
+                                       parsed.error().message));
+  }
+  json j = std::move(*parsed);
+  if (!j.is_object()) {
+    return Fail(Error::InvalidArgument((dir / kManifestFile).string() + " is not a JSON object"));
   }
   if (j.value("format", 0) != kManifestFormat) {
     return Fail(

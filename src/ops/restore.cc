@@ -10,6 +10,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "core/bounded_json.h"
 #include "core/hash.h"
 #include "db/database.h"
 #include "db/migrations.h"
@@ -97,7 +98,12 @@ class JsonlSource : public Source {
       if (!in || !std::getline(in, first)) {
         return Fail(Error::InvalidArgument("cannot read " + t.value("file", std::string())));
       }
-      json head = json::parse(first, nullptr, false);
+      auto parsed_head = core::ParseJson(first);
+      if (!parsed_head) {
+        return Fail(Error::InvalidArgument("malformed header in " + t.value("file", std::string()) +
+                                           ": " + parsed_head.error().message));
+      }
+      json head = std::move(*parsed_head);
       if (!head.is_object() || !head["columns"].is_array()) {
         return Fail(
             Error::InvalidArgument("malformed header in " + t.value("file", std::string())));
@@ -113,7 +119,12 @@ class JsonlSource : public Source {
     std::getline(in, line);  // header
     std::vector<std::vector<Value>> batch;
     while (std::getline(in, line)) {
-      json row = json::parse(line, nullptr, false);
+      auto parsed_row = core::ParseJson(line);
+      if (!parsed_row) {
+        return Fail(Error::InvalidArgument("a row of " + files_[t.name].string() + ": " +
+                                           parsed_row.error().message));
+      }
+      json row = std::move(*parsed_row);
       SL_ASSIGN_OR_RETURN(auto values, JsonToValues(row));
       batch.push_back(std::move(values));
       if (batch.size() >= kBatch) {
