@@ -2,6 +2,7 @@
 
 #include <sodium.h>
 
+#include "api/request_parsers.h"
 #include "core/clock.h"
 #include "core/hash.h"
 #include "core/ids.h"
@@ -39,28 +40,12 @@ bool Authenticator::VerifyPassword(const std::string& hash, std::string_view pas
 std::string Authenticator::Cookie(const http::Request& req, std::string_view name) {
   auto header = req.headers.Get("Cookie");
   if (!header) return "";
-  std::string_view rest = *header;
-  while (!rest.empty()) {
-    const auto semi = rest.find(';');
-    std::string_view part = rest.substr(0, semi);
-    rest = semi == std::string_view::npos ? std::string_view() : rest.substr(semi + 1);
-    while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
-    const auto eq = part.find('=');
-    if (eq != std::string_view::npos && part.substr(0, eq) == name) {
-      return std::string(part.substr(eq + 1));
-    }
-  }
-  return "";
+  return CookieValue(*header, name);
 }
 
 Result<Principal> Authenticator::Authenticate(const http::Request& req) {
   if (auto auth = req.headers.Get("Authorization")) {
-    std::string_view v = *auth;
-    if (v.size() < 8 || (v.substr(0, 7) != "Bearer " && v.substr(0, 7) != "bearer ")) {
-      return Fail(Error::Unauthenticated("the Authorization header must be 'Bearer <token>'"));
-    }
-    std::string secret(v.substr(7));
-    while (!secret.empty() && secret.back() == ' ') secret.pop_back();
+    SL_ASSIGN_OR_RETURN(std::string secret, BearerSecret(*auth));
     return FromSecret(secret, false);
   }
   const std::string session = Cookie(req, kSessionCookie);

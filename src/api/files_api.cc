@@ -8,6 +8,7 @@
 
 #include "api/handler_util.h"
 #include "api/json_views.h"
+#include "api/request_parsers.h"
 #include "api/routes.h"
 #include "core/ids.h"
 
@@ -16,40 +17,6 @@ namespace storyloom::api {
 using nlohmann::json;
 
 namespace {
-
-// Parses "bytes=a-b", "bytes=a-" or "bytes=-n" against `size`. Returns nullopt when the
-// header should be ignored (multiple ranges, other units) and an error for an
-// unsatisfiable range.
-Result<std::optional<std::pair<std::uint64_t, std::uint64_t>>> ParseRange(std::string_view h,
-                                                                          std::uint64_t size) {
-  using R = std::optional<std::pair<std::uint64_t, std::uint64_t>>;
-  if (!h.starts_with("bytes=") || h.find(',') != std::string_view::npos) return R();
-  h.remove_prefix(6);
-  const auto dash = h.find('-');
-  if (dash == std::string_view::npos) return R();
-  auto num = [](std::string_view s, std::uint64_t& out) {
-    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-    return ec == std::errc() && p == s.data() + s.size() && !s.empty();
-  };
-  std::uint64_t first = 0, last = 0;
-  const std::string_view a = h.substr(0, dash), b = h.substr(dash + 1);
-  if (a.empty()) {
-    if (!num(b, last) || last == 0) return Fail(Error::InvalidArgument("unsatisfiable range", "Range"));
-    first = size > last ? size - last : 0;
-    last = size - 1;
-  } else {
-    if (!num(a, first)) return R();
-    if (b.empty()) {
-      last = size - 1;
-    } else if (!num(b, last) || last < first) {
-      return R();
-    }
-    if (first >= size) return Fail(Error::InvalidArgument("unsatisfiable range", "Range"));
-    last = std::min(last, size - 1);
-  }
-  if (size == 0) return Fail(Error::InvalidArgument("unsatisfiable range", "Range"));
-  return R(std::pair{first, last});
-}
 
 Result<http::Response> FileContent(App& app, http::Request& req, const Principal& p) {
   // The URL path is only ever a key into generated_files; it is never joined onto the disk.

@@ -94,13 +94,6 @@ Result<json> JsonBody(const http::Request& req) {
   return j;
 }
 
-Result<std::optional<std::string>> OptString(const json& j, const std::string& key) {
-  auto it = j.find(key);
-  if (it == j.end() || it->is_null()) return std::optional<std::string>();
-  if (!it->is_string()) return Fail(Error::InvalidArgument(key + " must be a string", key));
-  return std::optional<std::string>(it->get<std::string>());
-}
-
 Result<int> QueryInt(const http::Request& req, const std::string& name, int fallback, int lo,
                      int hi) {
   auto it = req.query.find(name);

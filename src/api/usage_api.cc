@@ -7,23 +7,16 @@
 
 #include "api/handler_util.h"
 #include "api/json_views.h"
+#include "api/request_parsers.h"
 #include "api/routes.h"
 #include "core/clock.h"
+#include "engine/pricing.h"
 
 namespace storyloom::api {
 
 using nlohmann::json;
 
 namespace {
-
-Result<std::int64_t> OptCount(const json& j, const std::string& key) {
-  auto it = j.find(key);
-  if (it == j.end() || it->is_null()) return std::int64_t{0};
-  if (!it->is_number_integer() || it->get<long long>() < 0) {
-    return Fail(Error::InvalidArgument(key + " must be a whole number >= 0", key));
-  }
-  return it->get<std::int64_t>();
-}
 
 Result<http::Response> RecordUsage(App& app, http::Request& req, const Principal& p) {
   SL_ASSIGN_OR_RETURN(json body, JsonBody(req));
@@ -36,42 +29,7 @@ Result<http::Response> RecordUsage(App& app, http::Request& req, const Principal
     u.workflow_id = w->id;
     u.user_id = w->user_id;
   }
-  auto str = [&](const char* key, std::string& out, bool required) -> Result<void> {
-    SL_ASSIGN_OR_RETURN(auto v, OptString(body, key));
-    if (required && (!v || v->empty())) return Fail(Error::InvalidArgument(std::string(key) + " is required", key));
-    if (v && v->size() > 200) return Fail(Error::InvalidArgument(std::string(key) + " is too long", key));
-    if (v) out = *v;
-    return {};
-  };
-  SL_RETURN_IF_ERROR(str("provider", u.provider, true));
-  SL_RETURN_IF_ERROR(str("model", u.model, false));
-  SL_RETURN_IF_ERROR(str("operation", u.operation, true));
-  SL_RETURN_IF_ERROR(str("phase", u.phase, false));
-  SL_RETURN_IF_ERROR(str("error_code", u.error_code, false));
-  SL_RETURN_IF_ERROR(str("image_size", u.image_size, false));
-  SL_RETURN_IF_ERROR(str("image_quality", u.image_quality, false));
-  std::string status = "ok";
-  SL_RETURN_IF_ERROR(str("status", status, false));
-  u.status = status;
-  SL_ASSIGN_OR_RETURN(u.input_tokens, OptCount(body, "input_tokens"));
-  SL_ASSIGN_OR_RETURN(u.cached_input_tokens, OptCount(body, "cached_input_tokens"));
-  SL_ASSIGN_OR_RETURN(u.output_tokens, OptCount(body, "output_tokens"));
-  SL_ASSIGN_OR_RETURN(u.reasoning_tokens, OptCount(body, "reasoning_tokens"));
-  SL_ASSIGN_OR_RETURN(u.images, OptCount(body, "images"));
-  SL_ASSIGN_OR_RETURN(u.characters, OptCount(body, "characters"));
-  SL_ASSIGN_OR_RETURN(u.audio_ms, OptCount(body, "audio_ms"));
-  SL_ASSIGN_OR_RETURN(u.duration_ms, OptCount(body, "duration_ms"));
-  SL_ASSIGN_OR_RETURN(auto attempt, OptCount(body, "attempt"));
-  u.attempt = attempt > 0 ? static_cast<int>(std::min<std::int64_t>(attempt, 1000)) : 1;
-  if (auto it = body.find("http_status"); it != body.end() && !it->is_null()) {
-    if (!it->is_number_integer() || it->get<int>() < 100 || it->get<int>() > 599) {
-      return Fail(Error::InvalidArgument("http_status must be an HTTP status code", "http_status"));
-    }
-    u.http_status = it->get<int>();
-  }
-  if (u.operation != "chat" && u.operation != "image" && u.operation != "speech") {
-    return Fail(Error::InvalidArgument("operation must be chat, image or speech", "operation"));
-  }
+  SL_RETURN_IF_ERROR(ParseUsageFields(body, u));
   SL_RETURN_IF_ERROR(app.usage.Record(u));
   return JsonResponse(201, UsageJson(u));
 }
@@ -139,17 +97,18 @@ Result<http::Response> UsageReport(App& app, http::Request& req, const Principal
                                        : g == "user"   ? d.user_id : d.operation);
     }
     for (Group* g : {&groups[key], &total}) {
-      g->calls += d.calls;
-      g->errors += d.errors;
-      g->input += d.input_tokens;
-      g->cached += d.cached_input_tokens;
-      g->output += d.output_tokens;
-      g->reasoning += d.reasoning_tokens;
-      g->images += d.images;
-      g->characters += d.characters;
-      g->audio_ms += d.audio_ms;
-      g->cost += d.cost_nusd;
-      g->unpriced += d.unpriced_calls;
+      // Saturating: a total never wraps (stored values are non-negative, see 0008).
+      g->calls = engine::SaturatingAdd(g->calls, d.calls);
+      g->errors = engine::SaturatingAdd(g->errors, d.errors);
+      g->input = engine::SaturatingAdd(g->input, d.input_tokens);
+      g->cached = engine::SaturatingAdd(g->cached, d.cached_input_tokens);
+      g->output = engine::SaturatingAdd(g->output, d.output_tokens);
+      g->reasoning = engine::SaturatingAdd(g->reasoning, d.reasoning_tokens);
+      g->images = engine::SaturatingAdd(g->images, d.images);
+      g->characters = engine::SaturatingAdd(g->characters, d.characters);
+      g->audio_ms = engine::SaturatingAdd(g->audio_ms, d.audio_ms);
+      g->cost = engine::SaturatingAdd(g->cost, d.cost_nusd);
+      g->unpriced = engine::SaturatingAdd(g->unpriced, d.unpriced_calls);
     }
   }
   auto row_json = [](const Group& g) {

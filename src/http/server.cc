@@ -28,6 +28,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "http/query.h"
 #include "http/range_file_body.h"
 
 namespace storyloom::http {
@@ -78,22 +79,6 @@ bool SaneRequestId(std::string_view id) {
     const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
                     c == '-' || c == '_' || c == '.';
     if (!ok) return false;
-  }
-  return true;
-}
-
-// Parses "a=1&b=x+y" into decoded pairs (first value wins). Returns false on a bad escape.
-bool ParseQuery(std::string_view qs, std::unordered_map<std::string, std::string>& out) {
-  while (!qs.empty()) {
-    const std::size_t amp = qs.find('&');
-    std::string_view pair = qs.substr(0, amp);
-    qs = amp == std::string_view::npos ? std::string_view() : qs.substr(amp + 1);
-    if (pair.empty()) continue;
-    const std::size_t eq = pair.find('=');
-    auto key = PercentDecode(pair.substr(0, eq), true);
-    auto value = PercentDecode(eq == std::string_view::npos ? "" : pair.substr(eq + 1), true);
-    if (!key || !value) return false;
-    out.emplace(std::move(*key), std::move(*value));
   }
   return true;
 }
