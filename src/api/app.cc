@@ -1,6 +1,8 @@
 #include "api/app.h"
 
+#include "api/handler_util.h"
 #include "api/routes.h"
+#include "api/slot_limiter.h"
 #include "api/sse_hub.h"
 
 namespace storyloom::api {
@@ -8,6 +10,8 @@ namespace storyloom::api {
 std::shared_ptr<http::Router> BuildRouter(App& app) {
   app.sse = std::make_shared<SseHub>(app.store, app.bus,
                                      std::chrono::milliseconds(app.config.sse_poll_ms));
+  app.uploads = SlotLimiter::Make(app.config.max_uploads_per_user, app.config.max_uploads_total);
+  app.sse_streams = SlotLimiter::Make(app.config.max_sse_per_user, app.config.max_sse_total);
   auto r = std::make_shared<http::Router>();
   AddHealthRoutes(app, *r);
   AddAuthRoutes(app, *r);
@@ -21,6 +25,9 @@ std::shared_ptr<http::Router> BuildRouter(App& app) {
   AddAdminRoutes(app, *r);
   AddAnalyticsRoutes(app, *r);
   AddWebRoutes(app, *r);
+  // Every authenticated route decides authentication from the headers, before any body byte
+  // is read; no route can forget.
+  AuthenticateBeforeBody(app, *r);
   return r;
 }
 

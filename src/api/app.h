@@ -20,6 +20,7 @@ class ServerMetrics;
 namespace storyloom::api {
 
 class SseHub;
+class SlotLimiter;
 
 struct App {
   core::Config config;
@@ -29,8 +30,12 @@ struct App {
   engine::WorkflowManager& manager;
   engine::UsageRecorder& usage;
   Authenticator& auth;
-  std::shared_ptr<SseHub> sse;  // set by BuildRouter
+  std::shared_ptr<SseHub> sse;            // set by BuildRouter
   ops::ServerMetrics* metrics = nullptr;  // GET /metrics; null: 404
+  // Set by BuildRouter from the config: uploads in flight and open event streams, per user
+  // and in total.
+  std::shared_ptr<SlotLimiter> uploads;
+  std::shared_ptr<SlotLimiter> sse_streams;
 };
 
 // Registers every route. The router keeps references into `app`.

@@ -207,6 +207,7 @@ void AddFileRoutes(App& app, http::Router& r) {
   http::RouteOptions upload;
   upload.max_body = app.config.max_upload_bytes;
   upload.body_to_file = true;
+  upload.before_body = BeforeUpload(app);  // owner and quota from the headers
   r.Add("PUT", "/api/v1/workflows/{id}/files/{name}", bind(UploadFile), upload);
 }
 

@@ -4,6 +4,7 @@
 
 #include <charconv>
 
+#include "api/slot_limiter.h"
 #include "core/bounded_json.h"
 #include "core/clock.h"
 #include "core/ids.h"
@@ -44,22 +45,90 @@ http::Response Finish(Result<http::Response> r) {
   return ErrorResponse(r.error());
 }
 
-}  // namespace
+// An event stream holding a SlotLimiter ticket for as long as the server keeps it.
+class HeldSseSource : public http::SseSource {
+ public:
+  HeldSseSource(std::shared_ptr<http::SseSource> inner, std::shared_ptr<void> ticket)
+      : inner_(std::move(inner)), ticket_(std::move(ticket)) {}
+  void Start(std::shared_ptr<http::SseSink> sink) override { inner_->Start(std::move(sink)); }
 
-http::Handler Authed(App& app, AuthedHandler fn) {
-  return [&app, fn = std::move(fn)](http::Request& req) -> http::Response {
-    auto p = app.auth.Authenticate(req);
-    if (!p) return ErrorResponse(p.error());
-    return Finish(fn(req, *p));
-  };
+ private:
+  std::shared_ptr<http::SseSource> inner_;
+  std::shared_ptr<void> ticket_;
+};
+
+Result<Principal> AuthenticateFor(App& app, const http::Request& req, bool admin_only) {
+  SL_ASSIGN_OR_RETURN(Principal p, app.auth.Authenticate(req));
+  if (admin_only && !p.is_admin()) {
+    return Fail(Error::PermissionDenied("this needs an administrator"));
+  }
+  return p;
 }
 
+// The handler Authed and AdminOnly make: a named type, so that AuthenticateBeforeBody can
+// find their routes.
+struct AuthedCall {
+  App* app;
+  AuthedHandler fn;
+  bool admin_only;
+
+  http::Response operator()(http::Request& req) const {
+    auto p = AuthenticateFor(*app, req, admin_only);
+    if (!p) return ErrorResponse(p.error());
+    http::Response r = Finish(fn(req, *p));
+    if (r.sse && app->sse_streams) {
+      SlotLimiter::Refusal why;
+      auto ticket = app->sse_streams->TryAcquire(p->user_id, &why);
+      if (!ticket) {
+        return TooManyRequests(why == SlotLimiter::Refusal::kPerKey
+                                   ? "too many open event streams for this user"
+                                   : "too many open event streams",
+                               1000);
+      }
+      r.sse = std::make_shared<HeldSseSource>(std::move(r.sse), std::move(ticket));
+    }
+    return r;
+  }
+};
+
+}  // namespace
+
+http::Handler Authed(App& app, AuthedHandler fn) { return AuthedCall{&app, std::move(fn), false}; }
+
 http::Handler AdminOnly(App& app, AuthedHandler fn) {
-  return Authed(
-      app, [fn = std::move(fn)](http::Request& req, const Principal& p) -> Result<http::Response> {
-        if (!p.is_admin()) return Fail(Error::PermissionDenied("this needs an administrator"));
-        return fn(req, p);
-      });
+  return AuthedCall{&app, std::move(fn), true};
+}
+
+void AuthenticateBeforeBody(App& app, http::Router& r) {
+  r.ForEachRoute([&app](http::Route& route) {
+    const AuthedCall* call = route.handler.target<AuthedCall>();
+    if (!call || route.options.before_body) return;
+    const bool admin_only = call->admin_only;
+    route.options.before_body = [&app,
+                                 admin_only](http::Request& req) -> std::optional<http::Response> {
+      auto p = AuthenticateFor(app, req, admin_only);
+      if (!p) return ErrorResponse(p.error());
+      return std::nullopt;
+    };
+  });
+}
+
+http::BeforeBody BeforeUpload(App& app) {
+  return [&app](http::Request& req) -> std::optional<http::Response> {
+    auto p = AuthenticateFor(app, req, false);
+    if (!p) return ErrorResponse(p.error());
+    if (auto w = OwnedWorkflow(app, req.path_params["id"], *p); !w) return ErrorResponse(w.error());
+    SlotLimiter::Refusal why;
+    auto ticket = app.uploads->TryAcquire(p->user_id, &why);
+    if (!ticket) {
+      return TooManyRequests(why == SlotLimiter::Refusal::kPerKey
+                                 ? "too many uploads in flight for this user"
+                                 : "too many uploads in flight",
+                             1000);
+    }
+    req.hold = std::move(ticket);
+    return std::nullopt;
+  };
 }
 
 http::Handler Public(std::function<Result<http::Response>(http::Request&)> fn) {

@@ -14,10 +14,17 @@ namespace storyloom::api {
 
 using AuthedHandler = std::function<Result<http::Response>(http::Request&, const Principal&)>;
 
-// Authenticates, then runs `fn`; errors become JSON error responses.
+// Authenticates, then runs `fn`; errors become JSON error responses. An event stream it
+// answers holds one of app.sse_streams' slots for the user while it is open (429 when none).
 http::Handler Authed(App& app, AuthedHandler fn);
 // Like Authed, and refuses non-admins with 403.
 http::Handler AdminOnly(App& app, AuthedHandler fn);
+// Gives every Authed/AdminOnly route of `r` without a before_body hook one that refuses
+// (401/403) from the headers, before its body is read. Call once all routes are added.
+void AuthenticateBeforeBody(App& app, http::Router& r);
+// The before_body hook of PUT /api/v1/workflows/{id}/files/{name}: authenticates, checks the
+// workflow is the caller's (404 otherwise) and takes one of app.uploads' slots (429).
+http::BeforeBody BeforeUpload(App& app);
 // Wraps an unauthenticated handler returning Result.
 http::Handler Public(std::function<Result<http::Response>(http::Request&)> fn);
 

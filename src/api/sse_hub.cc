@@ -38,7 +38,13 @@ class SseHub::Stream : public http::SseSource, public std::enable_shared_from_th
       if (auto s = weak.lock()) s->Deliver(e);
     });
     hub->Add(shared_from_this());
+    // The status is read before the replay: when it was already final, the replay holds every
+    // event there will be, and a stream resumed past the last one ends instead of idling.
+    auto w =
+        hub->store_.ReadOne<Workflow>([&](StoreTx& tx) { return tx.GetWorkflow(workflow_id_); });
+    const bool final_before = !w || IsTerminal(w->status);
     CatchUp(hub->store_);
+    if (final_before) Close();
   }
 
   // Sends events committed after the last one sent (replay and cross-instance polling).

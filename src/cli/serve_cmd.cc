@@ -2,8 +2,11 @@
 #include <fmt/format.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <nlohmann/json.hpp>
 
 #include "api/app.h"
@@ -12,8 +15,8 @@
 #include "cli/commands.h"
 #include "core/ids.h"
 #include "db/database.h"
-#include "http/server.h"
 #include "db/url.h"
+#include "http/server.h"
 #include "ops/scheduler.h"
 #include "ops/server_metrics.h"
 
@@ -27,16 +30,30 @@ struct ServeFlags {
   int io_threads = -1;
 };
 
+// Every connection, served file and upload takes a descriptor: raise the soft limit to the
+// hard one (the connection cap is a share of it).
+void RaiseFileLimit() {
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max) return;
+  const rlim_t before = rl.rlim_cur;
+  rl.rlim_cur = rl.rlim_max;
+  if (::setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+    spdlog::warn("cannot raise the open-file limit from {}: {}", before, std::strerror(errno));
+  }
+}
+
 // On first start there is no user: make an admin and print, once, how to sign in.
 Result<void> BootstrapAdmin(Store& store, api::Authenticator& auth, const core::Config& config) {
-  SL_ASSIGN_OR_RETURN(auto users, store.ReadOne<std::int64_t>([](StoreTx& tx) { return tx.CountUsers(); }));
+  SL_ASSIGN_OR_RETURN(auto users,
+                      store.ReadOne<std::int64_t>([](StoreTx& tx) { return tx.CountUsers(); }));
   if (users > 0) return {};
   const std::string password = core::RandomToken(12);
   User admin;
   admin.username = "admin";
   admin.role = Role::kAdmin;
   SL_ASSIGN_OR_RETURN(admin.password_hash, api::Authenticator::HashPassword(password));
-  SL_ASSIGN_OR_RETURN(admin, store.WriteOne<User>([&](StoreTx& tx) { return tx.CreateUser(admin); }));
+  SL_ASSIGN_OR_RETURN(admin,
+                      store.WriteOne<User>([&](StoreTx& tx) { return tx.CreateUser(admin); }));
   SL_ASSIGN_OR_RETURN(auto link, auth.Issue(admin.id, "login", "first start", 24LL * 3600 * 1000));
   std::printf(
       "\nCreated the first user: admin\n"
@@ -64,6 +81,7 @@ int Serve(const GlobalFlags& flags, const ServeFlags& sf) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
+  RaiseFileLimit();
   auto rt = BuildRuntime(config);
   if (!rt) return Die(rt.error().message);
   Runtime& r = **rt;
@@ -73,7 +91,8 @@ int Serve(const GlobalFlags& flags, const ServeFlags& sf) {
   api::App app{config, *r.store, *r.files, *r.bus, *r.manager, *r.usage, auth, nullptr};
   ops::ServerMetricsOptions mopts;
   mopts.data_dir = config.data_dir;
-  if (auto u = db::ParseDatabaseUrl(config.DatabaseUrl()); u && u->dialect == db::Dialect::kSqlite) {
+  if (auto u = db::ParseDatabaseUrl(config.DatabaseUrl());
+      u && u->dialect == db::Dialect::kSqlite) {
     mopts.sqlite_path = u->sqlite_path;
   }
   mopts.running_here = [&r] { return r.manager->running(); };
@@ -87,11 +106,17 @@ int Serve(const GlobalFlags& flags, const ServeFlags& sf) {
   so.worker_threads = config.http_workers;
   so.default_max_body = config.max_body_bytes;
   so.read_timeout_ms = config.read_timeout_ms;
+  so.request_timeout_ms = config.request_timeout_ms;
+  so.write_timeout_ms = config.write_timeout_ms;
+  so.max_connections = config.max_connections;
+  so.max_connections_per_ip = config.max_connections_per_ip;
+  so.max_upload_tmp_bytes = config.max_upload_tmp_bytes;
   so.upload_dir = config.TmpDir();
   const bool access_log = config.access_log;
   {
     so.on_complete = [&metrics, access_log](const http::Request& req, const http::Response& res,
-                                            const std::string& route, double seconds, std::uint64_t bytes) {
+                                            const std::string& route, double seconds,
+                                            std::uint64_t bytes) {
       metrics.ObserveHttp(req.method, route, res.status, seconds);
       if (!access_log) return;
       spdlog::info("{}", nlohmann::json{{"event", "http"},
@@ -108,6 +133,13 @@ int Serve(const GlobalFlags& flags, const ServeFlags& sf) {
   }
   http::Server server(so, router);
   if (auto s = server.Start(); !s) return Die(s.error().message);
+  {
+    rlimit rl{};
+    ::getrlimit(RLIMIT_NOFILE, &rl);
+    spdlog::info("accepting up to {} connections ({} per address; open-file limit {})",
+                 server.max_connections(), config.max_connections_per_ip,
+                 static_cast<long long>(rl.rlim_cur));
+  }
   r.manager->Start();
   ops::SchedulerOptions sched;
   sched.backup_interval_hours = config.backup_interval_hours;
@@ -122,16 +154,17 @@ int Serve(const GlobalFlags& flags, const ServeFlags& sf) {
   scheduler.Start();
   config.port = server.port();
   std::printf("Storyloom is running at %s (database %s, %d workers). Press Ctrl+C to stop.\n",
-              config.PublicUrl().c_str(), r.store->database().display_url().c_str(), config.workers);
+              config.PublicUrl().c_str(), r.store->database().display_url().c_str(),
+              config.workers);
   std::fflush(stdout);
 
   int sig = 0;
   sigwait(&signals, &sig);
   spdlog::info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
-  server.Stop(5000);        // no new requests; in-flight ones finish
-  scheduler.Stop();         // a backup or cleanup in progress finishes first
+  server.Stop(5000);  // no new requests; in-flight ones finish
+  scheduler.Stop();   // a backup or cleanup in progress finishes first
   api::ShutdownApp(app);
-  r.manager->Stop();        // running workflows stop at a step boundary and stay resumable
+  r.manager->Stop();  // running workflows stop at a step boundary and stay resumable
   spdlog::info("stopped");
   return 0;
 }
@@ -140,12 +173,16 @@ int Serve(const GlobalFlags& flags, const ServeFlags& sf) {
 
 void AddServeCommand(CLI::App& app, GlobalFlags& flags, Action& action) {
   static ServeFlags sf;
-  CLI::App* cmd = app.add_subcommand("serve", "Run the HTTP API, the web UI and the workflow engine");
+  CLI::App* cmd =
+      app.add_subcommand("serve", "Run the HTTP API, the web UI and the workflow engine");
   cmd->add_option("--host", sf.host, "address to listen on (default 127.0.0.1)");
-  cmd->add_option("--port", sf.port, "port (default 8080; 0 picks a free one)")->check(CLI::Range(0, 65535));
-  cmd->add_option("--workers", sf.workers, "workflows run at once; 0 serves the API only (STORYLOOM_WORKERS)")
+  cmd->add_option("--port", sf.port, "port (default 8080; 0 picks a free one)")
+      ->check(CLI::Range(0, 65535));
+  cmd->add_option("--workers", sf.workers,
+                  "workflows run at once; 0 serves the API only (STORYLOOM_WORKERS)")
       ->check(CLI::Range(0, 256));
-  cmd->add_option("--io-threads", sf.io_threads, "HTTP io threads (default 1)")->check(CLI::Range(1, 64));
+  cmd->add_option("--io-threads", sf.io_threads, "HTTP io threads (default 1)")
+      ->check(CLI::Range(1, 64));
   cmd->callback([&] { action = [&] { return Serve(flags, sf); }; });
 }
 

@@ -65,7 +65,18 @@ constexpr const char* kKeys[] = {"data_dir",
                                  "max_body_bytes",
                                  "max_upload_bytes",
                                  "read_timeout_ms",
+                                 "max_connections",
+                                 "max_connections_per_ip",
+                                 "request_timeout_ms",
+                                 "write_timeout_ms",
+                                 "max_uploads_per_user",
+                                 "max_uploads_total",
+                                 "max_upload_tmp_bytes",
+                                 "max_sse_per_user",
+                                 "max_sse_total",
                                  "public_url",
+                                 "files_origin",
+                                 "files_url_secret",
                                  "log_level",
                                  "log_json",
                                  "access_log",
@@ -163,6 +174,15 @@ Result<void> SetConfigValue(Config& c, const std::string& key, const std::string
   if (key == "max_body_bytes") return set_int(c.max_body_bytes, 1024, 1ll << 30);
   if (key == "max_upload_bytes") return set_int(c.max_upload_bytes, 1024, 1ll << 40);
   if (key == "read_timeout_ms") return set_int(c.read_timeout_ms, 100, 3600000);
+  if (key == "max_connections") return set_int(c.max_connections, 0, 1 << 24);
+  if (key == "max_connections_per_ip") return set_int(c.max_connections_per_ip, 1, 1 << 24);
+  if (key == "request_timeout_ms") return set_int(c.request_timeout_ms, 100, 86400000);
+  if (key == "write_timeout_ms") return set_int(c.write_timeout_ms, 100, 3600000);
+  if (key == "max_uploads_per_user") return set_int(c.max_uploads_per_user, 1, 100000);
+  if (key == "max_uploads_total") return set_int(c.max_uploads_total, 1, 100000);
+  if (key == "max_upload_tmp_bytes") return set_int(c.max_upload_tmp_bytes, 1024, 1ll << 50);
+  if (key == "max_sse_per_user") return set_int(c.max_sse_per_user, 1, 1 << 20);
+  if (key == "max_sse_total") return set_int(c.max_sse_total, 1, 1 << 24);
   if (key == "public_url") {
     c.public_url = v;
     return {};

@@ -30,7 +30,22 @@ struct Config {
   std::uint64_t max_body_bytes = 1 << 20;
   std::uint64_t max_upload_bytes = 512ull << 20;
   int read_timeout_ms = 30000;
+  // Hostile clients (docs/SECURITY.md). Connections: 0 = 3/4 of the open-file limit.
+  int max_connections = 0;
+  int max_connections_per_ip = 256;
+  int request_timeout_ms = 600000;  // headers plus body, in total
+  int write_timeout_ms = 60000;     // a response (or stream) making no progress is dropped
+  int max_uploads_per_user = 4;     // concurrent uploads
+  int max_uploads_total = 32;
+  std::uint64_t max_upload_tmp_bytes = 2ull << 30;  // temporary space of uploads in flight
+  int max_sse_per_user = 16;                        // open event streams
+  int max_sse_total = 1024;
   std::string public_url;  // for printed links; "" = http://host:port
+  // Serve /files only on this origin ("https://files.example.net"; "" = same origin), through
+  // signed links made with files_url_secret (random per process when "": set it on every
+  // instance when there are several).
+  std::string files_origin;
+  std::string files_url_secret;
 
   // Logs
   std::string log_level = "info";

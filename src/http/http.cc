@@ -150,8 +150,22 @@ int Router::MatchRoute(const CompiledRoute& c, const std::vector<std::string_vie
   return score + 1;  // a full match beats a {*rest} match of the same prefix
 }
 
+void Router::ForEachRoute(const std::function<void(Route&)>& fn) {
+  for (Route& r : routes_) fn(r);
+}
+
 Router::Match Router::Find(std::string_view method, std::string_view path,
                            std::unordered_map<std::string, std::string>& params) const {
+  Match m = FindExact(method, path, params);
+  if (method == "HEAD" && m.method_not_allowed) {
+    Match get = FindExact("GET", path, params);
+    if (get.route) return get;
+  }
+  return m;
+}
+
+Router::Match Router::FindExact(std::string_view method, std::string_view path,
+                                std::unordered_map<std::string, std::string>& params) const {
   Match m;
   const auto parts = SplitPath(path);
   int best_score = -1;

@@ -43,6 +43,9 @@ struct Request {
   std::int64_t body_size = 0;
   std::string remote_addr;
   std::string request_id;  // X-Request-Id from the client or a generated one
+  // Whatever a RouteOptions::before_body hook reserved for this request (an upload slot);
+  // released when the response has been written or the connection ends.
+  std::shared_ptr<void> hold;
 
   std::string_view Query(const std::string& name, std::string_view fallback = {}) const;
 };
@@ -87,6 +90,8 @@ struct Response {
 };
 
 using Handler = std::function<Response(Request&)>;
+// Decides a request from its headers alone; a response answers it (see RouteOptions).
+using BeforeBody = std::function<std::optional<Response>(Request&)>;
 
 struct RouteOptions {
   // Run on the io thread instead of the worker pool: only for handlers that never block
@@ -99,6 +104,11 @@ struct RouteOptions {
   bool body_to_file = false;
   // Route name for metrics and logs (the pattern by default).
   std::string name;
+  // Run on the worker pool once the headers of a request with a body are parsed, before any
+  // body byte is read and before `100 Continue` is sent. Returning a response answers the
+  // request with it and closes the connection without reading the body (authentication,
+  // ownership, quotas). May set Request::hold. Nothing: the body is read and the handler runs.
+  BeforeBody before_body;
 };
 
 struct Route {
@@ -114,13 +124,17 @@ class Router {
   void Add(std::string method, std::string pattern, Handler handler, RouteOptions options = {});
   // Fallback for paths no route matches (e.g. the web UI's static files); default 404.
   void SetFallback(Handler handler, RouteOptions options = {});
+  // Visits every route (not the fallback), e.g. to add options to a kind of handler. Before
+  // serving only.
+  void ForEachRoute(const std::function<void(Route&)>& fn);
 
   struct Match {
     const Route* route = nullptr;     // nullptr: no route for this path
     bool method_not_allowed = false;  // the path exists with other methods
     std::string allow;                // "GET, POST" for 405 responses
   };
-  // Finds the route for `method` and decoded `path`, filling req.path_params.
+  // Finds the route for `method` and decoded `path`, filling req.path_params. HEAD falls back
+  // to the GET route of the path when it has no HEAD route of its own.
   Match Find(std::string_view method, std::string_view path,
              std::unordered_map<std::string, std::string>& params) const;
 
@@ -130,6 +144,8 @@ class Router {
     std::vector<std::string> segments;
     bool exact = true;  // no {param} segments
   };
+  Match FindExact(std::string_view method, std::string_view path,
+                  std::unordered_map<std::string, std::string>& params) const;
   static int MatchRoute(const CompiledRoute& c, const std::vector<std::string_view>& parts,
                         std::unordered_map<std::string, std::string>* params);
 

@@ -5,6 +5,7 @@
 #include "http/server.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
 #include <atomic>
 #include <boost/asio/dispatch.hpp>
@@ -16,6 +17,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <ctime>
@@ -28,6 +30,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "http/log_limiter.h"
 #include "http/query.h"
 #include "http/range_file_body.h"
 
@@ -43,6 +46,19 @@ using Clock = std::chrono::steady_clock;
 constexpr std::size_t kMaxSseQueueBytes = 8 << 20;  // a client this far behind is dropped
 constexpr auto kLingerTime = std::chrono::seconds(2);
 constexpr std::size_t kMaxLingerBytes = 1 << 20;
+// Accepting again right after EMFILE/ENFILE would spin: wait this long first.
+constexpr auto kAcceptBackoff = std::chrono::milliseconds(200);
+
+// The answer to a connection past a cap, written without waiting and then closed.
+constexpr std::string_view kTooManyConnections =
+    "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+    "Retry-After: 1\r\nConnection: close\r\nContent-Length: 67\r\n\r\n"
+    "{\"error\":{\"code\":\"unavailable\",\"message\":\"too many connections\"}}";
+constexpr std::string_view kTooManyFromAddress =
+    "HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\n"
+    "Retry-After: 1\r\nConnection: close\r\nContent-Length: 88\r\n\r\n"
+    "{\"error\":{\"code\":\"rate_limited\",\"message\":\"too many connections from this "
+    "address\"}}";
 
 // The Date header value, formatted at most once per second per thread.
 std::string_view HttpDate() {
@@ -109,14 +125,29 @@ struct ServerCore {
   bool stopped = false;
   std::uint16_t port = 0;
 
+  int max_connections = 0;                          // set by Start
+  std::optional<net::steady_timer> accept_backoff;  // on the acceptor's strand
+  LogLimiter log_limiter;
+  std::atomic<std::uint64_t> upload_tmp_bytes{0};  // reserved by uploads in flight
+
   std::mutex mu;
   std::condition_variable cv;                                     // signalled when a session ends
   std::unordered_map<Session*, std::weak_ptr<Session>> sessions;  // guarded by mu
   std::vector<std::weak_ptr<SseSinkImpl>> sinks;                  // guarded by mu
+  int connections = 0;                                            // guarded by mu
+  std::unordered_map<std::string, int> per_address;               // guarded by mu
 
   void DoAccept();
+  void OnAccept(beast::error_code ec, tcp::socket socket);
   void Register(const std::shared_ptr<Session>& s);
-  void Unregister(Session* s);
+  void Unregister(Session* s, const std::string& address);
+  // Reserves `n` bytes of upload space; false (nothing reserved) past the cap.
+  bool ReserveUploadBytes(std::uint64_t n) {
+    const std::uint64_t before = upload_tmp_bytes.fetch_add(n);
+    if (before + n <= options.max_upload_tmp_bytes) return true;
+    upload_tmp_bytes.fetch_sub(n);
+    return false;
+  }
   void AddSink(const std::shared_ptr<SseSinkImpl>& sink);
   void CloseAllSinks();
   std::vector<std::shared_ptr<Session>> LiveSessions();
@@ -143,17 +174,18 @@ class SseSinkImpl : public SseSink {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket&& socket, ServerCore* core)
-      : stream_(std::move(socket)), core_(core), keepalive_timer_(stream_.get_executor()) {
-    beast::error_code ec;
-    auto ep = stream_.socket().remote_endpoint(ec);
-    if (!ec) remote_addr_ = ep.address().to_string();
-  }
+  // `remote_addr` has been counted against the connection caps; the destructor uncounts it.
+  Session(tcp::socket&& socket, ServerCore* core, std::string remote_addr)
+      : stream_(std::move(socket)),
+        core_(core),
+        remote_addr_(std::move(remote_addr)),
+        keepalive_timer_(stream_.get_executor()) {}
 
   ~Session() {
     if (sink_) sink_->MarkClosed();
     RemoveUpload();
-    core_->Unregister(this);
+    ReleaseUploadBytes();
+    core_->Unregister(this, remote_addr_);
   }
 
   void Run() {
@@ -178,7 +210,8 @@ class Session : public std::enable_shared_from_this<Session> {
     sse_queued_bytes_ += chunk.size();
     sse_queue_.push_back(std::move(chunk));
     if (sse_queued_bytes_ > kMaxSseQueueBytes) {
-      spdlog::warn("http: SSE client {} too slow, dropping it", remote_addr_);
+      core_->log_limiter.Log(spdlog::level::warn, "sse-slow",
+                             "http: SSE client " + remote_addr_ + " too slow, dropping it");
       return EndSse(false);
     }
     if (!sse_writing_) WriteNextSse();
@@ -206,16 +239,22 @@ class Session : public std::enable_shared_from_this<Session> {
     // Checked against the route's limit once the route is known. (Not boost::none: Beast
     // 1.74 compares Content-Length > none as true and fails every request with a body.)
     header_parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
-    if (first || buffer_.size() > 0) return ReadHeader();
+    if (first || buffer_.size() > 0) {
+      request_deadline_ =
+          Clock::now() + std::chrono::milliseconds(core_->options.request_timeout_ms);
+      return ReadHeader();
+    }
     // Between keep-alive requests wait for the first byte under the idle timeout; the read
     // timeout then covers the request itself.
     stream_.expires_after(std::chrono::milliseconds(core_->options.idle_timeout_ms));
-    stream_.async_read_some(buffer_.prepare(4096),
-                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
-                              if (ec) return self->HardClose();
-                              self->buffer_.commit(n);
-                              self->ParseBufferedHeader();
-                            });
+    stream_.async_read_some(
+        buffer_.prepare(4096), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+          if (ec) return self->HardClose();
+          self->request_deadline_ =
+              Clock::now() + std::chrono::milliseconds(self->core_->options.request_timeout_ms);
+          self->buffer_.commit(n);
+          self->ParseBufferedHeader();
+        });
   }
 
   // A keep-alive request usually arrives in one segment: parse it from the buffer right
@@ -229,8 +268,15 @@ class Session : public std::enable_shared_from_this<Session> {
     OnHeader(ec);
   }
 
+  // The read timeout bounds each stall; the request deadline the whole request.
+  void ExpireRead() {
+    stream_.expires_at(
+        std::min(Clock::now() + std::chrono::milliseconds(core_->options.read_timeout_ms),
+                 request_deadline_));
+  }
+
   void ReadHeader() {
-    stream_.expires_after(std::chrono::milliseconds(core_->options.read_timeout_ms));
+    ExpireRead();
     bhttp::async_read_header(
         stream_, buffer_, *header_parser_,
         [self = shared_from_this()](beast::error_code ec, std::size_t) { self->OnHeader(ec); });
@@ -301,7 +347,35 @@ class Session : public std::enable_shared_from_this<Session> {
                        "request body exceeds " + std::to_string(limit) + " bytes", true);
     }
     if (!has_body) return Dispatch();
+    if (!route_->options.before_body) return StartBody();
+    // Authentication, ownership and quotas come from the headers, before any body byte.
+    net::post(*core_->workers, [self = shared_from_this()] {
+      std::optional<Response> early;
+      try {
+        early = self->route_->options.before_body(self->req_);
+      } catch (const std::exception& e) {
+        spdlog::error("http: before_body of {} threw: {}", self->route_name_, e.what());
+        early = Response::Error(500, "internal", "internal error");
+      }
+      net::post(self->stream_.get_executor(), [self, early = std::move(early)]() mutable {
+        if (!early) return self->StartBody();
+        self->resp_ = std::move(*early);
+        self->keep_alive_ = false;
+        self->linger_ = true;
+        self->Write();
+      });
+    });
+  }
+
+  void StartBody() {
+    const std::uint64_t limit =
+        route_->options.max_body ? route_->options.max_body : core_->options.default_max_body;
     if (route_->options.body_to_file) {
+      if (auto len = header_parser_->content_length()) {
+        if (!core_->ReserveUploadBytes(*len)) return RefuseUploadSpace();
+        upload_reserved_ = *len;
+        upload_len_known_ = true;
+      }
       upload_path_ =
           (std::filesystem::path(core_->options.upload_dir) / ("upload-" + RandomHex(16) + ".part"))
               .string();
@@ -310,7 +384,9 @@ class Session : public std::enable_shared_from_this<Session> {
       beast::error_code fec;
       file_parser_->get().body().open(upload_path_.c_str(), beast::file_mode::write_new, fec);
       if (fec) {
-        spdlog::error("http: cannot create upload file {}: {}", upload_path_, fec.message());
+        core_->log_limiter.Log(
+            spdlog::level::err, "upload-create",
+            "http: cannot create upload file " + upload_path_ + ": " + fec.message());
         upload_path_.clear();
         return SendError(500, "internal", "cannot store the upload", true);
       }
@@ -335,21 +411,44 @@ class Session : public std::enable_shared_from_this<Session> {
     ReadBodyWith(*string_parser_);
   }
 
-  // Reads the body piecewise so the timeout bounds each stall, not the whole upload.
+  void RefuseUploadSpace() {
+    RemoveUpload();
+    ReleaseUploadBytes();
+    core_->log_limiter.Log(spdlog::level::warn, "upload-space",
+                           "http: temporary upload space is full (max_upload_tmp_bytes)");
+    SendError(507, "insufficient_storage", "the server has no temporary space for this upload now",
+              true);
+  }
+
+  void ReleaseUploadBytes() {
+    if (upload_reserved_ == 0) return;
+    core_->upload_tmp_bytes.fetch_sub(upload_reserved_);
+    upload_reserved_ = 0;
+  }
+
+  // Reads the body piecewise so the timeout bounds each stall, and the request deadline the
+  // whole upload.
   template <class Parser>
   void ReadBodyWith(Parser& parser) {
-    stream_.expires_after(std::chrono::milliseconds(core_->options.read_timeout_ms));
-    bhttp::async_read_some(stream_, buffer_, parser,
-                           [self = shared_from_this(), &parser](beast::error_code ec, std::size_t) {
-                             if (ec == bhttp::error::body_limit) {
-                               self->RemoveUpload();
-                               return self->SendError(413, "payload_too_large",
-                                                      "request body is too large", true);
-                             }
-                             if (ec) return self->HardClose();
-                             if (!parser.is_done()) return self->ReadBodyWith(parser);
-                             self->OnBody();
-                           });
+    ExpireRead();
+    bhttp::async_read_some(
+        stream_, buffer_, parser,
+        [self = shared_from_this(), &parser](beast::error_code ec, std::size_t n) {
+          if (ec == bhttp::error::body_limit) {
+            self->RemoveUpload();
+            return self->SendError(413, "payload_too_large", "request body is too large", true);
+          }
+          if (ec) return self->HardClose();
+          // Without a declared length, space is reserved as bytes arrive.
+          if (self->file_parser_ && !self->upload_len_known_ && n > 0) {
+            if (!self->core_->ReserveUploadBytes(n)) {
+              return self->RefuseUploadSpace();
+            }
+            self->upload_reserved_ += n;
+          }
+          if (!parser.is_done()) return self->ReadBodyWith(parser);
+          self->OnBody();
+        });
   }
 
   void OnBody() {
@@ -433,10 +532,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void Write() {
     if (core_->stopping) keep_alive_ = false;
+    if (req_.method == "HEAD") return WriteHead();
     if (resp_.sse) return StartSse();
-    auto on_write = [self = shared_from_this()](beast::error_code ec, std::size_t bytes) {
-      self->OnWrite(ec, bytes);
-    };
     if (resp_.file) {
       file_res_.emplace();
       auto& body = file_res_->body();
@@ -455,21 +552,67 @@ class Session : public std::enable_shared_from_this<Session> {
       FillHeaders(*file_res_);
       file_res_->keep_alive(keep_alive_);
       file_res_->prepare_payload();
-      return bhttp::async_write(stream_, *file_res_, std::move(on_write));
+      file_sr_.emplace(*file_res_);
+      return WriteSome(*file_sr_);
     }
     str_res_.emplace();
     FillHeaders(*str_res_);
     str_res_->body() = std::move(resp_.body);
     str_res_->keep_alive(keep_alive_);
     str_res_->prepare_payload();
-    bhttp::async_write(stream_, *str_res_, std::move(on_write));
+    str_sr_.emplace(*str_res_);
+    WriteSome(*str_sr_);
+  }
+
+  // HEAD: the headers GET would send, with its Content-Length, and no body.
+  void WriteHead() {
+    head_res_.emplace();
+    FillHeaders(*head_res_);
+    if (resp_.sse) {
+      resp_.sse.reset();  // no stream to start; releases whatever it held
+      head_res_->set(bhttp::field::content_type, "text/event-stream");
+      keep_alive_ = false;
+    } else {
+      head_res_->content_length(resp_.file ? resp_.file->length : resp_.body.size());
+    }
+    head_res_->keep_alive(keep_alive_);
+    head_sr_.emplace(*head_res_);
+    WriteSome(*head_sr_);
+  }
+
+  // Writes piecewise so the write timeout bounds each stall: a client that stops reading is
+  // dropped, however large the response.
+  template <class Serializer>
+  void WriteSome(Serializer& sr) {
+    stream_.expires_after(std::chrono::milliseconds(core_->options.write_timeout_ms));
+    bhttp::async_write_some(stream_, sr,
+                            [self = shared_from_this(), &sr](beast::error_code ec, std::size_t n) {
+                              self->written_ += n;
+                              if (!ec && !sr.is_done()) return self->WriteSome(sr);
+                              self->OnWrite(ec, self->written_);
+                            });
   }
 
   void OnWrite(beast::error_code ec, std::size_t bytes) {
     Complete(bytes);
+    written_ = 0;
+    str_sr_.reset();
+    file_sr_.reset();
+    head_sr_.reset();
     str_res_.reset();
     file_res_.reset();
-    if (ec) return HardClose();
+    head_res_.reset();
+    req_.hold.reset();
+    ReleaseUploadBytes();
+    upload_len_known_ = false;
+    if (ec) {
+      if (ec == beast::error::timeout) {
+        core_->log_limiter.Log(
+            spdlog::level::info, "write-timeout",
+            "http: dropped a client that stopped reading (" + remote_addr_ + ")");
+      }
+      return HardClose();
+    }
     if (!keep_alive_ || core_->stopping) return Close();
     StartRead(false);
   }
@@ -494,6 +637,7 @@ class Session : public std::enable_shared_from_this<Session> {
     sse_res_->set(bhttp::field::cache_control, "no-cache");
     sse_res_->set("X-Accel-Buffering", "no");
     // No Content-Length and no chunking: the event stream lasts until the connection closes.
+    stream_.expires_after(std::chrono::milliseconds(core_->options.write_timeout_ms));
     bhttp::async_write(stream_, *sse_res_,
                        [self = shared_from_this()](beast::error_code ec, std::size_t bytes) {
                          self->OnSseHeader(ec, bytes);
@@ -509,7 +653,8 @@ class Session : public std::enable_shared_from_this<Session> {
       return FinishSse();
     }
     core_->AddSink(sink_);
-    // A read that completes only when the client goes away (or misbehaves).
+    // A read that completes only when the client goes away (or misbehaves); untimed.
+    stream_.expires_never();
     stream_.async_read_some(net::buffer(sse_read_buf_),
                             [self = shared_from_this()](beast::error_code ec, std::size_t) {
                               if (ec) self->FinishSse();
@@ -539,6 +684,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void WriteNextSse() {
     sse_writing_ = true;
+    // Only the write is timed: the read watching for the client's close stays untimed.
+    stream_.expires_after(std::chrono::milliseconds(core_->options.write_timeout_ms));
     net::async_write(stream_, net::buffer(sse_queue_.front()),
                      [self = shared_from_this()](beast::error_code ec, std::size_t n) {
                        self->OnSseWrite(ec, n);
@@ -627,6 +774,14 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<bhttp::response<bhttp::string_body>> str_res_;
   std::optional<bhttp::response<RangeFileBody>> file_res_;
   std::optional<bhttp::response<bhttp::empty_body>> sse_res_;
+  std::optional<bhttp::response<bhttp::empty_body>> head_res_;
+  std::optional<bhttp::response_serializer<bhttp::string_body>> str_sr_;
+  std::optional<bhttp::response_serializer<RangeFileBody>> file_sr_;
+  std::optional<bhttp::response_serializer<bhttp::empty_body>> head_sr_;
+  std::uint64_t written_ = 0;
+  Clock::time_point request_deadline_ = Clock::time_point::max();
+  std::uint64_t upload_reserved_ = 0;  // bytes of ServerCore::upload_tmp_bytes held
+  bool upload_len_known_ = false;      // reserved from Content-Length up front
 
   std::shared_ptr<SseSinkImpl> sink_;
   std::deque<std::string> sse_queue_;
@@ -663,14 +818,60 @@ void SseSinkImpl::Close() {
 
 void ServerCore::DoAccept() {
   acceptor->async_accept(net::make_strand(*ioc), [this](beast::error_code ec, tcp::socket socket) {
-    if (stopping || !acceptor->is_open()) return;
-    if (ec) {
-      spdlog::warn("http: accept failed: {}", ec.message());
-    } else {
-      std::make_shared<Session>(std::move(socket), this)->Run();
-    }
-    DoAccept();
+    OnAccept(ec, std::move(socket));
   });
+}
+
+void ServerCore::OnAccept(beast::error_code ec, tcp::socket socket) {
+  if (stopping || !acceptor->is_open()) return;
+  if (ec) {
+    log_limiter.Log(spdlog::level::warn, "accept", "http: accept failed: " + ec.message());
+    // Out of descriptors or memory: accepting again at once would fail again, in a loop.
+    if (ec == net::error::no_descriptors || ec == net::error::no_buffer_space ||
+        ec == net::error::no_memory || ec.value() == ENFILE) {
+      accept_backoff->expires_after(kAcceptBackoff);
+      accept_backoff->async_wait([this](beast::error_code wec) {
+        if (!wec && !stopping && acceptor->is_open()) DoAccept();
+      });
+      return;
+    }
+    return DoAccept();
+  }
+  beast::error_code aec;
+  const auto ep = socket.remote_endpoint(aec);
+  std::string address = aec ? std::string() : ep.address().to_string();
+  std::string_view refusal;
+  {
+    std::lock_guard lock(mu);
+    if (connections >= max_connections) {
+      refusal = kTooManyConnections;
+    } else if (per_address[address] >= options.max_connections_per_ip) {
+      refusal = kTooManyFromAddress;
+    } else {
+      ++connections;
+      ++per_address[address];
+    }
+  }
+  if (refusal.empty()) {
+    std::make_shared<Session>(std::move(socket), this, std::move(address))->Run();
+  } else {
+    if (refusal == kTooManyConnections) {
+      log_limiter.Log(spdlog::level::warn, "max-connections",
+                      "http: refusing connections: " + std::to_string(max_connections) +
+                          " open (max_connections)");
+    } else {
+      log_limiter.Log(spdlog::level::warn, "per-address:" + address,
+                      "http: refusing connections from " + address + ": " +
+                          std::to_string(options.max_connections_per_ip) +
+                          " open (max_connections_per_ip)");
+    }
+    // Best effort, never blocking: the client learns why instead of seeing a bare reset.
+    socket.non_blocking(true, aec);
+    socket.send(net::buffer(refusal.data(), refusal.size()), 0, aec);
+    socket.shutdown(tcp::socket::shutdown_both, aec);
+    socket.close(aec);
+  }
+  DoAccept();
 }
 
 void ServerCore::Register(const std::shared_ptr<Session>& s) {
@@ -678,9 +879,13 @@ void ServerCore::Register(const std::shared_ptr<Session>& s) {
   sessions.emplace(s.get(), s);
 }
 
-void ServerCore::Unregister(Session* s) {
+void ServerCore::Unregister(Session* s, const std::string& address) {
   std::lock_guard lock(mu);
   sessions.erase(s);
+  --connections;
+  if (auto it = per_address.find(address); it != per_address.end() && --it->second <= 0) {
+    per_address.erase(it);
+  }
   cv.notify_all();
 }
 
@@ -730,6 +935,8 @@ Server::~Server() { Stop(); }
 
 std::uint16_t Server::port() const { return impl_->port; }
 
+int Server::max_connections() const { return impl_->max_connections; }
+
 Result<void> Server::Start() {
   Impl& s = *impl_;
   if (s.started) return Fail(Error::FailedPrecondition("server already started"));
@@ -762,6 +969,15 @@ Result<void> Server::Start() {
   if (s.acceptor->listen(net::socket_base::max_listen_connections, ec)) return fail("listen on");
   s.port = s.acceptor->local_endpoint(ec).port();
 
+  s.max_connections = s.options.max_connections;
+  if (s.max_connections <= 0) {
+    // Leave a quarter of the descriptors to the database, files being served and uploads.
+    rlimit rl{};
+    const rlim_t soft =
+        ::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY ? rl.rlim_cur : 1024;
+    s.max_connections = static_cast<int>(std::clamp<rlim_t>(soft / 4 * 3, 16, 1 << 24));
+  }
+  s.accept_backoff.emplace(s.acceptor->get_executor());
   s.started = true;
   s.workers = std::make_unique<net::thread_pool>(std::max(1, s.options.worker_threads));
   s.work.emplace(s.ioc->get_executor());
@@ -789,6 +1005,7 @@ void Server::Stop(int grace_ms) {
   net::post(s.acceptor->get_executor(), [&s] {
     beast::error_code ec;
     s.acceptor->close(ec);
+    s.accept_backoff->cancel();
   });
   s.CloseAllSinks();
   for (auto& session : s.LiveSessions()) session->Shutdown(false);
@@ -812,6 +1029,7 @@ void Server::Stop(int grace_ms) {
   s.ioc->stop();
   for (auto& t : s.io_threads) t.join();
   s.io_threads.clear();
+  s.accept_backoff.reset();
   s.acceptor.reset();
   s.ioc.reset();  // destroys whatever handlers (and sessions) were still queued
 }

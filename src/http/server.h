@@ -22,7 +22,19 @@ struct ServerOptions {
   // Per request: the headers must arrive within it, and the body must make progress at
   // least this often (a stalled or slowloris client is disconnected).
   int read_timeout_ms = 30000;
-  int idle_timeout_ms = 60000;   // keep-alive between requests
+  int idle_timeout_ms = 60000;  // keep-alive between requests
+  // Headers plus body of one request must arrive within this, however steadily they drip.
+  int request_timeout_ms = 600000;
+  // A response (or event stream) whose write makes no progress for this long is dropped,
+  // releasing the socket and any file it was sending.
+  int write_timeout_ms = 60000;
+  // Open connections in total (0: 3/4 of the soft RLIMIT_NOFILE at Start) and per client
+  // address; connections past either cap get a short 503/429 and are closed.
+  int max_connections = 0;
+  int max_connections_per_ip = 256;
+  // Temporary disk space of body_to_file uploads in flight: checked against Content-Length
+  // and while streaming; past it, 507.
+  std::uint64_t max_upload_tmp_bytes = 2ull << 30;
   std::string upload_dir;        // for body_to_file routes; must be set if any use it
   int sse_keepalive_ms = 15000;  // ": keepalive" comment interval on SSE streams
   // Called once per finished request (access log, metrics). Any thread.
@@ -42,6 +54,8 @@ class Server {
   [[nodiscard]] Result<void> Start();
   // The bound port (useful with port 0).
   std::uint16_t port() const;
+  // The connection cap in force (after Start).
+  int max_connections() const;
   // Stops accepting, lets in-flight requests finish (up to `grace_ms`), closes SSE streams
   // and joins all threads. Idempotent.
   void Stop(int grace_ms = 5000);

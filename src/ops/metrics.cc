@@ -106,6 +106,16 @@ T& Family<T>::With(const Labels& labels) {
   std::lock_guard lock(mu_);
   auto it = children_.find(labels);
   if (it != children_.end()) return *it->second;
+  // A bug that lets client input into a label must not grow memory and the scrape without
+  // bound: past the cap, new label sets share one "overflow" series.
+  constexpr std::size_t kMaxSeries = 2000;
+  const Labels* key = &labels;
+  Labels overflow;
+  if (children_.size() >= kMaxSeries) {
+    overflow.assign(labels.size(), "overflow");
+    if (auto o = children_.find(overflow); o != children_.end()) return *o->second;
+    key = &overflow;
+  }
   std::unique_ptr<T> child;
   if constexpr (std::is_same_v<T, Histogram>) {
     child = std::make_unique<T>(&bounds_);
@@ -113,7 +123,7 @@ T& Family<T>::With(const Labels& labels) {
     child = std::make_unique<T>();
   }
   T& ref = *child;
-  children_.emplace(labels, std::move(child));
+  children_.emplace(*key, std::move(child));
   return ref;
 }
 

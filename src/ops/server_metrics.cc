@@ -37,9 +37,17 @@ ServerMetrics::ServerMetrics(Store& store, ServerMetricsOptions options)
 
 void ServerMetrics::ObserveHttp(const std::string& method, const std::string& route, int status,
                                 double seconds) {
-  // Unmatched paths share one label value: raw paths would make unbounded series.
+  // Every label comes from a closed set: client input (a method, a path) would otherwise
+  // make unbounded series. Route names are the router's; unmatched paths share one value.
+  static constexpr std::string_view kMethods[] = {"GET",    "HEAD",  "POST",   "PUT",
+                                                  "DELETE", "PATCH", "OPTIONS"};
+  std::string m = "OTHER";
+  for (std::string_view k : kMethods) {
+    if (method == k) m = std::string(k);
+  }
   const std::string r = route.empty() ? "unmatched" : route;
-  http_requests_->With({method, r, std::to_string(status)}).Inc();
+  const std::string s = status >= 100 && status <= 599 ? std::to_string(status) : "other";
+  http_requests_->With({m, r, s}).Inc();
   http_seconds_->With({r}).Observe(seconds);
 }
 
