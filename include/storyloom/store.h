@@ -99,6 +99,20 @@ struct WorkflowUsage {
   std::int64_t unpriced_calls = 0;
 };
 
+// What RequestDeleteWorkflow did.
+struct WorkflowDeletion {
+  // true: a run holds the workflow; it is marked and its runner (or, once the lease has
+  // expired, any instance) deletes it when the run stops.
+  bool deferred = false;
+  std::vector<GeneratedFile> files;  // rows deleted now (remove them from disk after commit)
+};
+
+// A marked workflow deleted by DeleteMarkedWorkflows, with the file rows it had.
+struct DeletedWorkflow {
+  std::string id;
+  std::vector<GeneratedFile> files;
+};
+
 struct CreateResult {
   Workflow workflow;
   bool created = true;  // false when the idempotency key matched an earlier workflow
@@ -122,6 +136,15 @@ class StoreTx {
   // usage rows stay with workflow_id cleared. Returns the file rows that were deleted so the
   // caller can remove them from disk. not_found if no workflow has `id`.
   [[nodiscard]] Result<std::vector<GeneratedFile>> DeleteWorkflow(std::string_view id);
+  // The API's delete: deletes the workflow now when no live lease holds it, otherwise marks
+  // it (delete_requested, cancel_requested) and defers to its runner. Marked workflows are
+  // invisible: GetWorkflow, ListWorkflows, CountWorkflows, ClaimWorkflows and the file
+  // reads skip them. not_found if no visible workflow has `id`.
+  [[nodiscard]] Result<WorkflowDeletion> RequestDeleteWorkflow(std::string_view id);
+  // Deletes up to `limit` marked workflows that no live lease holds (`only_id` != "": just
+  // that one). Returns what it deleted, so the caller removes the files after the commit.
+  [[nodiscard]] Result<std::vector<DeletedWorkflow>> DeleteMarkedWorkflows(
+      int limit, std::string_view only_id = {});
   // Queued workflows and running ones whose lease has expired, oldest first, leased to
   // `owner` until now+lease_ms. Used by the engine; safe across instances. With
   // `max_per_user` > 0, no user ends up with more than that many unfinished workflows

@@ -96,6 +96,7 @@ Result<http::Response> CreateBackup(App& app, http::Request& req, const Principa
     if (b.id != r.id) continue;
     json body = BackupJson(b);
     body["missing_files"] = r.missing;
+    body["changed_files"] = r.changed;
     return JsonResponse(201, body);
   }
   return Fail(Error::Internal("the backup row vanished"));

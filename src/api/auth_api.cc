@@ -20,18 +20,30 @@ namespace {
 
 constexpr Millis kSessionMs = 7LL * 24 * 3600 * 1000;
 
-void SetSessionCookies(http::Response& r, const std::string& secret, const std::string& csrf) {
-  r.headers.Add("Set-Cookie", fmt::format("{}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}",
-                                          kSessionCookie, secret, kSessionMs / 1000));
-  r.headers.Add("Set-Cookie", fmt::format("{}={}; Path=/; SameSite=Strict; Max-Age={}", kCsrfCookie,
-                                          csrf, kSessionMs / 1000));
+// "; Secure" when the site is served over https (public_url), so the browser never sends the
+// cookies over plain http.
+std::string SecureAttr(const App& app) {
+  std::string scheme = app.config.public_url.substr(0, 8);
+  for (char& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return scheme == "https://" ? "; Secure" : "";
 }
 
-// Failed sign-ins counted per username and per remote address (rate_limiter.h).
+void SetSessionCookies(const App& app, http::Response& r, const std::string& secret,
+                       const std::string& csrf) {
+  const std::string secure = SecureAttr(app);
+  r.headers.Add("Set-Cookie", fmt::format("{}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
+                                          kSessionCookie, secret, kSessionMs / 1000, secure));
+  r.headers.Add("Set-Cookie", fmt::format("{}={}; Path=/; SameSite=Strict; Max-Age={}{}",
+                                          kCsrfCookie, csrf, kSessionMs / 1000, secure));
+}
+
+// Sign-in attempts counted per (username, address) and per address (rate_limiter.h). There
+// is no lock per username alone: a stranger's guesses from one address must not keep the
+// owner, signing in from another, out.
 struct LoginLimits {
   LoginLimits(const FailureLimiterOptions& u, const FailureLimiterOptions& a)
-      : by_user(u), by_address(a) {}
-  FailureLimiter by_user;
+      : by_user_address(u), by_address(a) {}
+  FailureLimiter by_user_address;
   FailureLimiter by_address;
 };
 
@@ -42,10 +54,11 @@ std::string UserKey(std::string_view username) {
 }
 
 Result<http::Response> StartSession(App& app, const User& user) {
-  SL_ASSIGN_OR_RETURN(IssuedToken session, app.auth.Issue(user.id, "session", "browser", kSessionMs));
+  SL_ASSIGN_OR_RETURN(IssuedToken session,
+                      app.auth.Issue(user.id, "session", "browser", kSessionMs));
   const std::string csrf = core::RandomToken(24);
   http::Response r = JsonResponse(200, {{"user", UserJson(user)}, {"csrf_token", csrf}});
-  SetSessionCookies(r, session.secret, csrf);
+  SetSessionCookies(app, r, session.secret, csrf);
   return r;
 }
 
@@ -53,34 +66,39 @@ Result<http::Response> Login(App& app, LoginLimits& limits, http::Request& req) 
   SL_ASSIGN_OR_RETURN(json body, JsonBody(req));
   SL_ASSIGN_OR_RETURN(auto username, OptString(body, "username"));
   SL_ASSIGN_OR_RETURN(auto password, OptString(body, "password"));
-  if (!username || username->empty()) return Fail(Error::InvalidArgument("username is required", "username"));
+  if (!username || username->empty())
+    return Fail(Error::InvalidArgument("username is required", "username"));
   if (!password) return Fail(Error::InvalidArgument("password is required", "password"));
-  if (password->size() > 1024) return Fail(Error::InvalidArgument("password is too long", "password"));
-  // Throttled attempts are refused before any password check, right or wrong.
+  if (password->size() > 1024)
+    return Fail(Error::InvalidArgument("password is too long", "password"));
+  // Each attempt is counted before its password is checked, in the same step that decides
+  // whether it may be checked at all (FailureLimiter::TryAttempt), so concurrent guesses
+  // never get more than the limit of checks. Refused attempts are not counted.
   const Millis now = core::WallMillis();
-  const std::string user_key = UserKey(*username);
-  const Millis wait = std::max(limits.by_user.RetryAfter(user_key, now).value_or(0),
-                               limits.by_address.RetryAfter(req.remote_addr, now).value_or(0));
-  if (wait > 0) {
-    return TooManyRequests("too many failed sign-ins; wait before trying again", wait);
+  const std::string pair_key = UserKey(*username) + '\n' + req.remote_addr;
+  if (auto wait = limits.by_user_address.TryAttempt(pair_key, now)) {
+    return TooManyRequests("too many failed sign-ins; wait before trying again", *wait);
+  }
+  if (auto wait = limits.by_address.TryAttempt(req.remote_addr, now)) {
+    limits.by_user_address.Forgive(pair_key, now);
+    return TooManyRequests("too many failed sign-ins; wait before trying again", *wait);
   }
   auto user = app.store.ReadOne<User>([&](StoreTx& tx) { return tx.FindUserByName(*username); });
   // Verify against a dummy hash when the user is unknown, so timing does not reveal names.
   static const std::string kDummy = Authenticator::HashPassword("storyloom-dummy").value_or("");
-  const bool ok = Authenticator::VerifyPassword(user ? user->password_hash : kDummy, *password) && user &&
-                  !user->disabled;
+  const bool ok = Authenticator::VerifyPassword(user ? user->password_hash : kDummy, *password) &&
+                  user && !user->disabled;
   if (!ok) {
-    const auto by_user = limits.by_user.RecordFailure(user_key, now);
-    const auto by_address = limits.by_address.RecordFailure(req.remote_addr, now);
     json detail = json::object();
     if (user && user->disabled) detail["reason"] = "disabled";
-    if (by_user || by_address) {
-      detail["locked_for_s"] = std::max(by_user.value_or(0), by_address.value_or(0)) / 1000;
-    }
+    const Millis locked = std::max(limits.by_user_address.RetryAfter(pair_key, now).value_or(0),
+                                   limits.by_address.RetryAfter(req.remote_addr, now).value_or(0));
+    if (locked > 0) detail["locked_for_s"] = locked / 1000;
     Audit(app, user ? user->id : "", "login.failure", *username, req, detail);
     return Fail(Error::Unauthenticated("wrong username or password"));
   }
-  limits.by_user.Reset(user_key);
+  limits.by_user_address.Reset(pair_key);
+  limits.by_address.Forgive(req.remote_addr, now);
   Audit(app, user->id, "login.success", user->username, req);
   return StartSession(app, *user);
 }
@@ -101,7 +119,8 @@ Result<http::Response> LoginLink(App& app, http::Request& req) {
   // Consume the link in one transaction, so it works exactly once.
   auto r = app.store.Write([&](StoreTx& tx) -> Result<void> {
     SL_ASSIGN_OR_RETURN(ApiToken t, tx.FindTokenByHash(hash));
-    if (t.kind != "login" || t.revoked_at || (t.expires_at && *t.expires_at <= core::WallMillis())) {
+    if (t.kind != "login" || t.revoked_at ||
+        (t.expires_at && *t.expires_at <= core::WallMillis())) {
       return Fail(Error::Unauthenticated("this sign-in link was used or has expired"));
     }
     SL_RETURN_IF_ERROR(tx.RevokeToken(t.id, core::WallMillis()));
@@ -123,25 +142,29 @@ Result<http::Response> LoginLink(App& app, http::Request& req) {
 }
 
 Result<http::Response> Logout(App& app, http::Request& req, const Principal& p) {
-  SL_RETURN_IF_ERROR(app.store.Write([&](StoreTx& tx) { return tx.RevokeToken(p.token_id, core::WallMillis()); }));
+  SL_RETURN_IF_ERROR(
+      app.store.Write([&](StoreTx& tx) { return tx.RevokeToken(p.token_id, core::WallMillis()); }));
   app.auth.Forget(p.token_id);
   Audit(app, p.user_id, "logout", p.username, req);
   http::Response r;
   r.status = 204;
-  r.headers.Add("Set-Cookie", fmt::format("{}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0", kSessionCookie));
-  r.headers.Add("Set-Cookie", fmt::format("{}=; Path=/; SameSite=Strict; Max-Age=0", kCsrfCookie));
+  r.headers.Add("Set-Cookie", fmt::format("{}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{}",
+                                          kSessionCookie, SecureAttr(app)));
+  r.headers.Add("Set-Cookie", fmt::format("{}=; Path=/; SameSite=Strict; Max-Age=0{}", kCsrfCookie,
+                                          SecureAttr(app)));
   return r;
 }
 
 Result<http::Response> Me(App& app, http::Request&, const Principal& p) {
-  SL_ASSIGN_OR_RETURN(User u, app.store.ReadOne<User>([&](StoreTx& tx) { return tx.GetUser(p.user_id); }));
+  SL_ASSIGN_OR_RETURN(User u,
+                      app.store.ReadOne<User>([&](StoreTx& tx) { return tx.GetUser(p.user_id); }));
   return JsonResponse(200, UserJson(u));
 }
 
 }  // namespace
 
 void AddAuthRoutes(App& app, http::Router& r) {
-  FailureLimiterOptions per_user;
+  FailureLimiterOptions per_user;  // per (username, address)
   per_user.max_failures = app.config.login_max_failures;
   per_user.base_lockout_ms = app.config.login_lockout_seconds * 1000LL;
   FailureLimiterOptions per_address = per_user;
@@ -150,9 +173,11 @@ void AddAuthRoutes(App& app, http::Router& r) {
   r.Add("POST", "/api/v1/auth/login",
         Public([&app, limits](http::Request& req) { return Login(app, *limits, req); }));
   r.Add("GET", "/login", Public([&app](http::Request& req) { return LoginLink(app, req); }));
-  r.Add("POST", "/api/v1/auth/logout",
-        Authed(app, [&app](http::Request& req, const Principal& p) { return Logout(app, req, p); }));
-  r.Add("GET", "/api/v1/me", Authed(app, [&app](http::Request& req, const Principal& p) { return Me(app, req, p); }));
+  r.Add("POST", "/api/v1/auth/logout", Authed(app, [&app](http::Request& req, const Principal& p) {
+          return Logout(app, req, p);
+        }));
+  r.Add("GET", "/api/v1/me",
+        Authed(app, [&app](http::Request& req, const Principal& p) { return Me(app, req, p); }));
 }
 
 }  // namespace storyloom::api

@@ -1,8 +1,12 @@
 #include "api/json_views.h"
 
 #include <fmt/format.h>
+#include <sodium.h>
+
+#include <charconv>
 
 #include "core/clock.h"
+#include "core/hash.h"
 #include "http/http.h"
 
 namespace storyloom::api {
@@ -31,7 +35,53 @@ json TimeJson(std::optional<Millis> ms) {
   return ms ? json(core::FormatRfc3339(*ms)) : json(nullptr);
 }
 
-std::string FileUrl(const GeneratedFile& f) { return "/files/" + http::PercentEncode(f.file_path); }
+namespace {
+
+// Written once by ConfigureFileLinks before the server starts; read-only afterwards.
+std::string g_files_origin;
+unsigned char g_link_key[crypto_auth_hmacsha256_KEYBYTES];
+
+std::string LinkSignature(const std::string& file_path, std::int64_t exp) {
+  const std::string msg = fmt::format("{}\n{}", file_path, exp);
+  unsigned char mac[crypto_auth_hmacsha256_BYTES];
+  crypto_auth_hmacsha256(mac, reinterpret_cast<const unsigned char*>(msg.data()), msg.size(),
+                         g_link_key);
+  return core::HexEncode(std::string_view(reinterpret_cast<const char*>(mac), sizeof mac));
+}
+
+}  // namespace
+
+void ConfigureFileLinks(const std::string& files_origin, const std::string& secret) {
+  g_files_origin = files_origin;
+  if (secret.empty()) {
+    randombytes_buf(g_link_key, sizeof g_link_key);
+  } else {
+    crypto_hash_sha256(g_link_key, reinterpret_cast<const unsigned char*>(secret.data()),
+                       secret.size());
+  }
+}
+
+const std::string& FilesOrigin() { return g_files_origin; }
+
+bool VerifyFileLink(const std::string& file_path, const std::string& exp, const std::string& sig) {
+  std::int64_t when = 0;
+  auto [p, ec] = std::from_chars(exp.data(), exp.data() + exp.size(), when);
+  if (ec != std::errc() || p != exp.data() + exp.size()) return false;
+  if (when < core::WallMillis() / 1000) return false;
+  return core::ConstantTimeEquals(LinkSignature(file_path, when), sig);
+}
+
+std::string FileUrl(const std::string& file_path) {
+  const std::string path = "/files/" + http::PercentEncode(file_path);
+  if (g_files_origin.empty()) return path;
+  // Valid until the end of the next whole hour: 1 to 2 hours, and the same link for an
+  // hour, so browsers can cache it.
+  const std::int64_t exp = (core::WallMillis() / 1000 / 3600 + 2) * 3600;
+  return fmt::format("{}{}?exp={}&sig={}", g_files_origin, path, exp,
+                     LinkSignature(file_path, exp));
+}
+
+std::string FileUrl(const GeneratedFile& f) { return FileUrl(f.file_path); }
 
 json FileJson(const GeneratedFile& f) {
   return {{"id", f.id},
@@ -87,9 +137,9 @@ json SceneJson(const Scene& s, const std::vector<GeneratedFile>& files) {
     }
     return nullptr;
   };
-  return {{"number", s.scene_number},     {"title", s.title},
-          {"description", s.description}, {"image_prompt", s.image_prompt},
-          {"narration", s.narration},     {"image", find(s.image_file_id)},
+  return {{"number", s.scene_number},      {"title", s.title},
+          {"description", s.description},  {"image_prompt", s.image_prompt},
+          {"narration", s.narration},      {"image", find(s.image_file_id)},
           {"audio", find(s.audio_file_id)}};
 }
 

@@ -11,7 +11,16 @@ namespace storyloom::api {
 
 // "0.00045" from 450000 nano-USD: exact, trailing zeros trimmed to two decimals.
 std::string FormatUsd(NanoUsd nusd);
+// "/files/<path>", or with files_origin set a link signed for 1 to 2 hours on that origin.
 std::string FileUrl(const GeneratedFile& f);
+std::string FileUrl(const std::string& file_path);
+
+// files_origin support. Configure once at start-up, before any request is served.
+void ConfigureFileLinks(const std::string& files_origin, const std::string& secret);
+const std::string& FilesOrigin();  // "" = files are served on the main origin
+// True when `exp` (unix seconds, not yet passed) and `sig` were made by FileUrl for
+// `file_path` with this process's secret.
+bool VerifyFileLink(const std::string& file_path, const std::string& exp, const std::string& sig);
 nlohmann::json FileJson(const GeneratedFile& f);
 // The workflow summary (list items): no phases, scenes, files or cost.
 nlohmann::json WorkflowJson(const Workflow& w);

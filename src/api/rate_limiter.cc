@@ -14,10 +14,38 @@ std::optional<Millis> FailureLimiter::RetryAfter(const std::string& key, Millis 
 
 std::optional<Millis> FailureLimiter::RecordFailure(const std::string& key, Millis now) {
   std::lock_guard lock(mu_);
+  return CountLocked(key, now);
+}
+
+std::optional<Millis> FailureLimiter::TryAttempt(const std::string& key, Millis now) {
+  std::lock_guard lock(mu_);
+  auto it = entries_.find(key);
+  if (it != entries_.end() && it->second.blocked_until > now) {
+    return it->second.blocked_until - now;
+  }
+  (void)CountLocked(key, now);
+  return std::nullopt;
+}
+
+void FailureLimiter::Forgive(const std::string& key, Millis now) {
+  std::lock_guard lock(mu_);
+  auto it = entries_.find(key);
+  if (it == entries_.end()) return;
+  Entry& e = it->second;
+  if (e.failures > 0) --e.failures;
+  // Only a lockout this attempt started is lifted; one earned by other failures stays.
+  if (e.failures < options_.max_failures) {
+    e.blocked_until = std::min(e.blocked_until, now);
+  } else if (e.blocked_until > now) {
+    e.blocked_until = e.blocked_before;
+  }
+}
+
+std::optional<Millis> FailureLimiter::CountLocked(const std::string& key, Millis now) {
   auto it = entries_.find(key);
   if (it == entries_.end()) {
     if (entries_.size() >= options_.max_keys) EvictLocked(now);
-    it = entries_.emplace(key, Entry{0, now, now, 0}).first;
+    it = entries_.emplace(key, Entry{0, now, now, 0, 0}).first;
   }
   Entry& e = it->second;
   // A quiet window (no failure and no lockout in force) starts the count afresh.
@@ -27,6 +55,7 @@ std::optional<Millis> FailureLimiter::RecordFailure(const std::string& key, Mill
   }
   ++e.failures;
   e.last_failure = now;
+  e.blocked_before = e.blocked_until;
   if (e.failures < options_.max_failures) return std::nullopt;
   // The max_failures-th failure locks for base; each one after that doubles it.
   const int doublings = std::min(e.failures - options_.max_failures, 30);

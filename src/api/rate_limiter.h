@@ -1,6 +1,10 @@
-// FailureLimiter: counts failures (sign-in attempts) per key — a username or a remote
-// address — and, once a key has too many within a window, blocks it for a lockout that
+// FailureLimiter: counts failures (sign-in attempts) per key — a (username, address) pair or a
+// remote address — and, once a key has too many within a window, blocks it for a lockout that
 // doubles with each further failure. In memory, per process, bounded in size. Thread-safe.
+//
+// Callers that check something expensive (a password) use TryAttempt before the check and
+// Forgive after a success: the attempt is counted in the same critical section that decides
+// whether it may go ahead, so N concurrent attempts never get more than max_failures checks.
 #pragma once
 
 #include <cstdint>
@@ -29,6 +33,14 @@ class FailureLimiter {
   std::optional<Millis> RetryAfter(const std::string& key, Millis now) const;
   // Counts a failure of `key` at `now`. Returns the lockout now in force (nullopt if none).
   std::optional<Millis> RecordFailure(const std::string& key, Millis now);
+  // Counts an attempt of `key` at `now` before it is checked, atomically with the decision:
+  // nullopt if it may go ahead (it counts as a failure until Forgive takes it back; the
+  // max_failures-th one already starts the lockout), or the milliseconds to wait (a refused
+  // attempt is not counted).
+  std::optional<Millis> TryAttempt(const std::string& key, Millis now);
+  // The attempt TryAttempt let through succeeded: un-counts it and lifts the lockout it
+  // started, if any.
+  void Forgive(const std::string& key, Millis now);
   // Forgets `key` (after a success).
   void Reset(const std::string& key);
   std::size_t size() const;
@@ -40,7 +52,11 @@ class FailureLimiter {
     Millis window_start = 0;
     Millis last_failure = 0;
     Millis blocked_until = 0;
+    Millis blocked_before = 0;  // blocked_until before the last attempt changed it
   };
+  // Counts one failure of the entry for `key` and returns the lockout it starts; caller
+  // holds mu_.
+  std::optional<Millis> CountLocked(const std::string& key, Millis now);
   // Makes room for one more key; caller holds mu_.
   void EvictLocked(Millis now);
 

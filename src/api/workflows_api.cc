@@ -1,4 +1,6 @@
 // /api/v1/workflows: create, list, get, events (SSE), cancel, retry, delete.
+#include <fmt/format.h>
+
 #include <charconv>
 
 #include "api/handler_util.h"
@@ -12,12 +14,26 @@ using nlohmann::json;
 
 namespace {
 
+constexpr int kDetailFiles = 200;
+
 // The detail JSON of `w` (phases, scenes, files, cost) read inside `tx`.
 Result<json> WorkflowDetail(StoreTx& tx, const Workflow& w) {
   json out = WorkflowJson(w);
   SL_ASSIGN_OR_RETURN(auto phases, tx.ListPhases(w.id));
   SL_ASSIGN_OR_RETURN(auto scenes, tx.ListScenes(w.id));
-  SL_ASSIGN_OR_RETURN(auto files, tx.ListFiles({.workflow_id = w.id, .limit = 200}));
+  // The first 200 files; the rest are a page away (files_next), never silently dropped.
+  SL_ASSIGN_OR_RETURN(auto files, tx.ListFiles({.workflow_id = w.id, .limit = kDetailFiles}));
+  // Scenes show their image and audio even when those are beyond the first page.
+  std::vector<GeneratedFile> scene_files = files.items;
+  for (const auto& s : scenes) {
+    for (const std::string* id : {&s.image_file_id, &s.audio_file_id}) {
+      if (id->empty()) continue;
+      bool have = false;
+      for (const auto& f : scene_files) have = have || f.id == *id;
+      if (have) continue;
+      if (auto f = tx.GetFile(*id); f) scene_files.push_back(std::move(*f));
+    }
+  }
   SL_ASSIGN_OR_RETURN(auto cost, tx.WorkflowCost(w.id));
   // Every phase appears, pending ones included, in pipeline order.
   json pj = json::array();
@@ -30,11 +46,16 @@ Result<json> WorkflowDetail(StoreTx& tx, const Workflow& w) {
   }
   out["phases"] = std::move(pj);
   json sj = json::array();
-  for (const auto& s : scenes) sj.push_back(SceneJson(s, files.items));
+  for (const auto& s : scenes) sj.push_back(SceneJson(s, scene_files));
   out["scenes"] = std::move(sj);
   json fj = json::array();
   for (const auto& f : files.items) fj.push_back(FileJson(f));
   out["files"] = std::move(fj);
+  out["files_truncated"] = !files.next_cursor.empty();
+  out["files_next"] = files.next_cursor.empty()
+                          ? json(nullptr)
+                          : json(fmt::format("/api/v1/files?workflow_id={}&limit=200&cursor={}",
+                                             w.id, files.next_cursor));
   out["cost_usd"] = FormatUsd(cost.first);
   out["cost_unpriced"] = cost.second;
   return out;

@@ -57,6 +57,11 @@ int Create(const GlobalFlags& flags) {
               static_cast<long long>(r->linked), static_cast<long long>(r->copied));
   for (const auto& m : r->missing)
     std::printf("warning: %s was deleted before it was copied\n", m.c_str());
+  for (const auto& c : r->changed)
+    std::printf(
+        "warning: %s was replaced after the database snapshot (the backup holds the new "
+        "bytes)\n",
+        c.c_str());
   std::printf("%s\n", r->path.c_str());  // last line: the path, for scripts
   return 0;
 }

@@ -3,6 +3,7 @@
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -16,7 +17,8 @@
 namespace storyloom::cli {
 
 void AddGlobalFlags(CLI::App& app, GlobalFlags& flags) {
-  app.add_option("--config", flags.config_file, "storyloom.toml to read (default ./storyloom.toml)");
+  app.add_option("--config", flags.config_file,
+                 "storyloom.toml to read (default ./storyloom.toml)");
   app.add_option("--data-dir", flags.data_dir, "data directory (STORYLOOM_DATA_DIR)");
   app.add_option("--database", flags.database_url,
                  "database URL: sqlite:///abs/path.db, sqlite:rel.db or postgresql://user@host/db "
@@ -30,6 +32,10 @@ int Die(const std::string& message, int code) {
 }
 
 core::Config LoadConfigOrExit(const GlobalFlags& flags) {
+  // Everything storyloom creates (database, WAL, files, backups, temporary files) is private
+  // to its user whatever umask it was started with; the data directory and the database get
+  // explicit modes as well (OpenStore, db::OpenSqlite).
+  ::umask(077);
   auto config = core::LoadConfig(flags.config_file);
   if (!config) std::exit(Die(config.error().message, 2));
   if (!flags.data_dir.empty()) config->data_dir = flags.data_dir;
@@ -48,13 +54,15 @@ namespace {
 // goes in as it is, anything else as a JSON string, so every line is valid JSON.
 class JsonMessageFlag : public spdlog::custom_flag_formatter {
  public:
-  void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
+  void format(const spdlog::details::log_msg& msg, const std::tm&,
+              spdlog::memory_buf_t& dest) override {
     const std::string_view text(msg.payload.data(), msg.payload.size());
     std::string out;
     if (text.starts_with('{') && nlohmann::json::accept(text)) {
       out = text;
     } else {
-      out = nlohmann::json(std::string(text)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      out = nlohmann::json(std::string(text))
+                .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     }
     dest.append(out.data(), out.data() + out.size());
   }
@@ -82,7 +90,15 @@ void SetupLogging(const core::Config& config) {
 Result<std::unique_ptr<Store>> OpenStore(const core::Config& config, bool migrate) {
   std::error_code ec;
   std::filesystem::create_directories(config.data_dir, ec);
-  if (ec) return Fail(Error::Unavailable("cannot create data directory " + config.data_dir + ": " + ec.message()));
+  if (ec)
+    return Fail(Error::Unavailable("cannot create data directory " + config.data_dir + ": " +
+                                   ec.message()));
+  // 0700 also when it already existed with wider permissions (made under another umask).
+  struct stat st {};
+  if (::stat(config.data_dir.c_str(), &st) == 0 && (st.st_mode & 077) != 0 &&
+      ::chmod(config.data_dir.c_str(), 0700) != 0) {
+    spdlog::warn("cannot make the data directory {} private (0700)", config.data_dir);
+  }
   StoreOptions so;
   so.synchronous = config.sqlite_synchronous;
   so.readers = config.db_readers;
@@ -98,9 +114,9 @@ Result<std::unique_ptr<Store>> OpenStore(const core::Config& config, bool migrat
   } else {
     SL_ASSIGN_OR_RETURN(auto st, db::GetMigrationStatus(store->database()));
     if (!st.pending.empty()) {
-      return Fail(Error::FailedPrecondition(
-          "the database needs migrations (" + std::to_string(st.pending.size()) +
-          " pending); run `storyloom db migrate` first"));
+      return Fail(Error::FailedPrecondition("the database needs migrations (" +
+                                            std::to_string(st.pending.size()) +
+                                            " pending); run `storyloom db migrate` first"));
     }
   }
   return store;
@@ -116,9 +132,9 @@ void Progress::Update(std::int64_t done) {
   last_percent_ = percent;
   const int width = 30;
   const int filled = percent * width / 100;
-  std::fprintf(stderr, "\r%s [%s%s] %3d%% (%lld/%lld)", label_.c_str(), std::string(filled, '#').c_str(),
-               std::string(width - filled, '.').c_str(), percent, static_cast<long long>(done),
-               static_cast<long long>(total_));
+  std::fprintf(stderr, "\r%s [%s%s] %3d%% (%lld/%lld)", label_.c_str(),
+               std::string(filled, '#').c_str(), std::string(width - filled, '.').c_str(), percent,
+               static_cast<long long>(done), static_cast<long long>(total_));
   std::fflush(stderr);
 }
 

@@ -1,4 +1,4 @@
-// storyloom users add | list | disable | enable | passwd
+// storyloom users add | list | disable | enable | passwd | login-link
 #include <unistd.h>
 
 #include <algorithm>
@@ -39,7 +39,8 @@ Result<NanoUsd> ParseUsd(const std::string& s) {
       ok = false;
     }
   }
-  if (!ok) return Fail(Error::InvalidArgument("--budget takes an amount in USD such as 25 or 12.50"));
+  if (!ok)
+    return Fail(Error::InvalidArgument("--budget takes an amount in USD such as 25 or 12.50"));
   for (int i = std::max(frac_digits, 0); i < 9; ++i) frac *= 10;
   return whole * 1000000000 + frac;
 }
@@ -49,7 +50,8 @@ Result<std::string> ReadPassword(bool from_stdin) {
   if (from_stdin) {
     std::getline(std::cin, password);
     if (password.empty()) return Fail(Error::InvalidArgument("no password on standard input"));
-    if (password.size() < 8) return Fail(Error::InvalidArgument("the password must have at least 8 characters"));
+    if (password.size() < 8)
+      return Fail(Error::InvalidArgument("the password must have at least 8 characters"));
     return password;
   }
   return core::RandomToken(12);
@@ -152,30 +154,65 @@ int Passwd(const GlobalFlags& flags, const UsersFlags& uf) {
   });
 }
 
+// A one-time sign-in link for `name` (valid 15 minutes). It does not go through the sign-in
+// limiter, so an administrator locked out of password sign-in still gets in; whoever runs
+// this already holds the database.
+int LoginLink(const GlobalFlags& flags, const UsersFlags& uf) {
+  core::Config config = LoadConfigOrExit(flags);
+  SetupLogging(config);
+  auto store = OpenStore(config, /*migrate=*/true);
+  if (!store) return Die(store.error().message);
+  auto user = (*store)->ReadOne<User>([&](StoreTx& tx) { return tx.FindUserByName(uf.name); });
+  if (!user) return Die(user.error().message);
+  if (user->disabled) return Die(uf.name + " is disabled; enable it first");
+  api::Authenticator auth(**store);
+  auto link = auth.Issue(user->id, "login", "cli login-link", 15LL * 60 * 1000);
+  if (!link) return Die(link.error().message);
+  AuditEntry a;
+  a.action = "user.login_link";
+  a.target = uf.name;
+  a.remote_addr = "cli";
+  (void)(*store)->Write([&](StoreTx& tx) { return tx.AppendAudit(a); });
+  std::printf("one-time sign-in link for %s (valid 15 minutes):\n", uf.name.c_str());
+  std::printf("%s/login?token=%s\n", config.PublicUrl().c_str(), link->secret.c_str());
+  return 0;
+}
+
 }  // namespace
 
 void AddUsersCommand(CLI::App& app, GlobalFlags& flags, Action& action) {
   static UsersFlags uf;
   CLI::App* users = app.add_subcommand("users", "Manage user accounts");
   users->require_subcommand(1);
-  CLI::App* add = users->add_subcommand("add", "Create a user (prints a random password unless --password-stdin)");
+  CLI::App* add = users->add_subcommand(
+      "add", "Create a user (prints a random password unless --password-stdin)");
   add->add_option("name", uf.name, "username")->required();
   add->add_flag("--admin", uf.admin, "make an administrator");
   add->add_option("--email", uf.email, "email address");
   add->add_flag("--password-stdin", uf.password_stdin, "read the password from standard input");
   add->add_option("--budget", uf.budget, "monthly budget in USD (default: none)");
   add->callback([&] { action = [&] { return Add(flags, uf); }; });
-  users->add_subcommand("list", "List users")->callback([&] { action = [&] { return List(flags); }; });
-  CLI::App* disable = users->add_subcommand("disable", "Disable a user (their tokens stop working)");
+  users->add_subcommand("list", "List users")->callback([&] {
+    action = [&] { return List(flags); };
+  });
+  CLI::App* disable =
+      users->add_subcommand("disable", "Disable a user (their tokens stop working)");
   disable->add_option("name", uf.name, "username")->required();
   disable->callback([&] { action = [&] { return SetDisabled(flags, uf.name, true); }; });
   CLI::App* enable = users->add_subcommand("enable", "Enable a disabled user");
   enable->add_option("name", uf.name, "username")->required();
   enable->callback([&] { action = [&] { return SetDisabled(flags, uf.name, false); }; });
-  CLI::App* passwd = users->add_subcommand("passwd", "Set a new password (random unless --password-stdin)");
+  CLI::App* passwd =
+      users->add_subcommand("passwd", "Set a new password (random unless --password-stdin)");
   passwd->add_option("name", uf.name, "username")->required();
   passwd->add_flag("--password-stdin", uf.password_stdin, "read the password from standard input");
   passwd->callback([&] { action = [&] { return Passwd(flags, uf); }; });
+  CLI::App* link = users->add_subcommand(
+      "login-link",
+      "Print a one-time sign-in link for a user (valid 15 minutes; works while "
+      "password sign-in is locked out)");
+  link->add_option("name", uf.name, "username")->required();
+  link->callback([&] { action = [&] { return LoginLink(flags, uf); }; });
 }
 
 }  // namespace storyloom::cli

@@ -187,6 +187,22 @@ Result<void> SetConfigValue(Config& c, const std::string& key, const std::string
     c.public_url = v;
     return {};
   }
+  if (key == "files_origin") {
+    std::string o = v;
+    while (!o.empty() && o.back() == '/') o.pop_back();
+    const auto scheme = o.find("://");
+    if (!o.empty() && (!(o.starts_with("http://") || o.starts_with("https://")) ||
+                       o.find('/', scheme + 3) != std::string::npos || o.size() == scheme + 3)) {
+      return Fail(Error::InvalidArgument(
+          "files_origin must be an origin like https://files.example.net (no path)", key));
+    }
+    c.files_origin = o;
+    return {};
+  }
+  if (key == "files_url_secret") {
+    c.files_url_secret = v;
+    return {};
+  }
   if (key == "log_level") {
     if (v != "trace" && v != "debug" && v != "info" && v != "warn" && v != "error" && v != "off") {
       return Fail(

@@ -104,20 +104,42 @@ providers::CallContext Pipeline::Context(const std::string& phase) {
 Result<bool> Pipeline::ShouldStop() {
   if (interrupt_ && interrupt_->load()) return true;
   // Another instance (or the API on another node) may have asked for a cancel.
-  SL_ASSIGN_OR_RETURN(Workflow now, d_.store.GetWorkflow(w_.id));
-  return now.cancel_requested;
+  auto now = d_.store.GetWorkflow(w_.id);
+  if (!now) {
+    // Deleted (or marked for deletion): stop; the runner finishes the delete.
+    if (now.error().code == ErrorCode::kNotFound) return true;
+    return Fail(now.error());
+  }
+  return now->cancel_requested;
 }
 
 void Pipeline::RemoveUntrackedFiles() {
-  auto tracked = d_.store.ReadOne<Page<GeneratedFile>>(
-      [&](StoreTx& tx) { return tx.ListFiles({.workflow_id = w_.id, .limit = 200}); });
-  auto all = d_.files.ListUnder(w_.id);
-  if (!tracked || !all) return;
+  // Only the folders the pipeline itself writes (story/, images/, audio/): a file there
+  // without a row is a step's output whose commit never happened, and no one else writes
+  // there while this run holds the lease. uploads/ is never touched: an upload in flight
+  // has its bytes in place a moment before its row commits, and an upload cleans up after
+  // itself when its row fails; a crash mid-upload leaves an orphan for cleanup.
+  std::vector<std::string> candidates;
+  for (const char* dir : {"story", "images", "audio"}) {
+    auto listed = d_.files.ListUnder(w_.id + "/" + dir);
+    if (!listed) return;
+    candidates.insert(candidates.end(), listed->begin(), listed->end());
+  }
+  if (candidates.empty()) return;
+  // Every tracked row, page by page (a workflow may track any number of files).
   std::set<std::string> keep;
-  for (const auto& f : tracked->items) keep.insert(f.file_path);
-  const std::string prefix = w_.id + "/";
-  for (const auto& path : *all) {
-    if (path.starts_with(prefix) && !keep.contains(path)) {
+  std::string cursor;
+  for (;;) {
+    auto page = d_.store.ReadOne<Page<GeneratedFile>>([&](StoreTx& tx) {
+      return tx.ListFiles({.workflow_id = w_.id, .limit = 200, .cursor = cursor});
+    });
+    if (!page) return;  // without the whole tracked set, delete nothing
+    for (const auto& f : page->items) keep.insert(f.file_path);
+    if (page->next_cursor.empty()) break;
+    cursor = page->next_cursor;
+  }
+  for (const auto& path : candidates) {
+    if (!keep.contains(path)) {
       spdlog::info("workflow {}: removing {} left by an interrupted run", w_.id, path);
       (void)d_.files.Remove(path);
     }
@@ -161,8 +183,14 @@ Result<RunOutcome> Pipeline::Run() {
   std::vector<WorkflowEvent> started;
   SL_RETURN_IF_ERROR(d_.store.Write([&](StoreTx& tx) -> Result<void> {
     started.clear();  // the callback may run again after a transient failure
-    SL_ASSIGN_OR_RETURN(Workflow cur, tx.GetWorkflow(w_.id));
     ended.reset();
+    auto found = tx.GetWorkflow(w_.id);
+    if (!found && found.error().code == ErrorCode::kNotFound) {
+      ended = WorkflowStatus::kCancelled;  // deleted before it started
+      return {};
+    }
+    SL_RETURN_IF_ERROR(found);
+    const Workflow& cur = *found;
     if (IsTerminal(cur.status)) {
       ended = cur.status;
       return {};
@@ -204,6 +232,8 @@ Result<RunOutcome> Pipeline::Run() {
     if (!r) {
       // A provider or step saw the interrupt: not a failure of the workflow.
       if ((interrupt_ && interrupt_->load()) || r.error().detail == "interrupted") break;
+      // A step that failed because the workflow was cancelled or deleted under it.
+      if (auto stop = ShouldStop(); stop && *stop) break;
       const Error& e = r.error();
       if (e.code == ErrorCode::kUnavailable && e.message.find("database") != std::string::npos) {
         return Fail(e);  // cannot record anything; the lease will expire and resume it
@@ -237,7 +267,10 @@ Result<RunOutcome> Pipeline::Run() {
                                     [&](StoreTx& tx) { return tx.ListPhases(w_.id); }));
   }
 
-  SL_ASSIGN_OR_RETURN(Workflow latest, d_.store.GetWorkflow(w_.id));
+  auto found = d_.store.GetWorkflow(w_.id);
+  if (!found && found.error().code == ErrorCode::kNotFound) return RunOutcome::kCancelled;
+  SL_RETURN_IF_ERROR(found);
+  const Workflow& latest = *found;
   if (latest.status == WorkflowStatus::kCompleted) return RunOutcome::kCompleted;
   if (stopping_ && stopping_->load()) return RunOutcome::kInterrupted;
   if (latest.cancel_requested || (interrupt_ && interrupt_->load())) {

@@ -60,6 +60,7 @@ void WorkflowManager::Start() {
     });
     if (!r) spdlog::warn("could not release stale leases: {}", r.error().message);
   }
+  (void)FinishDeletes();  // left by an instance that died before finishing them
   threads_.emplace_back([this] { SchedulerLoop(); });
   threads_.emplace_back([this] { HeartbeatLoop(); });
   if (options_.listen_for_work && store_.database().dialect() == db::Dialect::kPostgres) {
@@ -205,30 +206,53 @@ Result<Workflow> WorkflowManager::Retry(const std::string& id, const std::string
   return store_.GetWorkflow(id);
 }
 
-Result<void> WorkflowManager::Delete(const std::string& id) {
-  SL_ASSIGN_OR_RETURN(Workflow w, store_.GetWorkflow(id));
-  if (w.status == WorkflowStatus::kRunning || w.status == WorkflowStatus::kQueued) {
-    (void)Cancel(id);
-    // Wait briefly for a local worker to reach a step boundary so no file is written after
-    // the delete.
-    for (int i = 0; i < 200; ++i) {
-      {
-        std::lock_guard lock(mu_);
-        if (!active_.contains(id)) break;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(25));
-    }
-  }
-  SL_ASSIGN_OR_RETURN(auto files, store_.WriteOne<std::vector<GeneratedFile>>(
-                                      [&](StoreTx& tx) { return tx.DeleteWorkflow(id); }));
-  // Rows first, then files: a crash in between leaves orphans that cleanup quarantines,
-  // never a row pointing at nothing.
-  for (const auto& f : files) {
-    if (auto r = files_.Remove(f.file_path); !r) {
+namespace {
+
+// Removes the files of a deleted workflow, and anything else left in its folder (a file
+// a stopped run wrote but never tracked, an upload that lost its race with the delete).
+void RemoveWorkflowFiles(files::FileStore& files, const std::string& id,
+                         const std::vector<GeneratedFile>& rows) {
+  for (const auto& f : rows) {
+    if (auto r = files.Remove(f.file_path); !r) {
       spdlog::warn("could not remove {}: {}", f.file_path, r.error().message);
     }
   }
+  if (auto r = files.RemoveTree(id); !r) {
+    spdlog::warn("could not remove the folder of workflow {}: {}", id, r.error().message);
+  }
+}
+
+}  // namespace
+
+Result<void> WorkflowManager::Delete(const std::string& id) {
+  SL_ASSIGN_OR_RETURN(WorkflowDeletion d, store_.WriteOne<WorkflowDeletion>([&](StoreTx& tx) {
+    return tx.RequestDeleteWorkflow(id);
+  }));
+  if (d.deferred) {
+    // A run holds it: stop it at the next step boundary if it is ours; its runner deletes
+    // it when it stops (WorkflowManager::Run), wherever it runs.
+    std::lock_guard lock(mu_);
+    if (auto it = active_.find(id); it != active_.end()) it->second->store(true);
+    return {};
+  }
+  // Rows first, then files: a crash in between leaves orphans that cleanup quarantines,
+  // never a row pointing at nothing.
+  RemoveWorkflowFiles(files_, id, d.files);
   return {};
+}
+
+int WorkflowManager::FinishDeletes() {
+  auto done = store_.WriteOne<std::vector<DeletedWorkflow>>(
+      [&](StoreTx& tx) { return tx.DeleteMarkedWorkflows(50); });
+  if (!done) {
+    spdlog::warn("finishing deletes failed: {}", done.error().message);
+    return 0;
+  }
+  for (const auto& dw : *done) {
+    spdlog::info("workflow {} deleted after its run stopped", dw.id);
+    RemoveWorkflowFiles(files_, dw.id, dw.files);
+  }
+  return static_cast<int>(done->size());
 }
 
 void WorkflowManager::SchedulerLoop() {
@@ -288,7 +312,11 @@ void WorkflowManager::HeartbeatLoop() {
     std::vector<std::string> ids;
     for (const auto& [id, flag] : active_) ids.push_back(id);
     for (const auto& w : ready_) ids.push_back(w.id);
-    if (ids.empty()) continue;
+    lock.unlock();
+    // Deletes whose runner died (its lease expired) are finished by whoever notices first.
+    (void)FinishDeletes();
+    lock.lock();
+    if (ids.empty() || stopping_) continue;
     lock.unlock();
     auto held = store_.WriteOne<std::vector<std::string>>(
         [&](StoreTx& tx) { return tx.RenewLeases(options_.instance_id, ids, options_.lease_ms); });
@@ -351,9 +379,20 @@ void WorkflowManager::Run(const Workflow& w) {
   if (!outcome) {
     spdlog::error("workflow {} stopped: {}", w.id, outcome.error().message);
   }
-  // Keep the lease on an interrupted run only if we still own it; release it so a restart
-  // or another instance resumes at once.
-  (void)store_.Write([&](StoreTx& tx) { return tx.ReleaseLease(w.id, options_.instance_id); });
+  // Release the lease so a restart or another instance resumes at once, and, in the same
+  // transaction, finish a delete that was requested while this run held the workflow.
+  std::vector<DeletedWorkflow> deleted;
+  auto released = store_.Write([&](StoreTx& tx) -> Result<void> {
+    SL_RETURN_IF_ERROR(tx.ReleaseLease(w.id, options_.instance_id));
+    SL_ASSIGN_OR_RETURN(deleted, tx.DeleteMarkedWorkflows(1, w.id));
+    return {};
+  });
+  if (!released)
+    spdlog::warn("workflow {}: releasing the lease failed: {}", w.id, released.error().message);
+  for (const auto& dw : deleted) {
+    spdlog::info("workflow {} deleted after its run stopped", dw.id);
+    RemoveWorkflowFiles(files_, dw.id, dw.files);
+  }
 }
 
 }  // namespace storyloom::engine

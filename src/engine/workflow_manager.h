@@ -74,8 +74,13 @@ class WorkflowManager {
   // Requeues a failed or cancelled workflow; it resumes at the step that did not finish.
   // failed_precondition if it is queued, running or completed.
   [[nodiscard]] Result<Workflow> Retry(const std::string& id, const std::string& request_id = "");
-  // Deletes the workflow's rows and files. A running workflow is cancelled first.
+  // Deletes the workflow's rows and files, without waiting for a run: a workflow that no
+  // run holds goes at once; one that a run holds (here or on another instance) is marked,
+  // vanishes from the API at once, and its runner deletes it when the run stops (any
+  // instance's heartbeat finishes it if that runner died). not_found if absent.
   [[nodiscard]] Result<void> Delete(const std::string& id);
+  // Deletes marked workflows whose runner is gone (no live lease); returns how many.
+  int FinishDeletes();
 
   // Wakes the scheduler (after a create).
   void Notify();

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 
@@ -34,7 +35,9 @@ Result<void> FsyncPath(const std::string& path, int flags) {
 Result<void> MakeDirs(const fs::path& dir) {
   std::error_code ec;
   fs::create_directories(dir, ec);
-  if (ec) return Fail(Error::Unavailable(fmt::format("cannot create {}: {}", dir.string(), ec.message())));
+  if (ec)
+    return Fail(
+        Error::Unavailable(fmt::format("cannot create {}: {}", dir.string(), ec.message())));
   return {};
 }
 
@@ -71,7 +74,8 @@ FileStore::FileStore(std::string root) : root_(fs::absolute(root).lexically_norm
 
 Result<std::string> FileStore::Resolve(std::string_view rel_path) const {
   if (!IsSafeRelativePath(rel_path)) {
-    return Fail(Error::InvalidArgument(fmt::format("'{}' is not a path inside save_outputs", rel_path)));
+    return Fail(
+        Error::InvalidArgument(fmt::format("'{}' is not a path inside save_outputs", rel_path)));
   }
   const fs::path full = fs::path(root_) / fs::path(rel_path);
   // A symlink planted under the root must not lead outside it.
@@ -133,6 +137,52 @@ Result<StoredFile> FileStore::Adopt(const std::string& src, std::string_view rel
   if (::rename(src.c_str(), dest.c_str()) != 0) return Fail(IoError("cannot move upload to", dest));
   SL_RETURN_IF_ERROR(FsyncPath(dir.string(), O_RDONLY | O_DIRECTORY));
   return StoredFile{std::string(rel_path), static_cast<std::int64_t>(size), sha};
+}
+
+Result<StoredFile> FileStore::AdoptNew(const std::string& src, std::string_view rel_path) {
+  SL_ASSIGN_OR_RETURN(std::string dest, Resolve(rel_path));
+  SL_ASSIGN_OR_RETURN(std::string sha, core::Sha256File(src));
+  SL_RETURN_IF_ERROR(FsyncPath(src, O_RDONLY));
+  std::error_code ec;
+  const auto size = fs::file_size(src, ec);
+  if (ec) return Fail(Error::Unavailable("cannot stat " + src));
+  const fs::path dir = fs::path(dest).parent_path();
+  SL_RETURN_IF_ERROR(MakeDirs(dir));
+  // rename(2) would silently replace a file another request just put there; RENAME_NOREPLACE
+  // (or link(2) where the filesystem lacks it) fails instead.
+  int rc = ::renameat2(AT_FDCWD, src.c_str(), AT_FDCWD, dest.c_str(), RENAME_NOREPLACE);
+  if (rc != 0 && (errno == EINVAL || errno == ENOSYS)) {
+    rc = ::link(src.c_str(), dest.c_str());
+    if (rc == 0) ::unlink(src.c_str());
+  }
+  if (rc != 0) {
+    if (errno == EEXIST) return Fail(Error::AlreadyExists(fmt::format("{} exists", rel_path)));
+    return Fail(IoError("cannot move upload to", dest));
+  }
+  SL_RETURN_IF_ERROR(FsyncPath(dir.string(), O_RDONLY | O_DIRECTORY));
+  return StoredFile{std::string(rel_path), static_cast<std::int64_t>(size), sha};
+}
+
+Result<int> FileStore::RemoveTree(std::string_view rel_dir) {
+  SL_ASSIGN_OR_RETURN(auto paths, ListUnder(rel_dir));
+  int removed = 0;
+  for (const auto& p : paths) {
+    SL_RETURN_IF_ERROR(Remove(p));
+    ++removed;
+  }
+  // Empty directories (and temporary files' folders) left behind.
+  SL_ASSIGN_OR_RETURN(std::string dir, Resolve(rel_dir));
+  std::error_code ec;
+  if (fs::is_directory(dir, ec)) {
+    std::vector<fs::path> dirs;
+    for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::end(it);
+         it.increment(ec)) {
+      if (it->is_directory(ec) && !it->is_symlink(ec)) dirs.push_back(it->path());
+    }
+    for (auto d = dirs.rbegin(); d != dirs.rend(); ++d) fs::remove(*d, ec);  // only if empty
+    fs::remove(dir, ec);
+  }
+  return removed;
 }
 
 Result<void> FileStore::Remove(std::string_view rel_path) {

@@ -28,6 +28,9 @@ class FileStore {
   // Durably moves the file at `src` (same filesystem, e.g. an upload in data_dir/tmp) to
   // root/rel_path, hashing it on the way.
   [[nodiscard]] Result<StoredFile> Adopt(const std::string& src, std::string_view rel_path);
+  // Like Adopt, but never replaces a file: already_exists if root/rel_path exists (the
+  // check and the move are one atomic step, so concurrent callers cannot both win).
+  [[nodiscard]] Result<StoredFile> AdoptNew(const std::string& src, std::string_view rel_path);
   // Absolute path of a tracked rel_path. invalid_argument for a path that is absolute,
   // has "..", "." or empty segments, or leads through a symlink out of the root.
   [[nodiscard]] Result<std::string> Resolve(std::string_view rel_path) const;
@@ -37,6 +40,9 @@ class FileStore {
   [[nodiscard]] Result<std::vector<std::string>> ListAll() const;
   // Every regular file under root/rel_dir (paths relative to the root); empty if absent.
   [[nodiscard]] Result<std::vector<std::string>> ListUnder(std::string_view rel_dir) const;
+  // Removes every regular file under root/rel_dir and the directories left empty; returns
+  // how many files went.
+  [[nodiscard]] Result<int> RemoveTree(std::string_view rel_dir);
   // Moves root/rel_path to <data_dir>/quarantine/<timestamp>/rel_path.
   [[nodiscard]] Result<std::string> Quarantine(std::string_view rel_path);
 

@@ -2,10 +2,14 @@
 // restore.cc.
 #include "ops/backup.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -18,6 +22,7 @@
 #include "db/database.h"
 #include "db/migrations.h"
 #include "ops/backup_format.h"
+#include "ops/backup_io.h"
 #include "ops/table_io.h"
 
 namespace storyloom::ops {
@@ -83,6 +88,8 @@ Result<void> SnapshotSqlite(Store& store, const fs::path& dir, json& manifest,
   }
   // Hash after the copy is closed: nothing writes it from here on.
   std::error_code ec;
+  MakePrivate(copy);
+  SL_RETURN_IF_ERROR(FsyncPath(copy));
   SL_ASSIGN_OR_RETURN(auto sha, core::Sha256File(copy.string()));
   manifest["database"]["file"] = kSqliteFile;
   manifest["database"]["size"] = static_cast<std::int64_t>(fs::file_size(copy, ec));
@@ -94,7 +101,7 @@ Result<void> SnapshotSqlite(Store& store, const fs::path& dir, json& manifest,
 // snapshot, parents first.
 Result<void> ExportLogical(Store& store, const fs::path& dir, json& manifest,
                            std::vector<TrackedFile>& files, const ProgressFn& progress) {
-  fs::create_directories(dir / kLogicalDir);
+  SL_RETURN_IF_ERROR(CreatePrivateDirs(dir, kLogicalDir));
   json tables = json::array();
   json rows = json::object();
   int version = 0;
@@ -127,6 +134,8 @@ Result<void> ExportLogical(Store& store, const fs::path& dir, json& manifest,
   }));
   for (auto& t : tables) {
     const fs::path p = dir / t["file"].get<std::string>();
+    MakePrivate(p);
+    SL_RETURN_IF_ERROR(FsyncPath(p));
     SL_ASSIGN_OR_RETURN(auto sha, core::Sha256File(p.string()));
     t["sha256"] = sha;
     t["size"] = static_cast<std::int64_t>(fs::file_size(p));
@@ -176,23 +185,30 @@ Result<BackupResult> CreateInto(Store& store, const files::FileStore& fstore, co
       result.bytes += t["size"].get<std::int64_t>();
   }
   // Files: a hard link shares the bytes (FileStore never rewrites a file in place, it renames
-  // a new one over it, so the link keeps what the snapshot saw); copy across filesystems.
+  // a new one over it, so the link keeps what it linked); copy across filesystems. The
+  // checksum is taken of what was linked, not copied from the snapshot's row: a file replaced
+  // between the snapshot and its link would otherwise leave a stale checksum. Such a file is
+  // listed in changed_files (the database copy describes the older bytes).
   json jfiles = json::array();
   json missing = json::array();
+  json changed = json::array();
   const fs::path out_root = dir / kOutputsDir;
+  SL_RETURN_IF_ERROR(CreatePrivateDirs(dir, kOutputsDir));
   std::int64_t done = 0;
   for (const auto& f : files) {
     if (options.on_progress)
       options.on_progress("files", done++, static_cast<std::int64_t>(files.size()));
     auto src = fstore.Resolve(f.path);
     std::error_code ec;
-    if (!src || !fs::exists(*src, ec)) {
+    if (!src || !fs::exists(*src, ec) || !ValidateRelativePath(f.path)) {
       result.missing.push_back(f.path);
       missing.push_back(f.path);
       continue;
     }
     const fs::path dest = out_root / f.path;
-    fs::create_directories(dest.parent_path(), ec);
+    if (const auto slash = f.path.rfind('/'); slash != std::string::npos) {
+      SL_RETURN_IF_ERROR(CreatePrivateDirs(out_root, f.path.substr(0, slash)));
+    }
     if (::link(src->c_str(), dest.c_str()) == 0) {
       ++result.linked;
     } else {
@@ -207,8 +223,17 @@ Result<BackupResult> CreateInto(Store& store, const files::FileStore& fstore, co
       }
       ++result.copied;
     }
-    jfiles.push_back({{"path", f.path}, {"size", f.size}, {"sha256", f.sha256}});
-    result.bytes += f.size;
+    MakePrivate(dest);
+    UniqueFd fd(::open(dest.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    if (fd.get() < 0) return Fail(Error::Unavailable("cannot read " + dest.string()));
+    std::int64_t size = 0;
+    SL_ASSIGN_OR_RETURN(auto sha, Sha256Fd(fd.get(), size));
+    if (sha != f.sha256 || size != f.size) {
+      result.changed.push_back(f.path);
+      changed.push_back(f.path);
+    }
+    jfiles.push_back({{"path", f.path}, {"size", size}, {"sha256", sha}});
+    result.bytes += size;
     ++result.files;
   }
   if (options.on_progress) {
@@ -217,17 +242,36 @@ Result<BackupResult> CreateInto(Store& store, const files::FileStore& fstore, co
   }
   manifest["files"] = std::move(jfiles);
   manifest["missing_files"] = std::move(missing);
+  manifest["changed_files"] = std::move(changed);
   manifest["linked"] = result.linked;
   manifest["copied"] = result.copied;
+  // Durable before the manifest names it: every byte and directory entry of the backup
+  // (syncfs: one flush for the whole filesystem instead of one fsync per file), then the
+  // manifest (written aside, fsynced, renamed) and the directories that hold it. Only then
+  // is the backup marked ok.
+  {
+    UniqueFd d(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (d.get() < 0 || ::syncfs(d.get()) != 0)
+      return Fail(Error::Unavailable("cannot sync " + dir.string()));
+  }
   const std::string text = manifest.dump(2) + "\n";
   {
     const fs::path tmp = dir / "manifest.json.tmp";
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << text;
-    out.close();
-    if (!out) return Fail(Error::Unavailable("cannot write " + tmp.string()));
-    fs::rename(tmp, dir / kManifestFile);
+    UniqueFd out(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600));
+    if (out.get() < 0) return Fail(Error::Unavailable("cannot write " + tmp.string()));
+    for (std::size_t w = 0; w < text.size();) {
+      const ssize_t n = ::write(out.get(), text.data() + w, text.size() - w);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return Fail(Error::Unavailable("cannot write " + tmp.string()));
+      w += static_cast<std::size_t>(n);
+    }
+    if (::fsync(out.get()) != 0) return Fail(Error::Unavailable("cannot fsync " + tmp.string()));
+    std::error_code ec;
+    fs::rename(tmp, dir / kManifestFile, ec);
+    if (ec) return Fail(Error::Unavailable("cannot write the manifest: " + ec.message()));
   }
+  SL_RETURN_IF_ERROR(FsyncPath(dir));
+  SL_RETURN_IF_ERROR(FsyncPath(dir.parent_path()));
   result.manifest_sha256 = core::Sha256Hex(text);
   return result;
 }
@@ -243,13 +287,15 @@ Result<BackupResult> CreateBackup(Store& store, const files::FileStore& fstore,
   fs::path dir = fs::absolute(options.backups_dir) / BackupDirName(now);
   std::error_code ec;
   fs::create_directories(dir.parent_path(), ec);
+  MakePrivate(dir.parent_path());
   for (int i = 2; fs::exists(dir, ec); ++i) {
     dir = fs::absolute(options.backups_dir) / fmt::format("{}-{}", BackupDirName(now), i);
   }
-  if (!fs::create_directory(dir, ec) || ec) {
-    return Fail(
-        Error::Unavailable(fmt::format("cannot create {}: {}", dir.string(), ec.message())));
+  if (::mkdir(dir.c_str(), 0700) != 0) {
+    return Fail(Error::Unavailable(
+        fmt::format("cannot create {}: {}", dir.string(), std::strerror(errno))));
   }
+  MakePrivate(dir);
   BackupResult result;
   result.id = core::NewId();
   result.path = dir.string();
@@ -301,86 +347,126 @@ Result<std::optional<Millis>> LastGoodBackup(Store& store) {
       });
 }
 
+namespace {
+
+// Checks one file of the backup against its manifest entry, reading it beneath `root` without
+// following symlinks; appends what is wrong to `problems` (keyed by `name`).
+void CheckFile(const fs::path& root, const std::string& rel, std::int64_t size,
+               const std::string& sha256, const std::string& name,
+               std::vector<std::string>& problems) {
+  auto fd = OpenBeneath(root, rel);
+  if (!fd) {
+    problems.push_back(fd.error().code == ErrorCode::kNotFound
+                           ? fmt::format("{}: missing", name)
+                           : fmt::format("{}: {}", name, fd.error().message));
+    return;
+  }
+  struct stat st {};
+  if (::fstat(fd->get(), &st) != 0 || st.st_size != size) {
+    problems.push_back(fmt::format("{}: size {} but the manifest says {}", name, st.st_size, size));
+    return;
+  }
+  std::int64_t got = 0;
+  auto sha = Sha256Fd(fd->get(), got);
+  if (!sha || *sha != sha256 || got != size) {
+    problems.push_back(fmt::format("{}: sha256 differs from the manifest", name));
+  }
+}
+
+}  // namespace
+
 Result<VerifyReport> VerifyBackup(const std::string& path, const ProgressFn& on_progress) {
   VerifyReport report;
   const fs::path dir(path);
   SL_ASSIGN_OR_RETURN(json manifest, ReadManifest(dir));
-  const json& dbj = manifest.value("database", json::object());
-  if (dbj.value("dialect", "") == "sqlite") {
-    const fs::path copy = dir / dbj.value("file", std::string(kSqliteFile));
-    std::error_code ec;
-    if (!fs::exists(copy, ec)) {
-      report.problems.push_back(fmt::format("database copy {}: missing", copy.string()));
+  // A manifest is input like any other: its paths are checked before any is opened.
+  SL_RETURN_IF_ERROR(ValidateManifest(manifest));
+  const json& dbj = manifest["database"];
+  if (dbj["dialect"] == "sqlite") {
+    const std::string name = "database copy " + (dir / kSqliteFile).string();
+    auto fd = OpenBeneath(dir, kSqliteFile);
+    if (!fd) {
+      report.problems.push_back(fd.error().code == ErrorCode::kNotFound
+                                    ? name + ": missing"
+                                    : name + ": " + fd.error().message);
     } else {
-      auto sha = core::Sha256File(copy.string());
-      if (!sha || *sha != dbj.value("sha256", "")) {
-        report.problems.push_back(
-            fmt::format("database copy {}: sha256 differs from the manifest", copy.string()));
-      }
-      // integrity_check reads every page; run it on a private copy so the backup is never
-      // opened for writing.
-      auto check = IntegrityCheckSqliteFile(copy.string());
-      if (!check) {
-        report.problems.push_back(
-            fmt::format("database copy {}: {}", copy.string(), check.error().message));
+      // integrity_check reads every page; run it on a private copy (made from the file
+      // checked here, with its checksum) so the backup is never opened for writing.
+      std::string tmpl = (fs::temp_directory_path() / "storyloom-verify-XXXXXX").string();
+      if (::mkdtemp(tmpl.data()) == nullptr)
+        return Fail(Error::Unavailable("cannot create a temporary directory"));
+      struct Cleanup {
+        std::string dir;
+        ~Cleanup() {
+          std::error_code ec;
+          fs::remove_all(dir, ec);
+        }
+      } cleanup{tmpl};
+      const fs::path copy = fs::path(tmpl) / "check.db";
+      auto copied = CopyVerified(fd->get(), copy, dbj["size"].get<std::int64_t>(),
+                                 dbj["sha256"].get<std::string>(), name);
+      if (!copied) {
+        report.problems.push_back(copied.error().code == ErrorCode::kFailedPrecondition
+                                      ? fmt::format("{}: sha256 differs from the manifest", name)
+                                      : copied.error().message);
       } else {
-        for (const auto& p : *check) report.problems.push_back("database copy: " + p);
+        auto check = IntegrityCheckOwnedSqliteFile(copy.string());
+        if (!check) {
+          report.problems.push_back(fmt::format("{}: {}", name, check.error().message));
+        } else {
+          for (const auto& p : *check) report.problems.push_back("database copy: " + p);
+        }
       }
     }
   } else {
-    for (const auto& t : dbj.value("tables", json::array())) {
-      const fs::path p = dir / t.value("file", "");
-      std::error_code ec;
-      if (!fs::exists(p, ec)) {
-        report.problems.push_back(fmt::format("{}: missing", p.string()));
-        continue;
-      }
-      auto sha = core::Sha256File(p.string());
-      if (!sha || *sha != t.value("sha256", "")) {
-        report.problems.push_back(fmt::format("{}: sha256 differs from the manifest", p.string()));
-      }
+    for (const auto& t : dbj["tables"]) {
+      const std::string rel = t["file"].get<std::string>();
+      CheckFile(dir, rel, t["size"].get<std::int64_t>(), t["sha256"].get<std::string>(),
+                (dir / rel).string(), report.problems);
     }
   }
   const auto& files = manifest.value("files", json::array());
   std::set<std::string> listed;
   std::int64_t done = 0;
+  const fs::path root = dir / kOutputsDir;
   for (const auto& f : files) {
     if (on_progress) on_progress("verify", done++, static_cast<std::int64_t>(files.size()));
-    const std::string rel = f.value("path", "");
+    const std::string rel = f["path"].get<std::string>();
     listed.insert(rel);
-    const fs::path p = dir / kOutputsDir / rel;
-    std::error_code ec;
-    const auto size = fs::file_size(p, ec);
-    if (ec) {
-      report.problems.push_back(fmt::format("{}: missing", rel));
-      continue;
-    }
-    ++report.files_checked;
-    if (static_cast<std::int64_t>(size) != f.value("size", std::int64_t{-1})) {
-      report.problems.push_back(fmt::format("{}: size {} but the manifest says {}", rel, size,
-                                            f.value("size", std::int64_t{-1})));
-      continue;
-    }
-    auto sha = core::Sha256File(p.string());
-    if (!sha || *sha != f.value("sha256", "")) {
-      report.problems.push_back(fmt::format("{}: sha256 differs from the manifest", rel));
-    }
+    const std::size_t before = report.problems.size();
+    CheckFile(dir, std::string(kOutputsDir) + "/" + rel, f["size"].get<std::int64_t>(),
+              f["sha256"].get<std::string>(), rel, report.problems);
+    if (report.problems.size() == before ||
+        report.problems.back().find(": missing") == std::string::npos)
+      ++report.files_checked;
   }
   if (on_progress) on_progress("verify", done, static_cast<std::int64_t>(files.size()));
   for (const auto& m : manifest.value("missing_files", json::array())) {
     report.warnings.push_back(
         fmt::format("{}: was already gone when the backup was taken", m.get<std::string>()));
   }
+  for (const auto& m : manifest.value("changed_files", json::array())) {
+    if (!m.is_string()) continue;
+    report.warnings.push_back(fmt::format(
+        "{}: was replaced after the database snapshot; the backup holds the newer bytes",
+        m.get<std::string>()));
+  }
   std::error_code ec;
-  const fs::path root = dir / kOutputsDir;
-  if (fs::exists(root, ec)) {
+  if (fs::is_directory(fs::symlink_status(root, ec))) {
     for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != fs::end(it);
          it.increment(ec)) {
-      if (!it->is_regular_file(ec)) continue;
+      const auto st = it->symlink_status(ec);
       const std::string rel = fs::relative(it->path(), root, ec).generic_string();
+      if (fs::is_symlink(st)) {
+        report.problems.push_back(fmt::format("{}: a symlink", Quote(rel)));
+        continue;
+      }
+      if (!fs::is_regular_file(st)) continue;
       if (!listed.contains(rel))
-        report.problems.push_back(fmt::format("{}: not in the manifest", rel));
+        report.problems.push_back(fmt::format("{}: not in the manifest", Quote(rel)));
     }
+  } else if (fs::exists(fs::symlink_status(root, ec))) {
+    report.problems.push_back(fmt::format("{}: not a directory", kOutputsDir));
   }
   return report;
 }

@@ -44,11 +44,16 @@ struct BackupResult {
   std::int64_t linked = 0;
   std::int64_t copied = 0;
   std::vector<std::string> missing;  // tracked files gone by the time they were copied
+  // Tracked files replaced between the database snapshot and their link: the backup holds
+  // (and its manifest describes) the newer bytes.
+  std::vector<std::string> changed;
   std::string manifest_sha256;
 };
 
 // Takes a backup and records it in `backups` (running, then ok or failed). A file deleted
-// between the snapshot and its copy is listed in `missing`, not an error.
+// between the snapshot and its copy is listed in `missing`, not an error. Every checksum in
+// the manifest is of the bytes the backup holds; the backup is fsynced (files, manifest,
+// directories) before it is marked ok. Directories are 0700 and files 0600.
 [[nodiscard]] Result<BackupResult> CreateBackup(Store& store, const files::FileStore& files,
                                                 const BackupOptions& options);
 

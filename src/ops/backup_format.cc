@@ -7,6 +7,7 @@
 
 #include "core/bounded_json.h"
 #include "core/hash.h"
+#include "ops/backup_io.h"
 
 namespace storyloom::ops {
 
@@ -60,10 +61,20 @@ Result<std::vector<db::Value>> JsonToValues(const json& row) {
     } else if (v.is_string()) {
       out.emplace_back(v.get<std::string>());
     } else if (v.is_object() && v.contains("hex") && v["hex"].is_string()) {
-      const std::string hex = v["hex"];
+      const std::string& hex = v["hex"].get_ref<const std::string&>();
+      auto nibble = [](char c) -> int {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        return -1;
+      };
+      if (hex.size() % 2 != 0) return Fail(Error::InvalidArgument("a row holds malformed hex"));
       std::string bytes;
+      bytes.reserve(hex.size() / 2);
       for (std::size_t i = 0; i + 1 < hex.size(); i += 2) {
-        bytes.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+        const int hi = nibble(hex[i]), lo = nibble(hex[i + 1]);
+        if (hi < 0 || lo < 0) return Fail(Error::InvalidArgument("a row holds malformed hex"));
+        bytes.push_back(static_cast<char>(hi * 16 + lo));
       }
       out.emplace_back(std::move(bytes));
     } else {
@@ -74,14 +85,23 @@ Result<std::vector<db::Value>> JsonToValues(const json& row) {
 }
 
 Result<json> ReadManifest(const std::filesystem::path& dir) {
+  std::error_code ec;
+  const auto st = std::filesystem::symlink_status(dir / kManifestFile, ec);
+  if (!std::filesystem::exists(st))
+    return Fail(Error::NotFound((dir / kManifestFile).string() + " does not exist"));
+  if (!std::filesystem::is_regular_file(st) ||
+      std::filesystem::file_size(dir / kManifestFile, ec) > kMaxManifestBytes) {
+    return Fail(Error::InvalidArgument((dir / kManifestFile).string() +
+                                       " is not a regular file of at most 512 MiB"));
+  }
   std::ifstream in(dir / kManifestFile, std::ios::binary);
   if (!in) return Fail(Error::NotFound((dir / kManifestFile).string() + " does not exist"));
   std::stringstream ss;
   ss << in.rdbuf();
   auto parsed = core::ParseJson(ss.str());
   if (!parsed) {
-    return Fail(Error::InvalidArgument((dir / kManifestFile).string() + ": " +
-                                       parsed.error().message));
+    return Fail(
+        Error::InvalidArgument((dir / kManifestFile).string() + ": " + parsed.error().message));
   }
   json j = std::move(*parsed);
   if (!j.is_object()) {
@@ -112,9 +132,13 @@ Result<std::vector<std::string>> IntegrityCheckSqliteFile(const std::string& pat
   std::error_code ec;
   fs::copy_file(path, copy, ec);
   if (ec) return Fail(Error::Unavailable("cannot copy " + path + ": " + ec.message()));
+  return IntegrityCheckOwnedSqliteFile(copy.string());
+}
+
+Result<std::vector<std::string>> IntegrityCheckOwnedSqliteFile(const std::string& path) {
   db::Options o;
   o.readers = 1;
-  SL_ASSIGN_OR_RETURN(auto d, db::Open("sqlite://" + copy.string(), o));
+  SL_ASSIGN_OR_RETURN(auto d, db::Open("sqlite://" + path, o));
   std::vector<std::string> problems;
   SL_RETURN_IF_ERROR(d->Read([&](db::Connection& c) -> Result<void> {
     problems.clear();

@@ -148,6 +148,31 @@ Result<CleanupReport> RunCleanup(Store& store, files::FileStore& files,
       }
     }
   }
+  if (!options.dry_run) {
+    // Deletes requested while a run held the workflow, whose runner died before finishing
+    // them (no live lease any more): rows first, then the files and the folder.
+    for (int round = 0; round < 10000; ++round) {
+      SL_ASSIGN_OR_RETURN(auto done, store.WriteOne<std::vector<DeletedWorkflow>>([&](StoreTx& tx) {
+        return tx.DeleteMarkedWorkflows(batch);
+      }));
+      if (done.empty()) break;
+      for (const auto& dw : done) {
+        for (const auto& f : dw.files) {
+          if (auto r = files.Remove(f.file_path); !r) {
+            ++report.file_errors;
+            spdlog::warn("cleanup: {}", r.error().message);
+          }
+        }
+        if (auto r = files.RemoveTree(dw.id); !r) {
+          ++report.file_errors;
+          spdlog::warn("cleanup: {}", r.error().message);
+        }
+        report.workflows.push_back(
+            {dw.id, "deleted", now, static_cast<std::int64_t>(dw.files.size()), 0});
+        report.files += static_cast<std::int64_t>(dw.files.size());
+      }
+    }
+  }
   if (options.usage_days > 0) {
     const Millis cutoff = now - options.usage_days * kDay;
     if (options.dry_run) {

@@ -15,6 +15,11 @@ using store::kFileFrom;
 
 namespace {
 
+// Files of workflows marked for deletion are gone as far as readers are concerned.
+constexpr std::string_view kVisible =
+    " AND NOT EXISTS (SELECT 1 FROM workflows dw WHERE dw.id = f.workflow_id AND "
+    "dw.delete_requested = 1)";
+
 bool IsHexSha256(std::string_view s) {
   if (s.size() != 64) return false;
   for (char c : s) {
@@ -30,15 +35,19 @@ Result<GeneratedFile> StoreTx::AddGeneratedFile(const NewFile& f) {
       f.file_path.find("..") != std::string::npos) {
     return Fail(Error::InvalidArgument("file_path must be relative to save_outputs/", "file_path"));
   }
-  if (f.file_name.empty()) return Fail(Error::InvalidArgument("file_name is required", "file_name"));
+  if (f.file_name.empty())
+    return Fail(Error::InvalidArgument("file_name is required", "file_name"));
   if (f.file_size < 0) return Fail(Error::InvalidArgument("file_size must be >= 0", "file_size"));
   if (!IsHexSha256(f.sha256)) {
     return Fail(Error::InvalidArgument("sha256 must be 64 lowercase hex digits", "sha256"));
   }
   // The owner of a file is the owner of its workflow.
   const Value w[] = {f.workflow_id};
-  SL_ASSIGN_OR_RETURN(auto owner, c_.QueryOpt("SELECT user_id FROM workflows WHERE id = ?", w));
-  if (!owner) return Fail(Error::NotFound(fmt::format("workflow {} does not exist", f.workflow_id)));
+  SL_ASSIGN_OR_RETURN(
+      auto owner,
+      c_.QueryOpt("SELECT user_id FROM workflows WHERE id = ? AND delete_requested = 0", w));
+  if (!owner)
+    return Fail(Error::NotFound(fmt::format("workflow {} does not exist", f.workflow_id)));
   GeneratedFile out;
   out.id = core::NewId();
   out.workflow_id = f.workflow_id;
@@ -51,10 +60,17 @@ Result<GeneratedFile> StoreTx::AddGeneratedFile(const NewFile& f) {
   out.sha256 = f.sha256;
   out.metadata_json = f.metadata_json.empty() ? "{}" : f.metadata_json;
   out.created_at = core::WallMillis();
-  const Value v[] = {out.id,        out.workflow_id,       owner->Text(0),
-                     db::TextOrNull(out.scene_id),           std::string(ToString(out.file_type)),
-                     out.file_path, out.file_name,         out.mime_type,
-                     out.file_size, out.sha256,            out.metadata_json,
+  const Value v[] = {out.id,
+                     out.workflow_id,
+                     owner->Text(0),
+                     db::TextOrNull(out.scene_id),
+                     std::string(ToString(out.file_type)),
+                     out.file_path,
+                     out.file_name,
+                     out.mime_type,
+                     out.file_size,
+                     out.sha256,
+                     out.metadata_json,
                      out.created_at};
   auto r = c_.Exec(
       "INSERT INTO generated_files (id, workflow_id, user_id, scene_id, file_type, file_path, "
@@ -80,8 +96,8 @@ Result<GeneratedFile> StoreTx::AddGeneratedFile(const NewFile& f) {
 
 Result<GeneratedFile> StoreTx::GetFile(std::string_view id) {
   const Value v[] = {std::string(id)};
-  SL_ASSIGN_OR_RETURN(auto row, c_.QueryOpt(fmt::format("SELECT {} FROM {} WHERE f.id = ?",
-                                                        kFileColumns, kFileFrom),
+  SL_ASSIGN_OR_RETURN(auto row, c_.QueryOpt(fmt::format("SELECT {} FROM {} WHERE f.id = ?{}",
+                                                        kFileColumns, kFileFrom, kVisible),
                                             v));
   if (!row) return Fail(Error::NotFound(fmt::format("file {} does not exist", id)));
   return store::FileFromRow(*row);
@@ -89,8 +105,8 @@ Result<GeneratedFile> StoreTx::GetFile(std::string_view id) {
 
 Result<GeneratedFile> StoreTx::GetFileByPath(std::string_view file_path) {
   const Value v[] = {std::string(file_path)};
-  SL_ASSIGN_OR_RETURN(auto row, c_.QueryOpt(fmt::format("SELECT {} FROM {} WHERE f.file_path = ?",
-                                                        kFileColumns, kFileFrom),
+  SL_ASSIGN_OR_RETURN(auto row, c_.QueryOpt(fmt::format("SELECT {} FROM {} WHERE f.file_path = ?{}",
+                                                        kFileColumns, kFileFrom, kVisible),
                                             v));
   if (!row) return Fail(Error::NotFound(fmt::format("no file at {}", file_path)));
   return store::FileFromRow(*row);
@@ -99,7 +115,8 @@ Result<GeneratedFile> StoreTx::GetFileByPath(std::string_view file_path) {
 Result<Page<GeneratedFile>> StoreTx::ListFiles(const FileFilter& f) {
   SL_RETURN_IF_ERROR(store::CheckIdCursor(f.cursor));
   const int limit = store::ClampLimit(f.limit);
-  std::string sql = fmt::format("SELECT {} FROM {} WHERE 1 = 1", kFileColumns, kFileFrom);
+  std::string sql =
+      fmt::format("SELECT {} FROM {} WHERE 1 = 1{}", kFileColumns, kFileFrom, kVisible);
   std::vector<Value> params;
   if (!f.user_id.empty()) {
     sql += " AND f.user_id = ?";
@@ -138,7 +155,8 @@ Result<GeneratedFile> StoreTx::DeleteFile(std::string_view id) {
 
 Result<void> StoreTx::MarkFileMissing(std::string_view id) {
   const Value v[] = {std::string(id)};
-  SL_ASSIGN_OR_RETURN(auto n, c_.Exec("UPDATE generated_files SET state = 'missing' WHERE id = ?", v));
+  SL_ASSIGN_OR_RETURN(auto n,
+                      c_.Exec("UPDATE generated_files SET state = 'missing' WHERE id = ?", v));
   if (n == 0) return Fail(Error::NotFound(fmt::format("file {} does not exist", id)));
   return {};
 }

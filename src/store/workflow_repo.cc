@@ -41,12 +41,11 @@ Result<CreateResult> StoreTx::CreateWorkflow(const NewWorkflow& w) {
   if (w.prompt.empty()) return Fail(Error::InvalidArgument("prompt must not be empty", "prompt"));
   if (!w.idempotency_key.empty()) {
     const Value k[] = {w.user_id, w.idempotency_key};
-    SL_ASSIGN_OR_RETURN(
-        auto existing,
-        c_.QueryOpt(fmt::format("SELECT {} FROM workflows WHERE user_id = ? AND "
-                                "idempotency_key = ?",
-                                kWorkflowColumns),
-                    k));
+    SL_ASSIGN_OR_RETURN(auto existing,
+                        c_.QueryOpt(fmt::format("SELECT {} FROM workflows WHERE user_id = ? AND "
+                                                "idempotency_key = ?",
+                                                kWorkflowColumns),
+                                    k));
     if (existing) return CreateResult{store::WorkflowFromRow(*existing), false};
   }
   Workflow out;
@@ -57,14 +56,10 @@ Result<CreateResult> StoreTx::CreateWorkflow(const NewWorkflow& w) {
   out.options_json = w.options_json.empty() ? "{}" : w.options_json;
   out.idempotency_key = w.idempotency_key;
   out.created_at = out.updated_at = core::WallMillis();
-  const Value v[] = {out.id,
-                     out.user_id,
-                     out.title,
-                     out.original_prompt,
-                     out.options_json,
-                     db::TextOrNull(out.idempotency_key),
-                     out.created_at,
-                     out.updated_at};
+  const Value v[] = {out.id,           out.user_id,
+                     out.title,        out.original_prompt,
+                     out.options_json, db::TextOrNull(out.idempotency_key),
+                     out.created_at,   out.updated_at};
   // Two requests with the same key can both miss the SELECT above when they run at once
   // (PostgreSQL runs writes concurrently): the loser's INSERT does nothing, after waiting
   // for the winner to commit, and then reads the winner's workflow.
@@ -89,8 +84,10 @@ Result<CreateResult> StoreTx::CreateWorkflow(const NewWorkflow& w) {
 
 Result<Workflow> StoreTx::GetWorkflow(std::string_view id) {
   const Value v[] = {std::string(id)};
-  SL_ASSIGN_OR_RETURN(
-      auto row, c_.QueryOpt(fmt::format("SELECT {} FROM workflows WHERE id = ?", kWorkflowColumns), v));
+  SL_ASSIGN_OR_RETURN(auto row, c_.QueryOpt(fmt::format("SELECT {} FROM workflows WHERE id = ? AND "
+                                                        "delete_requested = 0",
+                                                        kWorkflowColumns),
+                                            v));
   if (!row) return Fail(Error::NotFound(fmt::format("workflow {} does not exist", id)));
   return store::WorkflowFromRow(*row);
 }
@@ -98,7 +95,8 @@ Result<Workflow> StoreTx::GetWorkflow(std::string_view id) {
 Result<Page<Workflow>> StoreTx::ListWorkflows(const WorkflowFilter& f) {
   SL_RETURN_IF_ERROR(store::CheckIdCursor(f.cursor));
   const int limit = store::ClampLimit(f.limit);
-  std::string sql = fmt::format("SELECT {} FROM workflows WHERE 1 = 1", kWorkflowColumns);
+  std::string sql =
+      fmt::format("SELECT {} FROM workflows WHERE delete_requested = 0", kWorkflowColumns);
   std::vector<Value> params;
   if (!f.user_id.empty()) {
     sql += " AND user_id = ?";
@@ -189,6 +187,67 @@ Result<std::vector<GeneratedFile>> StoreTx::DeleteWorkflow(std::string_view id) 
   return files;
 }
 
+Result<WorkflowDeletion> StoreTx::RequestDeleteWorkflow(std::string_view id) {
+  SL_RETURN_IF_ERROR(GetWorkflow(id));  // not_found for missing and already-marked ones
+  const Value v[] = {std::string(id)};
+  SL_ASSIGN_OR_RETURN(auto rows, c_.Query(fmt::format("SELECT {} FROM {} WHERE f.workflow_id = ?",
+                                                      store::kFileColumns, store::kFileFrom),
+                                          v));
+  const Millis now = core::WallMillis();
+  // Conditional in one statement: on PostgreSQL a claim holding the row lock makes this wait
+  // and then see the new lease, so a workflow is never deleted under a run.
+  const Value d[] = {std::string(id), now};
+  SL_ASSIGN_OR_RETURN(auto deleted,
+                      c_.Exec("DELETE FROM workflows WHERE id = ? AND (lease_owner IS NULL OR "
+                              "lease_expires_at IS NULL OR lease_expires_at < ?)",
+                              d));
+  WorkflowDeletion out;
+  if (deleted > 0) {
+    for (const auto& r : rows) out.files.push_back(store::FileFromRow(r));
+    return out;
+  }
+  const Value m[] = {now, std::string(id)};
+  SL_RETURN_IF_ERROR(
+      c_.Exec("UPDATE workflows SET delete_requested = 1, cancel_requested = 1, "
+              "updated_at = ? WHERE id = ?",
+              m));
+  out.deferred = true;
+  return out;
+}
+
+Result<std::vector<DeletedWorkflow>> StoreTx::DeleteMarkedWorkflows(int limit,
+                                                                    std::string_view only_id) {
+  const Millis now = core::WallMillis();
+  std::vector<Value> v{now};
+  std::string sql =
+      "SELECT id FROM workflows WHERE delete_requested = 1 AND (lease_owner IS NULL OR "
+      "lease_expires_at IS NULL OR lease_expires_at < ?)";
+  if (!only_id.empty()) {
+    sql += " AND id = ?";
+    v.emplace_back(std::string(only_id));
+  }
+  sql += " ORDER BY id LIMIT ?";
+  v.emplace_back(std::int64_t{std::max(1, limit)});
+  SL_ASSIGN_OR_RETURN(auto ids, c_.Query(sql, v));
+  std::vector<DeletedWorkflow> out;
+  for (const auto& r : ids) {
+    DeletedWorkflow dw{r.Text(0), {}};
+    const Value f[] = {dw.id};
+    SL_ASSIGN_OR_RETURN(auto rows, c_.Query(fmt::format("SELECT {} FROM {} WHERE f.workflow_id = ?",
+                                                        store::kFileColumns, store::kFileFrom),
+                                            f));
+    const Value d[] = {dw.id, now};
+    SL_ASSIGN_OR_RETURN(auto n, c_.Exec("DELETE FROM workflows WHERE id = ? AND delete_requested "
+                                        "= 1 AND (lease_owner IS NULL OR lease_expires_at IS "
+                                        "NULL OR lease_expires_at < ?)",
+                                        d));
+    if (n == 0) continue;  // claimed or renewed meanwhile
+    for (const auto& fr : rows) dw.files.push_back(store::FileFromRow(fr));
+    out.push_back(std::move(dw));
+  }
+  return out;
+}
+
 Result<std::int64_t> StoreTx::CountLeasedWorkflows(std::string_view user_id) {
   const Value v[] = {std::string(user_id), core::WallMillis()};
   SL_ASSIGN_OR_RETURN(auto row, c_.QueryOne("SELECT count(*) FROM workflows WHERE user_id = ? AND "
@@ -224,10 +283,12 @@ Result<std::vector<Workflow>> StoreTx::ClaimWorkflows(std::string_view owner, Mi
     v.emplace_back(std::int64_t{fetch - static_cast<int>(candidates.size())});
     SL_ASSIGN_OR_RETURN(
         auto rows,
-        c_.Query(fmt::format("SELECT {} FROM workflows WHERE status = ? AND (lease_expires_at IS "
-                             "NULL OR lease_expires_at < ?){} ORDER BY id LIMIT ?{}",
-                             kWorkflowColumns, capped, lock),
-                 v));
+        c_.Query(
+            fmt::format(
+                "SELECT {} FROM workflows WHERE status = ? AND (lease_expires_at IS "
+                "NULL OR lease_expires_at < ?) AND delete_requested = 0{} ORDER BY id LIMIT ?{}",
+                kWorkflowColumns, capped, lock),
+            v));
     for (const auto& r : rows) candidates.push_back(store::WorkflowFromRow(r));
   }
   // Live leases per user of the candidates. On PostgreSQL the user rows are locked first, in
@@ -255,8 +316,8 @@ Result<std::vector<Workflow>> StoreTx::ClaimWorkflows(std::string_view owner, Mi
     w.lease_owner = std::string(owner);
     w.lease_expires_at = now + lease_ms;
     const Value v[] = {w.lease_owner, w.lease_expires_at, w.id};
-    SL_RETURN_IF_ERROR(c_.Exec(
-        "UPDATE workflows SET lease_owner = ?, lease_expires_at = ? WHERE id = ?", v));
+    SL_RETURN_IF_ERROR(
+        c_.Exec("UPDATE workflows SET lease_owner = ?, lease_expires_at = ? WHERE id = ?", v));
     out.push_back(std::move(w));
   }
   return out;
@@ -279,9 +340,10 @@ Result<std::vector<std::string>> StoreTx::RenewLeases(std::string_view owner,
 
 Result<void> StoreTx::ReleaseLease(std::string_view id, std::string_view owner) {
   const Value v[] = {std::string(id), std::string(owner)};
-  SL_RETURN_IF_ERROR(c_.Exec("UPDATE workflows SET lease_owner = NULL, lease_expires_at = NULL "
-                             "WHERE id = ? AND lease_owner = ?",
-                             v));
+  SL_RETURN_IF_ERROR(
+      c_.Exec("UPDATE workflows SET lease_owner = NULL, lease_expires_at = NULL "
+              "WHERE id = ? AND lease_owner = ?",
+              v));
   return {};
 }
 
@@ -293,7 +355,7 @@ Result<std::int64_t> StoreTx::ReleaseAllLeases() {
 
 Result<std::int64_t> StoreTx::CountWorkflows(std::optional<WorkflowStatus> status,
                                              std::string_view user_id) {
-  std::string sql = "SELECT count(*) FROM workflows WHERE 1 = 1";
+  std::string sql = "SELECT count(*) FROM workflows WHERE delete_requested = 0";
   std::vector<Value> params;
   if (!user_id.empty()) {
     sql += " AND user_id = ?";

@@ -1,7 +1,10 @@
 #include "db/sqlite/sqlite_database.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <condition_variable>
 #include <deque>
@@ -92,11 +95,12 @@ class SqliteDatabase final : public Database {
     // A private read connection, so the copy neither blocks nor is blocked by writers.
     SL_ASSIGN_OR_RETURN(auto src, SqliteConnection::Open(path_, true, options_));
     sqlite3* dest = nullptr;
-    int rc = sqlite3_open_v2(path.c_str(), &dest, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
-                             nullptr);
+    int rc =
+        sqlite3_open_v2(path.c_str(), &dest, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
     if (rc != SQLITE_OK) {
       sqlite3_close_v2(dest);
-      return Fail(Error::Unavailable(fmt::format("cannot create {}: {}", path, sqlite3_errstr(rc))));
+      return Fail(
+          Error::Unavailable(fmt::format("cannot create {}: {}", path, sqlite3_errstr(rc))));
     }
     sqlite3_backup* backup = sqlite3_backup_init(dest, "main", src->handle(), "main");
     if (backup == nullptr) {
@@ -110,7 +114,8 @@ class SqliteDatabase final : public Database {
     sqlite3_backup_finish(backup);
     if (rc != SQLITE_DONE) {
       sqlite3_close_v2(dest);
-      return Fail(Error::Unavailable(fmt::format("backup to {} failed: {}", path, sqlite3_errstr(rc))));
+      return Fail(
+          Error::Unavailable(fmt::format("backup to {} failed: {}", path, sqlite3_errstr(rc))));
     }
     rc = sqlite3_exec(dest, "PRAGMA journal_mode=DELETE;", nullptr, nullptr, nullptr);
     sqlite3_close_v2(dest);
@@ -209,12 +214,39 @@ class SqliteDatabase final : public Database {
 
 }  // namespace
 
+namespace {
+
+// The database and its -wal/-shm/-journal files are 0600 whatever the umask. SQLite gives the
+// side files the database file's mode, so the database is fixed first (when it exists) and
+// all of them again once open.
+void MakeDatabaseFilesPrivate(const std::string& path) {
+  for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
+    const std::string p = path + suffix;
+    struct stat st {};
+    if (::lstat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077) != 0) {
+      (void)::chmod(p.c_str(), 0600);
+    }
+  }
+}
+
+}  // namespace
+
 Result<std::unique_ptr<Database>> OpenSqlite(const std::string& path, const Options& options) {
   std::error_code ec;
   const auto parent = std::filesystem::path(path).parent_path();
   if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+  const bool on_disk = !path.empty() && path != ":memory:" && !path.starts_with("file:");
+  if (on_disk) {
+    MakeDatabaseFilesPrivate(path);
+    if (!std::filesystem::exists(path, ec)) {
+      // Create it 0600, so SQLite's own open and every side file start private.
+      const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+      if (fd >= 0) ::close(fd);
+    }
+  }
   auto db = std::make_unique<SqliteDatabase>(path, options);
   SL_RETURN_IF_ERROR(db->Init());
+  if (on_disk) MakeDatabaseFilesPrivate(path);
   return std::unique_ptr<Database>(std::move(db));
 }
 
