@@ -1,12 +1,14 @@
 # Storyloom: the two commands of the Quick start, and a few for developers.
 #   make run    install what is missing, build (optimised), start the server on SQLite
-#   make test   install, build with ASan+UBSan, run every test through ctest
+#   make test   install, build with ASan+UBSan, run every test through ctest, then each fuzz
+#               target for FUZZ_SECONDS (25 s) over its seed corpus (scripts/fuzz)
+#   make fuzz   the fuzz targets for 10 minutes each (FUZZ_SECONDS=600)
 JOBS ?= $(shell nproc)
 RELEASE_DIR := build
 TEST_DIR := build-asan
 ARGS ?=
 
-.PHONY: run test build build-test deps bench bench-http bench-pg bench-db-copy format clean
+.PHONY: run test fuzz fuzz-smoke build build-test deps bench bench-http bench-pg bench-db-copy format clean
 
 deps:
 	@scripts/install-deps
@@ -24,6 +26,14 @@ build-test: deps
 
 test: build-test
 	@cd $(TEST_DIR) && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j $(JOBS)
+	@$(MAKE) --no-print-directory fuzz-smoke
+
+# libFuzzer targets (fuzz/, clang-16) in build-fuzz: bounded in `make test`, long in `make fuzz`.
+fuzz-smoke: deps
+	@FUZZ_SECONDS=$${FUZZ_SECONDS:-25} scripts/fuzz
+
+fuzz: deps
+	@FUZZ_SECONDS=$${FUZZ_SECONDS:-600} scripts/fuzz
 
 bench: build
 	@scripts/bench-store
@@ -41,4 +51,4 @@ format:
 	@clang-format -i $$(git ls-files '*.cc' '*.h')
 
 clean:
-	@rm -rf $(RELEASE_DIR) $(TEST_DIR)
+	@rm -rf $(RELEASE_DIR) $(TEST_DIR) build-fuzz
