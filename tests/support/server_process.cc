@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -120,9 +121,16 @@ void ServerProcess::Start() {
   for (const auto& a : options_.args) args.push_back(a);
   pid_ = ::fork();
   if (pid_ == 0) {
+    // The server dies with the test process (a test killed by its timeout must not leave a
+    // server running), and inherits none of the test's descriptors but its log.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     const int fd = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     ::dup2(fd, 1);
     ::dup2(fd, 2);
+    // Nothing else of the test process reaches the server: the listening socket of an
+    // in-process fake (FakeOpenAI) would be taken for the server's port, and an inherited
+    // flock'd descriptor (the build lock) would be held by the server past the test.
+    ::close_range(3, ~0U, 0);
     ::setenv("STORYLOOM_ACCESS_LOG", "false", 1);
     for (const auto& [k, v] : options_.env) ::setenv(k.c_str(), v.c_str(), 1);
     std::vector<char*> argv;
@@ -144,6 +152,9 @@ void ServerProcess::Start() {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
+  ::kill(pid_, SIGKILL);  // never leave an orphan behind
+  ::waitpid(pid_, nullptr, 0);
+  pid_ = -1;
   throw std::runtime_error("storyloom serve did not become healthy:\n" + log());
 }
 
@@ -160,6 +171,9 @@ int ServerProcess::WaitForListeningPort() {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
+  ::kill(pid_, SIGKILL);
+  ::waitpid(pid_, nullptr, 0);
+  pid_ = -1;
   throw std::runtime_error("storyloom serve did not listen within 60 s:\n" + log());
 }
 
