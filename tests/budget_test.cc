@@ -87,7 +87,9 @@ TEST_P(BudgetTest, GlobalLimitCountsEveryUser) {
 }
 
 TEST_P(BudgetTest, ReleasedAndExpiredReservationsStopCounting) {
-  engine::UsageRecorder rec(*store_, {.reservation_ttl_ms = 200});
+  // The reservation's lifetime passes on the shifted test clock, not in real time, so a
+  // slow machine cannot make it expire early.
+  engine::UsageRecorder rec(*store_, {.reservation_ttl_ms = 3'600'000});
   SetBudget(user_, kImage);
   auto id = rec.Reserve(Image(user_));
   ASSERT_TRUE(id);
@@ -95,7 +97,12 @@ TEST_P(BudgetTest, ReleasedAndExpiredReservationsStopCounting) {
   rec.Release(*id);
   ASSERT_TRUE(rec.Reserve(Image(user_)));  // this one is never settled (a crash)
   EXPECT_FALSE(rec.Reserve(Image(user_)));
-  std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  struct ResetClock {
+    ~ResetClock() { core::SetClockOffsetForTesting(0); }
+  } reset_clock;
+  core::SetClockOffsetForTesting(1'800'000);  // half an hour on: still held
+  EXPECT_FALSE(rec.Reserve(Image(user_)));
+  core::SetClockOffsetForTesting(3'660'000);  // past the hour: expired
   EXPECT_TRUE(rec.Reserve(Image(user_)));
 }
 

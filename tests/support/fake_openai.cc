@@ -2,8 +2,10 @@
 
 #include <array>
 #include <chrono>
+#include <condition_variable>
 #include <deque>
 #include <map>
+#include <mutex>
 #include <stdexcept>
 #include <thread>
 
@@ -68,6 +70,15 @@ struct FakeOpenAI::Impl {
   std::vector<FakeBill> bills;                                    // guarded by mu
   std::array<std::int64_t, 4> chat_usage = {1200, 400, 300, 50};  // guarded by mu
   int port = 0;
+  std::condition_variable stop_cv;
+  bool stopping = false;  // guarded by mu
+
+  // A scripted slow reply: sleeps `ms`, or less when the fake is being destroyed, so a long
+  // sleep (longer than any client timeout on a loaded machine) never delays a test's end.
+  void Sleep(int ms) {
+    std::unique_lock lock(mu);
+    stop_cv.wait_for(lock, std::chrono::milliseconds(ms), [this] { return stopping; });
+  }
 
   FakeStep Next(const std::string& endpoint, const http::Request& req) {
     std::lock_guard lock(mu);
@@ -102,8 +113,7 @@ struct FakeOpenAI::Impl {
   http::Response Chat(http::Request& req) {
     FakeStep s = Next("chat", req);
     if (s.kind == FakeStep::Kind::kStatus) return Error(s);
-    if (s.kind == FakeStep::Kind::kSleep)
-      std::this_thread::sleep_for(std::chrono::milliseconds(s.sleep_ms));
+    if (s.kind == FakeStep::Kind::kSleep) Sleep(s.sleep_ms);
     json body = json::parse(req.body, nullptr, false);
     const json schema = body["response_format"]["json_schema"];
     std::array<std::int64_t, 4> u;
@@ -152,8 +162,7 @@ struct FakeOpenAI::Impl {
   http::Response Images(http::Request& req) {
     FakeStep s = Next("images", req);
     if (s.kind == FakeStep::Kind::kStatus) return Error(s);
-    if (s.kind == FakeStep::Kind::kSleep)
-      std::this_thread::sleep_for(std::chrono::milliseconds(s.sleep_ms));
+    if (s.kind == FakeStep::Kind::kSleep) Sleep(s.sleep_ms);
     json body = json::parse(req.body, nullptr, false);
     std::string png = Png();
     if (s.kind == FakeStep::Kind::kTruncatedImage) png = png.substr(0, png.size() / 2);
@@ -173,8 +182,7 @@ struct FakeOpenAI::Impl {
   http::Response Speech(http::Request& req) {
     FakeStep s = Next("speech", req);
     if (s.kind == FakeStep::Kind::kStatus) return Error(s);
-    if (s.kind == FakeStep::Kind::kSleep)
-      std::this_thread::sleep_for(std::chrono::milliseconds(s.sleep_ms));
+    if (s.kind == FakeStep::Kind::kSleep) Sleep(s.sleep_ms);
     json body = json::parse(req.body, nullptr, false);
     if (s.kind != FakeStep::Kind::kSleep) {
       Bill({"speech", body["model"].get<std::string>(), 0, 0, 0, 0, "", "",
@@ -204,7 +212,14 @@ FakeOpenAI::FakeOpenAI() : impl_(std::make_shared<Impl>()) {
   impl_->port = server_->port();
 }
 
-FakeOpenAI::~FakeOpenAI() { server_->Stop(3000); }
+FakeOpenAI::~FakeOpenAI() {
+  {
+    std::lock_guard lock(impl_->mu);
+    impl_->stopping = true;
+  }
+  impl_->stop_cv.notify_all();
+  server_->Stop(3000);
+}
 
 std::string FakeOpenAI::base_url() const {
   return "http://127.0.0.1:" + std::to_string(impl_->port) + "/v1";
