@@ -4,11 +4,10 @@
 //
 //   STORYLOOM_BINARY=build/storyloom node --test tests/ui/
 //   STORYLOOM_SCREENSHOTS=docs/screenshots ...   also saves screenshots of the main pages
-import { after, before, describe, it } from 'node:test';
+import { after, afterEach, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
@@ -27,16 +26,16 @@ let baseUrl;
 let context;
 let page;
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.unref();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
+// Uncaught exceptions and unhandled rejections in the page; each test must leave none.
+const pageErrors = [];
+// What the sanitizer runtimes print first (tests/support/sanitizer_report.cc has the same list).
+const SANITIZER_MARKERS = ['ERROR: AddressSanitizer', 'ERROR: LeakSanitizer', 'WARNING: ThreadSanitizer',
+  'ERROR: ThreadSanitizer', 'runtime error:', 'SUMMARY: UndefinedBehaviorSanitizer'];
+const STOP_GRACE_MS = 20_000;
+
+function sanitizerReport(text) {
+  const at = Math.min(...SANITIZER_MARKERS.map((m) => text.indexOf(m)).filter((i) => i >= 0));
+  return Number.isFinite(at) ? text.slice(text.lastIndexOf('\n', at) + 1).split('\n').slice(0, 60).join('\n') : '';
 }
 
 function cli(args, input) {
@@ -47,14 +46,19 @@ function cli(args, input) {
   return r.stdout;
 }
 
-async function waitHealthy(url, ms) {
+// The server binds port 0 and prints its address: read it from the log (no free-port race),
+// then wait for /healthz.
+async function waitHealthy(ms) {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
     if (server.exitCode !== null) throw new Error(`storyloom serve exited:\n${fs.readFileSync(serverLog, 'utf8')}`);
-    try {
-      const r = await fetch(`${url}/healthz`);
-      if (r.ok) return;
-    } catch { /* not listening yet */ }
+    const m = /Storyloom is running at (http:\/\/127\.0\.0\.1:\d+)/.exec(fs.readFileSync(serverLog, 'utf8'));
+    if (m) {
+      try {
+        const r = await fetch(`${m[1]}/healthz`);
+        if (r.ok) return m[1];
+      } catch { /* not answering yet */ }
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`storyloom serve did not become healthy:\n${fs.readFileSync(serverLog, 'utf8')}`);
@@ -102,13 +106,11 @@ before(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'storyloom-ui-'));
   cli(['users', 'add', 'alice', '--password-stdin'], PASSWORDS.alice + '\n');
   cli(['users', 'add', 'root', '--admin', '--password-stdin'], PASSWORDS.root + '\n');
-  const port = await freePort();
-  baseUrl = `http://127.0.0.1:${port}`;
   serverLog = path.join(tmp, 'server.log');
   const log = fs.openSync(serverLog, 'a');
-  server = spawn(BINARY, ['--data-dir', path.join(tmp, 'data'), 'serve', '--port', String(port), '--workers', '2'],
+  server = spawn(BINARY, ['--data-dir', path.join(tmp, 'data'), 'serve', '--port', '0', '--workers', '2'],
     { stdio: ['ignore', log, log], env: { ...process.env, STORYLOOM_ACCESS_LOG: 'false' } });
-  await waitHealthy(baseUrl, 60_000);
+  baseUrl = await waitHealthy(60_000);
   context = await chromium.launchPersistentContext(path.join(tmp, 'profile'), {
     executablePath: CHROMIUM,
     headless: true,
@@ -121,25 +123,39 @@ before(async () => {
   });
   context.setDefaultTimeout(30_000);
   page = context.pages()[0] || await context.newPage();
-  page.on('pageerror', (e) => console.error('page error:', e.message));
+  page.on('pageerror', (e) => pageErrors.push(e.message));
 });
 
+afterEach(() => {
+  const errors = pageErrors.splice(0);
+  assert.deepEqual(errors, [], `JavaScript errors in the page:\n${errors.join('\n')}`);
+});
+
+// The server must stop by itself within the grace period, exit 0 and print no sanitizer
+// report; any of those fails the run.
 after(async () => {
   await context?.close().catch(() => {});
-  if (server && server.exitCode === null) {
+  const problems = [];
+  if (server && server.exitCode === null && server.signalCode === null) {
     server.kill('SIGTERM');
-    await new Promise((r) => {
-      const t = setTimeout(() => {
-        server.kill('SIGKILL');
-        r();
-      }, 15_000);
+    const stopped = await new Promise((r) => {
+      const t = setTimeout(() => r(false), STOP_GRACE_MS);
       server.on('exit', () => {
         clearTimeout(t);
-        r();
+        r(true);
       });
     });
+    if (!stopped) {
+      server.kill('SIGKILL');
+      problems.push(`storyloom serve did not stop within ${STOP_GRACE_MS} ms of SIGTERM`);
+    } else if (server.exitCode !== 0) {
+      problems.push(`storyloom serve ended with exit code ${server.exitCode} signal ${server.signalCode} after SIGTERM`);
+    }
   }
-  if (tmp && !process.env.STORYLOOM_KEEP_TMP) fs.rmSync(tmp, { recursive: true, force: true });
+  const report = serverLog && fs.existsSync(serverLog) ? sanitizerReport(fs.readFileSync(serverLog, 'utf8')) : '';
+  if (report) problems.push(`storyloom serve printed a sanitizer report:\n${report}`);
+  if (tmp && !process.env.STORYLOOM_KEEP_TMP && problems.length === 0) fs.rmSync(tmp, { recursive: true, force: true });
+  assert.deepEqual(problems, [], problems.join('\n'));
 });
 
 describe('Storyloom in a browser', { concurrency: 1 }, () => {
