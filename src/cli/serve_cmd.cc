@@ -16,6 +16,7 @@
 #include "core/ids.h"
 #include "db/database.h"
 #include "db/url.h"
+#include "http/log_limiter.h"
 #include "http/server.h"
 #include "ops/scheduler.h"
 #include "ops/server_metrics.h"
@@ -114,21 +115,22 @@ int Serve(const GlobalFlags& flags, const ServeFlags& sf) {
   so.upload_dir = config.TmpDir();
   const bool access_log = config.access_log;
   {
-    so.on_complete = [&metrics, access_log](const http::Request& req, const http::Response& res,
-                                            const std::string& route, double seconds,
-                                            std::uint64_t bytes) {
+    // Refused requests (4xx/5xx) are logged at most once a second per client address, with
+    // the number left out: a flood of bad requests must not flood the log.
+    auto refused_log = std::make_shared<http::LogLimiter>(std::chrono::seconds(1), 4096);
+    so.on_complete = [&metrics, access_log, refused_log](
+                         const http::Request& req, const http::Response& res,
+                         const std::string& route, double seconds, std::uint64_t bytes) {
       metrics.ObserveHttp(req.method, route, res.status, seconds);
       if (!access_log) return;
-      spdlog::info("{}", nlohmann::json{{"event", "http"},
-                                        {"method", req.method},
-                                        {"path", req.path},
-                                        {"route", route},
-                                        {"status", res.status},
-                                        {"ms", seconds * 1000.0},
-                                        {"bytes", bytes},
-                                        {"remote", req.remote_addr},
-                                        {"request_id", req.request_id}}
-                             .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+      std::uint64_t suppressed = 0;
+      if (res.status >= 400 && !refused_log->Allow(req.remote_addr, &suppressed)) return;
+      nlohmann::json line{
+          {"event", "http"}, {"method", req.method},      {"path", req.path},
+          {"route", route},  {"status", res.status},      {"ms", seconds * 1000.0},
+          {"bytes", bytes},  {"remote", req.remote_addr}, {"request_id", req.request_id}};
+      if (suppressed > 0) line["suppressed"] = suppressed;
+      spdlog::info("{}", line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     };
   }
   http::Server server(so, router);
