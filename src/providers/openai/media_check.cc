@@ -18,6 +18,12 @@ std::uint32_t Le32(std::string_view b, std::size_t at) {
          (std::uint32_t(std::uint8_t(b[at + 2])) << 16) |
          (std::uint32_t(std::uint8_t(b[at + 3])) << 24);
 }
+// Three bytes, little-endian (the 24-bit sizes of a WebP VP8X header).
+std::uint32_t Le24(std::string_view b, std::size_t at) {
+  return std::uint32_t(std::uint8_t(b[at])) | (std::uint32_t(std::uint8_t(b[at + 1])) << 8) |
+         (std::uint32_t(std::uint8_t(b[at + 2])) << 16);
+}
+
 std::uint16_t Le16(std::string_view b, std::size_t at) {
   return std::uint16_t(std::uint8_t(b[at]) | (std::uint8_t(b[at + 1]) << 8));
 }
@@ -106,8 +112,10 @@ Result<ImageInfo> Webp(std::string_view b) {
   }
   const std::string_view chunk = b.substr(12, 4);
   if (chunk == "VP8X") {
-    info.width = 1 + static_cast<int>(Le32(b, 24) & 0xFFFFFF);
-    info.height = 1 + static_cast<int>((Le32(b, 27)) & 0xFFFFFF);
+    // Canvas width-1 and height-1 are 24-bit fields at 24 and 27: the header ends at 30, so a
+    // 4-byte read at 27 went one byte past a 30-byte file.
+    info.width = 1 + static_cast<int>(Le24(b, 24));
+    info.height = 1 + static_cast<int>(Le24(b, 27));
   } else if (chunk == "VP8 ") {
     info.width = Le16(b, 26) & 0x3FFF;
     info.height = Le16(b, 28) & 0x3FFF;
