@@ -3,6 +3,7 @@
 #include <map>
 
 #include "db/database.h"
+#include "store/safe_sum.h"
 
 namespace storyloom::ops {
 using db::Value;
@@ -121,9 +122,16 @@ Result<AnalyticsSummary> Summarize(Store& store, const AnalyticsQuery& q) {
           return CostGroup{std::move(key), "",       r.Int(2), r.Int(3),
                            r.Int(4),       r.Int(5), r.Int(6), r.Int(7)};
         };
-        const char* sums =
-            "sum(calls), sum(errors), sum(input_tokens), sum(output_tokens), sum(cost_nusd), "
-            "sum(unpriced_calls)";
+        // Saturating sums (store/safe_sum.h): rollups near 2^63 must not fail the summary.
+        auto sum_of = [&](const std::string& prefix) {
+          std::string out;
+          for (const char* col : {"calls", "errors", "input_tokens", "output_tokens", "cost_nusd",
+                                  "unpriced_calls"}) {
+            out += (out.empty() ? "" : ", ") + store::SafeSum(c.dialect(), prefix + col);
+          }
+          return out;
+        };
+        const std::string sums = sum_of("");
         if (q.user_id.empty()) {
           const Value days_only[] = {q.from_day, q.to_day};
           SL_ASSIGN_OR_RETURN(auto models,
@@ -135,9 +143,8 @@ Result<AnalyticsSummary> Summarize(Store& store, const AnalyticsQuery& q) {
           SL_ASSIGN_OR_RETURN(
               auto users,
               c.Query(std::string("SELECT u.user_id, coalesce(max(x.username), ''), ") +
-                          "sum(u.calls), sum(u.errors), sum(u.input_tokens), "
-                          "sum(u.output_tokens), sum(u.cost_nusd), sum(u.unpriced_calls) "
-                          "FROM usage_user_daily u LEFT JOIN users x ON x.id = u.user_id "
+                          sum_of("u.") +
+                          " FROM usage_user_daily u LEFT JOIN users x ON x.id = u.user_id "
                           "WHERE u.day >= ? AND u.day <= ? GROUP BY u.user_id "
                           "ORDER BY u.user_id",
                       days_only));
