@@ -14,6 +14,7 @@
 #include "ops/analytics.h"
 #include "ops/backup.h"
 #include "ops/cleanup.h"
+#include "store/safe_sum.h"
 
 namespace storyloom::ops {
 using db::Value;
@@ -128,9 +129,13 @@ void ServerMetrics::CollectDatabase(MetricsWriter& w) {
   };
   std::map<std::pair<std::string, std::string>, Usage> usage;
   timed("usage_rollup", [&](db::Connection& c) -> Result<void> {
-    SL_ASSIGN_OR_RETURN(auto rows, c.Query("SELECT provider, model, sum(calls), sum(errors), "
-                                           "sum(input_tokens), sum(output_tokens), sum(cost_nusd) "
-                                           "FROM usage_model_daily GROUP BY provider, model"));
+    // Saturating sums (store/safe_sum.h): rollups near 2^63 must not fail /metrics.
+    auto sum = [&](const char* col) { return store::SafeSum(c.dialect(), col); };
+    SL_ASSIGN_OR_RETURN(auto rows,
+                        c.Query(fmt::format("SELECT provider, model, {}, {}, {}, {}, {} FROM "
+                                            "usage_model_daily GROUP BY provider, model",
+                                            sum("calls"), sum("errors"), sum("input_tokens"),
+                                            sum("output_tokens"), sum("cost_nusd"))));
     for (const auto& r : rows) {
       usage[{r.Text(0), r.Text(1)}] = {static_cast<double>(r.Int(2)), static_cast<double>(r.Int(3)),
                                        static_cast<double>(r.Int(4)), static_cast<double>(r.Int(5)),
