@@ -147,13 +147,18 @@ Result<StoredFile> FileStore::AdoptNew(const std::string& src, std::string_view 
   const auto size = fs::file_size(src, ec);
   if (ec) return Fail(Error::Unavailable("cannot stat " + src));
   const fs::path dir = fs::path(dest).parent_path();
-  SL_RETURN_IF_ERROR(MakeDirs(dir));
-  // rename(2) would silently replace a file another request just put there; RENAME_NOREPLACE
-  // (or link(2) where the filesystem lacks it) fails instead.
-  int rc = ::renameat2(AT_FDCWD, src.c_str(), AT_FDCWD, dest.c_str(), RENAME_NOREPLACE);
-  if (rc != 0 && (errno == EINVAL || errno == ENOSYS)) {
-    rc = ::link(src.c_str(), dest.c_str());
-    if (rc == 0) ::unlink(src.c_str());
+  int rc = -1;
+  // A concurrent Remove may prune the (empty) folder between MakeDirs and the move: retry.
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    SL_RETURN_IF_ERROR(MakeDirs(dir));
+    // rename(2) would silently replace a file another request just put there;
+    // RENAME_NOREPLACE (or link(2) where the filesystem lacks it) fails instead.
+    rc = ::renameat2(AT_FDCWD, src.c_str(), AT_FDCWD, dest.c_str(), RENAME_NOREPLACE);
+    if (rc != 0 && (errno == EINVAL || errno == ENOSYS)) {
+      rc = ::link(src.c_str(), dest.c_str());
+      if (rc == 0) ::unlink(src.c_str());
+    }
+    if (rc == 0 || errno != ENOENT) break;
   }
   if (rc != 0) {
     if (errno == EEXIST) return Fail(Error::AlreadyExists(fmt::format("{} exists", rel_path)));

@@ -86,9 +86,14 @@ std::string TypeToRecord(std::string_view head, std::string_view claimed) {
     token = token && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
                       std::strchr("/.+-_", c) != nullptr);
   }
-  // Only a label (serving never trusts it), but it must not advertise active content.
-  for (std::string_view active : {"html", "svg", "xml", "script", "text/plain"}) {
+  // Only a label (serving never trusts it), but it must not advertise active content, nor
+  // an allow-listed type the bytes turned out not to be.
+  for (std::string_view active : {"html", "svg", "xml", "script"}) {
     if (essence.find(active) != std::string::npos) token = false;
+  }
+  for (std::string_view listed : {"image/png", "image/jpeg", "image/webp", "audio/wav",
+                                  "audio/x-wav", "audio/mpeg", "video/mp4", "text/plain"}) {
+    if (essence == listed) token = false;
   }
   return token ? essence : "application/octet-stream";
 }
