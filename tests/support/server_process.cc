@@ -67,7 +67,7 @@ int ListeningPortOf(pid_t pid, const std::set<std::string>& inodes) {
 
 ServerProcess::ServerProcess(ServerOptions options)
     : options_(std::move(options)), dir_(std::make_shared<TempDir>()) {
-  data_dir_ = dir_->str() + "/data";
+  data_dir_ = options_.data_dir.empty() ? dir_->str() + "/data" : options_.data_dir;
   database_url_ = options_.database_url.empty() ? "sqlite://" + data_dir_ + "/storyloom.db"
                                                 : options_.database_url;
   log_path_ = dir_->str() + "/server.log";
@@ -161,7 +161,14 @@ void ServerProcess::Start() {
 int ServerProcess::WaitForListeningPort() {
   const auto deadline = Clock::now() + std::chrono::seconds(60);
   while (Clock::now() < deadline) {
-    if (int port = ListeningPortOf(pid_, SocketInodes(pid_)); port > 0) return port;
+    // Until execv the child still holds the test's descriptors (an in-process fake's
+    // listening socket among them): look for the port only once it runs the server.
+    std::error_code ec;
+    const auto exe = std::filesystem::read_symlink("/proc/" + std::to_string(pid_) + "/exe", ec);
+    const bool runs_server = !ec && std::filesystem::equivalent(exe, STORYLOOM_BINARY, ec) && !ec;
+    if (int port = runs_server ? ListeningPortOf(pid_, SocketInodes(pid_)) : 0; port > 0) {
+      return port;
+    }
     int status = 0;
     if (::waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;

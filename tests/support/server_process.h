@@ -21,6 +21,7 @@ namespace storyloom::testing {
 
 struct ServerOptions {
   std::string database_url;  // "" = SQLite in the data dir
+  std::string data_dir;      // "" = a new temporary dir; else this one (a power-cut mount)
   int workers = 2;
   std::map<std::string, std::string> env;  // extra STORYLOOM_* settings
   std::vector<std::string> args;           // extra `serve` flags
