@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <limits>
 #include <thread>
 
 #include "providers/openai/http_client.h"
@@ -239,6 +240,23 @@ TEST_F(OpenAIProviderTest, RetryCapStopsAfterMaxRetries) {
   EXPECT_EQ(media.error().detail, "server_error");
   EXPECT_EQ(fake_.count("speech"), 2);
   EXPECT_EQ(usage_.size(), 2u);
+}
+
+TEST_F(OpenAIProviderTest, AbsurdReportedUsageIsBoundedNotBelieved) {
+  // A hostile or broken service claims 4e18 tokens in every field (about 2^62: the fake adds
+  // two of them for total_tokens): the call still succeeds and what is recorded stays within
+  // the bounds the store and the cost arithmetic accept.
+  const std::int64_t huge = std::numeric_limits<std::int64_t>::max() / 2 - 1;
+  fake_.SetChatUsage(huge, huge, huge, huge);
+  auto p = Make();
+  auto ctx = Ctx("story");
+  auto story = p->WriteStory(Req(), ctx);
+  ASSERT_TRUE(story) << story.error().ToString();
+  ASSERT_EQ(usage_.size(), 1u);
+  EXPECT_EQ(usage_[0].input_tokens, 100'000'000);
+  EXPECT_EQ(usage_[0].output_tokens, 100'000'000);
+  EXPECT_LE(usage_[0].cached_input_tokens, usage_[0].input_tokens);
+  EXPECT_LE(usage_[0].reasoning_tokens, 100'000'000);
 }
 
 TEST_F(OpenAIProviderTest, CancellationAbortsAnInFlightCall) {

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -62,14 +63,20 @@ std::int64_t CodePoints(const std::string& s) {
 }
 
 // Fills token counts from an OpenAI `usage` object (chat and image shapes).
+// The most tokens one reply may claim in any field: the bound the store puts on recorded
+// counts (engine/pricing.h, kMaxUsageTokens). A service that reports more is not believed,
+// and its numbers can then neither overflow the sums below nor the cost.
+constexpr std::int64_t kMaxReportedTokens = 100'000'000;
+
 void ReadUsage(const json& j, ApiUsage& u) {
   auto it = j.find("usage");
   if (it == j.end() || !it->is_object()) return;
   auto num = [](const json& o, const char* k) -> std::int64_t {
     auto f = o.find(k);
-    return f != o.end() && f->is_number_integer()
-               ? std::max<std::int64_t>(0, f->get<std::int64_t>())
-               : 0;
+    if (f == o.end() || !f->is_number_integer()) return 0;
+    if (f->is_number_unsigned())
+      return std::min<std::uint64_t>(f->get<std::uint64_t>(), kMaxReportedTokens);
+    return std::clamp<std::int64_t>(f->get<std::int64_t>(), 0, kMaxReportedTokens);
   };
   const json& us = *it;
   u.input_tokens = num(us, "prompt_tokens") + num(us, "input_tokens");
@@ -82,6 +89,8 @@ void ReadUsage(const json& j, ApiUsage& u) {
   if (auto d = us.find("completion_tokens_details"); d != us.end() && d->is_object()) {
     u.reasoning_tokens = num(*d, "reasoning_tokens");
   }
+  u.input_tokens = std::min(u.input_tokens, kMaxReportedTokens);
+  u.output_tokens = std::min(u.output_tokens, kMaxReportedTokens);
   u.cached_input_tokens = std::min(u.cached_input_tokens, u.input_tokens);
 }
 
