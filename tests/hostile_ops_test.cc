@@ -321,6 +321,19 @@ TEST_P(HostileRestoreTest, WrongChecksumsAndTruncatedFilesAreRefused) {
     WriteJson(bk / "manifest.json", m);
     ExpectRefused(bk, "manifest-shape");
   }
+  // Members of the wrong type, each alone: a clear refusal, never an exception.
+  int n = 0;
+  for (const char* member : {"format", "database", "files", "missing_files"}) {
+    for (const json& wrong : {json("x"), json(5), json::array({1}), json::object(), json(nullptr)}) {
+      const std::string name = "types-" + std::to_string(n++);
+      const fs::path bk = CopyBase(name);
+      json m = ReadJson(bk / "manifest.json");
+      m[member] = wrong;
+      WriteJson(bk / "manifest.json", m);
+      SCOPED_TRACE(std::string(member) + " = " + wrong.dump());
+      ExpectRefused(bk, name);
+    }
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, HostileRestoreTest, ::testing::ValuesIn(testing::Backends()));

@@ -68,5 +68,14 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "storyloom: %s (see storyloom --help)\n", e.what());
     return 2;
   }
-  return ExitFailpoints(action ? action() : 0);
+  // A command that lets an exception escape is a bug; it still ends with one line and a
+  // non-zero exit, never std::terminate's abort.
+  int rc = 0;
+  try {
+    rc = action ? action() : 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "storyloom: internal error: %s\n", e.what());
+    rc = 1;
+  }
+  return ExitFailpoints(rc);
 }

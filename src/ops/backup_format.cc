@@ -107,7 +107,8 @@ Result<json> ReadManifest(const std::filesystem::path& dir) {
   if (!j.is_object()) {
     return Fail(Error::InvalidArgument((dir / kManifestFile).string() + " is not a JSON object"));
   }
-  if (j.value("format", 0) != kManifestFormat) {
+  // value("format", 0) would throw on a format of another type: compare the JSON itself.
+  if (j.value("format", json()) != json(kManifestFormat)) {
     return Fail(
         Error::InvalidArgument("unknown backup format in " + (dir / kManifestFile).string()));
   }

@@ -450,7 +450,7 @@ class OpenAIProvider final : public Provider {
         return Malformed(std::move(o), "the content: " + why);
       }
       if (content.is_discarded()) {
-        const bool cut = j["choices"][0].value("finish_reason", "") == "length";
+        const bool cut = j["choices"][0].value("finish_reason", json()) == "length";
         return Malformed(std::move(o), cut ? "the JSON was cut off at the output token limit"
                                            : "the content is not valid JSON");
       }
