@@ -53,12 +53,13 @@ struct CheckOptions {
   // deletions stay deleted, database integrity).
   bool finish_all = false;
   int wait_ms = 240000;  // for finish_all
-  // Known bug (docs/RELIABILITY.md, "Kills"): DELETE of a workflow no run holds commits
-  // the row deletion and only then removes the files, and nothing removes them after a
-  // crash in between: the files stay on disk untracked (fsck: ORPHAN). When true, untracked
-  // files under the folder of a workflow the ledger sent a DELETE for are counted
-  // (orphans_of_deleted()) instead of failing the check.
-  bool tolerate_delete_orphans = true;
+  // Known gap (docs/RELIABILITY.md, "Kills"): a crash between a file's rename and its row's
+  // commit (an upload), or between the commit of a DELETE and the removal of the files,
+  // leaves untracked files on disk (fsck: ORPHAN) that only a manual `fsck --repair`
+  // (quarantine) handles. When true, untracked files of workflows the ledger sent a DELETE
+  // for, and of uploads that got no answer, are counted (orphans_of_deleted()) instead of
+  // failing the check; any other untracked file fails it.
+  bool tolerate_crash_orphans = true;
 };
 
 class Ledger {
@@ -87,7 +88,7 @@ class Ledger {
   Counts counts() const;
   std::string Summary() const;  // one line of counts
   // Untracked files of deleted workflows the last finish_all check found (see
-  // CheckOptions::tolerate_delete_orphans).
+  // CheckOptions::tolerate_crash_orphans).
   int orphans_of_deleted() const {
     std::lock_guard lock(mu_);
     return orphans_of_deleted_;
@@ -113,6 +114,7 @@ class Ledger {
   mutable std::mutex mu_;
   std::uint64_t seq_ = 0;                       // names of keys and uploads, unique per ledger
   std::set<std::string> pending_keys_;          // create keys whose answer was lost
+  std::set<std::string> unknown_upload_paths_;  // <workflow>/uploads/<name>, no answer
   std::map<std::string, std::string> key_ids_;  // key -> workflow id acknowledged
   std::vector<Workflow> workflows_;             // acknowledged creates
   std::map<std::string, std::size_t> by_id_;
