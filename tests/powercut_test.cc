@@ -124,7 +124,8 @@ class PowercutMount {
   fs::path backing() const { return dir_ / "backing"; }
   fs::path state() const { return dir_ / "state"; }
   fs::path mnt() const { return dir_ / "mnt"; }
-  std::string log() const { return testing::ReadFileOrEmpty(dir_ / "fs.log"); }
+  std::string log() const { return testing::ReadFileOrEmpty(log_path()); }
+  fs::path log_path() const { return dir_ / "fs.log"; }
   int cuts() const { return cuts_; }
 
   // Writes a command to the control file ("cut", "torn SEED", "sync").
@@ -437,6 +438,9 @@ CutRun RunServerUnderCuts(const std::string& synchronous, int cuts, std::uint64_
     ledger.StartLoad(testing::TargetOf(*server));
     std::this_thread::sleep_for(std::chrono::milliseconds(100 + rng() % 1400));
     const bool torn = cut % 2 == 0;
+    // The machine stops: the server runs no further instruction (answers nothing) after
+    // the cut, as with a real power loss.
+    ::kill(server->pid(), SIGSTOP);
     EXPECT_TRUE(torn ? m.CutTorn(rng() | 1) : m.Cut()) << m.log();
     server->Kill();
     ledger.StopLoad();
@@ -446,6 +450,10 @@ CutRun RunServerUnderCuts(const std::string& synchronous, int cuts, std::uint64_
     run.checked = ledger.Check(testing::TargetOf(*server), {.finish_all = full});
     run.cuts = cut;
     if (::testing::Test::HasFailure()) {
+      // The filesystem's log (every operation with POWERCUT_FS_DEBUG=1) outlives the test.
+      std::error_code ec;
+      fs::copy_file(m.log_path(), "/tmp/powercut-fs-last.log", fs::copy_options::overwrite_existing,
+                    ec);
       ADD_FAILURE() << "after cut " << cut << (torn ? " (torn)" : " (drop)") << ", seed " << seed
                     << "\n"
                     << ledger.Summary() << "\nserver log:\n"

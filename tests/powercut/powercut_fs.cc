@@ -664,6 +664,7 @@ int main(int argc, char** argv) {
 
   std::vector<std::string> args = {argv[0], argv[3], "-f", "-s", "-o", "fsname=powercut"};
   for (int i = 4; i < argc; ++i) args.push_back(argv[i]);
+  if (getenv("POWERCUT_FS_DEBUG")) args.push_back("-d");  // every operation on stderr
   std::vector<char*> cargs;
   for (auto& a : args) cargs.push_back(a.data());
   return fuse_main(static_cast<int>(cargs.size()), cargs.data(), &ops, nullptr);

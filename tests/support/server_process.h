@@ -47,6 +47,7 @@ class ServerProcess {
   // SIGKILL: a crash. Fails the test if the server printed a sanitizer report before it.
   void Kill();
   bool running() const { return pid_ > 0; }
+  pid_t pid() const { return pid_; }  // of the child, -1 when none
 
   std::string url() const;  // http://127.0.0.1:<port>
   int port() const { return port_; }
