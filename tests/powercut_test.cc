@@ -421,7 +421,8 @@ struct CutRun {
 // with its data dir on the power-cut mount, alternating drop and torn cuts; after each,
 // reboot, restart and check every acknowledged write (every tenth cut and the last: wait
 // for all work to finish, fsck). Stops at the first cut after which the ledger failed.
-CutRun RunServerUnderCuts(const std::string& synchronous, int cuts, std::uint64_t seed) {
+CutRun RunServerUnderCuts(const std::string& synchronous, int cuts, std::uint64_t seed,
+                          bool full_checks = true) {
   CutRun run;
   PowercutMount m;
   std::mt19937_64 rng(seed);
@@ -446,7 +447,7 @@ CutRun RunServerUnderCuts(const std::string& synchronous, int cuts, std::uint64_
     ledger.StopLoad();
     m.Reboot();
     server = std::make_unique<testing::ServerProcess>(*server, o);
-    const bool full = cut % 10 == 0 || cut == cuts;
+    const bool full = full_checks && (cut % 10 == 0 || cut == cuts);
     run.checked = ledger.Check(testing::TargetOf(*server), {.finish_all = full});
     run.cuts = cut;
     if (::testing::Test::HasFailure()) {
@@ -493,8 +494,9 @@ TEST(PowercutServerNegativeTest, SynchronousOffLosesAcknowledgedWrites) {
   CutRun run;
   {
     ::testing::ScopedFakeTestPartResultReporter reporter(
-        ::testing::ScopedFakeTestPartResultReporter::INTERCEPT_ONLY_CURRENT_THREAD, &failures);
-    run = RunServerUnderCuts("OFF", 3, 11);
+        ::testing::ScopedFakeTestPartResultReporter::INTERCEPT_ALL_THREADS, &failures);
+    // No full check: it would wait for workflows the cut made never to have existed.
+    run = RunServerUnderCuts("OFF", 3, 11, false);
   }
   EXPECT_GT(failures.size(), 0) << "3 cuts with synchronous=OFF lost nothing the ledger saw";
   std::string first;
