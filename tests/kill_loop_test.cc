@@ -372,14 +372,10 @@ void KillDuringDelete(bool no_orphans) {
 
 TEST_F(KillMomentTest, DuringDelete) { KillDuringDelete(false); }
 
-// Known gap (reported): DELETE of a workflow no run holds commits the deletion of its rows,
-// then removes its folder (WorkflowManager::Delete, src/engine/workflow_manager.cc). A crash
-// in between leaves every file of the deleted workflow on disk, untracked; the code leaves
-// them to `storyloom fsck --repair`, which only quarantines them, and nothing at start or
-// in `storyloom cleanup` removes them. Enable once they are removed durably (e.g. the row
-// marked delete_requested and the folder removed before the rows go, or orphan folders of
-// deleted workflows swept at start).
-TEST_F(KillMomentTest, DISABLED_DuringDeleteLeavesNoFilesBehind) { KillDuringDelete(true); }
+// DELETE of a workflow no run holds commits the deletion of its rows, then removes its
+// folder (WorkflowManager::Delete). A crash in between must not leave the deleted
+// workflow's files behind: the next start sweeps folders whose workflow has no row.
+TEST_F(KillMomentTest, DuringDeleteLeavesNoFilesBehind) { KillDuringDelete(true); }
 
 // Kill during an admin backup, at several delays: a backup the server lists as ok
 // verifies, and the next backup succeeds.

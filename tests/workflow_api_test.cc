@@ -343,7 +343,9 @@ TEST_P(WorkflowApiTest, UploadAndRecordExternalUsage) {
                        {{"prompt", "Uploads"}, {"options", {{"scenes", 1}, {"narration", false}}}});
   const std::string id = r.Json()["id"];
   WaitForWorkflow(*alice, id);
-  const std::string bytes(300000, 'v');
+  // An MP4's first box is `ftyp`: the type is read from the bytes (docs/SECURITY.md, class 3).
+  std::string bytes("\0\0\0\x18" "ftypisom\0\0\x02\0isomiso2", 24);
+  bytes += std::string(300000, 'v');
   auto up = alice->Request("PUT", "/api/v1/workflows/" + id + "/files/cut.mp4?scene=1", bytes,
                            {"Content-Type: video/mp4"});
   ASSERT_EQ(up.status, 201) << up.body;

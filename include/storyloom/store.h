@@ -34,9 +34,9 @@ struct NewWorkflow {
 struct WorkflowFilter {
   std::string user_id;  // "" = every user (admins)
   std::optional<WorkflowStatus> status;
-  std::string q;        // substring of title or prompt
-  int limit = 50;       // 1..200
-  std::string cursor;   // from a previous page's next_cursor
+  std::string q;       // substring of title or prompt
+  int limit = 50;      // 1..200
+  std::string cursor;  // from a previous page's next_cursor
 };
 
 // Optional fields to change; unset ones stay as they are.
@@ -141,6 +141,8 @@ class StoreTx {
   // invisible: GetWorkflow, ListWorkflows, CountWorkflows, ClaimWorkflows and the file
   // reads skip them. not_found if no visible workflow has `id`.
   [[nodiscard]] Result<WorkflowDeletion> RequestDeleteWorkflow(std::string_view id);
+  // Whether any row of workflow `id` exists, marked for deletion or not.
+  [[nodiscard]] Result<bool> WorkflowRowExists(std::string_view id);
   // Deletes up to `limit` marked workflows that no live lease holds (`only_id` != "": just
   // that one). Returns what it deleted, so the caller removes the files after the commit.
   [[nodiscard]] Result<std::vector<DeletedWorkflow>> DeleteMarkedWorkflows(
@@ -149,8 +151,9 @@ class StoreTx {
   // `owner` until now+lease_ms. Used by the engine; safe across instances. With
   // `max_per_user` > 0, no user ends up with more than that many unfinished workflows
   // under a live lease (on any instance); their other workflows wait.
-  [[nodiscard]] Result<std::vector<Workflow>> ClaimWorkflows(std::string_view owner, Millis lease_ms,
-                                                             int limit, int max_per_user = 0);
+  [[nodiscard]] Result<std::vector<Workflow>> ClaimWorkflows(std::string_view owner,
+                                                             Millis lease_ms, int limit,
+                                                             int max_per_user = 0);
   // Unfinished workflows of `user_id` under a live lease (claimed or running somewhere).
   [[nodiscard]] Result<std::int64_t> CountLeasedWorkflows(std::string_view user_id);
   // Extends the leases `owner` holds on `ids`; returns the ids it still holds.
@@ -264,8 +267,8 @@ class StoreTx {
 
   // --- events and audit -----------------------------------------------------------
   // Appends an event and returns it with its id (strictly increasing).
-  [[nodiscard]] Result<WorkflowEvent> AppendEvent(std::string_view workflow_id, std::string_view type,
-                                                  std::string_view data_json,
+  [[nodiscard]] Result<WorkflowEvent> AppendEvent(std::string_view workflow_id,
+                                                  std::string_view type, std::string_view data_json,
                                                   std::string_view request_id = {});
   // Events of the workflow with id > after_id, oldest first.
   [[nodiscard]] Result<std::vector<WorkflowEvent>> ListEvents(std::string_view workflow_id,

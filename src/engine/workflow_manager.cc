@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <cctype>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "core/clock.h"
@@ -60,7 +62,8 @@ void WorkflowManager::Start() {
     });
     if (!r) spdlog::warn("could not release stale leases: {}", r.error().message);
   }
-  (void)FinishDeletes();  // left by an instance that died before finishing them
+  (void)FinishDeletes();        // left by an instance that died before finishing them
+  (void)SweepDeletedFolders();  // files of deletes a crash interrupted after their commit
   threads_.emplace_back([this] { SchedulerLoop(); });
   threads_.emplace_back([this] { HeartbeatLoop(); });
   if (options_.listen_for_work && store_.database().dialect() == db::Dialect::kPostgres) {
@@ -239,6 +242,50 @@ Result<void> WorkflowManager::Delete(const std::string& id) {
   // never a row pointing at nothing.
   RemoveWorkflowFiles(files_, id, d.files);
   return {};
+}
+
+namespace {
+
+// "0190aaaa-0000-7000-8000-000000000000": the shape of the ids workflows' folders are named by.
+bool LooksLikeWorkflowId(std::string_view name) {
+  if (name.size() != 36) return false;
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    const char c = name[i];
+    const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+    if (dash ? c != '-' : !std::isxdigit(static_cast<unsigned char>(c))) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+int WorkflowManager::SweepDeletedFolders() {
+  std::vector<std::string> candidates;  // listed before the rows are read (rows come first)
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(files_.root(), ec)) {
+    const std::string name = e.path().filename().string();
+    std::error_code tec;
+    if (e.is_directory(tec) && !e.is_symlink(tec) && LooksLikeWorkflowId(name)) {
+      candidates.push_back(name);
+    }
+  }
+  int removed = 0;
+  for (const auto& id : candidates) {
+    auto exists = store_.ReadOne<bool>([&](StoreTx& tx) { return tx.WorkflowRowExists(id); });
+    if (!exists) {
+      spdlog::warn("could not check workflow {} for a leftover folder: {}", id,
+                   exists.error().message);
+      continue;
+    }
+    if (*exists) continue;
+    if (auto r = files_.RemoveTree(id); !r) {
+      spdlog::warn("could not remove the folder of deleted workflow {}: {}", id, r.error().message);
+      continue;
+    }
+    ++removed;
+  }
+  if (removed > 0) spdlog::info("removed the folders of {} deleted workflows", removed);
+  return removed;
 }
 
 int WorkflowManager::FinishDeletes() {

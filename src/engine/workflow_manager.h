@@ -81,6 +81,11 @@ class WorkflowManager {
   [[nodiscard]] Result<void> Delete(const std::string& id);
   // Deletes marked workflows whose runner is gone (no live lease); returns how many.
   int FinishDeletes();
+  // Removes the folders under save_outputs/ named by a workflow id that has no row any more:
+  // what a crash between a delete's commit and its file removal left. Safe beside running
+  // instances: a workflow's row is always committed before anything is written to its
+  // folder. Returns how many folders went.
+  int SweepDeletedFolders();
 
   // Wakes the scheduler (after a create).
   void Notify();

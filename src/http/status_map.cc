@@ -50,8 +50,9 @@ Response ErrorResponse(const Error& e) {
   if (e.code == ErrorCode::kInvalidArgument && !e.detail.empty() && e.detail != "malformed") {
     err["field"] = e.detail;
   }
-  Response r = Response::Json(HttpStatus(e), nlohmann::json{{"error", err}}.dump(
-                                                 -1, ' ', false, nlohmann::json::error_handler_t::replace));
+  Response r =
+      Response::Json(HttpStatus(e), nlohmann::json{{"error", err}}.dump(
+                                        -1, ' ', false, nlohmann::json::error_handler_t::replace));
   if (e.code == ErrorCode::kUnauthenticated) r.headers.Set("WWW-Authenticate", "Bearer");
   return r;
 }

@@ -215,6 +215,12 @@ Result<WorkflowDeletion> StoreTx::RequestDeleteWorkflow(std::string_view id) {
   return out;
 }
 
+Result<bool> StoreTx::WorkflowRowExists(std::string_view id) {
+  const Value v[] = {std::string(id)};
+  SL_ASSIGN_OR_RETURN(auto rows, c_.Query("SELECT 1 FROM workflows WHERE id = ?", v));
+  return !rows.empty();
+}
+
 Result<std::vector<DeletedWorkflow>> StoreTx::DeleteMarkedWorkflows(int limit,
                                                                     std::string_view only_id) {
   const Millis now = core::WallMillis();
