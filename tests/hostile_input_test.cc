@@ -19,6 +19,7 @@
 #include "core/clock.h"
 #include "http/server.h"
 #include "support/checks.h"
+#include "support/routes.h"
 #include "support/server_process.h"
 #include "support/test_db.h"
 
@@ -52,14 +53,8 @@ void WriteFile(const fs::path& p, const std::string& text) {
 // Every (method, pattern) registered in src/api/*.cc that can carry a request body.
 std::set<std::pair<std::string, std::string>> BodyRoutes() {
   std::set<std::pair<std::string, std::string>> out;
-  const std::regex add(R"re(\br\.Add\(\s*"([A-Z]+)",\s*"([^"]+)")re");
-  for (const auto& e : fs::directory_iterator(std::string(STORYLOOM_SOURCE_DIR) + "/src/api")) {
-    if (e.path().extension() != ".cc") continue;
-    const std::string text = ReadFile(e.path());
-    for (std::sregex_iterator it(text.begin(), text.end(), add), end; it != end; ++it) {
-      const std::string method = (*it)[1];
-      if (method == "POST" || method == "PUT" || method == "PATCH") out.emplace(method, (*it)[2]);
-    }
+  for (const auto& [method, pattern] : testing::RegisteredRoutes()) {
+    if (method == "POST" || method == "PUT" || method == "PATCH") out.emplace(method, pattern);
   }
   return out;
 }

@@ -13,6 +13,7 @@
 
 #include "api/auth.h"
 #include "core/clock.h"
+#include "support/routes.h"
 #include "support/server_process.h"
 
 namespace storyloom {
@@ -48,22 +49,7 @@ std::string Lower(std::string s) {
   return s;
 }
 
-// Every (method, path pattern) registered in src/api/*.cc, read from the sources so that a
-// route added later is covered without editing this test.
-std::set<std::pair<std::string, std::string>> RegisteredRoutes() {
-  std::set<std::pair<std::string, std::string>> out;
-  const std::regex add(R"re(\br\.Add\(\s*"([A-Z]+)",\s*"([^"]+)")re");
-  for (const auto& e :
-       std::filesystem::directory_iterator(std::string(STORYLOOM_SOURCE_DIR) + "/src/api")) {
-    if (e.path().extension() != ".cc") continue;
-    std::ifstream in(e.path());
-    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    for (std::sregex_iterator it(text.begin(), text.end(), add), end; it != end; ++it) {
-      out.emplace((*it)[1], (*it)[2]);
-    }
-  }
-  return out;
-}
+using testing::RegisteredRoutes;
 
 // Routes open without credentials by design: liveness, readiness and the sign-in endpoints
 // (docs/SECURITY.md). /metrics is not: it needs the metrics token or an administrator.
