@@ -3,12 +3,15 @@
 #   make test   install, build with ASan+UBSan, run every test through ctest, then each fuzz
 #               target for FUZZ_SECONDS (25 s) over its seed corpus (scripts/fuzz)
 #   make fuzz   the fuzz targets for 10 minutes each (FUZZ_SECONDS=600)
+#   make test-tsan  build with ThreadSanitizer (build-tsan) and run the concurrency-heavy
+#               suites (ctest label "tsan", tests/CMakeLists.txt)
 JOBS ?= $(shell nproc)
 RELEASE_DIR := build
 TEST_DIR := build-asan
+TSAN_DIR := build-tsan
 ARGS ?=
 
-.PHONY: run test fuzz fuzz-smoke build build-test deps bench bench-http bench-pg bench-db-copy format clean
+.PHONY: run test test-tsan build-tsan fuzz fuzz-smoke build build-test deps bench bench-http bench-pg bench-db-copy format clean
 
 deps:
 	@scripts/install-deps
@@ -27,6 +30,15 @@ build-test: deps
 test: build-test
 	@cd $(TEST_DIR) && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j $(JOBS)
 	@$(MAKE) --no-print-directory fuzz-smoke
+
+# ThreadSanitizer cannot share a build with ASan: its own directory, only the binaries the
+# tests need, and only the suites labelled "tsan" (docs/RELIABILITY.md "Races").
+build-tsan: deps
+	@cmake -S . -B $(TSAN_DIR) -DCMAKE_BUILD_TYPE=Debug -DSTORYLOOM_TSAN=ON -DSTORYLOOM_BENCH=OFF >/dev/null
+	@cmake --build $(TSAN_DIR) -j $(JOBS) --target storyloom storyloom_tests
+
+test-tsan: build-tsan
+	@cd $(TSAN_DIR) && ctest --output-on-failure -j $(JOBS) -L tsan
 
 # libFuzzer targets (fuzz/, clang-16) in build-fuzz: bounded in `make test`, long in `make fuzz`.
 fuzz-smoke: deps
@@ -51,4 +63,4 @@ format:
 	@clang-format -i $$(git ls-files '*.cc' '*.h')
 
 clean:
-	@rm -rf $(RELEASE_DIR) $(TEST_DIR) build-fuzz
+	@rm -rf $(RELEASE_DIR) $(TEST_DIR) $(TSAN_DIR) build-fuzz

@@ -75,6 +75,13 @@ TEST(ServerProcessTest, ALeakInACliCommandFailsTheTest) {
 }
 #endif
 
+#if defined(__SANITIZE_THREAD__)
+TEST(ServerProcessTest, ADataRaceInTheServerFailsTheTest) {
+  // ThreadSanitizer reports on the server's stderr (its log) and exits 66 at the end.
+  EXPECT_NONFATAL_FAILURE(RunAndStop("exit.race"), "WARNING: ThreadSanitizer: data race");
+}
+#endif
+
 TEST(SanitizerReportTest, FindsEachRuntimesReportAndNothingElse) {
   EXPECT_EQ(testing::SanitizerReport("info: started\nGET /x 200\n"), "");
   EXPECT_NE(

@@ -13,11 +13,21 @@
 namespace {
 
 // Test builds only (core/failpoint.h): ways for a command to end badly on purpose, so the
-// tests can show that they notice a leak, a bad exit status or a slow stop of their children.
+// tests can show that they notice a leak, a data race, a bad exit status or a slow stop of their
+// children.
 [[gnu::noinline]] void LeakOnPurpose() {
   void* p = std::malloc(4096);
   std::memset(p, 0x5a, 4096);
   asm volatile("" : : "r"(p) : "memory");  // the pointer dies here: an unreachable block
+}
+
+// Two threads write one int with nothing ordering them: the data race ThreadSanitizer reports.
+[[gnu::noinline]] void RaceOnPurpose() {
+  int shared = 0;
+  std::thread t([&shared] { shared = 1; });
+  shared = 2;
+  t.join();
+  asm volatile("" : : "r"(&shared) : "memory");
 }
 
 int ExitFailpoints(int rc) {
@@ -25,6 +35,7 @@ int ExitFailpoints(int rc) {
     std::this_thread::sleep_for(std::chrono::milliseconds(std::atoi(ms->c_str())));
   }
   if (storyloom::Failpoint("exit.leak")) LeakOnPurpose();
+  if (storyloom::Failpoint("exit.race")) RaceOnPurpose();
   if (auto status = storyloom::FailpointArg("exit.status")) return std::atoi(status->c_str());
   return rc;
 }
