@@ -186,13 +186,9 @@ TEST(HostileInputTest, DeepProviderRepliesFailTheWorkflowWithATypedError) {
   }
 }
 
-std::string CliFlags(const ServerProcess& s) {
-  return "--data-dir " + s.data_dir() + " --database '" + s.database_url() + "'";
-}
-
 TEST(HostileInputTest, DeepBackupManifestIsAClearVerifyAndRestoreError) {
   ServerProcess server;
-  auto backup = testing::RunCli(CliFlags(server) + " backup create");
+  auto backup = testing::RunCli(testing::CliFlags(server) + " backup create");
   ASSERT_EQ(backup.exit_code, 0) << backup.out;
   const fs::path dir = backup.LastLine();
   ASSERT_TRUE(fs::exists(dir / "manifest.json")) << backup.out;
@@ -201,7 +197,7 @@ TEST(HostileInputTest, DeepBackupManifestIsAClearVerifyAndRestoreError) {
   // A valid manifest with one member nested 100,000 levels deep.
   text.insert(text.size() - 1, ",\"extra\":" + Nested(kDeep));
   WriteFile(dir / "manifest.json", text);
-  auto verify = testing::RunCli(CliFlags(server) + " backup verify " + dir.string());
+  auto verify = testing::RunCli(testing::CliFlags(server) + " backup verify " + dir.string());
   EXPECT_NE(verify.exit_code, 0) << verify.out;
   EXPECT_NE(verify.exit_code, -1) << "killed by a signal: " << verify.out;
   EXPECT_NE(verify.out.find("limit of 64"), std::string::npos) << verify.out;

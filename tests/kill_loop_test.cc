@@ -34,6 +34,7 @@ namespace {
 
 using nlohmann::json;
 using testing::CliResult;
+using testing::ExpectStoreClean;
 using testing::Ledger;
 using testing::RunCli;
 using testing::ServerOptions;
@@ -67,14 +68,6 @@ std::string QueryText(const std::string& url, const std::string& sql) {
   });
   EXPECT_TRUE(r.has_value()) << sql << ": " << r.error().ToString();
   return out;
-}
-
-// `storyloom fsck` and `db check` are clean.
-void ExpectStoreClean(const ServerProcess& s) {
-  CliResult fsck = RunCli(Flags(s.data_dir(), s.database_url()) + " fsck --grace-minutes 0");
-  EXPECT_EQ(fsck.exit_code, 0) << fsck.out;
-  CliResult check = RunCli(Flags(s.data_dir(), s.database_url()) + " db check");
-  EXPECT_EQ(check.exit_code, 0) << check.out;
 }
 
 // A completed workflow: its scenes' files exactly once, every file on disk tracked, one

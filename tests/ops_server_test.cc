@@ -29,9 +29,7 @@ using testing::WaitForWorkflow;
 using Cli = testing::CliResult;
 using testing::RunCli;
 
-std::string Flags(const ServerProcess& s) {
-  return "--data-dir " + s.data_dir() + " --database " + s.database_url();
-}
+using testing::CliFlags;
 
 json MakeWorkflow(testing::HttpClient& c, const std::string& prompt) {
   auto r = c.Post("/api/v1/workflows",
@@ -74,7 +72,7 @@ TEST(OpsServerTest, BackupWhileServingRestoresExactlyWhatWasThere) {
       if (r.status == 201) ++written;
     }
   });
-  Cli backup = RunCli(Flags(server) + " backup create");
+  Cli backup = RunCli(CliFlags(server) + " backup create");
   stop = true;
   writer.join();
   ASSERT_EQ(backup.exit_code, 0) << backup.out;
@@ -82,9 +80,9 @@ TEST(OpsServerTest, BackupWhileServingRestoresExactlyWhatWasThere) {
   const std::string path = backup.LastLine();
   ASSERT_TRUE(fs::exists(fs::path(path) / "manifest.json")) << backup.out;
 
-  Cli verify = RunCli(Flags(server) + " backup verify " + path);
+  Cli verify = RunCli(CliFlags(server) + " backup verify " + path);
   EXPECT_EQ(verify.exit_code, 0) << verify.out;
-  Cli list = RunCli(Flags(server) + " backup list");
+  Cli list = RunCli(CliFlags(server) + " backup list");
   EXPECT_NE(list.out.find(path), std::string::npos) << list.out;
 
   testing::TempDir target;
@@ -144,7 +142,7 @@ TEST(OpsServerTest, BackupWhileServingRestoresExactlyWhatWasThere) {
   bytes[bytes.size() / 2] ^= 0x40;
   fs::remove(in_backup);  // it may be a hard link to the live file
   testing::WriteFile(in_backup, bytes);
-  Cli bad = RunCli(Flags(server) + " backup verify " + path);
+  Cli bad = RunCli(CliFlags(server) + " backup verify " + path);
   EXPECT_NE(bad.exit_code, 0) << bad.out;
   EXPECT_NE(bad.out.find(victim), std::string::npos) << bad.out;
   // The live file is untouched.
@@ -156,18 +154,18 @@ TEST(OpsServerTest, FsckAndCleanupFromTheCommandLine) {
   auto alice = server.Client("alice");
   const std::string id = MakeWorkflow(*alice, "An owl keeps the night shift")["id"];
   ASSERT_EQ(WaitForWorkflow(*alice, id)["status"], "completed");
-  Cli clean = RunCli(Flags(server) + " fsck");
+  Cli clean = RunCli(CliFlags(server) + " fsck");
   EXPECT_EQ(clean.exit_code, 0) << clean.out;
 
   auto w = alice->Get("/api/v1/workflows/" + id).Json();
   const std::string victim = w["files"][0]["path"];
   fs::remove(server.outputs_dir() + "/" + victim);
   testing::WriteFile(server.outputs_dir() + "/" + id + "/stray.bin", "orphan");
-  Cli bad = RunCli(Flags(server) + " fsck --grace-minutes 0");
+  Cli bad = RunCli(CliFlags(server) + " fsck --grace-minutes 0");
   EXPECT_NE(bad.exit_code, 0) << bad.out;
   EXPECT_NE(bad.out.find(victim), std::string::npos) << bad.out;
   EXPECT_NE(bad.out.find(id + "/stray.bin"), std::string::npos) << bad.out;
-  Cli repair = RunCli(Flags(server) + " fsck --grace-minutes 0 --repair");
+  Cli repair = RunCli(CliFlags(server) + " fsck --grace-minutes 0 --repair");
   EXPECT_FALSE(fs::exists(server.outputs_dir() + "/" + id + "/stray.bin"));
   EXPECT_TRUE(fs::exists(server.outputs_dir() + "/" + w["files"][1]["path"].get<std::string>()));
 
@@ -181,7 +179,7 @@ TEST(OpsServerTest, FsckAndCleanupFromTheCommandLine) {
                     return {};
                   })
                   .has_value());
-  Cli dry = RunCli(Flags(server) + " cleanup --dry-run");
+  Cli dry = RunCli(CliFlags(server) + " cleanup --dry-run");
   EXPECT_EQ(dry.exit_code, 0) << dry.out;
   EXPECT_NE(dry.out.find("would delete workflow " + id), std::string::npos) << dry.out;
   EXPECT_EQ(alice->Get("/api/v1/workflows/" + id).status, 200);

@@ -422,7 +422,7 @@ struct CutRun {
 // reboot, restart and check every acknowledged write (every tenth cut and the last: wait
 // for all work to finish, fsck). Stops at the first cut after which the ledger failed.
 CutRun RunServerUnderCuts(const std::string& synchronous, int cuts, std::uint64_t seed,
-                          bool full_checks = true) {
+                          bool full_checks = true, const std::string& failpoints = "") {
   CutRun run;
   PowercutMount m;
   std::mt19937_64 rng(seed);
@@ -431,6 +431,7 @@ CutRun RunServerUnderCuts(const std::string& synchronous, int cuts, std::uint64_
   o.data_dir = (m.mnt() / "data").string();
   o.env["STORYLOOM_LEASE_MS"] = "2000";
   o.env["STORYLOOM_SQLITE_SYNCHRONOUS"] = synchronous;
+  if (!failpoints.empty()) o.env["STORYLOOM_FAILPOINTS"] = failpoints;
   auto server = std::make_unique<testing::ServerProcess>(o);
   // The installation (data dir, database, users) is old news: durable before the first cut.
   EXPECT_TRUE(m.Control("sync"));
@@ -511,6 +512,24 @@ TEST(PowercutServerNegativeTest, SynchronousOffLosesAcknowledgedWrites) {
   for (int i = 0; i < failures.size() && first.empty(); ++i)
     first = failures.GetTestPartResult(i).message();
   std::cout << "[ power cuts ] synchronous=OFF: " << failures.size()
+            << " failures reported, the first: " << first.substr(0, 300) << std::endl;
+}
+
+// And it fails when the FileStore skips the fsync of the directory after a rename (the
+// failpoint filestore.skip_dirsync): files whose rows are committed lose their names.
+TEST(PowercutServerNegativeTest, SkippedDirectoryFsyncLosesTrackedFiles) {
+  SKIP_WITHOUT_FUSE();
+  ::testing::TestPartResultArray failures;
+  {
+    ::testing::ScopedFakeTestPartResultReporter reporter(
+        ::testing::ScopedFakeTestPartResultReporter::INTERCEPT_ALL_THREADS, &failures);
+    RunServerUnderCuts("FULL", 3, 12, false, "filestore.skip_dirsync");
+  }
+  EXPECT_GT(failures.size(), 0) << "3 cuts without directory fsyncs lost nothing the ledger saw";
+  std::string first;
+  for (int i = 0; i < failures.size() && first.empty(); ++i)
+    first = failures.GetTestPartResult(i).message();
+  std::cout << "[ power cuts ] filestore.skip_dirsync: " << failures.size()
             << " failures reported, the first: " << first.substr(0, 300) << std::endl;
 }
 

@@ -58,6 +58,22 @@ struct Error {
     return {ErrorCode::kPermissionDenied, std::move(msg), {}};
   }
   static Error Internal(std::string msg) { return {ErrorCode::kInternal, std::move(msg), {}}; }
+  // The disk (or a quota) is full: ENOSPC, SQLITE_FULL, PostgreSQL's disk_full. HTTP 507
+  // insufficient_storage; it passes once space is freed.
+  static Error InsufficientStorage(std::string msg) {
+    return {ErrorCode::kResourceExhausted, std::move(msg), "insufficient_storage"};
+  }
+  // A read, write or sync of storage failed (EIO and the like). HTTP 503.
+  static Error StorageIo(std::string msg) {
+    return {ErrorCode::kUnavailable, std::move(msg), "io_error"};
+  }
+
+  bool IsInsufficientStorage() const {
+    return code == ErrorCode::kResourceExhausted && detail == "insufficient_storage";
+  }
+  bool IsStorageIo() const { return code == ErrorCode::kUnavailable && detail == "io_error"; }
+  // Full disk or I/O error: the storage, not the request, is at fault; retry later.
+  bool IsStorageFault() const { return IsInsufficientStorage() || IsStorageIo(); }
 
   // "not_found: workflow 0190… does not exist"
   std::string ToString() const;
@@ -71,11 +87,11 @@ inline std::unexpected<Error> Fail(Error e) { return std::unexpected<Error>(std:
 }  // namespace storyloom
 
 // Propagates the error of a Result<void> expression.
-#define SL_RETURN_IF_ERROR(expr)                                       \
-  do {                                                                 \
-    if (auto sl_status_ = (expr); !sl_status_) {                       \
+#define SL_RETURN_IF_ERROR(expr)                                                 \
+  do {                                                                           \
+    if (auto sl_status_ = (expr); !sl_status_) {                                 \
       return std::unexpected<::storyloom::Error>(std::move(sl_status_).error()); \
-    }                                                                  \
+    }                                                                            \
   } while (0)
 
 #define SL_CONCAT_INNER_(a, b) a##b
@@ -83,7 +99,7 @@ inline std::unexpected<Error> Fail(Error e) { return std::unexpected<Error>(std:
 // Declares `lhs` from a Result<T> expression, or returns its error.
 #define SL_ASSIGN_OR_RETURN(lhs, expr) \
   SL_ASSIGN_OR_RETURN_IMPL_(SL_CONCAT_(sl_result_, __LINE__), lhs, expr)
-#define SL_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr)                   \
-  auto tmp = (expr);                                                \
+#define SL_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr)                               \
+  auto tmp = (expr);                                                            \
   if (!tmp) return std::unexpected<::storyloom::Error>(std::move(tmp).error()); \
   lhs = std::move(*tmp)

@@ -11,7 +11,9 @@
 #include "api/request_parsers.h"
 #include "api/routes.h"
 #include "core/bounded_json.h"
+#include "core/failpoint.h"
 #include "core/ids.h"
+#include "core/storage_error.h"
 #include "files/media_type.h"
 
 namespace storyloom::api {
@@ -290,7 +292,11 @@ Result<http::Response> UploadFile(App& app, http::Request& req, const Principal&
   cleanup.path.clear();
   NewFile nf{w.id, scene_id,    type,          stored.rel_path, name,
              mime, stored.size, stored.sha256, metadata};
-  auto row = app.store.AddGeneratedFile(nf);
+  // files.before_row: the moment between the rename into place and the row's commit.
+  const int injected = FailpointErrno("files.before_row");
+  auto row = injected != 0 ? Result<GeneratedFile>(Fail(core::SysError(
+                                 "failpoint before the row of", stored.rel_path, injected)))
+                           : app.store.AddGeneratedFile(nf);
   if (!row) {
     // The file at rel is ours (nobody else could have put one there), so removing it is safe.
     (void)app.files.Remove(rel);

@@ -1,6 +1,7 @@
-// /healthz (alive) and /readyz (database reachable, migrations current).
+// /healthz (alive) and /readyz (database reachable, migrations current, disk not full).
 #include "api/handler_util.h"
 #include "api/routes.h"
+#include "core/storage_error.h"
 #include "db/migrations.h"
 
 namespace storyloom::api {
@@ -10,21 +11,36 @@ void AddHealthRoutes(App& app, http::Router& r) {
         [](http::Request&) { return http::Response::Json(200, R"({"status":"ok"})"); },
         {.inline_io = true});
   r.Add("GET", "/readyz", [&app](http::Request&) {
+    // The disk first: a database on a full disk still answers reads.
+    const auto space = core::DiskSpaceAt(app.config.data_dir);
+    const core::StorageFaultCounts faults = core::StorageFaults();
+    nlohmann::json disk = {{"storage_errors", {{"full", faults.full}, {"io", faults.io}}}};
+    const bool disk_low = space && space->free_bytes < app.config.min_free_disk_bytes;
+    if (space) {
+      disk["free_bytes"] = space->free_bytes;
+      disk["min_free_bytes"] = app.config.min_free_disk_bytes;
+      disk["status"] = disk_low ? "full" : "ok";
+    } else {
+      disk["status"] = "unknown";
+    }
     auto st = db::GetMigrationStatus(app.store.database());
     if (!st) {
-      return JsonResponse(503, {{"status", "unavailable"}, {"database", st.error().message}});
+      return JsonResponse(
+          503, {{"status", "unavailable"}, {"database", st.error().message}, {"disk", disk}});
     }
     if (!st->pending.empty()) {
       return JsonResponse(503, {{"status", "unavailable"},
                                 {"database", "ok"},
+                                {"disk", disk},
                                 {"migrations", "pending"},
                                 {"schema_version", st->current_version},
                                 {"latest_version", st->latest_version}});
     }
-    return JsonResponse(200, {{"status", "ok"},
-                              {"database", "ok"},
-                              {"schema_version", st->current_version},
-                              {"running_workflows", app.manager.running()}});
+    return JsonResponse(disk_low ? 503 : 200, {{"status", disk_low ? "unavailable" : "ok"},
+                                               {"database", "ok"},
+                                               {"disk", disk},
+                                               {"schema_version", st->current_version},
+                                               {"running_workflows", app.manager.running()}});
   });
 }
 

@@ -92,6 +92,7 @@ int Serve(const GlobalFlags& flags, const ServeFlags& sf) {
   api::App app{config, *r.store, *r.files, *r.bus, *r.manager, *r.usage, auth, nullptr};
   ops::ServerMetricsOptions mopts;
   mopts.data_dir = config.data_dir;
+  mopts.min_free_disk_bytes = config.min_free_disk_bytes;
   if (auto u = db::ParseDatabaseUrl(config.DatabaseUrl());
       u && u->dialect == db::Dialect::kSqlite) {
     mopts.sqlite_path = u->sqlite_path;

@@ -7,8 +7,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <functional>
+#include <iterator>
 
 #include "core/bounded_json.h"
 
@@ -53,6 +53,7 @@ std::string EnvName(const std::string& key) {
 constexpr const char* kKeys[] = {"data_dir",
                                  "database_url",
                                  "sqlite_synchronous",
+                                 "min_free_disk_bytes",
                                  "db_readers",
                                  "host",
                                  "port",
@@ -180,6 +181,7 @@ Result<void> SetConfigValue(Config& c, const std::string& key, const std::string
   if (key == "write_timeout_ms") return set_int(c.write_timeout_ms, 100, 3600000);
   if (key == "max_uploads_per_user") return set_int(c.max_uploads_per_user, 1, 100000);
   if (key == "max_uploads_total") return set_int(c.max_uploads_total, 1, 100000);
+  if (key == "min_free_disk_bytes") return set_int(c.min_free_disk_bytes, 0, 1ll << 50);
   if (key == "max_upload_tmp_bytes") return set_int(c.max_upload_tmp_bytes, 1024, 1ll << 50);
   if (key == "max_sse_per_user") return set_int(c.max_sse_per_user, 1, 1 << 20);
   if (key == "max_sse_total") return set_int(c.max_sse_total, 1, 1 << 24);
@@ -343,7 +345,8 @@ Result<Config> LoadConfig(const std::string& path) {
       // Nesting is bounded before toml++ (and the walk below) recurse over it.
       std::ifstream in(file, std::ios::binary);
       if (!in) return Fail(Error::InvalidArgument(fmt::format("{}: cannot read the file", file)));
-      const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      const std::string text((std::istreambuf_iterator<char>(in)),
+                             std::istreambuf_iterator<char>());
       if (auto nesting = CheckTomlNesting(text); !nesting) {
         return Fail(Error::InvalidArgument(fmt::format("{}: {}", file, nesting.error().message)));
       }

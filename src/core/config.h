@@ -17,6 +17,9 @@ struct Config {
   std::string database_url;  // "" = sqlite:<data_dir>/storyloom.db
   std::string sqlite_synchronous = "FULL";
   int db_readers = 4;
+  // /readyz answers 503 (and /metrics storyloom_disk_low 1) below this much free space
+  // under data_dir.
+  std::uint64_t min_free_disk_bytes = 64ull << 20;
 
   // Server
   std::string host = "127.0.0.1";

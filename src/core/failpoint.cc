@@ -2,8 +2,12 @@
 
 #ifdef STORYLOOM_FAILPOINTS
 
+#include <atomic>
+#include <cerrno>
+#include <charconv>
 #include <cstdlib>
 #include <map>
+#include <memory>
 
 namespace storyloom {
 namespace {
@@ -29,9 +33,42 @@ const std::map<std::string, std::string, std::less<>>& Active() {
   return active;
 }
 
+// How many times each failpoint has fired, for `name=EIO:N`.
+const std::map<std::string, std::unique_ptr<std::atomic<long>>, std::less<>>& Hits() {
+  static const auto hits = [] {
+    std::map<std::string, std::unique_ptr<std::atomic<long>>, std::less<>> out;
+    for (const auto& [name, arg] : Active())
+      out.emplace(name, std::make_unique<std::atomic<long>>(0));
+    return out;
+  }();
+  return hits;
+}
+
+int ErrnoNamed(std::string_view name) {
+  if (name == "EIO") return EIO;
+  if (name == "ENOSPC") return ENOSPC;
+  if (name == "EDQUOT") return EDQUOT;
+  if (name == "EROFS") return EROFS;
+  return EIO;
+}
+
 }  // namespace
 
 bool Failpoint(std::string_view name) { return Active().contains(name); }
+
+int FailpointErrno(std::string_view name) {
+  auto it = Active().find(name);
+  if (it == Active().end()) return 0;
+  const std::string_view arg = it->second;
+  const std::size_t colon = arg.find(':');
+  if (colon != std::string_view::npos) {
+    long limit = 0;
+    const std::string_view count = arg.substr(colon + 1);
+    std::from_chars(count.data(), count.data() + count.size(), limit);
+    if (Hits().find(name)->second->fetch_add(1) >= limit) return 0;
+  }
+  return ErrnoNamed(arg.substr(0, colon));
+}
 
 std::optional<std::string> FailpointArg(std::string_view name) {
   const auto& active = Active();
@@ -47,6 +84,7 @@ std::optional<std::string> FailpointArg(std::string_view name) {
 namespace storyloom {
 bool Failpoint(std::string_view) { return false; }
 std::optional<std::string> FailpointArg(std::string_view) { return std::nullopt; }
+int FailpointErrno(std::string_view) { return 0; }
 }  // namespace storyloom
 
 #endif  // STORYLOOM_FAILPOINTS

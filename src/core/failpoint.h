@@ -15,5 +15,9 @@ namespace storyloom {
 bool Failpoint(std::string_view name);
 // The argument of `name=arg`, or nullopt when the failpoint is off ("" when it has none).
 std::optional<std::string> FailpointArg(std::string_view name);
+// The errno that failpoint `name` injects into this call, or 0. Its argument names the
+// error: `name=EIO` (also ENOSPC, EDQUOT, EROFS) fails every call; `name=EIO:N` only the
+// first N calls (counted across threads), after which the call goes through again.
+int FailpointErrno(std::string_view name);
 
 }  // namespace storyloom

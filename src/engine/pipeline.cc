@@ -9,6 +9,8 @@
 #include <set>
 
 #include "core/clock.h"
+#include "core/failpoint.h"
+#include "core/storage_error.h"
 #include "providers/storyboard.h"
 
 namespace storyloom::engine {
@@ -149,6 +151,10 @@ void Pipeline::RemoveUntrackedFiles() {
 Result<GeneratedFile> Pipeline::TrackFile(StoreTx& tx, const files::StoredFile& stored,
                                           const std::string& scene_id, FileType type,
                                           const std::string& mime, const std::string& metadata) {
+  // The moment between a file's rename into place and its row's commit.
+  if (const int err = FailpointErrno("files.before_row"); err != 0) {
+    return Fail(core::SysError("failpoint before the row of", stored.rel_path, err));
+  }
   if (auto old = tx.GetFileByPath(stored.rel_path); old) {
     SL_RETURN_IF_ERROR(tx.DeleteFile(old->id));
   }
@@ -235,8 +241,11 @@ Result<RunOutcome> Pipeline::Run() {
       // A step that failed because the workflow was cancelled or deleted under it.
       if (auto stop = ShouldStop(); stop && *stop) break;
       const Error& e = r.error();
-      if (e.code == ErrorCode::kUnavailable && e.message.find("database") != std::string::npos) {
-        return Fail(e);  // cannot record anything; the lease will expire and resume it
+      if (e.IsStorageFault() ||
+          (e.code == ErrorCode::kUnavailable && e.message.find("database") != std::string::npos)) {
+        // Not the workflow's fault, and it may be unable to record anything: it resumes once
+        // the lease expires (a full disk is freed, the database is back).
+        return Fail(e);
       }
       spdlog::warn("workflow {} failed in {}: {}", w_.id, phase, e.message);
       const std::string code = ErrorCodeFor(e);

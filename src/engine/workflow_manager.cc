@@ -4,10 +4,14 @@
 #include <spdlog/spdlog.h>
 
 #include <cctype>
+#include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "core/clock.h"
+#include "core/failpoint.h"
 #include "core/ids.h"
 #include "db/database.h"
 #include "engine/pipeline.h"
@@ -404,6 +408,11 @@ void WorkflowManager::Run(const Workflow& w) {
     std::lock_guard lock(mu_);
     flag = active_[w.id];
   }
+  // Failpoint engine.after_claim_ms=N: a pause between the claim and the start, where a
+  // test breaks the database connections (tests/storage_fault_test.cc).
+  if (auto pause = FailpointArg("engine.after_claim_ms")) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::atoi(pause->c_str())));
+  }
   auto opts = ParseWorkflowOptions(w.options_json);
   auto provider = opts ? providers_(*opts) : Result<providers::Provider*>(Fail(opts.error()));
   if (!provider) {
@@ -425,6 +434,12 @@ void WorkflowManager::Run(const Workflow& w) {
   auto outcome = pipeline.Run();
   if (!outcome) {
     spdlog::error("workflow {} stopped: {}", w.id, outcome.error().message);
+    if (outcome.error().IsStorageFault()) {
+      // A full disk or an I/O error: keep the lease, so the workflow is tried again when it
+      // expires (lease_ms), not at once in a loop against the same fault.
+      spdlog::warn("workflow {} resumes in {} ms (storage fault)", w.id, options_.lease_ms);
+      return;
+    }
   }
   // Release the lease so a restart or another instance resumes at once, and, in the same
   // transaction, finish a delete that was requested while this run held the workflow.

@@ -11,8 +11,10 @@
 #include <filesystem>
 
 #include "core/clock.h"
+#include "core/failpoint.h"
 #include "core/hash.h"
 #include "core/ids.h"
+#include "core/storage_error.h"
 
 namespace storyloom::files {
 namespace fs = std::filesystem;
@@ -20,15 +22,38 @@ namespace fs = std::filesystem;
 namespace {
 
 Error IoError(std::string_view what, const std::string& path) {
-  return Error::Unavailable(fmt::format("{} {}: {}", what, path, std::strerror(errno)));
+  return core::SysError(what, path, errno);
+}
+
+// The system calls that make a file durable, each of which a test build can make fail
+// (failpoints filestore.write, .fsync, .rename, .dirsync; core/failpoint.h).
+bool Injected(std::string_view failpoint) {
+  const int err = FailpointErrno(failpoint);
+  if (err != 0) errno = err;
+  return err != 0;
+}
+ssize_t WriteSome(int fd, const char* data, std::size_t n) {
+  return Injected("filestore.write") ? -1 : ::write(fd, data, n);
+}
+int Rename(const char* from, const char* to) {
+  return Injected("filestore.rename") ? -1 : ::rename(from, to);
+}
+int Fsync(int fd, bool directory) {
+  if (directory) {
+    // filestore.skip_dirsync: the defect the power-cut test must be able to find.
+    if (Failpoint("filestore.skip_dirsync")) return 0;
+    return Injected("filestore.dirsync") ? -1 : ::fsync(fd);
+  }
+  return Injected("filestore.fsync") ? -1 : ::fsync(fd);
 }
 
 Result<void> FsyncPath(const std::string& path, int flags) {
   const int fd = ::open(path.c_str(), flags | O_CLOEXEC);
   if (fd < 0) return Fail(IoError("cannot open", path));
-  const int rc = ::fsync(fd);
+  const int rc = Fsync(fd, (flags & O_DIRECTORY) != 0);
+  const int err = errno;
   ::close(fd);
-  if (rc != 0) return Fail(IoError("cannot fsync", path));
+  if (rc != 0) return Fail(core::SysError("cannot fsync", path, err));
   return {};
 }
 
@@ -102,7 +127,7 @@ Result<StoredFile> FileStore::Write(std::string_view rel_path, std::string_view 
   if (fd < 0) return Fail(IoError("cannot create", tmp));
   std::size_t done = 0;
   while (done < bytes.size()) {
-    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    const ssize_t n = WriteSome(fd, bytes.data() + done, bytes.size() - done);
     if (n < 0) {
       if (errno == EINTR) continue;
       Error e = IoError("cannot write", tmp);
@@ -112,14 +137,14 @@ Result<StoredFile> FileStore::Write(std::string_view rel_path, std::string_view 
     }
     done += static_cast<std::size_t>(n);
   }
-  if (::fsync(fd) != 0) {
+  if (Fsync(fd, false) != 0) {
     Error e = IoError("cannot fsync", tmp);
     ::close(fd);
     ::unlink(tmp.c_str());
     return Fail(std::move(e));
   }
   ::close(fd);
-  if (::rename(tmp.c_str(), dest.c_str()) != 0) {
+  if (Rename(tmp.c_str(), dest.c_str()) != 0) {
     Error e = IoError("cannot rename to", dest);
     ::unlink(tmp.c_str());
     return Fail(std::move(e));
@@ -135,10 +160,10 @@ Result<StoredFile> FileStore::Adopt(const std::string& src, std::string_view rel
   SL_RETURN_IF_ERROR(FsyncPath(src, O_RDONLY));
   std::error_code ec;
   const auto size = fs::file_size(src, ec);
-  if (ec) return Fail(Error::Unavailable("cannot stat " + src));
+  if (ec) return Fail(core::SysError("cannot stat", src, ec.value()));
   const fs::path dir = fs::path(dest).parent_path();
   SL_RETURN_IF_ERROR(MakeDirs(dir));
-  if (::rename(src.c_str(), dest.c_str()) != 0) return Fail(IoError("cannot move upload to", dest));
+  if (Rename(src.c_str(), dest.c_str()) != 0) return Fail(IoError("cannot move upload to", dest));
   SL_RETURN_IF_ERROR(FsyncPath(dir.string(), O_RDONLY | O_DIRECTORY));
   return StoredFile{std::string(rel_path), static_cast<std::int64_t>(size), sha};
 }
@@ -149,7 +174,7 @@ Result<StoredFile> FileStore::AdoptNew(const std::string& src, std::string_view 
   SL_RETURN_IF_ERROR(FsyncPath(src, O_RDONLY));
   std::error_code ec;
   const auto size = fs::file_size(src, ec);
-  if (ec) return Fail(Error::Unavailable("cannot stat " + src));
+  if (ec) return Fail(core::SysError("cannot stat", src, ec.value()));
   const fs::path dir = fs::path(dest).parent_path();
   int rc = -1;
   // A concurrent Remove may prune the (empty) folder between MakeDirs and the move: retry.
@@ -157,7 +182,9 @@ Result<StoredFile> FileStore::AdoptNew(const std::string& src, std::string_view 
     SL_RETURN_IF_ERROR(MakeDirs(dir));
     // rename(2) would silently replace a file another request just put there;
     // RENAME_NOREPLACE (or link(2) where the filesystem lacks it) fails instead.
-    rc = ::renameat2(AT_FDCWD, src.c_str(), AT_FDCWD, dest.c_str(), RENAME_NOREPLACE);
+    rc = Injected("filestore.rename")
+             ? -1
+             : ::renameat2(AT_FDCWD, src.c_str(), AT_FDCWD, dest.c_str(), RENAME_NOREPLACE);
     if (rc != 0 && (errno == EINVAL || errno == ENOSYS)) {
       rc = ::link(src.c_str(), dest.c_str());
       if (rc == 0) ::unlink(src.c_str());
@@ -168,7 +195,12 @@ Result<StoredFile> FileStore::AdoptNew(const std::string& src, std::string_view 
     if (errno == EEXIST) return Fail(Error::AlreadyExists(fmt::format("{} exists", rel_path)));
     return Fail(IoError("cannot move upload to", dest));
   }
-  SL_RETURN_IF_ERROR(FsyncPath(dir.string(), O_RDONLY | O_DIRECTORY));
+  if (auto synced = FsyncPath(dir.string(), O_RDONLY | O_DIRECTORY); !synced) {
+    // The caller gets an error and records no row, so the file must not stay under the name
+    // (a retry would find it taken). It is ours: nobody replaces a file AdoptNew placed.
+    ::unlink(dest.c_str());
+    return Fail(synced.error());
+  }
   return StoredFile{std::string(rel_path), static_cast<std::int64_t>(size), sha};
 }
 
@@ -223,7 +255,7 @@ Result<std::vector<std::string>> FileStore::ListUnder(std::string_view rel_dir) 
       out.push_back(fs::relative(it->path(), root_, ec).generic_string());
     }
   }
-  if (ec) return Fail(Error::Unavailable(fmt::format("cannot list {}: {}", root_, ec.message())));
+  if (ec) return Fail(core::SysError("cannot list", root_, ec.value()));
   return out;
 }
 

@@ -30,6 +30,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/storage_error.h"
 #include "http/log_limiter.h"
 #include "http/query.h"
 #include "http/range_file_body.h"
@@ -388,7 +389,8 @@ class Session : public std::enable_shared_from_this<Session> {
             spdlog::level::err, "upload-create",
             "http: cannot create upload file " + upload_path_ + ": " + fec.message());
         upload_path_.clear();
-        return SendError(500, "internal", "cannot store the upload", true);
+        if (IsDiskFull(fec)) return RefuseUploadDiskFull();
+        return SendError(503, "unavailable", "cannot store the upload now", true);
       }
     } else {
       string_parser_.emplace(std::move(*header_parser_));
@@ -420,6 +422,22 @@ class Session : public std::enable_shared_from_this<Session> {
               true);
   }
 
+  static bool IsDiskFull(const beast::error_code& ec) {
+    const bool os = ec.category() == boost::system::generic_category() ||
+                    ec.category() == boost::system::system_category();
+    return os && (ec.value() == ENOSPC || ec.value() == EDQUOT);
+  }
+
+  void RefuseUploadDiskFull() {
+    RemoveUpload();
+    ReleaseUploadBytes();
+    core::CountStorageFault(Error::InsufficientStorage("upload"));
+    core_->log_limiter.Log(spdlog::level::warn, "upload-disk-full",
+                           "http: the disk of data_dir/tmp is full; upload refused");
+    SendError(507, "insufficient_storage",
+              "the server is out of disk space; try again once space is freed", true);
+  }
+
   void ReleaseUploadBytes() {
     if (upload_reserved_ == 0) return;
     core_->upload_tmp_bytes.fetch_sub(upload_reserved_);
@@ -438,6 +456,8 @@ class Session : public std::enable_shared_from_this<Session> {
             self->RemoveUpload();
             return self->SendError(413, "payload_too_large", "request body is too large", true);
           }
+          // The disk filled while the body streamed into data_dir/tmp.
+          if (ec && self->file_parser_ && IsDiskFull(ec)) return self->RefuseUploadDiskFull();
           if (ec) return self->HardClose();
           // Without a declared length, space is reserved as bytes arrive.
           if (self->file_parser_ && !self->upload_len_known_ && n > 0) {

@@ -1,6 +1,8 @@
 // Canonical error code -> HTTP status and JSON body (see status_map.h).
 #include "http/status_map.h"
 
+#include <spdlog/spdlog.h>
+
 #include <nlohmann/json.hpp>
 
 namespace storyloom::http {
@@ -22,7 +24,7 @@ int HttpStatus(const Error& error) {
     case ErrorCode::kUnavailable:
       return 503;
     case ErrorCode::kResourceExhausted:
-      return 429;
+      return error.IsInsufficientStorage() ? 507 : 429;
     case ErrorCode::kUnauthenticated:
       return 401;
     case ErrorCode::kPermissionDenied:
@@ -45,8 +47,17 @@ std::string ApiErrorCode(const Error& e) {
 }
 
 Response ErrorResponse(const Error& e) {
-  nlohmann::json err = {{"code", ApiErrorCode(e)},
-                        {"message", e.code == ErrorCode::kInternal ? "internal error" : e.message}};
+  // Storage faults name server paths in their message: the client gets what to do instead
+  // (the server logs the message).
+  std::string message = e.code == ErrorCode::kInternal ? "internal error" : e.message;
+  if (e.IsInsufficientStorage()) {
+    spdlog::warn("insufficient storage: {}", e.message);
+    message = "the server is out of disk space; try again once space is freed";
+  } else if (e.IsStorageIo()) {
+    spdlog::error("storage I/O error: {}", e.message);
+    message = "the server could not read or write its storage; try again later";
+  }
+  nlohmann::json err = {{"code", ApiErrorCode(e)}, {"message", message}};
   if (e.code == ErrorCode::kInvalidArgument && !e.detail.empty() && e.detail != "malformed") {
     err["field"] = e.detail;
   }

@@ -19,6 +19,7 @@
 #include "core/clock.h"
 #include "core/hash.h"
 #include "core/ids.h"
+#include "core/storage_error.h"
 #include "db/database.h"
 #include "db/migrations.h"
 #include "ops/backup_format.h"
@@ -115,7 +116,7 @@ Result<void> ExportLogical(Store& store, const fs::path& dir, json& manifest,
     for (const auto& t : list) {
       const std::string rel = std::string(kLogicalDir) + "/" + t.name + ".jsonl";
       std::ofstream out(dir / rel, std::ios::binary | std::ios::trunc);
-      if (!out) return Fail(Error::Unavailable("cannot write " + (dir / rel).string()));
+      if (!out) return Fail(core::SysError("cannot write", (dir / rel).string(), errno));
       out << json{{"table", t.name}, {"columns", t.columns}}.dump() << '\n';
       std::int64_t n = 0;
       SL_RETURN_IF_ERROR(ScanTable(c, t, [&](const db::Row& r) -> Result<void> {
@@ -124,7 +125,7 @@ Result<void> ExportLogical(Store& store, const fs::path& dir, json& manifest,
         return {};
       }));
       out.flush();
-      if (!out) return Fail(Error::Unavailable("cannot write " + (dir / rel).string()));
+      if (!out) return Fail(core::SysError("cannot write", (dir / rel).string(), errno));
       out.close();
       rows[t.name] = n;
       tables.push_back({{"name", t.name}, {"file", rel}, {"rows", n}});
@@ -219,13 +220,13 @@ Result<BackupResult> CreateInto(Store& store, const files::FileStore& fstore, co
           missing.push_back(f.path);
           continue;
         }
-        return Fail(Error::Unavailable(fmt::format("cannot copy {}: {}", *src, ec.message())));
+        return Fail(core::SysError("cannot copy", *src, ec.value()));
       }
       ++result.copied;
     }
     MakePrivate(dest);
     UniqueFd fd(::open(dest.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
-    if (fd.get() < 0) return Fail(Error::Unavailable("cannot read " + dest.string()));
+    if (fd.get() < 0) return Fail(core::SysError("cannot read", dest.string(), errno));
     std::int64_t size = 0;
     SL_ASSIGN_OR_RETURN(auto sha, Sha256Fd(fd.get(), size));
     if (sha != f.sha256 || size != f.size) {
@@ -252,23 +253,23 @@ Result<BackupResult> CreateInto(Store& store, const files::FileStore& fstore, co
   {
     UniqueFd d(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (d.get() < 0 || ::syncfs(d.get()) != 0)
-      return Fail(Error::Unavailable("cannot sync " + dir.string()));
+      return Fail(core::SysError("cannot sync", dir.string(), errno));
   }
   const std::string text = manifest.dump(2) + "\n";
   {
     const fs::path tmp = dir / "manifest.json.tmp";
     UniqueFd out(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600));
-    if (out.get() < 0) return Fail(Error::Unavailable("cannot write " + tmp.string()));
+    if (out.get() < 0) return Fail(core::SysError("cannot write", tmp.string(), errno));
     for (std::size_t w = 0; w < text.size();) {
       const ssize_t n = ::write(out.get(), text.data() + w, text.size() - w);
       if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return Fail(Error::Unavailable("cannot write " + tmp.string()));
+      if (n < 0) return Fail(core::SysError("cannot write", tmp.string(), errno));
       w += static_cast<std::size_t>(n);
     }
-    if (::fsync(out.get()) != 0) return Fail(Error::Unavailable("cannot fsync " + tmp.string()));
+    if (::fsync(out.get()) != 0) return Fail(core::SysError("cannot fsync", tmp.string(), errno));
     std::error_code ec;
     fs::rename(tmp, dir / kManifestFile, ec);
-    if (ec) return Fail(Error::Unavailable("cannot write the manifest: " + ec.message()));
+    if (ec) return Fail(core::SysError("cannot rename", tmp.string(), ec.value()));
   }
   SL_RETURN_IF_ERROR(FsyncPath(dir));
   SL_RETURN_IF_ERROR(FsyncPath(dir.parent_path()));
@@ -291,10 +292,8 @@ Result<BackupResult> CreateBackup(Store& store, const files::FileStore& fstore,
   for (int i = 2; fs::exists(dir, ec); ++i) {
     dir = fs::absolute(options.backups_dir) / fmt::format("{}-{}", BackupDirName(now), i);
   }
-  if (::mkdir(dir.c_str(), 0700) != 0) {
-    return Fail(Error::Unavailable(
-        fmt::format("cannot create {}: {}", dir.string(), std::strerror(errno))));
-  }
+  if (::mkdir(dir.c_str(), 0700) != 0)
+    return Fail(core::SysError("cannot create", dir.string(), errno));
   MakePrivate(dir);
   BackupResult result;
   result.id = core::NewId();
@@ -310,6 +309,9 @@ Result<BackupResult> CreateBackup(Store& store, const files::FileStore& fstore,
   auto r = CreateInto(store, fstore, dir, result, options);
   if (!r) {
     spdlog::error("backup {} failed: {}", dir.string(), r.error().message);
+    // A backup without its manifest is no backup: its parts go (on a full disk they are
+    // what fills it); the row says it failed and why.
+    fs::remove_all(dir, ec);
     (void)RecordStatus(store, result.id, "failed", 0, 0, "", r.error().message);
     return Fail(r.error());
   }

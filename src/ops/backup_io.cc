@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/hash.h"
+#include "core/storage_error.h"
 #include "ops/backup_format.h"
 
 namespace storyloom::ops {
@@ -275,10 +276,7 @@ Result<void> CreatePrivateDirs(const fs::path& root, std::string_view rel) {
       (void)::chmod(at.c_str(), 0700);  // whatever the umask
       continue;
     }
-    if (errno != EEXIST) {
-      return Fail(Error::Unavailable(
-          fmt::format("cannot create {}: {}", Quote(at.string()), std::strerror(errno))));
-    }
+    if (errno != EEXIST) return Fail(core::SysError("cannot create", Quote(at.string()), errno));
     struct stat st {};
     if (::lstat(at.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
       return Fail(Error::InvalidArgument(Quote(at.string()) + " is not a directory"));
@@ -290,8 +288,7 @@ Result<void> CreatePrivateDirs(const fs::path& root, std::string_view rel) {
 Result<void> FsyncPath(const fs::path& p) {
   UniqueFd fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0 || ::fsync(fd.get()) != 0) {
-    return Fail(Error::Unavailable(
-        fmt::format("cannot fsync {}: {}", Quote(p.string()), std::strerror(errno))));
+    return Fail(core::SysError("cannot fsync", Quote(p.string()), errno));
   }
   return {};
 }

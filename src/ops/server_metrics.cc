@@ -1,7 +1,6 @@
 #include "ops/server_metrics.h"
 
 #include <fmt/format.h>
-#include <sys/statvfs.h>
 
 #include <chrono>
 #include <cmath>
@@ -10,6 +9,7 @@
 #include <map>
 
 #include "core/clock.h"
+#include "core/storage_error.h"
 #include "db/database.h"
 #include "ops/analytics.h"
 #include "ops/backup.h"
@@ -196,18 +196,25 @@ void ServerMetrics::CollectDatabase(MetricsWriter& w) {
   w.Family("storyloom_database_reads_total", "counter", "Read transactions run.");
   w.Sample("storyloom_database_reads_total", {}, {}, static_cast<double>(st.reads));
 
-  // Disk under the data directory.
-  struct statvfs vfs {};
-  if (::statvfs(options_.data_dir.c_str(), &vfs) == 0) {
+  // Disk under the data directory, and the storage faults seen.
+  if (auto space = core::DiskSpaceAt(options_.data_dir)) {
     w.Family("storyloom_disk_free_bytes", "gauge",
              "Free bytes (for unprivileged users) under the data directory.");
-    w.Sample("storyloom_disk_free_bytes", {}, {},
-             static_cast<double>(vfs.f_bavail) * static_cast<double>(vfs.f_frsize));
+    w.Sample("storyloom_disk_free_bytes", {}, {}, static_cast<double>(space->free_bytes));
     w.Family("storyloom_disk_size_bytes", "gauge",
              "Size of the filesystem holding the data directory.");
-    w.Sample("storyloom_disk_size_bytes", {}, {},
-             static_cast<double>(vfs.f_blocks) * static_cast<double>(vfs.f_frsize));
+    w.Sample("storyloom_disk_size_bytes", {}, {}, static_cast<double>(space->size_bytes));
+    w.Family("storyloom_disk_low", "gauge",
+             "1 while free space under the data directory is below min_free_disk_bytes.");
+    w.Sample("storyloom_disk_low", {}, {},
+             space->free_bytes < options_.min_free_disk_bytes ? 1.0 : 0.0);
   }
+  const core::StorageFaultCounts faults = core::StorageFaults();
+  w.Family(
+      "storyloom_storage_errors_total", "counter",
+      "Writes refused by a full disk (kind=\"full\") or failed by an I/O error (kind=\"io\").");
+  w.Sample("storyloom_storage_errors_total", {"kind"}, {"full"}, static_cast<double>(faults.full));
+  w.Sample("storyloom_storage_errors_total", {"kind"}, {"io"}, static_cast<double>(faults.io));
 
   // Backups and cleanup.
   const double now = static_cast<double>(core::WallMillis()) / 1000.0;

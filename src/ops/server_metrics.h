@@ -4,6 +4,7 @@
 // rollups. Thread-safe.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <string>
 
@@ -14,8 +15,9 @@ namespace storyloom::ops {
 
 struct ServerMetricsOptions {
   std::string data_dir;
-  std::string sqlite_path;            // "" on PostgreSQL
-  std::function<int()> running_here;  // workflows this instance is running now
+  std::string sqlite_path;                // "" on PostgreSQL
+  std::uint64_t min_free_disk_bytes = 0;  // storyloom_disk_low below it
+  std::function<int()> running_here;      // workflows this instance is running now
 };
 
 class ServerMetrics {

@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <map>
@@ -36,6 +37,32 @@ CliResult RunCli(const std::string& args) {
     ADD_FAILURE() << "storyloom " << args << " printed a sanitizer report:\n" << report;
   }
   return r;
+}
+
+std::string CliFlags(const ServerProcess& server) {
+  return "--data-dir '" + server.data_dir() + "' --database '" + server.database_url() + "'";
+}
+
+void ExpectStoreClean(const ServerProcess& server) {
+  CliResult fsck = RunCli(CliFlags(server) + " fsck --grace-minutes 0");
+  EXPECT_EQ(fsck.exit_code, 0) << fsck.out;
+  CliResult check = RunCli(CliFlags(server) + " db check");
+  EXPECT_EQ(check.exit_code, 0) << check.out;
+}
+
+double MetricValue(const ServerProcess& server, const std::string& sample) {
+  auto admin = server.Client("admin");
+  const HttpResult r = admin->Get("/metrics");
+  EXPECT_EQ(r.status, 200) << r.body;
+  std::size_t at = 0;
+  while ((at = r.body.find(sample + " ", at)) != std::string::npos) {
+    if (at == 0 || r.body[at - 1] == '\n') {
+      const std::size_t end = r.body.find('\n', at);
+      return std::stod(r.body.substr(at + sample.size() + 1, end - at - sample.size() - 1));
+    }
+    at += sample.size();
+  }
+  return std::nan("");
 }
 
 bool WaitForImagesInProgress(HttpClient& c, const std::string& id, int scenes, int timeout_s) {

@@ -17,6 +17,14 @@ struct CliResult {
 
 // Runs the storyloom binary with `args` (a shell command line tail) and waits for it.
 CliResult RunCli(const std::string& args);
+// "--data-dir '<dir>' --database '<url>'": the CLI on `server`'s data.
+std::string CliFlags(const ServerProcess& server);
+// `storyloom fsck --grace-minutes 0` (every tracked file present with its size and sha256,
+// no untracked file) and `storyloom db check` (integrity and foreign keys) exit 0.
+void ExpectStoreClean(const ServerProcess& server);
+// The value of one sample of GET /metrics (asked as the admin), e.g.
+// `storyloom_storage_errors_total{kind="io"}`; NaN when absent.
+double MetricValue(const ServerProcess& server, const std::string& sample);
 
 // A completed workflow's JSON has `scenes` scenes, each with its own image and audio file,
 // and exactly one image and one audio file per scene in its file list.

@@ -11,6 +11,7 @@
 #include <iterator>
 #include <optional>
 
+#include "core/storage_error.h"
 #include "db/postgres/placeholders.h"
 
 namespace storyloom::db {
@@ -115,6 +116,10 @@ void AppendCopyField(std::string& out, const Value& v) {
 
 Error PostgresError(std::string_view sqlstate, std::string message) {
   if (sqlstate == "23505") return Error::AlreadyExists(std::move(message));
+  // disk_full; the rest of class 53 (out of memory, too many connections) is unavailable.
+  if (sqlstate == "53100")
+    return core::CountStorageFault(Error::InsufficientStorage(std::move(message)));
+  if (sqlstate == "58030") return core::CountStorageFault(Error::StorageIo(std::move(message)));
   if (sqlstate == "23503") return Error::FailedPrecondition(std::move(message), "foreign_key");
   if (sqlstate == "23514" || sqlstate == "23502") return Error::InvalidArgument(std::move(message));
   // Class 22 (data exception): malformed JSON, out-of-range numbers, bad text encodings.

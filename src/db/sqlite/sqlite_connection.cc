@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "core/storage_error.h"
+
 namespace storyloom::db {
 
 Error SqliteError(int code, std::string_view message) {
@@ -17,10 +19,12 @@ Error SqliteError(int code, std::string_view message) {
       return Error::InvalidArgument(msg);
   }
   switch (code & 0xff) {
+    case SQLITE_FULL:
+      return core::CountStorageFault(Error::InsufficientStorage(msg));
+    case SQLITE_IOERR:
+      return core::CountStorageFault(Error::StorageIo(msg));
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
-    case SQLITE_IOERR:
-    case SQLITE_FULL:
     case SQLITE_CANTOPEN:
     case SQLITE_READONLY:
       return Error::Unavailable(msg);
@@ -34,11 +38,12 @@ Error SqliteError(int code, std::string_view message) {
 }
 
 Result<std::unique_ptr<SqliteConnection>> SqliteConnection::Open(const std::string& path,
-                                                                  bool read_only,
-                                                                  const Options& options) {
+                                                                 bool read_only,
+                                                                 const Options& options) {
   sqlite3* db = nullptr;
-  const int flags = (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
-                    SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
+  const int flags =
+      (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
+      SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
   const int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
   if (rc != SQLITE_OK) {
     Error e = SqliteError(rc, fmt::format("cannot open SQLite database {}: {}", path,
@@ -87,8 +92,7 @@ Result<sqlite3_stmt*> SqliteConnection::Prepare(std::string_view sql) {
 Result<void> SqliteConnection::Bind(sqlite3_stmt* stmt, std::span<const Value> params) {
   if (static_cast<int>(params.size()) != sqlite3_bind_parameter_count(stmt)) {
     return Fail(Error::Internal(fmt::format("statement wants {} parameters, got {}",
-                                            sqlite3_bind_parameter_count(stmt),
-                                            params.size())));
+                                            sqlite3_bind_parameter_count(stmt), params.size())));
   }
   for (std::size_t i = 0; i < params.size(); ++i) {
     const int idx = static_cast<int>(i) + 1;

@@ -12,6 +12,8 @@
 #include <mutex>
 #include <thread>
 
+#include "core/failpoint.h"
+#include "core/storage_error.h"
 #include "db/sqlite/sqlite_connection.h"
 
 namespace storyloom::db {
@@ -115,11 +117,11 @@ class SqliteDatabase final : public Database {
     if (rc != SQLITE_DONE) {
       sqlite3_close_v2(dest);
       return Fail(
-          Error::Unavailable(fmt::format("backup to {} failed: {}", path, sqlite3_errstr(rc))));
+          SqliteError(rc, fmt::format("backup to {} failed: {}", path, sqlite3_errstr(rc))));
     }
     rc = sqlite3_exec(dest, "PRAGMA journal_mode=DELETE;", nullptr, nullptr, nullptr);
     sqlite3_close_v2(dest);
-    if (rc != SQLITE_OK) return Fail(Error::Unavailable("cannot finish backup at " + path));
+    if (rc != SQLITE_OK) return Fail(SqliteError(rc, "cannot finish backup at " + path));
     return {};
   }
 
@@ -162,6 +164,15 @@ class SqliteDatabase final : public Database {
     }
   }
 
+  // COMMIT, or the error a test build injects there (failpoint sqlite.commit=EIO|ENOSPC).
+  static Result<void> Commit(SqliteConnection& c) {
+    if (const int err = FailpointErrno("sqlite.commit"); err != 0) {
+      return Fail(core::SysError("failpoint at the commit of", "the SQLite database", err));
+    }
+    SL_RETURN_IF_ERROR(c.Exec("COMMIT", {}));
+    return {};
+  }
+
   // Runs every request of the batch in its own savepoint inside one transaction, then
   // commits once. A request that fails rolls back to its savepoint only.
   void RunBatch(std::vector<WriteRequest*>& batch) {
@@ -179,11 +190,18 @@ class SqliteDatabase final : public Database {
       if (!w->result) (void)c.Exec("ROLLBACK TO w", {});
       (void)c.Exec("RELEASE w", {});
     }
-    if (auto r = c.Exec("COMMIT", {}); !r) {
-      spdlog::error("SQLite commit failed: {}", r.error().message);
+    auto committed = Commit(c);
+    if (!committed) {
+      spdlog::error("SQLite commit failed: {}", committed.error().message);
       (void)c.ExecScript("ROLLBACK");
+      Error e = committed.error();  // keeps what failed: a full disk, an I/O error, ...
+      if (e.code == ErrorCode::kAlreadyExists || e.code == ErrorCode::kFailedPrecondition ||
+          e.code == ErrorCode::kInvalidArgument || e.code == ErrorCode::kInternal) {
+        e = Error::Unavailable(e.message);  // deferred checks are not the request's doing
+      }
+      e.message = "commit failed: " + e.message;
       for (WriteRequest* w : batch) {
-        if (w->result) w->result = Fail(Error::Unavailable("commit failed: " + r.error().message));
+        if (w->result) w->result = Fail(e);
       }
       return;
     }
