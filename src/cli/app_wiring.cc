@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "cli/context.h"
+#include "core/durable_dirs.h"
 #include "db/database.h"
 #include "providers/offline/offline_provider.h"
 #include "providers/openai/openai_provider.h"
@@ -43,9 +44,8 @@ providers::OpenAIOptions OpenAIOptionsFrom(const core::Config& config) {
 Result<std::unique_ptr<Runtime>> BuildRuntime(const core::Config& config, int workers) {
   auto rt = std::make_unique<Runtime>();
   SL_ASSIGN_OR_RETURN(rt->store, OpenStore(config, /*migrate=*/true));
-  std::error_code ec;
-  std::filesystem::create_directories(config.OutputsDir(), ec);
-  std::filesystem::create_directories(config.TmpDir(), ec);
+  SL_RETURN_IF_ERROR(core::MakeDirsDurable(config.OutputsDir()));
+  SL_RETURN_IF_ERROR(core::MakeDirsDurable(config.TmpDir()));
   rt->files = std::make_unique<files::FileStore>(config.OutputsDir());
   rt->bus = std::make_unique<engine::EventBus>();
   rt->usage =

@@ -11,6 +11,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "core/durable_dirs.h"
 #include "db/database.h"
 #include "db/migrations.h"
 
@@ -88,11 +89,7 @@ void SetupLogging(const core::Config& config) {
 }
 
 Result<std::unique_ptr<Store>> OpenStore(const core::Config& config, bool migrate) {
-  std::error_code ec;
-  std::filesystem::create_directories(config.data_dir, ec);
-  if (ec)
-    return Fail(Error::Unavailable("cannot create data directory " + config.data_dir + ": " +
-                                   ec.message()));
+  SL_RETURN_IF_ERROR(core::MakeDirsDurable(config.data_dir));
   // 0700 also when it already existed with wider permissions (made under another umask).
   struct stat st {};
   if (::stat(config.data_dir.c_str(), &st) == 0 && (st.st_mode & 077) != 0 &&

@@ -6,6 +6,7 @@
 
 #include "cli/commands.h"
 #include "core/clock.h"
+#include "core/durable_dirs.h"
 #include "db/database.h"
 #include "db/migrations.h"
 #include "db/url.h"
@@ -16,20 +17,23 @@ namespace {
 int Migrate(const GlobalFlags& flags) {
   core::Config config = LoadConfigOrExit(flags);
   SetupLogging(config);
-  std::error_code ec;
-  std::filesystem::create_directories(config.data_dir, ec);
+  if (auto made = core::MakeDirsDurable(config.data_dir); !made) return Die(made.error().message);
   auto store = Store::Open(config.DatabaseUrl());
   if (!store) return Die(store.error().message);
   db::MigrateOptions mo;
   mo.backup_dir = config.BackupsDir();
-  mo.on_apply = [](const db::Migration& m) { std::printf("applying %04d_%s\n", m.version, m.name.c_str()); };
+  mo.on_apply = [](const db::Migration& m) {
+    std::printf("applying %04d_%s\n", m.version, m.name.c_str());
+  };
   auto report = db::Migrate((*store)->database(), mo);
   if (!report) return Die(report.error().message);
-  if (!report->backup_path.empty()) std::printf("backed up the database to %s first\n", report->backup_path.c_str());
+  if (!report->backup_path.empty())
+    std::printf("backed up the database to %s first\n", report->backup_path.c_str());
   if (report->applied.empty()) {
     std::printf("the database is up to date (version %d)\n", report->status.current_version);
   } else {
-    std::printf("migrated to version %d (%zu applied)\n", report->status.current_version, report->applied.size());
+    std::printf("migrated to version %d (%zu applied)\n", report->status.current_version,
+                report->applied.size());
   }
   return 0;
 }
@@ -45,7 +49,8 @@ int Status(const GlobalFlags& flags) {
   if (!st) return Die(st.error().message);
   std::printf("schema         version %d of %d%s\n", st->current_version, st->latest_version,
               st->pending.empty() ? "" : " (migrations pending: run storyloom db migrate)");
-  for (const auto& m : st->pending) std::printf("  pending      %04d_%s\n", m.version, m.name.c_str());
+  for (const auto& m : st->pending)
+    std::printf("  pending      %04d_%s\n", m.version, m.name.c_str());
   if (db.dialect() == db::Dialect::kSqlite && st->current_version > 0) {
     auto r = db.Read([&](db::Connection& c) -> Result<void> {
       SL_ASSIGN_OR_RETURN(auto pages, c.QueryOne("PRAGMA page_count"));
@@ -54,23 +59,29 @@ int Status(const GlobalFlags& flags) {
       const double total = static_cast<double>(pages.Int(0)) * static_cast<double>(size.Int(0));
       std::printf("size           %.1f MiB (%lld pages of %lld bytes)\n", total / 1048576.0,
                   static_cast<long long>(pages.Int(0)), static_cast<long long>(size.Int(0)));
-      std::printf("free pages     %lld (%.1f%% fragmentation)\n", static_cast<long long>(freelist.Int(0)),
+      std::printf("free pages     %lld (%.1f%% fragmentation)\n",
+                  static_cast<long long>(freelist.Int(0)),
                   pages.Int(0) ? 100.0 * freelist.Int(0) / pages.Int(0) : 0.0);
       // quick_check: integrity_check without the index cross-checks, fast enough for status.
       SL_ASSIGN_OR_RETURN(auto quick, c.Query("PRAGMA quick_check"));
       const bool sound = quick.size() == 1 && quick[0].Text(0) == "ok";
-      std::printf("integrity      %s\n", sound ? "ok (quick_check; db check runs the full one)"
-                                              : fmt::format("{} problem(s): {}", quick.size(),
-                                                            quick[0].Text(0)).c_str());
+      std::printf("integrity      %s\n",
+                  sound ? "ok (quick_check; db check runs the full one)"
+                        : fmt::format("{} problem(s): {}", quick.size(), quick[0].Text(0)).c_str());
       SL_ASSIGN_OR_RETURN(auto wf, c.QueryOne("SELECT count(*) FROM workflows"));
-      SL_ASSIGN_OR_RETURN(auto files, c.QueryOne("SELECT count(*), coalesce(sum(file_size), 0) FROM generated_files"));
+      SL_ASSIGN_OR_RETURN(
+          auto files,
+          c.QueryOne("SELECT count(*), coalesce(sum(file_size), 0) FROM generated_files"));
       SL_ASSIGN_OR_RETURN(auto usage, c.QueryOne("SELECT count(*) FROM api_usage"));
       std::printf("workflows      %lld\n", static_cast<long long>(wf.Int(0)));
-      std::printf("files          %lld (%.1f MiB)\n", static_cast<long long>(files.Int(0)), files.Int(1) / 1048576.0);
+      std::printf("files          %lld (%.1f MiB)\n", static_cast<long long>(files.Int(0)),
+                  files.Int(1) / 1048576.0);
       std::printf("usage rows     %lld\n", static_cast<long long>(usage.Int(0)));
-      SL_ASSIGN_OR_RETURN(auto last, c.QueryOpt("SELECT created_at, path FROM backups WHERE status = 'ok' ORDER BY created_at DESC LIMIT 1"));
+      SL_ASSIGN_OR_RETURN(auto last, c.QueryOpt("SELECT created_at, path FROM backups WHERE status "
+                                                "= 'ok' ORDER BY created_at DESC LIMIT 1"));
       if (last) {
-        std::printf("last backup    %s (%s)\n", core::FormatRfc3339(last->Int(0)).c_str(), last->Text(1).c_str());
+        std::printf("last backup    %s (%s)\n", core::FormatRfc3339(last->Int(0)).c_str(),
+                    last->Text(1).c_str());
       } else {
         std::printf("last backup    never\n");
       }
@@ -78,7 +89,8 @@ int Status(const GlobalFlags& flags) {
     });
     if (!r) return Die(r.error().message);
     std::error_code ec;
-    const std::string path = db::ParseDatabaseUrl(config.DatabaseUrl()).value_or(db::DatabaseUrl{}).sqlite_path;
+    const std::string path =
+        db::ParseDatabaseUrl(config.DatabaseUrl()).value_or(db::DatabaseUrl{}).sqlite_path;
     const auto wal = std::filesystem::file_size(path + "-wal", ec);
     std::printf("wal            %.1f MiB\n", ec ? 0.0 : wal / 1048576.0);
   }
@@ -136,8 +148,9 @@ void AddDbCommand(CLI::App& app, GlobalFlags& flags, Action& action) {
       ->callback([&] { action = [&] { return Migrate(flags); }; });
   db->add_subcommand("status", "Schema version, size, WAL, fragmentation, last backup")
       ->callback([&] { action = [&] { return Status(flags); }; });
-  db->add_subcommand("check", "Run integrity_check and foreign_key_check")
-      ->callback([&] { action = [&] { return Check(flags); }; });
+  db->add_subcommand("check", "Run integrity_check and foreign_key_check")->callback([&] {
+    action = [&] { return Check(flags); };
+  });
 }
 
 }  // namespace storyloom::cli

@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "core/clock.h"
+#include "core/durable_dirs.h"
 #include "core/hash.h"
 #include "core/ids.h"
 
@@ -120,8 +121,7 @@ Result<MigrateReport> Migrate(Database& db, const MigrateOptions& options) {
       return {};
     }));
     if (existing) {
-      std::error_code ec;
-      std::filesystem::create_directories(options.backup_dir, ec);
+      SL_RETURN_IF_ERROR(core::MakeDirsDurable(options.backup_dir));
       report.backup_path =
           (std::filesystem::path(options.backup_dir) /
            fmt::format("pre-migration-v{}-{}.db", before.current_version, core::WallMillis()))

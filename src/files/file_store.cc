@@ -11,6 +11,7 @@
 #include <filesystem>
 
 #include "core/clock.h"
+#include "core/durable_dirs.h"
 #include "core/failpoint.h"
 #include "core/hash.h"
 #include "core/ids.h"
@@ -57,17 +58,11 @@ Result<void> FsyncPath(const std::string& path, int flags) {
   return {};
 }
 
-// Creates `dir` and its missing parents. Each new directory's name is made durable by an
-// fsync of its parent: without it a power cut loses the folder, and with it every file
-// durably written inside (found by tests/powercut_test.cc).
+// Creates `dir` and its missing parents durably; the parents' fsyncs go through the
+// failpoints above.
 Result<void> MakeDirs(const fs::path& dir) {
-  std::error_code ec;
-  if (fs::is_directory(dir, ec)) return {};
-  const fs::path parent = dir.parent_path();
-  if (!parent.empty() && parent != dir) SL_RETURN_IF_ERROR(MakeDirs(parent));
-  if (::mkdir(dir.c_str(), 0777) != 0 && errno != EEXIST)
-    return Fail(IoError("cannot create", dir.string()));
-  return FsyncPath(parent.empty() ? "." : parent.string(), O_RDONLY | O_DIRECTORY);
+  return core::MakeDirsDurable(
+      dir, [](const std::string& parent) { return FsyncPath(parent, O_RDONLY | O_DIRECTORY); });
 }
 
 }  // namespace

@@ -17,6 +17,7 @@
 #include <set>
 
 #include "core/clock.h"
+#include "core/durable_dirs.h"
 #include "core/hash.h"
 #include "core/ids.h"
 #include "core/storage_error.h"
@@ -287,7 +288,7 @@ Result<BackupResult> CreateBackup(Store& store, const files::FileStore& fstore,
   const Millis now = core::WallMillis();
   fs::path dir = fs::absolute(options.backups_dir) / BackupDirName(now);
   std::error_code ec;
-  fs::create_directories(dir.parent_path(), ec);
+  SL_RETURN_IF_ERROR(core::MakeDirsDurable(dir.parent_path()));
   MakePrivate(dir.parent_path());
   for (int i = 2; fs::exists(dir, ec); ++i) {
     dir = fs::absolute(options.backups_dir) / fmt::format("{}-{}", BackupDirName(now), i);

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/bounded_json.h"
+#include "core/durable_dirs.h"
 #include "core/hash.h"
 #include "db/database.h"
 #include "db/migrations.h"
@@ -364,10 +365,8 @@ Result<RestoreReport> RestoreBackup(const std::string& path, const RestoreOption
 
   // Everything is built in a private directory next to the target and renamed into place at
   // the end: a failed restore leaves no partial target.
-  fs::create_directories(data_dir.parent_path(), ec);
-  if (ec) {
-    return Fail(Error::Unavailable("cannot create " + data_dir.parent_path().string() + ": " +
-                                   ec.message()));
+  if (auto made = core::MakeDirsDurable(data_dir.parent_path()); !made) {
+    return Fail(made.error());
   }
   RestoreTemp temp;
   SL_ASSIGN_OR_RETURN(temp.dir, MakeTempDir(data_dir.parent_path(), data_dir.filename().string()));
@@ -424,7 +423,7 @@ Result<RestoreReport> RestoreBackup(const std::string& path, const RestoreOption
       build_sqlite = temp.dir / rel;
       fs::create_directories(build_sqlite.parent_path(), ec);
     } else {
-      fs::create_directories(sqlite_dest.parent_path(), ec);
+      SL_RETURN_IF_ERROR(core::MakeDirsDurable(sqlite_dest.parent_path()));
       build_sqlite = sqlite_dest.parent_path() /
                      ("." + sqlite_dest.filename().string() + ".restore-" +
                       temp.dir.filename().string().substr(temp.dir.filename().string().size() - 6));

@@ -12,6 +12,7 @@
 #include <mutex>
 #include <thread>
 
+#include "core/durable_dirs.h"
 #include "core/failpoint.h"
 #include "core/storage_error.h"
 #include "db/sqlite/sqlite_connection.h"
@@ -252,7 +253,8 @@ void MakeDatabaseFilesPrivate(const std::string& path) {
 Result<std::unique_ptr<Database>> OpenSqlite(const std::string& path, const Options& options) {
   std::error_code ec;
   const auto parent = std::filesystem::path(path).parent_path();
-  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+  if (!parent.empty() && !path.starts_with("file:"))
+    SL_RETURN_IF_ERROR(core::MakeDirsDurable(parent));
   const bool on_disk = !path.empty() && path != ":memory:" && !path.starts_with("file:");
   if (on_disk) {
     MakeDatabaseFilesPrivate(path);
