@@ -1,8 +1,9 @@
-// ThreadSanitizer options and suppressions for the storyloom binary (STORYLOOM_TSAN builds),
-// picked up by the runtime without any environment variable (TSAN_OPTIONS still overrides the
-// options). Reports go to stderr, which is the server's log that the test harness reads for
-// "WARNING: ThreadSanitizer" (tests/support/sanitizer_report.cc); a report also makes the
-// process exit 66. In other builds nothing calls these functions.
+// ThreadSanitizer options and suppressions (STORYLOOM_TSAN builds) for the storyloom binary
+// and the test binary (tests/CMakeLists.txt compiles this file into both), picked up by the
+// runtime without any environment variable (TSAN_OPTIONS still overrides the options). A
+// report goes to stderr and makes the process exit 66: for a server that is its log, which
+// the test harness reads for "WARNING: ThreadSanitizer" (tests/support/sanitizer_report.cc);
+// for the test process, ctest fails the test. In other builds nothing calls these functions.
 
 // A lock-order inversion report shows where both mutexes were taken, not only one.
 extern "C" const char* __tsan_default_options() { return "second_deadlock_stack=1"; }
