@@ -1,14 +1,16 @@
 # Storyloom: the two commands of the Quick start, and a few for developers.
 #   make run    install what is missing, build (optimised), start the server on SQLite
-#   make test   install, build with ASan+UBSan, run every test through ctest, then each fuzz
+#   make test   install, build with ASan+UBSan, run every test through ctest, then the
+#               concurrency-heavy suites under ThreadSanitizer (test-tsan), then each fuzz
 #               target for FUZZ_SECONDS (25 s) over its seed corpus (scripts/fuzz)
 #   make fuzz   the fuzz targets for 10 minutes each (FUZZ_SECONDS=600)
-#   make test-tsan  build with ThreadSanitizer (build-tsan) and run the concurrency-heavy
-#               suites (ctest label "tsan", tests/CMakeLists.txt)
+#   make test-tsan  build with ThreadSanitizer (build-tsan) and run the suites labelled "tsan"
+#               (tests/CMakeLists.txt); TSAN_TESTS= runs every test under TSan instead
 JOBS ?= $(shell nproc)
 RELEASE_DIR := build
 TEST_DIR := build-asan
 TSAN_DIR := build-tsan
+TSAN_TESTS ?= -L tsan
 ARGS ?=
 
 .PHONY: run test test-tsan build-tsan fuzz fuzz-smoke build build-test deps bench bench-http bench-pg bench-db-copy format clean
@@ -27,18 +29,20 @@ build-test: deps
 	@cmake -S . -B $(TEST_DIR) -DCMAKE_BUILD_TYPE=Debug -DSTORYLOOM_SANITIZE=ON -DSTORYLOOM_BENCH=OFF >/dev/null
 	@cmake --build $(TEST_DIR) -j $(JOBS)
 
-test: build-test
+# The TSan build and suites add about a third to `make test` (docs/RELIABILITY.md "Races").
+test: build-test build-tsan
 	@cd $(TEST_DIR) && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j $(JOBS)
+	@cd $(TSAN_DIR) && ctest --output-on-failure -j $(JOBS) $(TSAN_TESTS)
 	@$(MAKE) --no-print-directory fuzz-smoke
 
 # ThreadSanitizer cannot share a build with ASan: its own directory, only the binaries the
-# tests need, and only the suites labelled "tsan" (docs/RELIABILITY.md "Races").
+# tests need, and by default only the suites labelled "tsan" (docs/RELIABILITY.md "Races").
 build-tsan: deps
 	@cmake -S . -B $(TSAN_DIR) -DCMAKE_BUILD_TYPE=Debug -DSTORYLOOM_TSAN=ON -DSTORYLOOM_BENCH=OFF >/dev/null
 	@cmake --build $(TSAN_DIR) -j $(JOBS) --target storyloom storyloom_tests
 
 test-tsan: build-tsan
-	@cd $(TSAN_DIR) && ctest --output-on-failure -j $(JOBS) -L tsan
+	@cd $(TSAN_DIR) && ctest --output-on-failure -j $(JOBS) $(TSAN_TESTS)
 
 # libFuzzer targets (fuzz/, clang-16) in build-fuzz: bounded in `make test`, long in `make fuzz`.
 fuzz-smoke: deps
