@@ -3,12 +3,14 @@
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <iterator>
+#include <vector>
 
 #include "core/bounded_json.h"
 
@@ -50,74 +52,170 @@ std::string EnvName(const std::string& key) {
   return out;
 }
 
-constexpr const char* kKeys[] = {"data_dir",
-                                 "database_url",
-                                 "sqlite_synchronous",
-                                 "min_free_disk_bytes",
-                                 "db_readers",
-                                 "host",
-                                 "port",
-                                 "io_threads",
-                                 "http_workers",
-                                 "workers",
-                                 "lease_ms",
-                                 "sse_poll_ms",
-                                 "queue_poll_ms",
-                                 "max_body_bytes",
-                                 "max_upload_bytes",
-                                 "read_timeout_ms",
-                                 "max_connections",
-                                 "max_connections_per_ip",
-                                 "request_timeout_ms",
-                                 "write_timeout_ms",
-                                 "max_uploads_per_user",
-                                 "max_uploads_total",
-                                 "max_upload_tmp_bytes",
-                                 "max_sse_per_user",
-                                 "max_sse_total",
-                                 "public_url",
-                                 "files_origin",
-                                 "files_url_secret",
-                                 "log_level",
-                                 "log_json",
-                                 "access_log",
-                                 "metrics_token",
-                                 "metrics_public",
-                                 "provider",
-                                 "espeak_binary",
-                                 "openai.base_url",
-                                 "openai.api_key",
-                                 "openai.chat_model",
-                                 "openai.image_model",
-                                 "openai.speech_model",
-                                 "budget.monthly_usd",
-                                 "budget.soft_usd",
-                                 "openai.image_size",
-                                 "openai.image_quality",
-                                 "openai.speech_voice",
-                                 "openai.speech_format",
-                                 "openai.connect_timeout_ms",
-                                 "openai.timeout_ms",
-                                 "openai.max_retries",
-                                 "openai.backoff_ms",
-                                 "openai.max_backoff_ms",
-                                 "openai.max_output_tokens",
-                                 "openai.phase_models.story",
-                                 "openai.phase_models.scenes",
-                                 "openai.phase_models.images",
-                                 "openai.phase_models.narration",
-                                 "budget.reservation_ttl_s",
-                                 "max_running_per_user",
-                                 "retention.completed_days",
-                                 "retention.failed_days",
-                                 "retention.usage_days",
-                                 "backup.interval_hours",
-                                 "backup.keep_daily",
-                                 "backup.keep_weekly",
-                                 "cleanup.interval_hours",
-                                 "login.max_failures",
-                                 "login.max_failures_per_address",
-                                 "login.lockout_seconds"};
+// A setting: its key (the environment variable is derived from it) and how text becomes
+// the Config member, validated. The one place a key is written.
+using Setter = std::function<Result<void>(Config&, const std::string& key, const std::string&)>;
+struct Setting {
+  const char* key;
+  Setter set;
+};
+
+template <typename T>
+Setter Int(T Config::*member, long long lo, long long hi) {
+  return [=](Config& c, const std::string& key, const std::string& v) -> Result<void> {
+    SL_ASSIGN_OR_RETURN(long long n, ParseInt(key, v, lo, hi));
+    c.*member = static_cast<T>(n);
+    return {};
+  };
+}
+
+Setter Text(std::string Config::*member) {
+  return [=](Config& c, const std::string&, const std::string& v) -> Result<void> {
+    c.*member = v;
+    return {};
+  };
+}
+
+Setter Bool(bool Config::*member) {
+  return [=](Config& c, const std::string& key, const std::string& v) -> Result<void> {
+    SL_ASSIGN_OR_RETURN(c.*member, ParseBool(key, v));
+    return {};
+  };
+}
+
+// One of `allowed`; the message lists them ("a, b or c").
+Setter OneOf(std::string Config::*member, std::vector<std::string> allowed) {
+  return [=](Config& c, const std::string& key, const std::string& v) -> Result<void> {
+    if (std::find(allowed.begin(), allowed.end(), v) != allowed.end()) {
+      c.*member = v;
+      return {};
+    }
+    std::string list;
+    for (std::size_t i = 0; i < allowed.size(); ++i) {
+      list += (i == 0 ? "" : i + 1 == allowed.size() ? " or " : ", ") + allowed[i];
+    }
+    return Fail(Error::InvalidArgument(fmt::format("{} must be {}", key, list), key));
+  };
+}
+
+// An amount in USD; "" = none.
+Setter Usd(std::optional<double> Config::*member) {
+  return [=](Config& c, const std::string& key, const std::string& v) -> Result<void> {
+    if (v.empty()) {
+      (c.*member).reset();
+      return {};
+    }
+    SL_ASSIGN_OR_RETURN(c.*member, ParseUsd(key, v));
+    return {};
+  };
+}
+
+// The model of one phase; "" = the default model.
+Setter PhaseModel(std::string phase) {
+  return [=](Config& c, const std::string&, const std::string& v) -> Result<void> {
+    if (v.empty()) {
+      c.phase_models.erase(phase);
+    } else {
+      c.phase_models[phase] = v;
+    }
+    return {};
+  };
+}
+
+Result<void> SetFilesOrigin(Config& c, const std::string& key, const std::string& v) {
+  std::string o = v;
+  while (!o.empty() && o.back() == '/') o.pop_back();
+  const auto scheme = o.find("://");
+  if (!o.empty() && (!(o.starts_with("http://") || o.starts_with("https://")) ||
+                     o.find('/', scheme + 3) != std::string::npos || o.size() == scheme + 3)) {
+    return Fail(Error::InvalidArgument(
+        "files_origin must be an origin like https://files.example.net (no path)", key));
+  }
+  c.files_origin = o;
+  return {};
+}
+
+const std::vector<Setting>& Settings() {
+  using C = Config;
+  static const std::vector<Setting> settings = {
+      // Storage
+      {"data_dir", Text(&C::data_dir)},
+      {"database_url", Text(&C::database_url)},
+      {"sqlite_synchronous", OneOf(&C::sqlite_synchronous, {"FULL", "NORMAL", "EXTRA", "OFF"})},
+      {"db_readers", Int(&C::db_readers, 1, 64)},
+      {"min_free_disk_bytes", Int(&C::min_free_disk_bytes, 0, 1ll << 50)},
+      // Server
+      {"host", Text(&C::host)},
+      {"port", Int(&C::port, 0, 65535)},
+      {"io_threads", Int(&C::io_threads, 1, 64)},
+      {"http_workers", Int(&C::http_workers, 1, 256)},
+      {"workers", Int(&C::workers, 0, 256)},
+      {"lease_ms", Int(&C::lease_ms, 1000, 3600000)},
+      {"sse_poll_ms", Int(&C::sse_poll_ms, 100, 3600000)},
+      {"queue_poll_ms", Int(&C::queue_poll_ms, 100, 3600000)},
+      {"max_body_bytes", Int(&C::max_body_bytes, 1024, 1ll << 30)},
+      {"max_upload_bytes", Int(&C::max_upload_bytes, 1024, 1ll << 40)},
+      {"read_timeout_ms", Int(&C::read_timeout_ms, 100, 3600000)},
+      {"max_connections", Int(&C::max_connections, 0, 1 << 24)},
+      {"max_connections_per_ip", Int(&C::max_connections_per_ip, 1, 1 << 24)},
+      {"request_timeout_ms", Int(&C::request_timeout_ms, 100, 86400000)},
+      {"write_timeout_ms", Int(&C::write_timeout_ms, 100, 3600000)},
+      {"max_uploads_per_user", Int(&C::max_uploads_per_user, 1, 100000)},
+      {"max_uploads_total", Int(&C::max_uploads_total, 1, 100000)},
+      {"max_upload_tmp_bytes", Int(&C::max_upload_tmp_bytes, 1024, 1ll << 50)},
+      {"max_sse_per_user", Int(&C::max_sse_per_user, 1, 1 << 20)},
+      {"max_sse_total", Int(&C::max_sse_total, 1, 1 << 24)},
+      {"public_url", Text(&C::public_url)},
+      {"files_origin", SetFilesOrigin},
+      {"files_url_secret", Text(&C::files_url_secret)},
+      // Logs and metrics
+      {"log_level", OneOf(&C::log_level, {"trace", "debug", "info", "warn", "error", "off"})},
+      {"log_json", Bool(&C::log_json)},
+      {"access_log", Bool(&C::access_log)},
+      {"metrics_token", Text(&C::metrics_token)},
+      {"metrics_public", Bool(&C::metrics_public)},
+      // Generation
+      {"provider", OneOf(&C::provider, {"offline", "openai"})},
+      {"espeak_binary", Text(&C::espeak_binary)},
+      {"openai.base_url", Text(&C::openai_base_url)},
+      {"openai.api_key", Text(&C::openai_api_key)},
+      {"openai.chat_model", Text(&C::openai_chat_model)},
+      {"openai.image_model", Text(&C::openai_image_model)},
+      {"openai.speech_model", Text(&C::openai_speech_model)},
+      {"openai.image_size", Text(&C::openai_image_size)},
+      {"openai.image_quality", Text(&C::openai_image_quality)},
+      {"openai.speech_voice", Text(&C::openai_speech_voice)},
+      {"openai.speech_format",
+       OneOf(&C::openai_speech_format, {"mp3", "wav", "opus", "aac", "flac", "pcm"})},
+      {"openai.connect_timeout_ms", Int(&C::openai_connect_timeout_ms, 100, 600000)},
+      {"openai.timeout_ms", Int(&C::openai_timeout_ms, 100, 3600000)},
+      {"openai.max_retries", Int(&C::openai_max_retries, 0, 20)},
+      {"openai.backoff_ms", Int(&C::openai_backoff_ms, 1, 600000)},
+      {"openai.max_backoff_ms", Int(&C::openai_max_backoff_ms, 1, 3600000)},
+      {"openai.max_output_tokens", Int(&C::openai_max_output_tokens, 16, 1000000)},
+      {"openai.phase_models.story", PhaseModel("story")},
+      {"openai.phase_models.scenes", PhaseModel("scenes")},
+      {"openai.phase_models.images", PhaseModel("images")},
+      {"openai.phase_models.narration", PhaseModel("narration")},
+      // Budgets and users
+      {"budget.monthly_usd", Usd(&C::budget_monthly_usd)},
+      {"budget.soft_usd", Usd(&C::budget_soft_usd)},
+      {"budget.reservation_ttl_s", Int(&C::budget_reservation_ttl_s, 1, 86400)},
+      {"max_running_per_user", Int(&C::max_running_per_user, 1, 10000)},
+      {"login.max_failures", Int(&C::login_max_failures, 1, 1000000)},
+      {"login.max_failures_per_address", Int(&C::login_max_failures_per_address, 1, 1000000)},
+      {"login.lockout_seconds", Int(&C::login_lockout_seconds, 1, 86400)},
+      // Operations
+      {"retention.completed_days", Int(&C::retention_completed_days, 0, 100000)},
+      {"retention.failed_days", Int(&C::retention_failed_days, 0, 100000)},
+      {"retention.usage_days", Int(&C::retention_usage_days, 0, 100000)},
+      {"backup.interval_hours", Int(&C::backup_interval_hours, 0, 100000)},
+      {"backup.keep_daily", Int(&C::backup_keep_daily, 0, 10000)},
+      {"backup.keep_weekly", Int(&C::backup_keep_weekly, 0, 10000)},
+      {"cleanup.interval_hours", Int(&C::cleanup_interval_hours, 0, 100000)},
+  };
+  return settings;
+}
 
 }  // namespace
 
@@ -138,197 +236,20 @@ std::string Config::PublicUrl() const {
   return fmt::format("http://{}:{}", host, port);
 }
 
+std::vector<std::string> ConfigKeys() {
+  std::vector<std::string> out;
+  for (const Setting& s : Settings()) out.emplace_back(s.key);
+  return out;
+}
+
 Result<void> SetConfigValue(Config& c, const std::string& key, const std::string& v) {
-  auto set_int = [&](auto& field, long long lo, long long hi) -> Result<void> {
-    SL_ASSIGN_OR_RETURN(long long n, ParseInt(key, v, lo, hi));
-    field = static_cast<std::remove_reference_t<decltype(field)>>(n);
-    return {};
-  };
-  if (key == "data_dir") {
-    c.data_dir = v;
-    return {};
+  for (const Setting& s : Settings()) {
+    if (key == s.key) return s.set(c, key, v);
   }
-  if (key == "database_url") {
-    c.database_url = v;
-    return {};
-  }
-  if (key == "sqlite_synchronous") {
-    if (v != "FULL" && v != "NORMAL" && v != "OFF" && v != "EXTRA") {
-      return Fail(
-          Error::InvalidArgument("sqlite_synchronous must be FULL, NORMAL, EXTRA or OFF", key));
-    }
-    c.sqlite_synchronous = v;
-    return {};
-  }
-  if (key == "db_readers") return set_int(c.db_readers, 1, 64);
-  if (key == "host") {
-    c.host = v;
-    return {};
-  }
-  if (key == "port") return set_int(c.port, 0, 65535);
-  if (key == "io_threads") return set_int(c.io_threads, 1, 64);
-  if (key == "http_workers") return set_int(c.http_workers, 1, 256);
-  if (key == "workers") return set_int(c.workers, 0, 256);
-  if (key == "lease_ms") return set_int(c.lease_ms, 1000, 3600000);
-  if (key == "sse_poll_ms") return set_int(c.sse_poll_ms, 100, 3600000);
-  if (key == "queue_poll_ms") return set_int(c.queue_poll_ms, 100, 3600000);
-  if (key == "max_body_bytes") return set_int(c.max_body_bytes, 1024, 1ll << 30);
-  if (key == "max_upload_bytes") return set_int(c.max_upload_bytes, 1024, 1ll << 40);
-  if (key == "read_timeout_ms") return set_int(c.read_timeout_ms, 100, 3600000);
-  if (key == "max_connections") return set_int(c.max_connections, 0, 1 << 24);
-  if (key == "max_connections_per_ip") return set_int(c.max_connections_per_ip, 1, 1 << 24);
-  if (key == "request_timeout_ms") return set_int(c.request_timeout_ms, 100, 86400000);
-  if (key == "write_timeout_ms") return set_int(c.write_timeout_ms, 100, 3600000);
-  if (key == "max_uploads_per_user") return set_int(c.max_uploads_per_user, 1, 100000);
-  if (key == "max_uploads_total") return set_int(c.max_uploads_total, 1, 100000);
-  if (key == "min_free_disk_bytes") return set_int(c.min_free_disk_bytes, 0, 1ll << 50);
-  if (key == "max_upload_tmp_bytes") return set_int(c.max_upload_tmp_bytes, 1024, 1ll << 50);
-  if (key == "max_sse_per_user") return set_int(c.max_sse_per_user, 1, 1 << 20);
-  if (key == "max_sse_total") return set_int(c.max_sse_total, 1, 1 << 24);
-  if (key == "public_url") {
-    c.public_url = v;
-    return {};
-  }
-  if (key == "files_origin") {
-    std::string o = v;
-    while (!o.empty() && o.back() == '/') o.pop_back();
-    const auto scheme = o.find("://");
-    if (!o.empty() && (!(o.starts_with("http://") || o.starts_with("https://")) ||
-                       o.find('/', scheme + 3) != std::string::npos || o.size() == scheme + 3)) {
-      return Fail(Error::InvalidArgument(
-          "files_origin must be an origin like https://files.example.net (no path)", key));
-    }
-    c.files_origin = o;
-    return {};
-  }
-  if (key == "files_url_secret") {
-    c.files_url_secret = v;
-    return {};
-  }
-  if (key == "log_level") {
-    if (v != "trace" && v != "debug" && v != "info" && v != "warn" && v != "error" && v != "off") {
-      return Fail(
-          Error::InvalidArgument("log_level must be trace, debug, info, warn, error or off", key));
-    }
-    c.log_level = v;
-    return {};
-  }
-  if (key == "log_json") {
-    SL_ASSIGN_OR_RETURN(c.log_json, ParseBool(key, v));
-    return {};
-  }
-  if (key == "metrics_token") {
-    c.metrics_token = v;
-    return {};
-  }
-  if (key == "metrics_public") {
-    SL_ASSIGN_OR_RETURN(c.metrics_public, ParseBool(key, v));
-    return {};
-  }
-  if (key == "access_log") {
-    SL_ASSIGN_OR_RETURN(c.access_log, ParseBool(key, v));
-    return {};
-  }
-  if (key == "provider") {
-    if (v != "offline" && v != "openai") {
-      return Fail(Error::InvalidArgument("provider must be offline or openai", key));
-    }
-    c.provider = v;
-    return {};
-  }
-  if (key == "espeak_binary") {
-    c.espeak_binary = v;
-    return {};
-  }
-  if (key == "openai.base_url") {
-    c.openai_base_url = v;
-    return {};
-  }
-  if (key == "openai.api_key") {
-    c.openai_api_key = v;
-    return {};
-  }
-  if (key == "openai.chat_model") {
-    c.openai_chat_model = v;
-    return {};
-  }
-  if (key == "openai.image_model") {
-    c.openai_image_model = v;
-    return {};
-  }
-  if (key == "openai.speech_model") {
-    c.openai_speech_model = v;
-    return {};
-  }
-  if (key == "openai.image_size") {
-    c.openai_image_size = v;
-    return {};
-  }
-  if (key == "openai.image_quality") {
-    c.openai_image_quality = v;
-    return {};
-  }
-  if (key == "openai.speech_voice") {
-    c.openai_speech_voice = v;
-    return {};
-  }
-  if (key == "openai.speech_format") {
-    if (v != "mp3" && v != "wav" && v != "opus" && v != "aac" && v != "flac" && v != "pcm") {
-      return Fail(Error::InvalidArgument(
-          "openai.speech_format must be mp3, wav, opus, aac, flac or pcm", key));
-    }
-    c.openai_speech_format = v;
-    return {};
-  }
-  if (key == "openai.connect_timeout_ms") return set_int(c.openai_connect_timeout_ms, 100, 600000);
-  if (key == "openai.timeout_ms") return set_int(c.openai_timeout_ms, 100, 3600000);
-  if (key == "openai.max_retries") return set_int(c.openai_max_retries, 0, 20);
-  if (key == "openai.backoff_ms") return set_int(c.openai_backoff_ms, 1, 600000);
-  if (key == "openai.max_backoff_ms") return set_int(c.openai_max_backoff_ms, 1, 3600000);
-  if (key == "openai.max_output_tokens") return set_int(c.openai_max_output_tokens, 16, 1000000);
-  if (key == "budget.reservation_ttl_s") return set_int(c.budget_reservation_ttl_s, 1, 86400);
   if (key.starts_with("openai.phase_models.")) {
-    const std::string phase = key.substr(20);
-    if (phase != "story" && phase != "scenes" && phase != "images" && phase != "narration") {
-      return Fail(Error::InvalidArgument(
-          "openai.phase_models takes story, scenes, images and narration", key));
-    }
-    if (v.empty()) {
-      c.phase_models.erase(phase);
-      return {};
-    }
-    c.phase_models[phase] = v;
-    return {};
+    return Fail(Error::InvalidArgument(
+        "openai.phase_models takes story, scenes, images and narration", key));
   }
-  if (key == "budget.monthly_usd") {
-    if (v.empty()) {
-      c.budget_monthly_usd.reset();
-      return {};
-    }
-    SL_ASSIGN_OR_RETURN(c.budget_monthly_usd, ParseUsd(key, v));
-    return {};
-  }
-  if (key == "budget.soft_usd") {
-    if (v.empty()) {
-      c.budget_soft_usd.reset();
-      return {};
-    }
-    SL_ASSIGN_OR_RETURN(c.budget_soft_usd, ParseUsd(key, v));
-    return {};
-  }
-  if (key == "max_running_per_user") return set_int(c.max_running_per_user, 1, 10000);
-  if (key == "login.max_failures") return set_int(c.login_max_failures, 1, 1000000);
-  if (key == "login.max_failures_per_address") {
-    return set_int(c.login_max_failures_per_address, 1, 1000000);
-  }
-  if (key == "login.lockout_seconds") return set_int(c.login_lockout_seconds, 1, 86400);
-  if (key == "retention.completed_days") return set_int(c.retention_completed_days, 0, 100000);
-  if (key == "retention.failed_days") return set_int(c.retention_failed_days, 0, 100000);
-  if (key == "retention.usage_days") return set_int(c.retention_usage_days, 0, 100000);
-  if (key == "backup.interval_hours") return set_int(c.backup_interval_hours, 0, 100000);
-  if (key == "backup.keep_daily") return set_int(c.backup_keep_daily, 0, 10000);
-  if (key == "backup.keep_weekly") return set_int(c.backup_keep_weekly, 0, 10000);
-  if (key == "cleanup.interval_hours") return set_int(c.cleanup_interval_hours, 0, 100000);
   return Fail(Error::InvalidArgument(fmt::format("unknown setting '{}'", key), key));
 }
 
@@ -388,9 +309,10 @@ Result<Config> LoadConfig(const std::string& path) {
     SL_RETURN_IF_ERROR(status);
     c.config_file = file;
   }
-  for (const char* key : kKeys) {
+  for (const Setting& s : Settings()) {
+    const std::string key = s.key;
     if (const char* v = std::getenv(EnvName(key).c_str())) {
-      auto r = SetConfigValue(c, key, v);
+      auto r = s.set(c, key, v);
       if (!r) return Fail(Error::InvalidArgument(EnvName(key) + ": " + r.error().message, key));
     }
   }

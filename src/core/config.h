@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "storyloom/error.h"
 
@@ -115,6 +116,10 @@ struct Config {
 // Loads storyloom.toml from `path` (or, when "", from $STORYLOOM_CONFIG, ./storyloom.toml if
 // present), then applies the environment. Returns invalid_argument naming the bad key.
 [[nodiscard]] Result<Config> LoadConfig(const std::string& path = "");
+
+// Every setting's toml key, in the order of the table (the environment variable of a key is
+// STORYLOOM_ plus the key in capitals, dots as underscores).
+std::vector<std::string> ConfigKeys();
 
 // Applies one setting by its toml key ("port", "openai.api_key"...) from text; used by the
 // environment, the file and tests. Returns invalid_argument for unknown keys or bad values.
