@@ -29,7 +29,8 @@ build-test: deps
 	@cmake -S . -B $(TEST_DIR) -DCMAKE_BUILD_TYPE=Debug -DSTORYLOOM_SANITIZE=ON -DSTORYLOOM_BENCH=OFF >/dev/null
 	@cmake --build $(TEST_DIR) -j $(JOBS)
 
-# The TSan build and suites add about a third to `make test` (docs/RELIABILITY.md "Races").
+# The TSan build and suites add about half to a cold `make test`, 65 s to a warm one
+# (docs/RELIABILITY.md "Races").
 test: build-test build-tsan
 	@cd $(TEST_DIR) && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j $(JOBS)
 	@cd $(TSAN_DIR) && ctest --output-on-failure -j $(JOBS) $(TSAN_TESTS)
