@@ -103,7 +103,7 @@ class OpsTest : public ::testing::TestWithParam<std::string> {
       EXPECT_TRUE(store_->UpdateWorkflow(w.id, up).has_value());
       WorkflowPhase p;
       p.workflow_id = w.id;
-      p.phase = "story";
+      p.phase = Phase::kStory;
       p.status = PhaseStatus::kCompleted;
       p.finished_at = core::WallMillis();
       p.started_at = *p.finished_at - 400;  // 400 ms

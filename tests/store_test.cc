@@ -241,25 +241,35 @@ TEST_P(StoreTest, TextSearchMatchesTitleAndPromptSubstrings) {
 
 TEST_P(StoreTest, PhasesUpsertAndListInPipelineOrder) {
   Workflow w = Create(alice_, "p");
-  for (auto phase : {"images", "story", "scenes"}) {
+  for (Phase phase : {Phase::kImages, Phase::kStory, Phase::kScenes}) {
     WorkflowPhase p{w.id, phase, PhaseStatus::kRunning, 1, 10, {}, "", ""};
     ASSERT_TRUE(store_->Write([&](StoreTx& tx) { return tx.UpsertPhase(p); }));
   }
-  WorkflowPhase done{w.id, "story", PhaseStatus::kCompleted, 1, 10, 20, "", R"({"words":300})"};
+  WorkflowPhase done{w.id, Phase::kStory,     PhaseStatus::kCompleted, 1, 10, 20,
+                     "",   R"({"words":300})"};
   ASSERT_TRUE(store_->Write([&](StoreTx& tx) { return tx.UpsertPhase(done); }));
   auto phases =
       store_->ReadOne<std::vector<WorkflowPhase>>([&](StoreTx& tx) { return tx.ListPhases(w.id); });
   ASSERT_TRUE(phases);
   ASSERT_EQ(phases->size(), 3u);
-  EXPECT_EQ((*phases)[0].phase, "story");
+  EXPECT_EQ((*phases)[0].phase, Phase::kStory);
   EXPECT_EQ((*phases)[0].status, PhaseStatus::kCompleted);
   EXPECT_EQ((*phases)[0].finished_at, 20);
   EXPECT_EQ(Json((*phases)[0].output_json), Json(R"({"words":300})"));
-  EXPECT_EQ((*phases)[1].phase, "scenes");
-  EXPECT_EQ((*phases)[2].phase, "images");
-  WorkflowPhase bad{w.id, "nap", PhaseStatus::kRunning, 1, {}, {}, "", ""};
-  EXPECT_EQ(store_->Write([&](StoreTx& tx) { return tx.UpsertPhase(bad); }).error().code,
-            ErrorCode::kInvalidArgument);
+  EXPECT_EQ((*phases)[1].phase, Phase::kScenes);
+  EXPECT_EQ((*phases)[2].phase, Phase::kImages);
+  // An unknown phase cannot be expressed in the type; one written by hand is refused by the
+  // database itself.
+  auto bad = store_->Write([&](StoreTx& tx) -> Result<void> {
+    const db::Value v[] = {w.id};
+    SL_RETURN_IF_ERROR(
+        tx.connection().Exec("INSERT INTO workflow_phases (workflow_id, phase, status, attempts) "
+                             "VALUES (?, 'nap', 'running', 1)",
+                             v));
+    return {};
+  });
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_EQ(bad.error().code, ErrorCode::kInvalidArgument);
 }
 
 TEST_P(StoreTest, ScenesAreUniquePerWorkflowAndLinkFiles) {
@@ -358,7 +368,7 @@ TEST_P(StoreTest, DeleteWorkflowCascadesAndReturnsFiles) {
   ASSERT_TRUE(store_->Write([&](StoreTx& tx) { return tx.UpdateScene(linked); }));
   ASSERT_TRUE(store_->Write([&](StoreTx& tx) -> Result<void> {
     SL_RETURN_IF_ERROR(tx.AppendEvent(w.id, "status", R"({"status":"queued"})"));
-    WorkflowPhase p{w.id, "story", PhaseStatus::kCompleted, 1, 1, 2, "", ""};
+    WorkflowPhase p{w.id, Phase::kStory, PhaseStatus::kCompleted, 1, 1, 2, "", ""};
     return tx.UpsertPhase(p);
   }));
   ApiUsage u;

@@ -27,9 +27,14 @@ enum class PhaseStatus { kPending, kRunning, kCompleted, kFailed, kSkipped };
 std::string_view ToString(PhaseStatus s);
 std::optional<PhaseStatus> ParsePhaseStatus(std::string_view s);
 
-// The pipeline, in order.
+// The pipeline's phases, in order; kPhases are their names (as stored and in the API).
+enum class Phase { kStory, kScenes, kImages, kNarration, kAssemble };
+inline constexpr std::array<Phase, 5> kPhaseOrder = {Phase::kStory, Phase::kScenes, Phase::kImages,
+                                                     Phase::kNarration, Phase::kAssemble};
 inline constexpr std::array<std::string_view, 5> kPhases = {"story", "scenes", "images",
                                                             "narration", "assemble"};
+std::string_view ToString(Phase p);
+std::optional<Phase> ParsePhase(std::string_view s);
 bool IsPhase(std::string_view name);
 
 enum class FileType { kImage, kAudio, kVideo, kText, kJson, kOther };
@@ -61,7 +66,7 @@ struct Workflow {
 
 struct WorkflowPhase {
   std::string workflow_id;
-  std::string phase;
+  Phase phase = Phase::kStory;
   PhaseStatus status = PhaseStatus::kPending;
   int attempts = 0;
   std::optional<Millis> started_at;
@@ -107,7 +112,7 @@ struct ApiUsage {
   std::string phase;
   std::string provider;
   std::string model;
-  std::string operation;  // chat | image | speech
+  std::string operation;      // chat | image | speech
   std::string status = "ok";  // ok | error
   std::optional<int> http_status;
   std::string error_code;

@@ -120,7 +120,7 @@ json WorkflowJson(const Workflow& w) {
 }
 
 json PhaseJson(const WorkflowPhase& p) {
-  return {{"name", p.phase},
+  return {{"name", ToString(p.phase)},
           {"status", ToString(p.status)},
           {"attempts", p.attempts},
           {"started_at", TimeJson(p.started_at)},

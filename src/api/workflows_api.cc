@@ -37,10 +37,10 @@ Result<json> WorkflowDetail(StoreTx& tx, const Workflow& w) {
   SL_ASSIGN_OR_RETURN(auto cost, tx.WorkflowCost(w.id));
   // Every phase appears, pending ones included, in pipeline order.
   json pj = json::array();
-  for (auto name : kPhases) {
-    WorkflowPhase p{w.id, std::string(name), PhaseStatus::kPending, 0, {}, {}, "", ""};
+  for (Phase phase : kPhaseOrder) {
+    WorkflowPhase p{w.id, phase, PhaseStatus::kPending, 0, {}, {}, "", ""};
     for (const auto& have : phases) {
-      if (have.phase == name) p = have;
+      if (have.phase == phase) p = have;
     }
     pj.push_back(PhaseJson(p));
   }

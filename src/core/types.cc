@@ -13,8 +13,8 @@ std::optional<E> ParseEnum(std::string_view s, const std::array<std::string_view
   return std::nullopt;
 }
 
-constexpr std::array<std::string_view, 5> kWorkflowStatusNames = {
-    "queued", "running", "completed", "failed", "cancelled"};
+constexpr std::array<std::string_view, 5> kWorkflowStatusNames = {"queued", "running", "completed",
+                                                                  "failed", "cancelled"};
 constexpr std::array<std::string_view, 5> kPhaseStatusNames = {"pending", "running", "completed",
                                                                "failed", "skipped"};
 constexpr std::array<std::string_view, 6> kFileTypeNames = {"image", "audio", "video",
@@ -37,6 +37,9 @@ std::optional<FileType> ParseFileType(std::string_view s) {
 }
 std::string_view ToString(Role r) { return kRoleNames[static_cast<int>(r)]; }
 std::optional<Role> ParseRole(std::string_view s) { return ParseEnum<Role>(s, kRoleNames); }
+
+std::string_view ToString(Phase p) { return kPhases[static_cast<int>(p)]; }
+std::optional<Phase> ParsePhase(std::string_view s) { return ParseEnum<Phase>(s, kPhases); }
 
 bool IsPhase(std::string_view name) {
   return std::find(kPhases.begin(), kPhases.end(), name) != kPhases.end();

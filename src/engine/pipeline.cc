@@ -19,15 +19,6 @@ using nlohmann::json;
 
 namespace {
 
-// Share of the whole run each phase stands for (sums to 1).
-double PhaseWeight(const std::string& phase) {
-  if (phase == "story") return 0.1;
-  if (phase == "scenes") return 0.1;
-  if (phase == "images") return 0.45;
-  if (phase == "narration") return 0.25;
-  return 0.1;  // assemble
-}
-
 std::string SceneFileName(int number, const std::string& ext) {
   return fmt::format("scene_{:02}.{}", number, ext.empty() ? "bin" : ext);
 }
@@ -63,16 +54,29 @@ Result<void> Pipeline::Commit(const std::function<Result<void>(StoreTx&)>& fn,
   return {};
 }
 
-double Pipeline::Progress(const std::string& phase, double within) const {
-  double done = 0;
-  for (auto p : kPhases) {
-    if (p == phase) break;
-    done += PhaseWeight(std::string(p));
-  }
-  return std::min(1.0, done + PhaseWeight(phase) * within);
+const std::array<Pipeline::Step, 5> Pipeline::kSteps = {{
+    {Phase::kStory, 0.1, &Pipeline::StoryPhase},
+    {Phase::kScenes, 0.1, &Pipeline::ScenesPhase},
+    {Phase::kImages, 0.45, &Pipeline::ImagesPhase},
+    {Phase::kNarration, 0.25, &Pipeline::NarrationPhase},
+    {Phase::kAssemble, 0.1, &Pipeline::AssemblePhase},
+}};
+
+const Pipeline::Step& Pipeline::StepOf(Phase phase) {
+  return kSteps[static_cast<std::size_t>(phase)];
 }
 
-providers::CallContext Pipeline::Context(const std::string& phase) {
+double Pipeline::Progress(Phase phase, double within) {
+  double done = 0;
+  for (const Step& s : kSteps) {
+    if (s.phase == phase) break;
+    done += s.weight;
+  }
+  return std::min(1.0, done + StepOf(phase).weight * within);
+}
+
+providers::CallContext Pipeline::Context(Phase phase_enum) {
+  const std::string phase(ToString(phase_enum));
   providers::CallContext ctx;
   ctx.workflow_id = w_.id;
   ctx.user_id = w_.user_id;
@@ -222,8 +226,8 @@ Result<RunOutcome> Pipeline::Run() {
 
   SL_ASSIGN_OR_RETURN(auto phases, d_.store.ReadOne<std::vector<WorkflowPhase>>(
                                        [&](StoreTx& tx) { return tx.ListPhases(w_.id); }));
-  for (auto name : kPhases) {
-    const std::string phase(name);
+  for (const Step& step : kSteps) {
+    const Phase phase = step.phase;
     bool done = false;
     for (const auto& p : phases) {
       if (p.phase == phase &&
@@ -247,7 +251,7 @@ Result<RunOutcome> Pipeline::Run() {
         // the lease expires (a full disk is freed, the database is back).
         return Fail(e);
       }
-      spdlog::warn("workflow {} failed in {}: {}", w_.id, phase, e.message);
+      spdlog::warn("workflow {} failed in {}: {}", w_.id, ToString(phase), e.message);
       const std::string code = ErrorCodeFor(e);
       int attempts = 1;
       for (const auto& p : phases) {
@@ -266,7 +270,8 @@ Result<RunOutcome> Pipeline::Run() {
             u.finished_at = std::optional<Millis>(core::WallMillis());
             return tx.UpdateWorkflow(w_.id, u);
           },
-          {{"phase", json{{"phase", phase}, {"status", "failed"}, {"error", e.message}}.dump()},
+          {{"phase",
+            json{{"phase", ToString(phase)}, {"status", "failed"}, {"error", e.message}}.dump()},
            {"status",
             json{{"status", "failed"}, {"error", {{"code", code}, {"message", e.message}}}}
                 .dump()}}));
@@ -297,7 +302,7 @@ Result<RunOutcome> Pipeline::Run() {
   return RunOutcome::kInterrupted;
 }
 
-Result<void> Pipeline::RunPhase(const std::string& phase) {
+Result<void> Pipeline::RunPhase(Phase phase) {
   int attempts = 0;
   SL_ASSIGN_OR_RETURN(auto phases, d_.store.ReadOne<std::vector<WorkflowPhase>>(
                                        [&](StoreTx& tx) { return tx.ListPhases(w_.id); }));
@@ -309,17 +314,17 @@ Result<void> Pipeline::RunPhase(const std::string& phase) {
     }
   }
   const Millis now = core::WallMillis();
-  if (phase == "narration" && !opts_.narration) {
+  if (phase == Phase::kNarration && !opts_.narration) {
     return Commit(
         [&](StoreTx& tx) -> Result<void> {
           WorkflowPhase p{w_.id, phase, PhaseStatus::kSkipped, attempts, now, now, "", ""};
           SL_RETURN_IF_ERROR(tx.UpsertPhase(p));
           WorkflowUpdate u;
-          u.current_phase = phase;
+          u.current_phase = std::string(ToString(phase));
           u.progress = Progress(phase, 1.0);
           return tx.UpdateWorkflow(w_.id, u);
         },
-        {{"phase", json{{"phase", phase}, {"status", "skipped"}}.dump()}});
+        {{"phase", json{{"phase", ToString(phase)}, {"status", "skipped"}}.dump()}});
   }
   SL_RETURN_IF_ERROR(Commit(
       [&](StoreTx& tx) -> Result<void> {
@@ -327,23 +332,18 @@ Result<void> Pipeline::RunPhase(const std::string& phase) {
             w_.id, phase, PhaseStatus::kRunning, attempts + 1, started.value_or(now), {}, "", ""};
         SL_RETURN_IF_ERROR(tx.UpsertPhase(p));
         WorkflowUpdate u;
-        u.current_phase = phase;
+        u.current_phase = std::string(ToString(phase));
         u.progress = Progress(phase, 0.0);
         return tx.UpdateWorkflow(w_.id, u);
       },
-      {{"phase",
-        json{{"phase", phase}, {"status", "running"}, {"attempt", attempts + 1}}.dump()}}));
+      {{"phase", json{{"phase", ToString(phase)}, {"status", "running"}, {"attempt", attempts + 1}}
+                     .dump()}}));
   phase_attempts_ = attempts + 1;
   phase_started_ = started.value_or(now);
-  if (phase == "story") return StoryPhase();
-  if (phase == "scenes") return ScenesPhase();
-  if (phase == "images") return MediaPhase(true);
-  if (phase == "narration") return MediaPhase(false);
-  return AssemblePhase();
+  return (this->*StepOf(phase).run)();
 }
 
-Result<void> Pipeline::CompletePhase(StoreTx& tx, const std::string& phase,
-                                     const std::string& output) {
+Result<void> Pipeline::CompletePhase(StoreTx& tx, Phase phase, const std::string& output) {
   WorkflowPhase p{
       w_.id, phase, PhaseStatus::kCompleted, phase_attempts_, phase_started_, core::WallMillis(),
       "",    output};
@@ -354,7 +354,7 @@ Result<void> Pipeline::CompletePhase(StoreTx& tx, const std::string& phase,
 }
 
 Result<void> Pipeline::StoryPhase() {
-  auto ctx = Context("story");
+  auto ctx = Context(Phase::kStory);
   SL_ASSIGN_OR_RETURN(providers::Story story, d_.provider.WriteStory(req_, ctx));
   if (story.text.empty()) return Fail(Error::Internal("the provider returned an empty story"));
   // The story is also a file, so it can be downloaded and backed up like the rest.
@@ -372,11 +372,11 @@ Result<void> Pipeline::StoryPhase() {
         u.enhanced_story = story.text;
         u.title = title;
         SL_RETURN_IF_ERROR(tx.UpdateWorkflow(w_.id, u));
-        return CompletePhase(tx, "story",
+        return CompletePhase(tx, Phase::kStory,
                              json{{"title", title}, {"characters", story.text.size()}}.dump());
       },
       {{"phase", json{{"phase", "story"}, {"status", "completed"}}.dump()},
-       {"progress", json{{"progress", Progress("story", 1.0)}}.dump()}}));
+       {"progress", json{{"progress", Progress(Phase::kStory, 1.0)}}.dump()}}));
   w_.title = title;
   w_.enhanced_story = story.text;
   req_.title = title;
@@ -387,7 +387,7 @@ Result<void> Pipeline::ScenesPhase() {
   SL_ASSIGN_OR_RETURN(Workflow cur, d_.store.GetWorkflow(w_.id));
   providers::Story story{cur.title, cur.enhanced_story, ""};
   req_.title = cur.title;
-  auto ctx = Context("scenes");
+  auto ctx = Context(Phase::kScenes);
   SL_ASSIGN_OR_RETURN(auto specs, d_.provider.BreakdownScenes(req_, story, ctx));
   if (static_cast<int>(specs.size()) != opts_.scenes) {
     return Fail(Error::Internal(
@@ -399,7 +399,7 @@ Result<void> Pipeline::ScenesPhase() {
         // phase, so there is never a partial set.
         SL_ASSIGN_OR_RETURN(auto existing, tx.ListScenes(w_.id));
         if (!existing.empty())
-          return CompletePhase(tx, "scenes", json{{"scenes", existing.size()}}.dump());
+          return CompletePhase(tx, Phase::kScenes, json{{"scenes", existing.size()}}.dump());
         for (const auto& spec : specs) {
           Scene s;
           s.workflow_id = w_.id;
@@ -410,16 +410,16 @@ Result<void> Pipeline::ScenesPhase() {
           s.narration = spec.narration;
           SL_RETURN_IF_ERROR(tx.AddScene(s));
         }
-        return CompletePhase(tx, "scenes", json{{"scenes", specs.size()}}.dump());
+        return CompletePhase(tx, Phase::kScenes, json{{"scenes", specs.size()}}.dump());
       },
       {{"phase",
         json{{"phase", "scenes"}, {"status", "completed"}, {"scenes", specs.size()}}.dump()},
-       {"progress", json{{"progress", Progress("scenes", 1.0)}}.dump()}}));
+       {"progress", json{{"progress", Progress(Phase::kScenes, 1.0)}}.dump()}}));
   return {};
 }
 
-Result<void> Pipeline::MediaPhase(bool images) {
-  const std::string phase = images ? "images" : "narration";
+Result<void> Pipeline::MediaPhase(Phase phase) {
+  const bool images = phase == Phase::kImages;
   SL_ASSIGN_OR_RETURN(auto scenes, d_.store.ReadOne<std::vector<Scene>>(
                                        [&](StoreTx& tx) { return tx.ListScenes(w_.id); }));
   const double total = static_cast<double>(std::max<std::size_t>(1, scenes.size()));
@@ -460,7 +460,7 @@ Result<void> Pipeline::MediaPhase(bool images) {
           u.progress = progress;
           return tx.UpdateWorkflow(w_.id, u);
         },
-        {{"file", json{{"phase", phase},
+        {{"file", json{{"phase", ToString(phase)},
                        {"scene", scene.scene_number},
                        {"path", stored.rel_path},
                        {"size", stored.size}}
@@ -471,7 +471,7 @@ Result<void> Pipeline::MediaPhase(bool images) {
       [&](StoreTx& tx) {
         return CompletePhase(tx, phase, json{{"files", done}}.dump());
       },
-      {{"phase", json{{"phase", phase}, {"status", "completed"}}.dump()}});
+      {{"phase", json{{"phase", ToString(phase)}, {"status", "completed"}}.dump()}});
 }
 
 Result<void> Pipeline::AssemblePhase() {
@@ -519,7 +519,7 @@ Result<void> Pipeline::AssemblePhase() {
         SL_RETURN_IF_ERROR(TrackFile(tx, json_file, "", FileType::kJson, "application/json", meta));
         SL_RETURN_IF_ERROR(
             TrackFile(tx, html_file, "", FileType::kText, "text/html; charset=utf-8", meta));
-        SL_RETURN_IF_ERROR(CompletePhase(tx, "assemble", json{{"files", 2}}.dump()));
+        SL_RETURN_IF_ERROR(CompletePhase(tx, Phase::kAssemble, json{{"files", 2}}.dump()));
         WorkflowUpdate u;
         u.status = WorkflowStatus::kCompleted;
         u.progress = 1.0;

@@ -46,20 +46,31 @@ class Pipeline {
                       const std::vector<std::pair<std::string, std::string>>& events);
   Result<bool> ShouldStop();
   // Marks the current phase completed with `output` (JSON) inside `tx`.
-  Result<void> CompletePhase(StoreTx& tx, const std::string& phase, const std::string& output);
-  Result<void> RunPhase(const std::string& phase);
+  Result<void> CompletePhase(StoreTx& tx, Phase phase, const std::string& output);
+  Result<void> RunPhase(Phase phase);
   Result<void> StoryPhase();
   Result<void> ScenesPhase();
-  Result<void> MediaPhase(bool images);
+  Result<void> ImagesPhase() { return MediaPhase(Phase::kImages); }
+  Result<void> NarrationPhase() { return MediaPhase(Phase::kNarration); }
+  Result<void> MediaPhase(Phase phase);
   Result<void> AssemblePhase();
+
+  // The one table of the pipeline: each phase, its share of the progress bar, its step.
+  struct Step {
+    Phase phase;
+    double weight;  // the weights sum to 1
+    Result<void> (Pipeline::*run)();
+  };
+  static const std::array<Step, 5> kSteps;
+  static const Step& StepOf(Phase phase);
   // Adds the file row for `stored`, replacing a row left at the same path by an earlier try.
   Result<GeneratedFile> TrackFile(StoreTx& tx, const files::StoredFile& stored,
                                   const std::string& scene_id, FileType type,
                                   const std::string& mime, const std::string& metadata);
   // Removes files under the workflow's folder that no row tracks (left by a crash).
   void RemoveUntrackedFiles();
-  double Progress(const std::string& phase, double within) const;
-  providers::CallContext Context(const std::string& phase);
+  static double Progress(Phase phase, double within);
+  providers::CallContext Context(Phase phase);
 
   PipelineDeps d_;
   Workflow w_;
@@ -68,7 +79,7 @@ class Pipeline {
   const std::atomic<bool>* interrupt_;
   const std::atomic<bool>* stopping_;
   std::string request_id_;
-  int phase_attempts_ = 0;     // of the phase being run
+  int phase_attempts_ = 0;  // of the phase being run
   Millis phase_started_ = 0;
 };
 

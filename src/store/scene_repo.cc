@@ -12,9 +12,8 @@ namespace storyloom {
 using db::Value;
 
 Result<void> StoreTx::UpsertPhase(const WorkflowPhase& p) {
-  if (!IsPhase(p.phase)) return Fail(Error::InvalidArgument("unknown phase " + p.phase, "phase"));
   const Value v[] = {p.workflow_id,
-                     p.phase,
+                     std::string(ToString(p.phase)),
                      std::string(ToString(p.status)),
                      std::int64_t{p.attempts},
                      db::OptInt(p.started_at),
@@ -41,7 +40,10 @@ Result<std::vector<WorkflowPhase>> StoreTx::ListPhases(std::string_view workflow
   for (const auto& r : rows) {
     WorkflowPhase p;
     p.workflow_id = r.Text(0);
-    p.phase = r.Text(1);
+    auto phase = ParsePhase(r.Text(1));
+    if (!phase)
+      return Fail(Error::Internal("unknown phase '" + r.Text(1) + "' in workflow_phases"));
+    p.phase = *phase;
     p.status = ParsePhaseStatus(r.Text(2)).value_or(PhaseStatus::kPending);
     p.attempts = static_cast<int>(r.Int(3));
     p.started_at = r.OptInt(4);
@@ -50,15 +52,9 @@ Result<std::vector<WorkflowPhase>> StoreTx::ListPhases(std::string_view workflow
     p.output_json = r.Text(7);
     out.push_back(std::move(p));
   }
-  // Pipeline order, not storage order.
-  auto rank = [](const std::string& name) {
-    for (std::size_t i = 0; i < kPhases.size(); ++i) {
-      if (kPhases[i] == name) return i;
-    }
-    return kPhases.size();
-  };
+  // Pipeline order (the enum's), not storage order.
   std::sort(out.begin(), out.end(),
-            [&](const WorkflowPhase& a, const WorkflowPhase& b) { return rank(a.phase) < rank(b.phase); });
+            [](const WorkflowPhase& a, const WorkflowPhase& b) { return a.phase < b.phase; });
   return out;
 }
 
@@ -87,8 +83,8 @@ Result<Scene> StoreTx::AddScene(const Scene& s) {
       v);
   if (!r) {
     if (r.error().code == ErrorCode::kAlreadyExists) {
-      return Fail(Error::AlreadyExists(fmt::format("workflow {} already has scene {}",
-                                                   out.workflow_id, out.scene_number)));
+      return Fail(Error::AlreadyExists(
+          fmt::format("workflow {} already has scene {}", out.workflow_id, out.scene_number)));
     }
     if (r.error().detail == "foreign_key") {
       return Fail(Error::NotFound(fmt::format("workflow {} does not exist", out.workflow_id)));
