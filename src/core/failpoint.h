@@ -1,7 +1,8 @@
 // Failpoints: named places where a test build makes the program fail on purpose, switched on
 // by the environment (`STORYLOOM_FAILPOINTS="exit.leak,exit.status=3"`). Only the sanitizer
-// build that `make test` uses reads the variable (failpoint.cc is compiled with
-// STORYLOOM_FAILPOINTS there); in every other build Failpoint() always returns false.
+// builds `make test` uses (ASan+UBSan and TSan) read the variable (failpoint.cc is compiled
+// with STORYLOOM_FAILPOINTS there); in every other build Failpoint() always returns false.
+// The list of failpoints is in docs/RELIABILITY.md.
 // Thread-safe: the variable is read once, on first use.
 #pragma once
 
