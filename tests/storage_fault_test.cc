@@ -236,7 +236,11 @@ class SqliteCommitFaultTest : public ::testing::TestWithParam<CommitFault> {};
 
 TEST_P(SqliteCommitFaultTest, RefusedWritesLeaveNothingAndAcknowledgedOnesStay) {
   const CommitFault& f = GetParam();
-  ServerProcess server(WithFailpoints(f.failpoint, 0));
+  // No scheduled backup or cleanup: their commits would take the failures meant for creates.
+  ServerOptions o = WithFailpoints(f.failpoint, 0);
+  o.env["STORYLOOM_BACKUP_INTERVAL_HOURS"] = "0";
+  o.env["STORYLOOM_CLEANUP_INTERVAL_HOURS"] = "0";
+  ServerProcess server(o);
   auto c = server.Client("alice");
   int refused = 0;
   std::vector<std::string> acknowledged;
