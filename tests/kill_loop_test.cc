@@ -36,6 +36,7 @@ using nlohmann::json;
 using testing::CliResult;
 using testing::ExpectStoreClean;
 using testing::Ledger;
+using testing::QueryText;
 using testing::RunCli;
 using testing::ServerOptions;
 using testing::ServerProcess;
@@ -54,21 +55,6 @@ std::string Flags(const std::string& data_dir, const std::string& url) {
 }
 
 void Sleep(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
-
-// A database query's first column of the first row ("" when there is none).
-std::string QueryText(const std::string& url, const std::string& sql) {
-  auto d = db::Open(url, {.readers = 1});
-  EXPECT_TRUE(d.has_value()) << url;
-  if (!d) return "";
-  std::string out;
-  auto r = (*d)->Read([&](db::Connection& c) -> Result<void> {
-    SL_ASSIGN_OR_RETURN(auto rows, c.Query(sql));
-    if (!rows.empty() && !rows[0].IsNull(0)) out = rows[0].Text(0);
-    return {};
-  });
-  EXPECT_TRUE(r.has_value()) << sql << ": " << r.error().ToString();
-  return out;
-}
 
 // A completed workflow: its scenes' files exactly once, every file on disk tracked, one
 // "completed" event.

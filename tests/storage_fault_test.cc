@@ -43,12 +43,23 @@ using nlohmann::json;
 using testing::ExpectStoreClean;
 using testing::HttpResult;
 using testing::MetricValue;
+using testing::QueryText;
 using testing::ServerOptions;
 using testing::ServerProcess;
 using testing::WaitForWorkflow;
 using Clock = std::chrono::steady_clock;
 
 void Sleep(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
+
+// A test name from a failpoint setting: "filestore.write=EIO:2" -> "filestore_write_EIO_2".
+template <typename Info>
+std::string FailpointName(const Info& info) {
+  std::string name = info.param.failpoint;
+  for (char& ch : name) {
+    if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+  }
+  return name;
+}
 
 ServerOptions WithFailpoints(const std::string& failpoints, int workers) {
   ServerOptions o;
@@ -63,21 +74,6 @@ std::string Create(testing::HttpClient& c, int scenes, const std::string& prompt
       c.Post("/api/v1/workflows", {{"prompt", prompt}, {"options", {{"scenes", scenes}}}});
   EXPECT_EQ(r.status, 201) << r.body;
   return r.Json().value("id", "");
-}
-
-// A database query's first column of the first row, as text ("" when there is none).
-std::string QueryText(const std::string& url, const std::string& sql) {
-  auto d = db::Open(url, {.readers = 1});
-  EXPECT_TRUE(d.has_value()) << url;
-  if (!d) return "";
-  std::string out;
-  auto r = (*d)->Read([&](db::Connection& c) -> Result<void> {
-    SL_ASSIGN_OR_RETURN(auto rows, c.Query(sql));
-    if (!rows.empty() && !rows[0].IsNull(0)) out = rows[0].Text(0);
-    return {};
-  });
-  EXPECT_TRUE(r.has_value()) << sql << ": " << r.error().ToString();
-  return out;
 }
 
 // Status events of workflow `id` whose data mentions `status`.
@@ -166,13 +162,7 @@ INSTANTIATE_TEST_SUITE_P(Failpoints, PipelineFaultTest,
                                            PipelineFault{"filestore.rename=EIO:2", "io"},
                                            PipelineFault{"filestore.dirsync=EIO:2", "io"},
                                            PipelineFault{"files.before_row=EIO:2", "io"}),
-                         [](const auto& info) {
-                           std::string name = info.param.failpoint;
-                           for (char& ch : name) {
-                             if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
-                           }
-                           return name;
-                         });
+                         [](const auto& info) { return FailpointName(info); });
 
 // ---------------------------------------------------------------------------------------
 // Part 5: failpoints in an upload. The upload fails with a clear error, leaves neither a
@@ -214,13 +204,7 @@ INSTANTIATE_TEST_SUITE_P(
                       UploadFault{"filestore.fsync=EIO:1", 503, "unavailable"},
                       UploadFault{"filestore.dirsync=EIO:1", 503, "unavailable"},
                       UploadFault{"files.before_row=EIO:1", 503, "unavailable"}),
-    [](const auto& info) {
-      std::string name = info.param.failpoint;
-      for (char& ch : name) {
-        if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
-      }
-      return name;
-    });
+    [](const auto& info) { return FailpointName(info); });
 
 // ---------------------------------------------------------------------------------------
 // Part 5: the SQLite commit fails. Every write refused answers a clear error and leaves

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "core/hash.h"
+#include "db/database.h"
 #include "support/sanitizer_report.h"
 
 namespace storyloom::testing {
@@ -48,6 +49,20 @@ void ExpectStoreClean(const ServerProcess& server) {
   EXPECT_EQ(fsck.exit_code, 0) << fsck.out;
   CliResult check = RunCli(CliFlags(server) + " db check");
   EXPECT_EQ(check.exit_code, 0) << check.out;
+}
+
+std::string QueryText(const std::string& url, const std::string& sql) {
+  auto d = db::Open(url, {.readers = 1});
+  EXPECT_TRUE(d.has_value()) << url;
+  if (!d) return "";
+  std::string out;
+  auto r = (*d)->Read([&](db::Connection& c) -> Result<void> {
+    SL_ASSIGN_OR_RETURN(auto rows, c.Query(sql));
+    if (!rows.empty() && !rows[0].IsNull(0)) out = rows[0].Text(0);
+    return {};
+  });
+  EXPECT_TRUE(r.has_value()) << sql << ": " << r.error().ToString();
+  return out;
 }
 
 double MetricValue(const ServerProcess& server, const std::string& sample) {

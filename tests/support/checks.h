@@ -22,6 +22,9 @@ std::string CliFlags(const ServerProcess& server);
 // `storyloom fsck --grace-minutes 0` (every tracked file present with its size and sha256,
 // no untracked file) and `storyloom db check` (integrity and foreign keys) exit 0.
 void ExpectStoreClean(const ServerProcess& server);
+// The first column of the first row of `sql` on the database at `url`, as text ("" when
+// there is none); a failed query fails the test.
+std::string QueryText(const std::string& url, const std::string& sql);
 // The value of one sample of GET /metrics (asked as the admin), e.g.
 // `storyloom_storage_errors_total{kind="io"}`; NaN when absent.
 double MetricValue(const ServerProcess& server, const std::string& sample);
