@@ -451,6 +451,14 @@ int Ledger::Check(const LedgerTarget& t, const CheckOptions& options) {
       if (all) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
+    // Creates whose answer a crash lost are not in the ledger (their replay waits for the next
+    // load), but their workflows run too: the disk is scanned below only once nothing is
+    // queued or running, or the files such a workflow is writing would look untracked.
+    while (Clock::now() < deadline) {
+      auto busy = Query(d, "SELECT count(*) FROM workflows WHERE status IN ('queued', 'running')");
+      if (!busy.empty() && busy[0][0] == "0") break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
     for (const auto& w : workflows) {
       if (gone[w.id]) continue;
       auto it = done.find(w.id);
