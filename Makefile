@@ -1,6 +1,7 @@
 # Storyloom: the two commands of the Quick start, and a few for developers.
 #   make run    install what is missing, build (optimised), start the server on SQLite
-#   make test   install, build with ASan+UBSan, run every test through ctest, then the
+#   make test   install, check the layer graph (scripts/check-layers), build with ASan+UBSan,
+#               run every test through ctest, then the
 #               concurrency-heavy suites under ThreadSanitizer (test-tsan), then each fuzz
 #               target for FUZZ_SECONDS (25 s) over its seed corpus (scripts/fuzz)
 #   make fuzz   the fuzz targets for 10 minutes each (FUZZ_SECONDS=600)
@@ -13,7 +14,7 @@ TSAN_DIR := build-tsan
 TSAN_TESTS ?= -L tsan
 ARGS ?=
 
-.PHONY: run test test-tsan build-tsan fuzz fuzz-smoke build build-test deps bench bench-http bench-pg bench-db-copy format clean
+.PHONY: run test check-layers test-tsan build-tsan fuzz fuzz-smoke build build-test deps bench bench-http bench-pg bench-db-copy format clean
 
 deps:
 	@scripts/install-deps
@@ -31,10 +32,15 @@ build-test: deps
 
 # The TSan build and suites add about half to a cold `make test`, 65 s to a warm one
 # (docs/RELIABILITY.md "Races").
-test: build-test build-tsan
+test: check-layers build-test build-tsan
 	@cd $(TEST_DIR) && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j $(JOBS)
 	@cd $(TSAN_DIR) && ctest --output-on-failure -j $(JOBS) $(TSAN_TESTS)
 	@$(MAKE) --no-print-directory fuzz-smoke
+
+# Every #include in src/ against the layer graph of cmake/layers.txt (README.md "Layers");
+# ctest runs it too (label lint).
+check-layers: deps
+	@scripts/check-layers
 
 # ThreadSanitizer cannot share a build with ASan: its own directory, only the binaries the
 # tests need, and by default only the suites labelled "tsan" (docs/RELIABILITY.md "Races").
