@@ -33,7 +33,8 @@ Fixture& Shared() {
     auto* fx = new Fixture;
     std::string url = BenchUrl();
     if (url.empty()) {
-      fx->dir = std::filesystem::temp_directory_path() / ("storyloom-bench-" + std::to_string(::getpid()));
+      fx->dir = std::filesystem::temp_directory_path() /
+                ("storyloom-bench-" + std::to_string(::getpid()));
       std::filesystem::remove_all(fx->dir);
       std::filesystem::create_directories(fx->dir);
       url = "sqlite://" + fx->dir + "/bench.db";
@@ -42,13 +43,14 @@ Fixture& Shared() {
     (void)db::Migrate(fx->store->database());
     User u;
     u.username = "bench-" + std::to_string(::getpid());
-    fx->user = fx->store->WriteOne<User>([&](StoreTx& tx) { return tx.CreateUser(u); })->id;
+    fx->user = fx->store->WriteOne<User>([&](StoreTx& tx) { return tx.users().Create(u); })->id;
     for (int i = 0; i < 200; ++i) {
       auto w = fx->store->CreateWorkflow({fx->user, "read me " + std::to_string(i), "", "{}", ""});
       for (int k = 0; k < 8; ++k) {
         const std::string path = w->workflow.id + "/images/scene_" + std::to_string(k) + ".png";
-        (void)fx->store->AddGeneratedFile({w->workflow.id, "", FileType::kImage, path, "x.png", "image/png",
-                                           1000, core::Sha256Hex(path), R"({"scene_number":1})"});
+        (void)fx->store->AddGeneratedFile({w->workflow.id, "", FileType::kImage, path, "x.png",
+                                           "image/png", 1000, core::Sha256Hex(path),
+                                           R"({"scene_number":1})"});
       }
       fx->workflows.push_back(w->workflow.id);
     }
@@ -87,8 +89,8 @@ void BM_GetWorkflowWithFiles(benchmark::State& state) {
   for (auto _ : state) {
     const std::string& id = f.workflows[i++ % f.workflows.size()];
     auto r = f.store->Read([&](StoreTx& tx) -> Result<void> {
-      SL_ASSIGN_OR_RETURN(auto w, tx.GetWorkflow(id));
-      SL_ASSIGN_OR_RETURN(auto files, tx.ListFiles({.workflow_id = id}));
+      SL_ASSIGN_OR_RETURN(auto w, tx.workflows().Get(id));
+      SL_ASSIGN_OR_RETURN(auto files, tx.files().List({.workflow_id = id}));
       benchmark::DoNotOptimize(w);
       benchmark::DoNotOptimize(files);
       return {};

@@ -216,8 +216,8 @@ TEST_F(AuthenticatorTest, ExpiredRevokedAndDisabledAreRefused) {
   auto t = auth_->Issue(alice_, "api", "t", 0);
   const http::Request req = Req("GET", {{"Authorization", "Bearer " + t->secret}});
   ASSERT_TRUE(auth_->Authenticate(req).has_value());  // now cached
-  ASSERT_TRUE(
-      store_->Write([&](StoreTx& tx) { return tx.RevokeToken(t->token.id, core::WallMillis()); }));
+  ASSERT_TRUE(store_->Write(
+      [&](StoreTx& tx) { return tx.tokens().Revoke(t->token.id, core::WallMillis()); }));
   auth_->Forget(t->token.id);
   EXPECT_EQ(Code(req), ErrorCode::kUnauthenticated);
 
@@ -225,9 +225,9 @@ TEST_F(AuthenticatorTest, ExpiredRevokedAndDisabledAreRefused) {
   const http::Request live_req = Req("GET", {{"Authorization", "Bearer " + live}});
   ASSERT_TRUE(auth_->Authenticate(live_req).has_value());
   ASSERT_TRUE(store_->Write([&](StoreTx& tx) -> Result<void> {
-    SL_ASSIGN_OR_RETURN(User u, tx.GetUser(alice_));
+    SL_ASSIGN_OR_RETURN(User u, tx.users().Get(alice_));
     u.disabled = true;
-    return tx.UpdateUser(u);
+    return tx.users().Update(u);
   }));
   // ForgetUser drops every cached principal of the user: refused at once, not in 2 s.
   auth_->ForgetUser(alice_);

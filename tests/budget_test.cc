@@ -35,7 +35,9 @@ class BudgetTest : public ::testing::TestWithParam<std::string> {
   }
   void SetBudget(const std::string& user, std::optional<NanoUsd> hard,
                  std::optional<NanoUsd> soft = {}) {
-    ASSERT_TRUE(store_->Write([&](StoreTx& tx) { return tx.SetUserBudget(user, {hard, soft}); }));
+    ASSERT_TRUE(store_->Write([&](StoreTx& tx) {
+      return tx.budgets().SetLimits(user, {hard, soft});
+    }));
   }
   std::unique_ptr<testing::TestDatabase> tdb_;
   std::unique_ptr<Store> store_;
@@ -146,7 +148,7 @@ TEST_P(BudgetTest, SoftLimitWarnsOncePerMonth) {
   ASSERT_TRUE(w);
   auto warnings = [&] {
     auto events = store_->ReadOne<std::vector<WorkflowEvent>>(
-        [&](StoreTx& tx) { return tx.ListEvents(w->workflow.id, 0, 100); });
+        [&](StoreTx& tx) { return tx.events().List(w->workflow.id, 0, 100); });
     int n = 0;
     for (const auto& e : *events) n += e.type == "warning";
     return n;

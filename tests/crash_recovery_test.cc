@@ -41,7 +41,7 @@ TEST(CrashRecoveryTest, KillDashNineDuringImagesThenRestartCompletesExactlyOnce)
   {
     auto store = first.OpenStore();
     auto scenes =
-        store->ReadOne<std::vector<Scene>>([&](StoreTx& tx) { return tx.ListScenes(id); });
+        store->ReadOne<std::vector<Scene>>([&](StoreTx& tx) { return tx.scenes().List(id); });
     ASSERT_TRUE(scenes);
     ASSERT_EQ(scenes->size(), static_cast<std::size_t>(kScenes));
     int done = 0;
@@ -64,7 +64,7 @@ TEST(CrashRecoveryTest, KillDashNineDuringImagesThenRestartCompletesExactlyOnce)
   // call is repeated.
   auto store = second.OpenStore();
   auto usage = store->ReadOne<Page<ApiUsage>>(
-      [&](StoreTx& tx) { return tx.ListUsage({.workflow_id = id, .limit = 200}); });
+      [&](StoreTx& tx) { return tx.usage().List({.workflow_id = id, .limit = 200}); });
   ASSERT_TRUE(usage);
   int story_calls = 0, image_calls = 0, speech_calls = 0;
   for (const auto& u : usage->items) {
@@ -78,7 +78,7 @@ TEST(CrashRecoveryTest, KillDashNineDuringImagesThenRestartCompletesExactlyOnce)
   EXPECT_EQ(speech_calls, kScenes);
   // The timeline shows the restart: the workflow went back to running.
   auto events = store->ReadOne<std::vector<WorkflowEvent>>(
-      [&](StoreTx& tx) { return tx.ListEvents(id, 0, 1000); });
+      [&](StoreTx& tx) { return tx.events().List(id, 0, 1000); });
   int running = 0;
   for (const auto& e : *events)
     running += e.type == "status" && e.data_json.find("running") != std::string::npos;

@@ -187,17 +187,18 @@ TEST_F(DbCopyTest, SqliteToPostgresAndBackIsLossless) {
     EXPECT_EQ(c->created_at, w.created_at);
     EXPECT_EQ(c->finished_at, w.finished_at);
     auto scenes =
-        (*s)->ReadOne<std::vector<Scene>>([&](StoreTx& tx) { return tx.ListScenes(w.id); });
+        (*s)->ReadOne<std::vector<Scene>>([&](StoreTx& tx) { return tx.scenes().List(w.id); });
     auto orig_scenes =
-        store_->ReadOne<std::vector<Scene>>([&](StoreTx& tx) { return tx.ListScenes(w.id); });
+        store_->ReadOne<std::vector<Scene>>([&](StoreTx& tx) { return tx.scenes().List(w.id); });
     ASSERT_EQ(scenes->size(), orig_scenes->size());
     for (std::size_t i = 0; i < scenes->size(); ++i) {
       EXPECT_EQ((*scenes)[i].image_file_id, (*orig_scenes)[i].image_file_id);
       EXPECT_EQ((*scenes)[i].audio_file_id, (*orig_scenes)[i].audio_file_id);
       EXPECT_FALSE((*scenes)[i].image_file_id.empty());
     }
-    auto usage = (*s)->ReadOne<Page<ApiUsage>>([](StoreTx& tx) { return tx.ListUsage({}); });
-    auto orig_usage = store_->ReadOne<Page<ApiUsage>>([](StoreTx& tx) { return tx.ListUsage({}); });
+    auto usage = (*s)->ReadOne<Page<ApiUsage>>([](StoreTx& tx) { return tx.usage().List({}); });
+    auto orig_usage =
+        store_->ReadOne<Page<ApiUsage>>([](StoreTx& tx) { return tx.usage().List({}); });
     ASSERT_EQ(usage->items.size(), orig_usage->items.size());
     for (std::size_t i = 0; i < usage->items.size(); ++i) {
       EXPECT_EQ(usage->items[i].id, orig_usage->items[i].id);

@@ -389,14 +389,12 @@ TEST_P(HostileFilesTest, AnotherUsersFileAnswersExactlyLikeAMissingOne) {
 bool NothingLeft(const ServerProcess& server, const std::string& wid, std::string* why) {
   // Raw counts: the store's reads hide workflows that are marked for deletion.
   auto store = server.OpenStore();
-  auto rows = store->ReadOne<std::pair<std::int64_t, std::int64_t>>(
-      [&](StoreTx& tx) -> Result<std::pair<std::int64_t, std::int64_t>> {
+  auto rows = db::ReadValue<std::pair<std::int64_t, std::int64_t>>(
+      store->database(), [&](db::Connection& c) -> Result<std::pair<std::int64_t, std::int64_t>> {
         const db::Value v[] = {wid};
+        SL_ASSIGN_OR_RETURN(auto w, c.QueryOne("SELECT count(*) FROM workflows WHERE id = ?", v));
         SL_ASSIGN_OR_RETURN(
-            auto w, tx.connection().QueryOne("SELECT count(*) FROM workflows WHERE id = ?", v));
-        SL_ASSIGN_OR_RETURN(auto f,
-                            tx.connection().QueryOne(
-                                "SELECT count(*) FROM generated_files WHERE workflow_id = ?", v));
+            auto f, c.QueryOne("SELECT count(*) FROM generated_files WHERE workflow_id = ?", v));
         return std::pair{w.Int(0), f.Int(0)};
       });
   if (!rows) {
@@ -493,7 +491,7 @@ TEST(HostileFilesMultiInstanceTest, DeleteOnOneInstanceStopsTheRunOnAnotherWitho
     // the DELETE did not wait for it, and the rows are still there for it.
     auto store = api.OpenStore();
     auto events = store->ReadOne<std::vector<WorkflowEvent>>(
-        [&](StoreTx& tx) { return tx.ListEvents(id, 0, 1000); });
+        [&](StoreTx& tx) { return tx.events().List(id, 0, 1000); });
     ASSERT_TRUE(events.has_value());
     EXPECT_FALSE(events->empty()) << "the DELETE waited for the run to stop";
     EXPECT_EQ(c->Get("/api/v1/workflows/" + id).status, 404);

@@ -445,7 +445,7 @@ TEST_P(HostileNumbersTest, ReportedOverflowKeepsBudgetsRightAndAnswering) {
     u.cost_nusd = 6000000000000000000LL;
     u.cost_source = "test";
     auto w = store->Write([&](StoreTx& tx) -> Result<void> {
-      SL_RETURN_IF_ERROR(tx.RecordUsage(u));
+      SL_RETURN_IF_ERROR(tx.usage().Record(u));
       return {};
     });
     ASSERT_TRUE(w) << w.error().ToString();
@@ -459,7 +459,7 @@ TEST_P(HostileNumbersTest, ReportedOverflowKeepsBudgetsRightAndAnswering) {
     u.status = "ok";
     u.cost_nusd = -1;
     auto w = store->Write([&](StoreTx& tx) -> Result<void> {
-      SL_RETURN_IF_ERROR(tx.RecordUsage(u));
+      SL_RETURN_IF_ERROR(tx.usage().Record(u));
       return {};
     });
     EXPECT_FALSE(w);

@@ -42,7 +42,7 @@ ServerOptions PgOptions(const TestDatabase& db, int workers) {
 
 int RunningEvents(Store& store, const std::string& id) {
   auto events = store.ReadOne<std::vector<WorkflowEvent>>(
-      [&](StoreTx& tx) { return tx.ListEvents(id, 0, 1000); });
+      [&](StoreTx& tx) { return tx.events().List(id, 0, 1000); });
   EXPECT_TRUE(events.has_value());
   int running = 0;
   for (const auto& e : *events) {
@@ -53,7 +53,7 @@ int RunningEvents(Store& store, const std::string& id) {
 
 std::map<std::string, int> CallsByPhase(Store& store, const std::string& id) {
   auto usage = store.ReadOne<Page<ApiUsage>>(
-      [&](StoreTx& tx) { return tx.ListUsage({.workflow_id = id, .limit = 200}); });
+      [&](StoreTx& tx) { return tx.usage().List({.workflow_id = id, .limit = 200}); });
   EXPECT_TRUE(usage.has_value());
   std::map<std::string, int> out;
   for (const auto& u : usage->items) ++out[u.phase];

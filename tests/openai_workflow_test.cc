@@ -103,7 +103,7 @@ TEST_F(OpenAIWorkflowTest, StoryboardFromTheServiceWithEveryAttemptRecordedAndPr
   // One api_usage row per request the fake saw.
   auto store = server.OpenStore();
   auto usage = store->ReadOne<Page<ApiUsage>>(
-      [&](StoreTx& tx) { return tx.ListUsage({.workflow_id = id, .limit = 200}); });
+      [&](StoreTx& tx) { return tx.usage().List({.workflow_id = id, .limit = 200}); });
   ASSERT_TRUE(usage);
   const int requests = fake_.count("chat") + fake_.count("images") + fake_.count("speech");
   EXPECT_EQ(static_cast<int>(usage->items.size()), requests);
@@ -190,7 +190,7 @@ TEST_F(OpenAIWorkflowTest, BudgetStopsBeforeAPaidCallAndRetryResumesAfterRaising
   // The soft limit ($0.01) was passed by the image: one warning event.
   auto store = server.OpenStore();
   auto events = store->ReadOne<std::vector<WorkflowEvent>>(
-      [&](StoreTx& tx) { return tx.ListEvents(id, 0, 500); });
+      [&](StoreTx& tx) { return tx.events().List(id, 0, 500); });
   ASSERT_TRUE(events);
   int warnings = 0;
   for (const auto& e : *events) warnings += e.type == "warning";

@@ -54,11 +54,11 @@ TEST(OpsServerTest, BackupWhileServingRestoresExactlyWhatWasThere) {
   FileFilter ff;
   ff.limit = 200;
   auto before_files =
-      live->ReadOne<Page<GeneratedFile>>([&](StoreTx& tx) { return tx.ListFiles(ff); })->items;
+      live->ReadOne<Page<GeneratedFile>>([&](StoreTx& tx) { return tx.files().List(ff); })->items;
   UsageFilter uf;
   uf.limit = 200;
   auto before_usage =
-      live->ReadOne<Page<ApiUsage>>([&](StoreTx& tx) { return tx.ListUsage(uf); })->items;
+      live->ReadOne<Page<ApiUsage>>([&](StoreTx& tx) { return tx.usage().List(uf); })->items;
   ASSERT_FALSE(before_files.empty());
 
   // Keep writing through the API while the backup runs.
@@ -101,7 +101,7 @@ TEST(OpsServerTest, BackupWhileServingRestoresExactlyWhatWasThere) {
     EXPECT_EQ(after[i].finished_at, before[i].finished_at);
   }
   auto after_files =
-      r.ReadOne<Page<GeneratedFile>>([&](StoreTx& tx) { return tx.ListFiles(ff); })->items;
+      r.ReadOne<Page<GeneratedFile>>([&](StoreTx& tx) { return tx.files().List(ff); })->items;
   ASSERT_EQ(after_files.size(), before_files.size());
   for (std::size_t i = 0; i < before_files.size(); ++i) {
     EXPECT_EQ(after_files[i].file_path, before_files[i].file_path);
@@ -115,7 +115,7 @@ TEST(OpsServerTest, BackupWhileServingRestoresExactlyWhatWasThere) {
   std::vector<ApiUsage> after_usage;
   for (std::string cursor;;) {
     uf.cursor = cursor;
-    auto page = r.ReadOne<Page<ApiUsage>>([&](StoreTx& tx) { return tx.ListUsage(uf); });
+    auto page = r.ReadOne<Page<ApiUsage>>([&](StoreTx& tx) { return tx.usage().List(uf); });
     after_usage.insert(after_usage.end(), page->items.begin(), page->items.end());
     if (page->next_cursor.empty()) break;
     cursor = page->next_cursor;

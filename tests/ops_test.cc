@@ -107,7 +107,7 @@ class OpsTest : public ::testing::TestWithParam<std::string> {
       p.status = PhaseStatus::kCompleted;
       p.finished_at = core::WallMillis();
       p.started_at = *p.finished_at - 400;  // 400 ms
-      EXPECT_TRUE(store_->Write([&](StoreTx& tx) { return tx.UpsertPhase(p); }).has_value());
+      EXPECT_TRUE(store_->Write([&](StoreTx& tx) { return tx.phases().Upsert(p); }).has_value());
     }
     if (IsTerminal(status)) {
       WorkflowUpdate up;
@@ -273,8 +273,9 @@ TEST_P(OpsTest, BackupRestoresEveryWorkflowFileAndUsageRow) {
     EXPECT_EQ(it->second.finished_at, w.finished_at);
     FileFilter ff;
     ff.workflow_id = w.id;
-    auto lf = store_->ReadOne<Page<GeneratedFile>>([&](StoreTx& tx) { return tx.ListFiles(ff); });
-    auto rf = r.ReadOne<Page<GeneratedFile>>([&](StoreTx& tx) { return tx.ListFiles(ff); });
+    auto lf =
+        store_->ReadOne<Page<GeneratedFile>>([&](StoreTx& tx) { return tx.files().List(ff); });
+    auto rf = r.ReadOne<Page<GeneratedFile>>([&](StoreTx& tx) { return tx.files().List(ff); });
     ASSERT_EQ(lf->items.size(), rf->items.size());
     for (std::size_t i = 0; i < lf->items.size(); ++i) {
       EXPECT_EQ(rf->items[i].id, lf->items[i].id);
@@ -284,8 +285,8 @@ TEST_P(OpsTest, BackupRestoresEveryWorkflowFileAndUsageRow) {
     }
     UsageFilter uf;
     uf.workflow_id = w.id;
-    auto lu = store_->ReadOne<Page<ApiUsage>>([&](StoreTx& tx) { return tx.ListUsage(uf); });
-    auto ru = r.ReadOne<Page<ApiUsage>>([&](StoreTx& tx) { return tx.ListUsage(uf); });
+    auto lu = store_->ReadOne<Page<ApiUsage>>([&](StoreTx& tx) { return tx.usage().List(uf); });
+    auto ru = r.ReadOne<Page<ApiUsage>>([&](StoreTx& tx) { return tx.usage().List(uf); });
     ASSERT_EQ(lu->items.size(), ru->items.size());
     for (std::size_t i = 0; i < lu->items.size(); ++i) {
       EXPECT_EQ(ru->items[i].id, lu->items[i].id);
@@ -385,7 +386,8 @@ TEST_P(OpsTest, CleanupDeletesOnlyWhatThePolicySays) {
   for (const auto& w : {old_done, old_failed, old_cancelled}) {
     FileFilter ff;
     ff.workflow_id = w.id;
-    auto page = store_->ReadOne<Page<GeneratedFile>>([&](StoreTx& tx) { return tx.ListFiles(ff); });
+    auto page =
+        store_->ReadOne<Page<GeneratedFile>>([&](StoreTx& tx) { return tx.files().List(ff); });
     for (const auto& f : page->items) old_bytes += f.file_size;
   }
   // Tokens: sessions and sign-in links a day past expiry or revocation go; a live session,

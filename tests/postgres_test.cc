@@ -350,7 +350,7 @@ TEST_F(PostgresTest, ConcurrentClaimsNeverHandOutTheSameWorkflowTwice) {
   auto claim_all = [](Store& store, const std::string& owner, std::vector<std::string>& got) {
     for (;;) {
       auto batch = store.WriteOne<std::vector<Workflow>>(
-          [&](StoreTx& tx) { return tx.ClaimWorkflows(owner, 600000, 3); });
+          [&](StoreTx& tx) { return tx.workflows().Claim(owner, 600000, 3); });
       ASSERT_TRUE(batch) << batch.error().ToString();
       if (batch->empty()) return;
       for (const Workflow& w : *batch) got.push_back(w.id);
@@ -389,7 +389,7 @@ TEST_F(PostgresTest, ListenerHearsCommittedWorkflowEventsAndSurvivesALostConnect
   drain();
   auto append = [&](bool commit) {
     return store->Write([&](StoreTx& tx) -> Result<void> {
-      SL_RETURN_IF_ERROR(tx.AppendEvent(id, "phase", "{}"));
+      SL_RETURN_IF_ERROR(tx.events().Append(id, "phase", "{}"));
       if (!commit) return Fail(Error::Aborted("rolled back on purpose"));
       return {};
     });

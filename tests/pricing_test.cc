@@ -178,13 +178,13 @@ TEST_P(PricingStoreTest, UnpricedIsNullAndOfflineIsZero) {
   EXPECT_EQ(off.cost_nusd, 0);
   EXPECT_EQ(off.cost_source, "offline");
   auto page = store_->ReadOne<Page<ApiUsage>>(
-      [&](StoreTx& tx) { return tx.ListUsage({.user_id = user_}); });
+      [&](StoreTx& tx) { return tx.usage().List({.user_id = user_}); });
   ASSERT_TRUE(page);
   ASSERT_EQ(page->items.size(), 2u);
   EXPECT_FALSE(page->items[0].cost_nusd.has_value());
   EXPECT_EQ(page->items[1].cost_nusd, 0);
   auto daily = store_->ReadOne<std::vector<UsageDaily>>(
-      [&](StoreTx& tx) { return tx.ListUsageDaily("", "", user_); });
+      [&](StoreTx& tx) { return tx.usage().ListDaily("", "", user_); });
   ASSERT_TRUE(daily);
   std::int64_t unpriced = 0;
   for (const auto& d : *daily) unpriced += d.unpriced_calls;
@@ -203,10 +203,10 @@ TEST_P(PricingStoreTest, NewPriceClosesTheOldOneAndRecordedCostsStay) {
   p.input_per_mtok_nusd = 1000000000;
   p.output_per_mtok_nusd = 4000000000;
   p.effective_from = now - 1;
-  auto added = store_->WriteOne<ModelPrice>([&](StoreTx& tx) { return tx.AddPrice(p); });
+  auto added = store_->WriteOne<ModelPrice>([&](StoreTx& tx) { return tx.prices().Add(p); });
   ASSERT_TRUE(added) << added.error().ToString();
   auto all = store_->ReadOne<std::vector<ModelPrice>>(
-      [&](StoreTx& tx) { return tx.ListPrices(false, now); });
+      [&](StoreTx& tx) { return tx.prices().List(false, now); });
   ASSERT_TRUE(all);
   int open_rows = 0;
   for (const auto& row : *all) {
@@ -221,11 +221,11 @@ TEST_P(PricingStoreTest, NewPriceClosesTheOldOneAndRecordedCostsStay) {
   EXPECT_EQ(after.cost_nusd, 1000000000);
   EXPECT_EQ(after.price_id, added->id);
   auto page = store_->ReadOne<Page<ApiUsage>>(
-      [&](StoreTx& tx) { return tx.ListUsage({.user_id = user_}); });
+      [&](StoreTx& tx) { return tx.usage().List({.user_id = user_}); });
   ASSERT_TRUE(page);
   EXPECT_EQ(page->items[0].cost_nusd, 2500000000);  // unchanged
   auto current = store_->ReadOne<std::vector<ModelPrice>>(
-      [&](StoreTx& tx) { return tx.ListPrices(true, now); });
+      [&](StoreTx& tx) { return tx.prices().List(true, now); });
   ASSERT_TRUE(current);
   for (const auto& row : *current) EXPECT_FALSE(row.effective_to && *row.effective_to <= now);
 }
@@ -241,7 +241,7 @@ TEST_P(PricingStoreTest, UsageByWorkflowSumsApiUsage) {
   ApiUsage loose = Chat("llama3", 1, 0, 1);
   ASSERT_TRUE(recorder_->Record(loose));
   auto rows = store_->ReadOne<std::vector<WorkflowUsage>>(
-      [&](StoreTx& tx) { return tx.UsageByWorkflow(0, 0, ""); });
+      [&](StoreTx& tx) { return tx.usage().ByWorkflow(0, 0, ""); });
   ASSERT_TRUE(rows) << rows.error().ToString();
   ASSERT_EQ(rows->size(), 2u);
   EXPECT_EQ((*rows)[0].workflow_id, w->workflow.id);
@@ -249,7 +249,7 @@ TEST_P(PricingStoreTest, UsageByWorkflowSumsApiUsage) {
   EXPECT_EQ((*rows)[0].cost_nusd, 990000);
   EXPECT_EQ((*rows)[1].unpriced_calls, 1);
   auto cost = store_->ReadOne<std::pair<NanoUsd, bool>>(
-      [&](StoreTx& tx) { return tx.WorkflowCost(w->workflow.id); });
+      [&](StoreTx& tx) { return tx.usage().WorkflowCost(w->workflow.id); });
   ASSERT_TRUE(cost);
   EXPECT_EQ(cost->first, 990000);
 }

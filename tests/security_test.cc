@@ -312,7 +312,7 @@ TEST_F(SecurityTest, MalformedUnknownExpiredAndRevokedTokensAreRefused) {
   EXPECT_EQ(c.Get("/api/v1/me", {"Authorization: Bearer " + secret}).status, 401);
   // The stored row holds a hash, never the secret.
   auto row = store->ReadOne<ApiToken>(
-      [&](StoreTx& tx) { return tx.GetToken(made.Json()["id"].get<std::string>()); });
+      [&](StoreTx& tx) { return tx.tokens().Get(made.Json()["id"].get<std::string>()); });
   ASSERT_TRUE(row.has_value());
   EXPECT_EQ(row->token_hash, api::Authenticator::HashSecret(secret));
   EXPECT_TRUE(row->revoked_at.has_value());
@@ -524,11 +524,11 @@ TEST_F(SecurityTest, InjectionStringsAreStoredVerbatimOrRefusedWith422) {
   for (const std::string& s : accepted_providers) EXPECT_TRUE(providers.contains(s)) << s;
   // The tables are all still there and whole.
   auto store = server_->OpenStore();
-  auto users = store->ReadOne<std::vector<User>>([](StoreTx& tx) { return tx.ListUsers(); });
+  auto users = store->ReadOne<std::vector<User>>([](StoreTx& tx) { return tx.users().List(); });
   ASSERT_TRUE(users.has_value()) << users.error().ToString();
   EXPECT_GE(users->size(), 3u);
   auto count =
-      store->ReadOne<std::int64_t>([](StoreTx& tx) { return tx.CountWorkflows(std::nullopt); });
+      store->ReadOne<std::int64_t>([](StoreTx& tx) { return tx.workflows().Count(std::nullopt); });
   ASSERT_TRUE(count.has_value());
   EXPECT_GE(*count, stored + 1);
   EXPECT_EQ(alice->Get("/api/v1/workflows/" + d.workflow_id).status, 200);
@@ -800,7 +800,7 @@ TEST(SecurityLimitsTest, PerUserRunningLimitHolds) {
     const int n = static_cast<int>(running.Json()["items"].size());
     max_running = std::max(max_running, n);
     auto leased = store->ReadOne<std::int64_t>(
-        [&](StoreTx& tx) { return tx.CountLeasedWorkflows(server.user_id("alice")); });
+        [&](StoreTx& tx) { return tx.workflows().CountLeased(server.user_id("alice")); });
     if (leased) max_leased = std::max<int>(max_leased, static_cast<int>(*leased));
     if (n == 2) {
       auto b = bob->Get("/api/v1/workflows/" + bw.Json()["id"].get<std::string>());

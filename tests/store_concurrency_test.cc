@@ -79,11 +79,11 @@ TEST_P(StoreConcurrencyTest, EightThreadsWriteAndReadWithoutErrorsOrLoss) {
     }
   }
   auto count = store->ReadOne<std::int64_t>(
-      [&](StoreTx& tx) { return tx.CountWorkflows(std::nullopt, user); });
+      [&](StoreTx& tx) { return tx.workflows().Count(std::nullopt, user); });
   ASSERT_TRUE(count);
   EXPECT_EQ(static_cast<std::size_t>(*count), total);
   auto files = store->ReadOne<Page<GeneratedFile>>(
-      [&](StoreTx& tx) { return tx.ListFiles({.user_id = user, .limit = 1}); });
+      [&](StoreTx& tx) { return tx.files().List({.user_id = user, .limit = 1}); });
   EXPECT_FALSE(files->items.empty());
   EXPECT_GT(total, 100u) << "the writers made too little progress to mean anything";
 }

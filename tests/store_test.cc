@@ -243,13 +243,13 @@ TEST_P(StoreTest, PhasesUpsertAndListInPipelineOrder) {
   Workflow w = Create(alice_, "p");
   for (Phase phase : {Phase::kImages, Phase::kStory, Phase::kScenes}) {
     WorkflowPhase p{w.id, phase, PhaseStatus::kRunning, 1, 10, {}, "", ""};
-    ASSERT_TRUE(store_->Write([&](StoreTx& tx) { return tx.UpsertPhase(p); }));
+    ASSERT_TRUE(store_->Write([&](StoreTx& tx) { return tx.phases().Upsert(p); }));
   }
   WorkflowPhase done{w.id, Phase::kStory,     PhaseStatus::kCompleted, 1, 10, 20,
                      "",   R"({"words":300})"};
-  ASSERT_TRUE(store_->Write([&](StoreTx& tx) { return tx.UpsertPhase(done); }));
-  auto phases =
-      store_->ReadOne<std::vector<WorkflowPhase>>([&](StoreTx& tx) { return tx.ListPhases(w.id); });
+  ASSERT_TRUE(store_->Write([&](StoreTx& tx) { return tx.phases().Upsert(done); }));
+  auto phases = store_->ReadOne<std::vector<WorkflowPhase>>(
+      [&](StoreTx& tx) { return tx.phases().List(w.id); });
   ASSERT_TRUE(phases);
   ASSERT_EQ(phases->size(), 3u);
   EXPECT_EQ((*phases)[0].phase, Phase::kStory);
@@ -260,12 +260,12 @@ TEST_P(StoreTest, PhasesUpsertAndListInPipelineOrder) {
   EXPECT_EQ((*phases)[2].phase, Phase::kImages);
   // An unknown phase cannot be expressed in the type; one written by hand is refused by the
   // database itself.
-  auto bad = store_->Write([&](StoreTx& tx) -> Result<void> {
+  auto bad = store_->database().Write([&](db::Connection& c) -> Result<void> {
     const db::Value v[] = {w.id};
     SL_RETURN_IF_ERROR(
-        tx.connection().Exec("INSERT INTO workflow_phases (workflow_id, phase, status, attempts) "
-                             "VALUES (?, 'nap', 'running', 1)",
-                             v));
+        c.Exec("INSERT INTO workflow_phases (workflow_id, phase, status, attempts) "
+               "VALUES (?, 'nap', 'running', 1)",
+               v));
     return {};
   });
   ASSERT_FALSE(bad.has_value());
@@ -279,9 +279,9 @@ TEST_P(StoreTest, ScenesAreUniquePerWorkflowAndLinkFiles) {
   s.scene_number = 1;
   s.title = "Dawn";
   s.description = "The sun rises";
-  auto added = store_->WriteOne<Scene>([&](StoreTx& tx) { return tx.AddScene(s); });
+  auto added = store_->WriteOne<Scene>([&](StoreTx& tx) { return tx.scenes().Add(s); });
   ASSERT_TRUE(added);
-  auto dup = store_->WriteOne<Scene>([&](StoreTx& tx) { return tx.AddScene(s); });
+  auto dup = store_->WriteOne<Scene>([&](StoreTx& tx) { return tx.scenes().Add(s); });
   ASSERT_FALSE(dup);
   EXPECT_EQ(dup.error().code, ErrorCode::kAlreadyExists);
   GeneratedFile img = AddFile(w, w.id + "/images/scene_1.png", FileType::kImage, added->id);
@@ -289,21 +289,23 @@ TEST_P(StoreTest, ScenesAreUniquePerWorkflowAndLinkFiles) {
   Scene linked = *added;
   linked.image_file_id = img.id;
   linked.narration = "It was dawn.";
-  ASSERT_TRUE(store_->Write([&](StoreTx& tx) { return tx.UpdateScene(linked); }));
+  ASSERT_TRUE(store_->Write([&](StoreTx& tx) { return tx.scenes().Update(linked); }));
   auto scenes =
-      store_->ReadOne<std::vector<Scene>>([&](StoreTx& tx) { return tx.ListScenes(w.id); });
+      store_->ReadOne<std::vector<Scene>>([&](StoreTx& tx) { return tx.scenes().List(w.id); });
   ASSERT_EQ(scenes->size(), 1u);
   EXPECT_EQ((*scenes)[0].image_file_id, img.id);
   EXPECT_EQ((*scenes)[0].narration, "It was dawn.");
   // Deleting the file unlinks the scene instead of failing.
-  ASSERT_TRUE(store_->WriteOne<GeneratedFile>([&](StoreTx& tx) { return tx.DeleteFile(img.id); }));
-  scenes = store_->ReadOne<std::vector<Scene>>([&](StoreTx& tx) { return tx.ListScenes(w.id); });
+  ASSERT_TRUE(
+      store_->WriteOne<GeneratedFile>([&](StoreTx& tx) { return tx.files().Delete(img.id); }));
+  scenes = store_->ReadOne<std::vector<Scene>>([&](StoreTx& tx) { return tx.scenes().List(w.id); });
   EXPECT_EQ((*scenes)[0].image_file_id, "");
   Scene orphan;
   orphan.workflow_id = "0190aaaa-0000-7000-8000-000000000000";
   orphan.scene_number = 1;
-  EXPECT_EQ(store_->WriteOne<Scene>([&](StoreTx& tx) { return tx.AddScene(orphan); }).error().code,
-            ErrorCode::kNotFound);
+  EXPECT_EQ(
+      store_->WriteOne<Scene>([&](StoreTx& tx) { return tx.scenes().Add(orphan); }).error().code,
+      ErrorCode::kNotFound);
 }
 
 TEST_P(StoreTest, GeneratedFilesTrackedListedAndValidated) {
@@ -312,24 +314,25 @@ TEST_P(StoreTest, GeneratedFilesTrackedListedAndValidated) {
   GeneratedFile a = AddFile(w, w.id + "/images/scene_1.png", FileType::kImage);
   GeneratedFile b = AddFile(w, w.id + "/audio/scene_1.wav", FileType::kAudio);
   AddFile(other, other.id + "/images/scene_1.png", FileType::kImage);
-  auto got = store_->ReadOne<GeneratedFile>([&](StoreTx& tx) { return tx.GetFile(a.id); });
+  auto got = store_->ReadOne<GeneratedFile>([&](StoreTx& tx) { return tx.files().Get(a.id); });
   ASSERT_TRUE(got);
   EXPECT_EQ(got->file_path, a.file_path);
   EXPECT_EQ(got->sha256, a.sha256);
   EXPECT_EQ(Json(got->metadata_json), Json(R"({"scene_number":1})"));
-  auto by_path =
-      store_->ReadOne<GeneratedFile>([&](StoreTx& tx) { return tx.GetFileByPath(b.file_path); });
+  auto by_path = store_->ReadOne<GeneratedFile>(
+      [&](StoreTx& tx) { return tx.files().GetByPath(b.file_path); });
   ASSERT_TRUE(by_path);
   EXPECT_EQ(by_path->id, b.id);
-  auto images = store_->ReadOne<Page<GeneratedFile>>(
-      [&](StoreTx& tx) { return tx.ListFiles({.workflow_id = w.id, .type = FileType::kImage}); });
+  auto images = store_->ReadOne<Page<GeneratedFile>>([&](StoreTx& tx) {
+    return tx.files().List({.workflow_id = w.id, .type = FileType::kImage});
+  });
   ASSERT_EQ(images->items.size(), 1u);
   auto alices = store_->ReadOne<Page<GeneratedFile>>(
-      [&](StoreTx& tx) { return tx.ListFiles({.user_id = alice_, .limit = 1}); });
+      [&](StoreTx& tx) { return tx.files().List({.user_id = alice_, .limit = 1}); });
   ASSERT_EQ(alices->items.size(), 1u);
   ASSERT_FALSE(alices->next_cursor.empty());
   auto second = store_->ReadOne<Page<GeneratedFile>>([&](StoreTx& tx) {
-    return tx.ListFiles({.user_id = alice_, .limit = 1, .cursor = alices->next_cursor});
+    return tx.files().List({.user_id = alice_, .limit = 1, .cursor = alices->next_cursor});
   });
   ASSERT_EQ(second->items.size(), 1u);
   EXPECT_TRUE(second->next_cursor.empty());
@@ -353,7 +356,7 @@ TEST_P(StoreTest, GeneratedFilesTrackedListedAndValidated) {
                 a.sha256,
                 "{}"};
   EXPECT_EQ(store_->AddGeneratedFile(no_wf).error().code, ErrorCode::kNotFound);
-  ASSERT_TRUE(store_->Write([&](StoreTx& tx) { return tx.MarkFileMissing(a.id); }));
+  ASSERT_TRUE(store_->Write([&](StoreTx& tx) { return tx.files().MarkMissing(a.id); }));
 }
 
 TEST_P(StoreTest, DeleteWorkflowCascadesAndReturnsFiles) {
@@ -361,15 +364,15 @@ TEST_P(StoreTest, DeleteWorkflowCascadesAndReturnsFiles) {
   Scene s;
   s.workflow_id = w.id;
   s.scene_number = 1;
-  auto scene = store_->WriteOne<Scene>([&](StoreTx& tx) { return tx.AddScene(s); });
+  auto scene = store_->WriteOne<Scene>([&](StoreTx& tx) { return tx.scenes().Add(s); });
   GeneratedFile f = AddFile(w, w.id + "/images/scene_1.png", FileType::kImage, scene->id);
   Scene linked = *scene;
   linked.image_file_id = f.id;
-  ASSERT_TRUE(store_->Write([&](StoreTx& tx) { return tx.UpdateScene(linked); }));
+  ASSERT_TRUE(store_->Write([&](StoreTx& tx) { return tx.scenes().Update(linked); }));
   ASSERT_TRUE(store_->Write([&](StoreTx& tx) -> Result<void> {
-    SL_RETURN_IF_ERROR(tx.AppendEvent(w.id, "status", R"({"status":"queued"})"));
+    SL_RETURN_IF_ERROR(tx.events().Append(w.id, "status", R"({"status":"queued"})"));
     WorkflowPhase p{w.id, Phase::kStory, PhaseStatus::kCompleted, 1, 1, 2, "", ""};
-    return tx.UpsertPhase(p);
+    return tx.phases().Upsert(p);
   }));
   ApiUsage u;
   u.workflow_id = w.id;
@@ -379,17 +382,16 @@ TEST_P(StoreTest, DeleteWorkflowCascadesAndReturnsFiles) {
   u.cost_nusd = 0;
   ASSERT_TRUE(store_->RecordUsage(u));
   auto deleted = store_->WriteOne<std::vector<GeneratedFile>>(
-      [&](StoreTx& tx) { return tx.DeleteWorkflow(w.id); });
+      [&](StoreTx& tx) { return tx.workflows().Delete(w.id); });
   ASSERT_TRUE(deleted) << deleted.error().ToString();
   ASSERT_EQ(deleted->size(), 1u);
   EXPECT_EQ((*deleted)[0].file_path, f.file_path);
   EXPECT_EQ(store_->GetWorkflow(w.id).error().code, ErrorCode::kNotFound);
-  auto counts = store_->ReadOne<std::vector<std::int64_t>>(
-      [&](StoreTx& tx) -> Result<std::vector<std::int64_t>> {
+  auto counts = db::ReadValue<std::vector<std::int64_t>>(
+      store_->database(), [&](db::Connection& c) -> Result<std::vector<std::int64_t>> {
         std::vector<std::int64_t> n;
         for (auto table : {"scenes", "generated_files", "workflow_events", "workflow_phases"}) {
-          SL_ASSIGN_OR_RETURN(
-              auto row, tx.connection().QueryOne(std::string("SELECT count(*) FROM ") + table));
+          SL_ASSIGN_OR_RETURN(auto row, c.QueryOne(std::string("SELECT count(*) FROM ") + table));
           n.push_back(row.Int(0));
         }
         return n;
@@ -397,12 +399,12 @@ TEST_P(StoreTest, DeleteWorkflowCascadesAndReturnsFiles) {
   EXPECT_EQ(*counts, (std::vector<std::int64_t>{0, 0, 0, 0}));
   // Usage outlives the workflow: the row stays, unlinked.
   auto usage = store_->ReadOne<Page<ApiUsage>>(
-      [&](StoreTx& tx) { return tx.ListUsage({.user_id = alice_}); });
+      [&](StoreTx& tx) { return tx.usage().List({.user_id = alice_}); });
   ASSERT_EQ(usage->items.size(), 1u);
   EXPECT_EQ(usage->items[0].workflow_id, "");
   EXPECT_EQ(store_
                 ->WriteOne<std::vector<GeneratedFile>>(
-                    [&](StoreTx& tx) { return tx.DeleteWorkflow(w.id); })
+                    [&](StoreTx& tx) { return tx.workflows().Delete(w.id); })
                 .error()
                 .code,
             ErrorCode::kNotFound);
@@ -433,7 +435,7 @@ TEST_P(StoreTest, UsageRecordsKeepDailyRollupAndWorkflowCost) {
   u.output_tokens = 0;
   ASSERT_TRUE(store_->RecordUsage(u));
   auto daily = store_->ReadOne<std::vector<UsageDaily>>(
-      [&](StoreTx& tx) { return tx.ListUsageDaily("", "", ""); });
+      [&](StoreTx& tx) { return tx.usage().ListDaily("", "", ""); });
   ASSERT_EQ(daily->size(), 1u);
   const UsageDaily& d = (*daily)[0];
   EXPECT_EQ(d.day, "2025-11-24");
@@ -444,12 +446,12 @@ TEST_P(StoreTest, UsageRecordsKeepDailyRollupAndWorkflowCost) {
   EXPECT_EQ(d.output_tokens, 500);
   EXPECT_EQ(d.cost_nusd, 450000);
   EXPECT_EQ(d.unpriced_calls, 1);
-  auto cost =
-      store_->ReadOne<std::pair<NanoUsd, bool>>([&](StoreTx& tx) { return tx.WorkflowCost(w.id); });
+  auto cost = store_->ReadOne<std::pair<NanoUsd, bool>>(
+      [&](StoreTx& tx) { return tx.usage().WorkflowCost(w.id); });
   EXPECT_EQ(cost->first, 450000);
   EXPECT_TRUE(cost->second);
   auto listed = store_->ReadOne<Page<ApiUsage>>(
-      [&](StoreTx& tx) { return tx.ListUsage({.workflow_id = w.id}); });
+      [&](StoreTx& tx) { return tx.usage().List({.workflow_id = w.id}); });
   ASSERT_EQ(listed->items.size(), 2u);
   EXPECT_EQ(listed->items[1].http_status, 429);
   EXPECT_FALSE(listed->items[1].cost_nusd.has_value());
@@ -462,53 +464,57 @@ TEST_P(StoreTest, UsageRecordsKeepDailyRollupAndWorkflowCost) {
   EXPECT_EQ(store_->RecordUsage(bad).error().detail, "cached_input_tokens");
   EXPECT_TRUE(store_
                   ->ReadOne<std::vector<UsageDaily>>(
-                      [&](StoreTx& tx) { return tx.ListUsageDaily("2025-11-25", "", ""); })
+                      [&](StoreTx& tx) { return tx.usage().ListDaily("2025-11-25", "", ""); })
                   ->empty());
 }
 
 TEST_P(StoreTest, UsersAndTokens) {
-  auto alice = store_->ReadOne<User>([&](StoreTx& tx) { return tx.FindUserByName("alice"); });
+  auto alice = store_->ReadOne<User>([&](StoreTx& tx) { return tx.users().FindByName("alice"); });
   ASSERT_TRUE(alice);
   EXPECT_EQ(alice->id, alice_);
   User dup;
   dup.username = "alice";
-  EXPECT_EQ(store_->WriteOne<User>([&](StoreTx& tx) { return tx.CreateUser(dup); }).error().code,
-            ErrorCode::kAlreadyExists);
+  EXPECT_EQ(
+      store_->WriteOne<User>([&](StoreTx& tx) { return tx.users().Create(dup); }).error().code,
+      ErrorCode::kAlreadyExists);
   User bad;
   bad.username = "no spaces; DROP TABLE users";
-  EXPECT_EQ(store_->WriteOne<User>([&](StoreTx& tx) { return tx.CreateUser(bad); }).error().code,
-            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(
+      store_->WriteOne<User>([&](StoreTx& tx) { return tx.users().Create(bad); }).error().code,
+      ErrorCode::kInvalidArgument);
   User changed = *alice;
   changed.disabled = true;
   changed.monthly_budget_nusd = 5'000'000'000;
-  ASSERT_TRUE(store_->Write([&](StoreTx& tx) { return tx.UpdateUser(changed); }));
-  auto again = store_->ReadOne<User>([&](StoreTx& tx) { return tx.GetUser(alice_); });
+  ASSERT_TRUE(store_->Write([&](StoreTx& tx) { return tx.users().Update(changed); }));
+  auto again = store_->ReadOne<User>([&](StoreTx& tx) { return tx.users().Get(alice_); });
   EXPECT_TRUE(again->disabled);
   EXPECT_EQ(again->monthly_budget_nusd, 5'000'000'000);
-  EXPECT_EQ(store_->ReadOne<std::vector<User>>([&](StoreTx& tx) { return tx.ListUsers(); })->size(),
-            2u);
+  EXPECT_EQ(
+      store_->ReadOne<std::vector<User>>([&](StoreTx& tx) { return tx.users().List(); })->size(),
+      2u);
 
   ApiToken t;
   t.user_id = bob_;
   t.name = "laptop";
   t.token_hash = core::Sha256Hex("secret");
   t.expires_at = 5000;
-  auto tok = store_->WriteOne<ApiToken>([&](StoreTx& tx) { return tx.CreateToken(t); });
+  auto tok = store_->WriteOne<ApiToken>([&](StoreTx& tx) { return tx.tokens().Create(t); });
   ASSERT_TRUE(tok);
   auto found = store_->ReadOne<ApiToken>(
-      [&](StoreTx& tx) { return tx.FindTokenByHash(core::Sha256Hex("secret")); });
+      [&](StoreTx& tx) { return tx.tokens().FindByHash(core::Sha256Hex("secret")); });
   ASSERT_TRUE(found);
   EXPECT_EQ(found->user_id, bob_);
   EXPECT_EQ(found->expires_at, 5000);
-  ASSERT_TRUE(store_->Write([&](StoreTx& tx) { return tx.TouchToken(tok->id, 77); }));
-  ASSERT_TRUE(store_->Write([&](StoreTx& tx) { return tx.RevokeToken(tok->id, 88); }));
-  found = store_->ReadOne<ApiToken>([&](StoreTx& tx) { return tx.GetToken(tok->id); });
+  ASSERT_TRUE(store_->Write([&](StoreTx& tx) { return tx.tokens().Touch(tok->id, 77); }));
+  ASSERT_TRUE(store_->Write([&](StoreTx& tx) { return tx.tokens().Revoke(tok->id, 88); }));
+  found = store_->ReadOne<ApiToken>([&](StoreTx& tx) { return tx.tokens().Get(tok->id); });
   EXPECT_EQ(found->last_used_at, 77);
   EXPECT_EQ(found->revoked_at, 88);
-  EXPECT_EQ(store_->ReadOne<std::vector<ApiToken>>([&](StoreTx& tx) { return tx.ListTokens(bob_); })
-                ->size(),
-            1u);
-  EXPECT_EQ(store_->ReadOne<ApiToken>([&](StoreTx& tx) { return tx.FindTokenByHash("nope"); })
+  EXPECT_EQ(
+      store_->ReadOne<std::vector<ApiToken>>([&](StoreTx& tx) { return tx.tokens().List(bob_); })
+          ->size(),
+      1u);
+  EXPECT_EQ(store_->ReadOne<ApiToken>([&](StoreTx& tx) { return tx.tokens().FindByHash("nope"); })
                 .error()
                 .code,
             ErrorCode::kNotFound);
@@ -519,14 +525,14 @@ TEST_P(StoreTest, EventsAreOrderedAndResumable) {
   std::vector<std::int64_t> ids;
   for (int i = 0; i < 5; ++i) {
     auto e = store_->WriteOne<WorkflowEvent>([&](StoreTx& tx) {
-      return tx.AppendEvent(w.id, "progress", "{\"i\":" + std::to_string(i) + "}");
+      return tx.events().Append(w.id, "progress", "{\"i\":" + std::to_string(i) + "}");
     });
     ASSERT_TRUE(e);
     ids.push_back(e->id);
   }
   for (std::size_t i = 1; i < ids.size(); ++i) EXPECT_GT(ids[i], ids[i - 1]);
   auto after = store_->ReadOne<std::vector<WorkflowEvent>>(
-      [&](StoreTx& tx) { return tx.ListEvents(w.id, ids[1], 100); });
+      [&](StoreTx& tx) { return tx.events().List(w.id, ids[1], 100); });
   ASSERT_EQ(after->size(), 3u);
   EXPECT_EQ((*after)[0].id, ids[2]);
   EXPECT_EQ(Json((*after)[0].data_json), Json("{\"i\":2}"));
@@ -538,13 +544,14 @@ TEST_P(StoreTest, AuditLogNewestFirst) {
     e.user_id = alice_;
     e.action = "login.success";
     e.target = std::to_string(i);
-    ASSERT_TRUE(store_->Write([&](StoreTx& tx) { return tx.AppendAudit(e); }));
+    ASSERT_TRUE(store_->Write([&](StoreTx& tx) { return tx.audit().Append(e); }));
   }
-  auto page = store_->ReadOne<Page<AuditEntry>>([&](StoreTx& tx) { return tx.ListAudit(2, ""); });
+  auto page =
+      store_->ReadOne<Page<AuditEntry>>([&](StoreTx& tx) { return tx.audit().List(2, ""); });
   ASSERT_EQ(page->items.size(), 2u);
   EXPECT_EQ(page->items[0].target, "2");
   auto rest = store_->ReadOne<Page<AuditEntry>>(
-      [&](StoreTx& tx) { return tx.ListAudit(2, page->next_cursor); });
+      [&](StoreTx& tx) { return tx.audit().List(2, page->next_cursor); });
   ASSERT_EQ(rest->items.size(), 1u);
   EXPECT_EQ(rest->items[0].target, "0");
 }
@@ -553,21 +560,21 @@ TEST_P(StoreTest, ClaimLeasesAreExclusiveUntilExpiry) {
   Workflow a = Create(alice_, "a");
   Workflow b = Create(alice_, "b");
   auto first = store_->WriteOne<std::vector<Workflow>>(
-      [&](StoreTx& tx) { return tx.ClaimWorkflows("node-1", 60000, 10); });
+      [&](StoreTx& tx) { return tx.workflows().Claim("node-1", 60000, 10); });
   ASSERT_EQ(first->size(), 2u);
   EXPECT_EQ((*first)[0].id, a.id);
   auto second = store_->WriteOne<std::vector<Workflow>>(
-      [&](StoreTx& tx) { return tx.ClaimWorkflows("node-2", 60000, 10); });
+      [&](StoreTx& tx) { return tx.workflows().Claim("node-2", 60000, 10); });
   EXPECT_TRUE(second->empty());
   auto held = store_->WriteOne<std::vector<std::string>>([&](StoreTx& tx) {
-    return tx.RenewLeases("node-2", {a.id, b.id}, 60000);
+    return tx.workflows().RenewLeases("node-2", {a.id, b.id}, 60000);
   });
   EXPECT_TRUE(held->empty());
   held = store_->WriteOne<std::vector<std::string>>(
-      [&](StoreTx& tx) { return tx.RenewLeases("node-1", {a.id}, -1); });  // expire now
+      [&](StoreTx& tx) { return tx.workflows().RenewLeases("node-1", {a.id}, -1); });  // expire now
   EXPECT_EQ(held->size(), 1u);
   auto taken = store_->WriteOne<std::vector<Workflow>>(
-      [&](StoreTx& tx) { return tx.ClaimWorkflows("node-2", 60000, 10); });
+      [&](StoreTx& tx) { return tx.workflows().Claim("node-2", 60000, 10); });
   ASSERT_EQ(taken->size(), 1u);
   EXPECT_EQ((*taken)[0].id, a.id);
   EXPECT_EQ((*taken)[0].lease_owner, "node-2");
@@ -579,33 +586,33 @@ TEST_P(StoreTest, ClaimHonoursThePerUserCapAcrossOwners) {
   Workflow bob_wf = Create(bob_, "b");
   // Alice's five are older than Bob's one, yet the cap leaves room for Bob.
   auto first = store_->WriteOne<std::vector<Workflow>>(
-      [&](StoreTx& tx) { return tx.ClaimWorkflows("node-1", 60000, 10, 2); });
+      [&](StoreTx& tx) { return tx.workflows().Claim("node-1", 60000, 10, 2); });
   ASSERT_TRUE(first.has_value()) << first.error().ToString();
   ASSERT_EQ(first->size(), 3u);
   EXPECT_EQ((*first)[0].id, alice_wfs[0].id);
   EXPECT_EQ((*first)[1].id, alice_wfs[1].id);
   EXPECT_EQ((*first)[2].id, bob_wf.id);
-  EXPECT_EQ(
-      *store_->ReadOne<std::int64_t>([&](StoreTx& tx) { return tx.CountLeasedWorkflows(alice_); }),
-      2);
+  EXPECT_EQ(*store_->ReadOne<std::int64_t>(
+                [&](StoreTx& tx) { return tx.workflows().CountLeased(alice_); }),
+            2);
   // Another instance cannot take Alice's third while two of hers hold live leases.
   auto second = store_->WriteOne<std::vector<Workflow>>(
-      [&](StoreTx& tx) { return tx.ClaimWorkflows("node-2", 60000, 10, 2); });
+      [&](StoreTx& tx) { return tx.workflows().Claim("node-2", 60000, 10, 2); });
   ASSERT_TRUE(second.has_value());
   EXPECT_TRUE(second->empty());
   // One of hers finishes: exactly one more may start.
   WorkflowUpdate done;
   done.status = WorkflowStatus::kCompleted;
   ASSERT_TRUE(store_->UpdateWorkflow(alice_wfs[0].id, done));
-  ASSERT_TRUE(
-      store_->Write([&](StoreTx& tx) { return tx.ReleaseLease(alice_wfs[0].id, "node-1"); }));
+  ASSERT_TRUE(store_->Write(
+      [&](StoreTx& tx) { return tx.workflows().ReleaseLease(alice_wfs[0].id, "node-1"); }));
   auto third = store_->WriteOne<std::vector<Workflow>>(
-      [&](StoreTx& tx) { return tx.ClaimWorkflows("node-2", 60000, 10, 2); });
+      [&](StoreTx& tx) { return tx.workflows().Claim("node-2", 60000, 10, 2); });
   ASSERT_EQ(third->size(), 1u);
   EXPECT_EQ((*third)[0].id, alice_wfs[2].id);
   // Without a cap, the rest are claimed.
   auto rest = store_->WriteOne<std::vector<Workflow>>(
-      [&](StoreTx& tx) { return tx.ClaimWorkflows("node-3", 60000, 10); });
+      [&](StoreTx& tx) { return tx.workflows().Claim("node-3", 60000, 10); });
   EXPECT_EQ(rest->size(), 2u);
 }
 
@@ -616,18 +623,18 @@ TEST_P(StoreTest, RevokeUserTokensRevokesOnlyThatKindOfThatUser) {
     t.kind = kind;
     t.name = kind;
     t.token_hash = hash;
-    auto r = store_->WriteOne<ApiToken>([&](StoreTx& tx) { return tx.CreateToken(t); });
+    auto r = store_->WriteOne<ApiToken>([&](StoreTx& tx) { return tx.tokens().Create(t); });
     EXPECT_TRUE(r.has_value());
     return r->id;
   };
   const std::string s1 = make(alice_, "session", "h1"), s2 = make(alice_, "session", "h2");
   const std::string api = make(alice_, "api", "h3"), bob_s = make(bob_, "session", "h4");
   auto n = store_->WriteOne<std::int64_t>(
-      [&](StoreTx& tx) { return tx.RevokeUserTokens(alice_, "session", 1234); });
+      [&](StoreTx& tx) { return tx.tokens().RevokeAllOfUser(alice_, "session", 1234); });
   ASSERT_TRUE(n.has_value()) << n.error().ToString();
   EXPECT_EQ(*n, 2);
   auto get = [&](const std::string& id) {
-    return *store_->ReadOne<ApiToken>([&](StoreTx& tx) { return tx.GetToken(id); });
+    return *store_->ReadOne<ApiToken>([&](StoreTx& tx) { return tx.tokens().Get(id); });
   };
   EXPECT_EQ(get(s1).revoked_at, 1234);
   EXPECT_EQ(get(s2).revoked_at, 1234);
@@ -638,12 +645,12 @@ TEST_P(StoreTest, RevokeUserTokensRevokesOnlyThatKindOfThatUser) {
 TEST_P(StoreTest, FailedWriteInABatchRollsBackOnlyItself) {
   Workflow w = Create(alice_, "p");
   auto r = store_->Write([&](StoreTx& tx) -> Result<void> {
-    SL_RETURN_IF_ERROR(tx.AppendEvent(w.id, "log", "{}"));
+    SL_RETURN_IF_ERROR(tx.events().Append(w.id, "log", "{}"));
     return Fail(Error::Aborted("changed my mind"));
   });
   ASSERT_FALSE(r);
   auto events = store_->ReadOne<std::vector<WorkflowEvent>>(
-      [&](StoreTx& tx) { return tx.ListEvents(w.id, 0, 10); });
+      [&](StoreTx& tx) { return tx.events().List(w.id, 0, 10); });
   EXPECT_TRUE(events->empty());
 }
 

@@ -14,7 +14,7 @@ using nlohmann::json;
 
 namespace {
 
-json BackupJson(const ops::BackupRecord& b) {
+json BackupJson(const BackupRecord& b) {
   return {{"id", b.id},
           {"path", b.path},
           {"kind", b.kind},
@@ -56,7 +56,7 @@ Result<http::Response> Cleanup(App& app, http::Request& req, const Principal& p)
     e.user_id = p.user_id;
     e.action = "admin.cleanup";
     e.remote_addr = req.remote_addr;
-    (void)app.store.Write([&](StoreTx& tx) { return tx.AppendAudit(e); });
+    (void)app.store.Write([&](StoreTx& tx) { return tx.audit().Append(e); });
   }
   return JsonResponse(200, {{"dry_run", dry_run},
                             {"workflows", items},
@@ -90,7 +90,7 @@ Result<http::Response> CreateBackup(App& app, http::Request& req, const Principa
   e.action = "admin.backup";
   e.target = r.path;
   e.remote_addr = req.remote_addr;
-  (void)app.store.Write([&](StoreTx& tx) { return tx.AppendAudit(e); });
+  (void)app.store.Write([&](StoreTx& tx) { return tx.audit().Append(e); });
   SL_ASSIGN_OR_RETURN(auto list, ops::ListBackups(app.store, 20));
   for (const auto& b : list) {
     if (b.id != r.id) continue;

@@ -22,7 +22,7 @@ json QuantilesJson(const ops::Quantiles& q, double scale) {
           {"mean", q.count ? json(q.sum / static_cast<double>(q.count) * scale) : json(nullptr)}};
 }
 
-json GroupJson(const ops::CostGroup& g) {
+json GroupJson(const CostGroup& g) {
   return {{"calls", g.calls},
           {"errors", g.errors},
           {"input_tokens", g.input_tokens},

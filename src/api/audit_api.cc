@@ -18,8 +18,8 @@ Result<http::Response> ListAudit(App& app, http::Request& req, const Principal&)
   Page<AuditEntry> page;
   std::map<std::string, std::string> names;
   SL_RETURN_IF_ERROR(app.store.Read([&](StoreTx& tx) -> Result<void> {
-    SL_ASSIGN_OR_RETURN(page, tx.ListAudit(limit, cursor));
-    SL_ASSIGN_OR_RETURN(auto users, tx.ListUsers());
+    SL_ASSIGN_OR_RETURN(page, tx.audit().List(limit, cursor));
+    SL_ASSIGN_OR_RETURN(auto users, tx.users().List());
     for (const auto& u : users) names[u.id] = u.username;
     return {};
   }));

@@ -81,17 +81,22 @@ Result<Principal> Authenticator::FromSecret(const std::string& secret, bool via_
   }
   // A lookup by hash: the hash of a random 256-bit secret is as unguessable as the secret,
   // and the index lookup does not leak timing about other tokens.
-  auto token = store_.ReadOne<ApiToken>([&](StoreTx& tx) { return tx.FindTokenByHash(hash); });
+  auto token = store_.ReadOne<ApiToken>([&](StoreTx& tx) { return tx.tokens().FindByHash(hash); });
   if (!token) {
-    if (token.error().code == ErrorCode::kNotFound) return Fail(Error::Unauthenticated("invalid token"));
+    if (token.error().code == ErrorCode::kNotFound)
+      return Fail(Error::Unauthenticated("invalid token"));
     return Fail(token.error());
   }
-  if (!core::ConstantTimeEquals(token->token_hash, hash)) return Fail(Error::Unauthenticated("invalid token"));
+  if (!core::ConstantTimeEquals(token->token_hash, hash))
+    return Fail(Error::Unauthenticated("invalid token"));
   if (token->revoked_at) return Fail(Error::Unauthenticated("this token was revoked"));
-  if (token->expires_at && *token->expires_at <= now) return Fail(Error::Unauthenticated("this token has expired"));
-  if (token->kind == "login") return Fail(Error::Unauthenticated("a login link cannot be used as a token"));
-  if (via_cookie != (token->kind == "session")) return Fail(Error::Unauthenticated("invalid token"));
-  auto user = store_.ReadOne<User>([&](StoreTx& tx) { return tx.GetUser(token->user_id); });
+  if (token->expires_at && *token->expires_at <= now)
+    return Fail(Error::Unauthenticated("this token has expired"));
+  if (token->kind == "login")
+    return Fail(Error::Unauthenticated("a login link cannot be used as a token"));
+  if (via_cookie != (token->kind == "session"))
+    return Fail(Error::Unauthenticated("invalid token"));
+  auto user = store_.ReadOne<User>([&](StoreTx& tx) { return tx.users().Get(token->user_id); });
   if (!user) return Fail(Error::Unauthenticated("invalid token"));
   if (user->disabled) return Fail(Error::Unauthenticated("this account is disabled"));
   Principal p{user->id, user->username, user->role, token->id, via_cookie};
@@ -102,21 +107,25 @@ Result<Principal> Authenticator::FromSecret(const std::string& secret, bool via_
     touch = now - std::max(c.last_touched, token->last_used_at.value_or(0)) > kTouchEveryMs;
     c = Cached{p, token->expires_at, now, touch ? now : c.last_touched, token->kind == "session"};
   }
-  if (touch) (void)store_.Write([&](StoreTx& tx) { return tx.TouchToken(token->id, now); });
+  if (touch) (void)store_.Write([&](StoreTx& tx) { return tx.tokens().Touch(token->id, now); });
   return p;
 }
 
 Result<IssuedToken> Authenticator::Issue(const std::string& user_id, const std::string& kind,
                                          const std::string& name, Millis ttl_ms) {
   IssuedToken out;
-  out.secret = (kind == "session" ? "sls_" : kind == "login" ? "sll_" : "slt_") + core::RandomToken(32);
+  out.secret = (kind == "session" ? "sls_"
+                : kind == "login" ? "sll_"
+                                  : "slt_") +
+               core::RandomToken(32);
   ApiToken t;
   t.user_id = user_id;
   t.kind = kind;
   t.name = name;
   t.token_hash = HashSecret(out.secret);
   if (ttl_ms > 0) t.expires_at = core::WallMillis() + ttl_ms;
-  SL_ASSIGN_OR_RETURN(out.token, store_.WriteOne<ApiToken>([&](StoreTx& tx) { return tx.CreateToken(t); }));
+  SL_ASSIGN_OR_RETURN(
+      out.token, store_.WriteOne<ApiToken>([&](StoreTx& tx) { return tx.tokens().Create(t); }));
   return out;
 }
 

@@ -83,7 +83,8 @@ Result<http::Response> Login(App& app, LoginLimits& limits, http::Request& req) 
     limits.by_user_address.Forgive(pair_key, now);
     return TooManyRequests("too many failed sign-ins; wait before trying again", *wait);
   }
-  auto user = app.store.ReadOne<User>([&](StoreTx& tx) { return tx.FindUserByName(*username); });
+  auto user =
+      app.store.ReadOne<User>([&](StoreTx& tx) { return tx.users().FindByName(*username); });
   // Verify against a dummy hash when the user is unknown, so timing does not reveal names.
   static const std::string kDummy = Authenticator::HashPassword("storyloom-dummy").value_or("");
   const bool ok = Authenticator::VerifyPassword(user ? user->password_hash : kDummy, *password) &&
@@ -118,13 +119,13 @@ Result<http::Response> LoginLink(App& app, http::Request& req) {
   std::string token_id;
   // Consume the link in one transaction, so it works exactly once.
   auto r = app.store.Write([&](StoreTx& tx) -> Result<void> {
-    SL_ASSIGN_OR_RETURN(ApiToken t, tx.FindTokenByHash(hash));
+    SL_ASSIGN_OR_RETURN(ApiToken t, tx.tokens().FindByHash(hash));
     if (t.kind != "login" || t.revoked_at ||
         (t.expires_at && *t.expires_at <= core::WallMillis())) {
       return Fail(Error::Unauthenticated("this sign-in link was used or has expired"));
     }
-    SL_RETURN_IF_ERROR(tx.RevokeToken(t.id, core::WallMillis()));
-    SL_ASSIGN_OR_RETURN(user, tx.GetUser(t.user_id));
+    SL_RETURN_IF_ERROR(tx.tokens().Revoke(t.id, core::WallMillis()));
+    SL_ASSIGN_OR_RETURN(user, tx.users().Get(t.user_id));
     token_id = t.id;
     return {};
   });
@@ -142,8 +143,8 @@ Result<http::Response> LoginLink(App& app, http::Request& req) {
 }
 
 Result<http::Response> Logout(App& app, http::Request& req, const Principal& p) {
-  SL_RETURN_IF_ERROR(
-      app.store.Write([&](StoreTx& tx) { return tx.RevokeToken(p.token_id, core::WallMillis()); }));
+  SL_RETURN_IF_ERROR(app.store.Write(
+      [&](StoreTx& tx) { return tx.tokens().Revoke(p.token_id, core::WallMillis()); }));
   app.auth.Forget(p.token_id);
   Audit(app, p.user_id, "logout", p.username, req);
   http::Response r;
@@ -156,8 +157,8 @@ Result<http::Response> Logout(App& app, http::Request& req, const Principal& p) 
 }
 
 Result<http::Response> Me(App& app, http::Request&, const Principal& p) {
-  SL_ASSIGN_OR_RETURN(User u,
-                      app.store.ReadOne<User>([&](StoreTx& tx) { return tx.GetUser(p.user_id); }));
+  SL_ASSIGN_OR_RETURN(
+      User u, app.store.ReadOne<User>([&](StoreTx& tx) { return tx.users().Get(p.user_id); }));
   return JsonResponse(200, UserJson(u));
 }
 

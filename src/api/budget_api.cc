@@ -43,13 +43,13 @@ Result<json> UserBudget(App& app, const User& u) {
 Result<http::Response> GetBudgets(App& app, http::Request&, const Principal& p) {
   if (!p.is_admin()) {
     SL_ASSIGN_OR_RETURN(
-        User me, app.store.ReadOne<User>([&](StoreTx& tx) { return tx.GetUser(p.user_id); }));
+        User me, app.store.ReadOne<User>([&](StoreTx& tx) { return tx.users().Get(p.user_id); }));
     SL_ASSIGN_OR_RETURN(json mine, UserBudget(app, me));
     return JsonResponse(200, {{"user", mine}});
   }
   SL_ASSIGN_OR_RETURN(engine::BudgetStatus global, app.usage.Status(""));
-  SL_ASSIGN_OR_RETURN(
-      auto users, app.store.ReadOne<std::vector<User>>([](StoreTx& tx) { return tx.ListUsers(); }));
+  SL_ASSIGN_OR_RETURN(auto users, app.store.ReadOne<std::vector<User>>(
+                                      [](StoreTx& tx) { return tx.users().List(); }));
   json items = json::array();
   for (const User& u : users) {
     SL_ASSIGN_OR_RETURN(json j, UserBudget(app, u));
@@ -77,12 +77,12 @@ Result<http::Response> PutUserBudget(App& app, http::Request& req, const Princip
   const std::string id = req.path_params.at("id");
   json out;
   SL_RETURN_IF_ERROR(app.store.Write([&](StoreTx& tx) -> Result<void> {
-    SL_ASSIGN_OR_RETURN(User u, tx.GetUser(id));
-    SL_ASSIGN_OR_RETURN(BudgetLimits cur, tx.GetUserBudget(u.id));
+    SL_ASSIGN_OR_RETURN(User u, tx.users().Get(id));
+    SL_ASSIGN_OR_RETURN(BudgetLimits cur, tx.budgets().GetLimits(u.id));
     BudgetLimits next;
     SL_ASSIGN_OR_RETURN(next.hard_nusd, UsdField(body, "monthly_usd", cur.hard_nusd));
     SL_ASSIGN_OR_RETURN(next.soft_nusd, UsdField(body, "soft_usd", cur.soft_nusd));
-    SL_RETURN_IF_ERROR(tx.SetUserBudget(u.id, next));
+    SL_RETURN_IF_ERROR(tx.budgets().SetLimits(u.id, next));
     AuditEntry a;
     a.user_id = p.user_id;
     a.action = "user.budget";
@@ -91,11 +91,12 @@ Result<http::Response> PutUserBudget(App& app, http::Request& req, const Princip
     a.detail_json =
         json{{"monthly_usd", UsdOrNull(next.hard_nusd)}, {"soft_usd", UsdOrNull(next.soft_nusd)}}
             .dump();
-    SL_RETURN_IF_ERROR(tx.AppendAudit(a));
+    SL_RETURN_IF_ERROR(tx.audit().Append(a));
     out = {{"user_id", u.id}, {"username", u.username}};
     return {};
   }));
-  SL_ASSIGN_OR_RETURN(User u, app.store.ReadOne<User>([&](StoreTx& tx) { return tx.GetUser(id); }));
+  SL_ASSIGN_OR_RETURN(User u,
+                      app.store.ReadOne<User>([&](StoreTx& tx) { return tx.users().Get(id); }));
   SL_ASSIGN_OR_RETURN(json j, UserBudget(app, u));
   return JsonResponse(200, j);
 }

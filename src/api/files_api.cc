@@ -59,7 +59,7 @@ bool OnFilesOrigin(const http::Request& req) {
 // The file row at the request's path that `p` may read (p == nullptr: a verified signed
 // link). Another user's file and a missing file give the same not_found.
 Result<GeneratedFile> ReadableFile(App& app, const std::string& rel, const Principal* p) {
-  auto f = app.store.ReadOne<GeneratedFile>([&](StoreTx& tx) { return tx.GetFileByPath(rel); });
+  auto f = app.store.ReadOne<GeneratedFile>([&](StoreTx& tx) { return tx.files().GetByPath(rel); });
   if (!f) {
     if (f.error().code == ErrorCode::kNotFound) return Fail(Error::NotFound("no such file"));
     return Fail(f.error());
@@ -168,7 +168,7 @@ Result<http::Response> ListFiles(App& app, http::Request& req, const Principal& 
   SL_ASSIGN_OR_RETURN(f.limit, QueryInt(req, "limit", 100, 1, 200));
   f.cursor = std::string(req.Query("cursor"));
   SL_ASSIGN_OR_RETURN(auto page, app.store.ReadOne<Page<GeneratedFile>>(
-                                     [&](StoreTx& tx) { return tx.ListFiles(f); }));
+                                     [&](StoreTx& tx) { return tx.files().List(f); }));
   json items = json::array();
   for (const auto& file : page.items) items.push_back(FileJson(file));
   return JsonResponse(
@@ -179,7 +179,7 @@ Result<http::Response> ListFiles(App& app, http::Request& req, const Principal& 
 Result<http::Response> GetFile(App& app, http::Request& req, const Principal& p) {
   const std::string& id = req.path_params["id"];
   if (!core::IsUuid(id)) return Fail(Error::NotFound("no such file"));
-  auto f = app.store.ReadOne<GeneratedFile>([&](StoreTx& tx) { return tx.GetFile(id); });
+  auto f = app.store.ReadOne<GeneratedFile>([&](StoreTx& tx) { return tx.files().Get(id); });
   if (!f)
     return Fail(f.error().code == ErrorCode::kNotFound ? Error::NotFound("no such file")
                                                        : f.error());
@@ -254,7 +254,7 @@ Result<http::Response> UploadFile(App& app, http::Request& req, const Principal&
   if (auto s = req.Query("scene"); !s.empty()) {
     SL_ASSIGN_OR_RETURN(scene_number, QueryInt(req, "scene", 0, 1, 1000));
     SL_ASSIGN_OR_RETURN(auto scenes, app.store.ReadOne<std::vector<Scene>>(
-                                         [&](StoreTx& tx) { return tx.ListScenes(w.id); }));
+                                         [&](StoreTx& tx) { return tx.scenes().List(w.id); }));
     for (const auto& sc : scenes) {
       if (sc.scene_number == scene_number) scene_id = sc.id;
     }
@@ -280,7 +280,7 @@ Result<http::Response> UploadFile(App& app, http::Request& req, const Principal&
   const Error taken =
       Error::AlreadyExists("a file named " + name + " was already uploaded to this workflow");
   auto existing =
-      app.store.ReadOne<GeneratedFile>([&](StoreTx& tx) { return tx.GetFileByPath(rel); });
+      app.store.ReadOne<GeneratedFile>([&](StoreTx& tx) { return tx.files().GetByPath(rel); });
   if (existing) return Fail(taken);
   // Uploads never replace a file: of concurrent uploads of one name exactly one moves its
   // bytes into place (atomically, RENAME_NOREPLACE) and the others get 409, so the file

@@ -25,7 +25,7 @@ void Audit(App& app, const std::string& actor_id, const std::string& action,
   a.target = target;
   a.remote_addr = req.remote_addr;
   a.detail_json = detail.dump(-1, ' ', false, json::error_handler_t::replace);
-  if (auto r = app.store.Write([&](StoreTx& tx) { return tx.AppendAudit(a); }); !r) {
+  if (auto r = app.store.Write([&](StoreTx& tx) { return tx.audit().Append(a); }); !r) {
     spdlog::warn("could not write the audit entry {} {}: {}", action, target, r.error().message);
   }
 }
@@ -137,7 +137,7 @@ http::Handler Public(std::function<Result<http::Response>(http::Request&)> fn) {
 
 Result<Workflow> OwnedWorkflow(StoreTx& tx, const std::string& id, const Principal& p) {
   if (!core::IsUuid(id)) return Fail(Error::NotFound("no such workflow"));
-  auto w = tx.GetWorkflow(id);
+  auto w = tx.workflows().Get(id);
   if (!w) {
     if (w.error().code == ErrorCode::kNotFound) return Fail(Error::NotFound("no such workflow"));
     return Fail(w.error());

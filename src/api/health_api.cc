@@ -2,7 +2,6 @@
 #include "api/handler_util.h"
 #include "api/routes.h"
 #include "core/storage_error.h"
-#include "db/migrations.h"
 
 namespace storyloom::api {
 
@@ -23,12 +22,12 @@ void AddHealthRoutes(App& app, http::Router& r) {
     } else {
       disk["status"] = "unknown";
     }
-    auto st = db::GetMigrationStatus(app.store.database());
+    auto st = app.store.Schema();
     if (!st) {
       return JsonResponse(
           503, {{"status", "unavailable"}, {"database", st.error().message}, {"disk", disk}});
     }
-    if (!st->pending.empty()) {
+    if (st->pending > 0) {
       return JsonResponse(503, {{"status", "unavailable"},
                                 {"database", "ok"},
                                 {"disk", disk},

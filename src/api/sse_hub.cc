@@ -4,8 +4,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include "db/database.h"
-
 namespace storyloom::api {
 
 std::string FormatSse(const WorkflowEvent& e) {
@@ -40,8 +38,8 @@ class SseHub::Stream : public http::SseSource, public std::enable_shared_from_th
     hub->Add(shared_from_this());
     // The status is read before the replay: when it was already final, the replay holds every
     // event there will be, and a stream resumed past the last one ends instead of idling.
-    auto w =
-        hub->store_.ReadOne<Workflow>([&](StoreTx& tx) { return tx.GetWorkflow(workflow_id_); });
+    auto w = hub->store_.ReadOne<Workflow>(
+        [&](StoreTx& tx) { return tx.workflows().Get(workflow_id_); });
     const bool final_before = !w || IsTerminal(w->status);
     CatchUp(hub->store_);
     if (final_before) Close();
@@ -57,7 +55,7 @@ class SseHub::Stream : public http::SseSource, public std::enable_shared_from_th
         after = last_id_;
       }
       auto events = store.ReadOne<std::vector<WorkflowEvent>>(
-          [&](StoreTx& tx) { return tx.ListEvents(workflow_id_, after, 500); });
+          [&](StoreTx& tx) { return tx.events().List(workflow_id_, after, 500); });
       if (!events || events->empty()) return;
       for (const auto& e : *events) Deliver(e);
       if (events->size() < 500) return;
@@ -109,7 +107,7 @@ class SseHub::Stream : public http::SseSource, public std::enable_shared_from_th
 SseHub::SseHub(Store& store, engine::EventBus& bus, std::chrono::milliseconds poll)
     : store_(store), bus_(bus), poll_(poll) {
   poller_ = std::thread([this] { PollLoop(); });
-  if (store_.database().dialect() == db::Dialect::kPostgres) {
+  if (store_.capabilities().notifications) {
     listener_ = std::thread([this] { ListenLoop(); });
   }
 }
@@ -178,7 +176,7 @@ void SseHub::PollLoop() {
 void SseHub::ListenLoop() {
   // Wakes at least twice a second to notice Shutdown.
   constexpr auto kWait = std::chrono::milliseconds(500);
-  auto listener = store_.database().Listen("storyloom_events");
+  auto listener = store_.Listen("storyloom_events");
   if (!listener) {
     spdlog::warn("SSE: cannot LISTEN for other instances' events ({}); polling every {} ms",
                  listener.error().message, poll_.count());

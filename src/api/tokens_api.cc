@@ -20,7 +20,7 @@ Result<http::Response> ListTokens(App& app, http::Request& req, const Principal&
   std::string user_id = p.user_id;
   if (p.is_admin()) user_id = std::string(req.Query("user_id"));
   SL_ASSIGN_OR_RETURN(auto tokens, app.store.ReadOne<std::vector<ApiToken>>(
-                                       [&](StoreTx& tx) { return tx.ListTokens(user_id); }));
+                                       [&](StoreTx& tx) { return tx.tokens().List(user_id); }));
   json items = json::array();
   const Millis now = core::WallMillis();
   for (const auto& t : tokens) {
@@ -58,7 +58,7 @@ Result<http::Response> CreateToken(App& app, http::Request& req, const Principal
     }
     if (!core::IsUuid(*user_id))
       return Fail(Error::InvalidArgument("user_id names no user", "user_id"));
-    auto u = app.store.ReadOne<User>([&](StoreTx& tx) { return tx.GetUser(*user_id); });
+    auto u = app.store.ReadOne<User>([&](StoreTx& tx) { return tx.users().Get(*user_id); });
     if (!u) {
       if (u.error().code == ErrorCode::kNotFound) {
         return Fail(Error::InvalidArgument("user_id names no user", "user_id"));
@@ -82,14 +82,14 @@ Result<http::Response> CreateToken(App& app, http::Request& req, const Principal
 Result<http::Response> RevokeToken(App& app, http::Request& req, const Principal& p) {
   const std::string& id = req.path_params["id"];
   if (!core::IsUuid(id)) return Fail(Error::NotFound("no such token"));
-  auto t = app.store.ReadOne<ApiToken>([&](StoreTx& tx) { return tx.GetToken(id); });
+  auto t = app.store.ReadOne<ApiToken>([&](StoreTx& tx) { return tx.tokens().Get(id); });
   if (!t)
     return Fail(t.error().code == ErrorCode::kNotFound ? Error::NotFound("no such token")
                                                        : t.error());
   if (!p.is_admin() && t->user_id != p.user_id) return Fail(Error::NotFound("no such token"));
   const bool already = t->revoked_at.has_value();
   SL_RETURN_IF_ERROR(
-      app.store.Write([&](StoreTx& tx) { return tx.RevokeToken(id, core::WallMillis()); }));
+      app.store.Write([&](StoreTx& tx) { return tx.tokens().Revoke(id, core::WallMillis()); }));
   app.auth.Forget(id);
   if (!already)
     Audit(app, p.user_id, "token.revoke", id, req, {{"user_id", t->user_id}, {"name", t->name}});

@@ -25,7 +25,8 @@ Result<http::Response> RecordUsage(App& app, http::Request& req, const Principal
   SL_ASSIGN_OR_RETURN(auto wid, OptString(body, "workflow_id"));
   if (wid && !wid->empty()) {
     auto w = OwnedWorkflow(app, *wid, p);
-    if (!w) return Fail(Error::InvalidArgument("workflow_id names no workflow of yours", "workflow_id"));
+    if (!w)
+      return Fail(Error::InvalidArgument("workflow_id names no workflow of yours", "workflow_id"));
     u.workflow_id = w->id;
     u.user_id = w->user_id;
   }
@@ -47,26 +48,31 @@ Result<http::Response> UsageReport(App& app, http::Request& req, const Principal
   std::string gb(req.Query("group_by", "day"));
   std::stringstream ss(gb);
   for (std::string part; std::getline(ss, part, ',');) {
-    if (part != "day" && part != "provider" && part != "model" && part != "user" && part != "operation" &&
-        part != "workflow") {
-      return Fail(Error::InvalidArgument("group_by takes day, provider, model, user, operation or workflow", "group_by"));
+    if (part != "day" && part != "provider" && part != "model" && part != "user" &&
+        part != "operation" && part != "workflow") {
+      return Fail(Error::InvalidArgument(
+          "group_by takes day, provider, model, user, operation or workflow", "group_by"));
     }
     group_by.push_back(part);
   }
   const std::string format(req.Query("format", "json"));
-  if (format != "json" && format != "csv") return Fail(Error::InvalidArgument("format must be json or csv", "format"));
+  if (format != "json" && format != "csv")
+    return Fail(Error::InvalidArgument("format must be json or csv", "format"));
   std::string user_filter = p.is_admin() ? std::string(req.Query("user_id")) : p.user_id;
-  const bool by_workflow = std::find(group_by.begin(), group_by.end(), "workflow") != group_by.end();
+  const bool by_workflow =
+      std::find(group_by.begin(), group_by.end(), "workflow") != group_by.end();
   if (by_workflow && group_by.size() > 1) {
-    return Fail(Error::InvalidArgument("group_by=workflow cannot be combined with other keys", "group_by"));
+    return Fail(
+        Error::InvalidArgument("group_by=workflow cannot be combined with other keys", "group_by"));
   }
   std::vector<UsageDaily> rows;
   if (by_workflow) {
     // Per workflow comes from api_usage itself (the daily rollup has no workflow column);
     // `workflow` travels in the day field of the rows below.
-    SL_ASSIGN_OR_RETURN(auto per_workflow, app.store.ReadOne<std::vector<WorkflowUsage>>([&](StoreTx& tx) {
-      return tx.UsageByWorkflow(from.value_or(0), to.value_or(0), user_filter);
-    }));
+    SL_ASSIGN_OR_RETURN(
+        auto per_workflow, app.store.ReadOne<std::vector<WorkflowUsage>>([&](StoreTx& tx) {
+          return tx.usage().ByWorkflow(from.value_or(0), to.value_or(0), user_filter);
+        }));
     for (const auto& w : per_workflow) {
       UsageDaily d;
       d.day = w.workflow_id;
@@ -85,7 +91,8 @@ Result<http::Response> UsageReport(App& app, http::Request& req, const Principal
     }
   } else {
     SL_ASSIGN_OR_RETURN(rows, app.store.ReadOne<std::vector<UsageDaily>>([&](StoreTx& tx) {
-      return tx.ListUsageDaily(from ? core::FormatDay(*from) : "", to ? core::FormatDay(*to) : "", user_filter);
+      return tx.usage().ListDaily(from ? core::FormatDay(*from) : "",
+                                  to ? core::FormatDay(*to) : "", user_filter);
     }));
   }
   std::map<std::vector<std::string>, Group> groups;
@@ -93,8 +100,11 @@ Result<http::Response> UsageReport(App& app, http::Request& req, const Principal
   for (const auto& d : rows) {
     std::vector<std::string> key;
     for (const auto& g : group_by) {
-      key.push_back(g == "day" || g == "workflow" ? d.day : g == "provider" ? d.provider : g == "model" ? d.model
-                                       : g == "user"   ? d.user_id : d.operation);
+      key.push_back(g == "day" || g == "workflow" ? d.day
+                    : g == "provider"             ? d.provider
+                    : g == "model"                ? d.model
+                    : g == "user"                 ? d.user_id
+                                                  : d.operation);
     }
     for (Group* g : {&groups[key], &total}) {
       // Saturating: a total never wraps (stored values are non-negative, see 0008).
@@ -112,20 +122,23 @@ Result<http::Response> UsageReport(App& app, http::Request& req, const Principal
     }
   }
   auto row_json = [](const Group& g) {
-    return json{{"calls", g.calls},           {"errors", g.errors},
-                {"input_tokens", g.input},    {"cached_input_tokens", g.cached},
-                {"output_tokens", g.output},  {"reasoning_tokens", g.reasoning},
-                {"images", g.images},         {"characters", g.characters},
-                {"audio_ms", g.audio_ms},     {"cost_usd", FormatUsd(g.cost)},
-                {"cost_nusd", g.cost},        {"unpriced_calls", g.unpriced}};
+    return json{{"calls", g.calls},          {"errors", g.errors},
+                {"input_tokens", g.input},   {"cached_input_tokens", g.cached},
+                {"output_tokens", g.output}, {"reasoning_tokens", g.reasoning},
+                {"images", g.images},        {"characters", g.characters},
+                {"audio_ms", g.audio_ms},    {"cost_usd", FormatUsd(g.cost)},
+                {"cost_nusd", g.cost},       {"unpriced_calls", g.unpriced}};
   };
   if (format == "csv") {
     std::string csv;
     for (const auto& g : group_by) csv += g + ",";
-    csv += "calls,errors,input_tokens,cached_input_tokens,output_tokens,reasoning_tokens,images,"
-           "characters,audio_ms,cost_usd,unpriced_calls\n";
+    csv +=
+        "calls,errors,input_tokens,cached_input_tokens,output_tokens,reasoning_tokens,images,"
+        "characters,audio_ms,cost_usd,unpriced_calls\n";
     auto cell = [](const std::string& s) {
-      if (s.find_first_of(",\"\n") == std::string::npos && (s.empty() || (s[0] != '=' && s[0] != '+' && s[0] != '-' && s[0] != '@'))) return s;
+      if (s.find_first_of(",\"\n") == std::string::npos &&
+          (s.empty() || (s[0] != '=' && s[0] != '+' && s[0] != '-' && s[0] != '@')))
+        return s;
       std::string q = "\"";
       if (!s.empty() && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@')) q += "'";
       for (char c : s) {
@@ -137,8 +150,8 @@ Result<http::Response> UsageReport(App& app, http::Request& req, const Principal
     for (const auto& [key, g] : groups) {
       for (const auto& k : key) csv += cell(k) + ",";
       csv += fmt::format("{},{},{},{},{},{},{},{},{},{},{}\n", g.calls, g.errors, g.input, g.cached,
-                         g.output, g.reasoning, g.images, g.characters, g.audio_ms, FormatUsd(g.cost),
-                         g.unpriced);
+                         g.output, g.reasoning, g.images, g.characters, g.audio_ms,
+                         FormatUsd(g.cost), g.unpriced);
     }
     http::Response r = http::Response::Text(200, csv, "text/csv; charset=utf-8");
     r.headers.Set("Content-Disposition", "attachment; filename=\"usage.csv\"");
@@ -157,7 +170,8 @@ Result<http::Response> UsageReport(App& app, http::Request& req, const Principal
 
 void AddUsageRoutes(App& app, http::Router& r) {
   auto bind = [&app](auto fn) {
-    return Authed(app, [&app, fn](http::Request& req, const Principal& p) { return fn(app, req, p); });
+    return Authed(app,
+                  [&app, fn](http::Request& req, const Principal& p) { return fn(app, req, p); });
   };
   r.Add("POST", "/api/v1/usage", bind(RecordUsage));
   r.Add("GET", "/api/v1/usage", bind(UsageReport));

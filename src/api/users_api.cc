@@ -91,14 +91,14 @@ Result<void> RejectUnknown(const json& body, std::initializer_list<std::string_v
 
 Result<User> FindUser(App& app, const std::string& id) {
   if (!core::IsUuid(id)) return Fail(Error::NotFound("no such user"));
-  auto u = app.store.ReadOne<User>([&](StoreTx& tx) { return tx.GetUser(id); });
+  auto u = app.store.ReadOne<User>([&](StoreTx& tx) { return tx.users().Get(id); });
   if (!u && u.error().code == ErrorCode::kNotFound) return Fail(Error::NotFound("no such user"));
   return u;
 }
 
 Result<http::Response> ListUsers(App& app, http::Request&, const Principal&) {
-  SL_ASSIGN_OR_RETURN(
-      auto users, app.store.ReadOne<std::vector<User>>([](StoreTx& tx) { return tx.ListUsers(); }));
+  SL_ASSIGN_OR_RETURN(auto users, app.store.ReadOne<std::vector<User>>(
+                                      [](StoreTx& tx) { return tx.users().List(); }));
   json items = json::array();
   for (const auto& u : users) items.push_back(UserJson(u));
   return JsonResponse(200, {{"items", items}, {"next_cursor", nullptr}});
@@ -131,7 +131,7 @@ Result<http::Response> CreateUser(App& app, http::Request& req, const Principal&
   }
   SL_ASSIGN_OR_RETURN(u.password_hash, Authenticator::HashPassword(password));
   SL_ASSIGN_OR_RETURN(User created,
-                      app.store.WriteOne<User>([&](StoreTx& tx) { return tx.CreateUser(u); }));
+                      app.store.WriteOne<User>([&](StoreTx& tx) { return tx.users().Create(u); }));
   json detail = {{"role", ToString(created.role)}};
   if (created.monthly_budget_nusd) detail["monthly_budget_nusd"] = *created.monthly_budget_nusd;
   Audit(app, p.user_id, "user.create", created.username, req, detail);
@@ -182,7 +182,7 @@ Result<http::Response> UpdateUser(App& app, http::Request& req, const Principal&
   // Read, check and write in one transaction, so two admins cannot both remove the last
   // active administrator.
   auto r = app.store.Write([&](StoreTx& tx) -> Result<void> {
-    auto got = tx.GetUser(id);
+    auto got = tx.users().Get(id);
     if (!got)
       return Fail(got.error().code == ErrorCode::kNotFound ? Error::NotFound("no such user")
                                                            : got.error());
@@ -195,7 +195,7 @@ Result<http::Response> UpdateUser(App& app, http::Request& req, const Principal&
     const bool was_active_admin = before.role == Role::kAdmin && !before.disabled;
     const bool is_active_admin = after.role == Role::kAdmin && !after.disabled;
     if (was_active_admin && !is_active_admin) {
-      SL_ASSIGN_OR_RETURN(auto users, tx.ListUsers());
+      SL_ASSIGN_OR_RETURN(auto users, tx.users().List());
       int others = 0;
       for (const auto& u : users) others += u.id != id && u.role == Role::kAdmin && !u.disabled;
       if (others == 0) {
@@ -203,10 +203,11 @@ Result<http::Response> UpdateUser(App& app, http::Request& req, const Principal&
             "the last active administrator cannot be disabled or demoted", "last_admin"));
       }
     }
-    SL_RETURN_IF_ERROR(tx.UpdateUser(after));
+    SL_RETURN_IF_ERROR(tx.users().Update(after));
     // Browser sessions end when the account is disabled or its password changes.
     if ((after.disabled && !before.disabled) || password_hash) {
-      SL_ASSIGN_OR_RETURN(sessions_revoked, tx.RevokeUserTokens(id, "session", core::WallMillis()));
+      SL_ASSIGN_OR_RETURN(sessions_revoked,
+                          tx.tokens().RevokeAllOfUser(id, "session", core::WallMillis()));
     }
     return {};
   });

@@ -19,10 +19,10 @@ constexpr int kDetailFiles = 200;
 // The detail JSON of `w` (phases, scenes, files, cost) read inside `tx`.
 Result<json> WorkflowDetail(StoreTx& tx, const Workflow& w) {
   json out = WorkflowJson(w);
-  SL_ASSIGN_OR_RETURN(auto phases, tx.ListPhases(w.id));
-  SL_ASSIGN_OR_RETURN(auto scenes, tx.ListScenes(w.id));
+  SL_ASSIGN_OR_RETURN(auto phases, tx.phases().List(w.id));
+  SL_ASSIGN_OR_RETURN(auto scenes, tx.scenes().List(w.id));
   // The first 200 files; the rest are a page away (files_next), never silently dropped.
-  SL_ASSIGN_OR_RETURN(auto files, tx.ListFiles({.workflow_id = w.id, .limit = kDetailFiles}));
+  SL_ASSIGN_OR_RETURN(auto files, tx.files().List({.workflow_id = w.id, .limit = kDetailFiles}));
   // Scenes show their image and audio even when those are beyond the first page.
   std::vector<GeneratedFile> scene_files = files.items;
   for (const auto& s : scenes) {
@@ -31,10 +31,10 @@ Result<json> WorkflowDetail(StoreTx& tx, const Workflow& w) {
       bool have = false;
       for (const auto& f : scene_files) have = have || f.id == *id;
       if (have) continue;
-      if (auto f = tx.GetFile(*id); f) scene_files.push_back(std::move(*f));
+      if (auto f = tx.files().Get(*id); f) scene_files.push_back(std::move(*f));
     }
   }
-  SL_ASSIGN_OR_RETURN(auto cost, tx.WorkflowCost(w.id));
+  SL_ASSIGN_OR_RETURN(auto cost, tx.usage().WorkflowCost(w.id));
   // Every phase appears, pending ones included, in pipeline order.
   json pj = json::array();
   for (Phase phase : kPhaseOrder) {
@@ -175,7 +175,7 @@ Result<http::Response> DeleteWorkflow(App& app, http::Request& req, const Princi
   a.action = "workflow.delete";
   a.target = w.id;
   a.remote_addr = req.remote_addr;
-  (void)app.store.Write([&](StoreTx& tx) { return tx.AppendAudit(a); });
+  (void)app.store.Write([&](StoreTx& tx) { return tx.audit().Append(a); });
   http::Response r;
   r.status = 204;
   return r;

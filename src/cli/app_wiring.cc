@@ -65,7 +65,7 @@ Result<std::unique_ptr<Runtime>> BuildRuntime(const core::Config& config, int wo
   mo.max_running_per_user = config.max_running_per_user;
   mo.lease_ms = config.lease_ms;
   mo.poll_ms = config.queue_poll_ms;
-  mo.release_leases_on_start = rt->store->database().dialect() == db::Dialect::kSqlite;
+  mo.release_leases_on_start = rt->store->capabilities().embedded;
   Runtime* raw = rt.get();
   const std::string default_provider = config.provider;
   auto resolve =
@@ -83,16 +83,16 @@ Result<std::unique_ptr<Runtime>> BuildRuntime(const core::Config& config, int wo
 
 Result<User> CliUser(Store& store, const std::string& name) {
   if (!name.empty())
-    return store.ReadOne<User>([&](StoreTx& tx) { return tx.FindUserByName(name); });
-  SL_ASSIGN_OR_RETURN(auto users,
-                      store.ReadOne<std::vector<User>>([](StoreTx& tx) { return tx.ListUsers(); }));
+    return store.ReadOne<User>([&](StoreTx& tx) { return tx.users().FindByName(name); });
+  SL_ASSIGN_OR_RETURN(
+      auto users, store.ReadOne<std::vector<User>>([](StoreTx& tx) { return tx.users().List(); }));
   for (const auto& u : users) {
     if (u.role == Role::kAdmin && !u.disabled) return u;
   }
   User admin;
   admin.username = "admin";
   admin.role = Role::kAdmin;
-  return store.WriteOne<User>([&](StoreTx& tx) { return tx.CreateUser(admin); });
+  return store.WriteOne<User>([&](StoreTx& tx) { return tx.users().Create(admin); });
 }
 
 }  // namespace storyloom::cli

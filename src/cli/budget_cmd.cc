@@ -37,15 +37,15 @@ int Budget(const GlobalFlags& flags, const BudgetFlags& bf) {
   const bool change = bf.clear || !bf.hard.empty() || !bf.soft.empty();
   BudgetLimits shown;
   auto r = (*store)->Write([&](StoreTx& tx) -> Result<void> {
-    SL_ASSIGN_OR_RETURN(User u, tx.FindUserByName(bf.name));
-    SL_ASSIGN_OR_RETURN(BudgetLimits cur, tx.GetUserBudget(u.id));
+    SL_ASSIGN_OR_RETURN(User u, tx.users().FindByName(bf.name));
+    SL_ASSIGN_OR_RETURN(BudgetLimits cur, tx.budgets().GetLimits(u.id));
     shown = cur;
     if (!change) return {};
     if (!bf.clear) {
       if (!next.hard_nusd) next.hard_nusd = cur.hard_nusd;
       if (!next.soft_nusd) next.soft_nusd = cur.soft_nusd;
     }
-    SL_RETURN_IF_ERROR(tx.SetUserBudget(u.id, next));
+    SL_RETURN_IF_ERROR(tx.budgets().SetLimits(u.id, next));
     shown = next;
     AuditEntry a;
     a.action = "user.budget";
@@ -53,7 +53,7 @@ int Budget(const GlobalFlags& flags, const BudgetFlags& bf) {
     a.detail_json = fmt::format(R"({{"monthly_nusd":{},"soft_nusd":{}}})",
                                 next.hard_nusd ? std::to_string(*next.hard_nusd) : "null",
                                 next.soft_nusd ? std::to_string(*next.soft_nusd) : "null");
-    return tx.AppendAudit(a);
+    return tx.audit().Append(a);
   });
   if (!r) return Die(r.error().message);
   std::printf("%s: monthly budget %s, soft limit %s\n", bf.name.c_str(),

@@ -96,27 +96,27 @@ Result<std::unique_ptr<Store>> OpenStore(const core::Config& config, bool migrat
       ::chmod(config.data_dir.c_str(), 0700) != 0) {
     spdlog::warn("cannot make the data directory {} private (0700)", config.data_dir);
   }
-  StoreOptions so;
-  so.synchronous = config.sqlite_synchronous;
-  so.readers = config.db_readers;
-  SL_ASSIGN_OR_RETURN(auto store, Store::Open(config.DatabaseUrl(), so));
+  db::Options o;
+  o.synchronous = config.sqlite_synchronous;
+  o.readers = config.db_readers;
+  SL_ASSIGN_OR_RETURN(auto db, db::Open(config.DatabaseUrl(), o));
   if (migrate) {
     db::MigrateOptions mo;
     mo.backup_dir = config.BackupsDir();
     mo.on_apply = [](const db::Migration& m) {
       spdlog::info("applying migration {:04}_{}", m.version, m.name);
     };
-    SL_ASSIGN_OR_RETURN(auto report, db::Migrate(store->database(), mo));
+    SL_ASSIGN_OR_RETURN(auto report, db::Migrate(*db, mo));
     (void)report;
   } else {
-    SL_ASSIGN_OR_RETURN(auto st, db::GetMigrationStatus(store->database()));
+    SL_ASSIGN_OR_RETURN(auto st, db::GetMigrationStatus(*db));
     if (!st.pending.empty()) {
       return Fail(Error::FailedPrecondition("the database needs migrations (" +
                                             std::to_string(st.pending.size()) +
                                             " pending); run `storyloom db migrate` first"));
     }
   }
-  return store;
+  return std::make_unique<Store>(std::move(db));
 }
 
 Progress::Progress(std::string label, std::int64_t total)

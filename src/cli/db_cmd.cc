@@ -18,14 +18,14 @@ int Migrate(const GlobalFlags& flags) {
   core::Config config = LoadConfigOrExit(flags);
   SetupLogging(config);
   if (auto made = core::MakeDirsDurable(config.data_dir); !made) return Die(made.error().message);
-  auto store = Store::Open(config.DatabaseUrl());
-  if (!store) return Die(store.error().message);
+  auto db = db::Open(config.DatabaseUrl());
+  if (!db) return Die(db.error().message);
   db::MigrateOptions mo;
   mo.backup_dir = config.BackupsDir();
   mo.on_apply = [](const db::Migration& m) {
     std::printf("applying %04d_%s\n", m.version, m.name.c_str());
   };
-  auto report = db::Migrate((*store)->database(), mo);
+  auto report = db::Migrate(**db, mo);
   if (!report) return Die(report.error().message);
   if (!report->backup_path.empty())
     std::printf("backed up the database to %s first\n", report->backup_path.c_str());
@@ -41,9 +41,9 @@ int Migrate(const GlobalFlags& flags) {
 int Status(const GlobalFlags& flags) {
   core::Config config = LoadConfigOrExit(flags);
   SetupLogging(config);
-  auto store = Store::Open(config.DatabaseUrl());
-  if (!store) return Die(store.error().message);
-  db::Database& db = (*store)->database();
+  auto opened = db::Open(config.DatabaseUrl());
+  if (!opened) return Die(opened.error().message);
+  db::Database& db = **opened;
   std::printf("database       %s\n", db.display_url().c_str());
   auto st = db::GetMigrationStatus(db);
   if (!st) return Die(st.error().message);
@@ -51,7 +51,7 @@ int Status(const GlobalFlags& flags) {
               st->pending.empty() ? "" : " (migrations pending: run storyloom db migrate)");
   for (const auto& m : st->pending)
     std::printf("  pending      %04d_%s\n", m.version, m.name.c_str());
-  if (db.dialect() == db::Dialect::kSqlite && st->current_version > 0) {
+  if (db.capabilities().embedded && st->current_version > 0) {
     auto r = db.Read([&](db::Connection& c) -> Result<void> {
       SL_ASSIGN_OR_RETURN(auto pages, c.QueryOne("PRAGMA page_count"));
       SL_ASSIGN_OR_RETURN(auto size, c.QueryOne("PRAGMA page_size"));
@@ -100,12 +100,12 @@ int Status(const GlobalFlags& flags) {
 int Check(const GlobalFlags& flags) {
   core::Config config = LoadConfigOrExit(flags);
   SetupLogging(config);
-  auto store = Store::Open(config.DatabaseUrl());
-  if (!store) return Die(store.error().message);
-  db::Database& db = (*store)->database();
+  auto opened = db::Open(config.DatabaseUrl());
+  if (!opened) return Die(opened.error().message);
+  db::Database& db = **opened;
   int problems = 0;
   auto r = db.Read([&](db::Connection& c) -> Result<void> {
-    if (c.dialect() != db::Dialect::kSqlite) {
+    if (!db.capabilities().embedded) {
       SL_RETURN_IF_ERROR(c.Query("SELECT 1"));
       std::printf("connection     ok\n");
       return {};

@@ -122,7 +122,7 @@ int WithStore(const GlobalFlags& flags, const std::function<int(Store&)>& fn) {
 int List(const GlobalFlags& flags, const PricesFlags& pf) {
   return WithStore(flags, [&](Store& store) {
     auto rows = store.ReadOne<std::vector<ModelPrice>>(
-        [&](StoreTx& tx) { return tx.ListPrices(!pf.all, core::WallMillis()); });
+        [&](StoreTx& tx) { return tx.prices().List(!pf.all, core::WallMillis()); });
     if (!rows) return Die(rows.error().message);
     std::printf(
         "%s\n",
@@ -174,7 +174,7 @@ int Set(const GlobalFlags& flags, const PricesFlags& pf) {
     p.effective_from = *t;
   }
   return WithStore(flags, [&](Store& store) {
-    auto added = store.WriteOne<ModelPrice>([&](StoreTx& tx) { return tx.AddPrice(p); });
+    auto added = store.WriteOne<ModelPrice>([&](StoreTx& tx) { return tx.prices().Add(p); });
     if (!added) return Die(added.error().message);
     std::printf("price %lld: %s %s %s from %s\n", static_cast<long long>(added->id),
                 added->provider.c_str(), added->model_pattern.c_str(), added->operation.c_str(),
@@ -196,7 +196,7 @@ int Import(const GlobalFlags& flags, const PricesFlags& pf) {
   return WithStore(flags, [&](Store& store) {
     // All or nothing: one transaction.
     auto r = store.Write([&](StoreTx& tx) -> Result<void> {
-      for (const auto& p : prices) SL_RETURN_IF_ERROR(tx.AddPrice(p));
+      for (const auto& p : prices) SL_RETURN_IF_ERROR(tx.prices().Add(p));
       return {};
     });
     if (!r) return Die(r.error().message);

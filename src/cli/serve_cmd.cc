@@ -46,7 +46,7 @@ void RaiseFileLimit() {
 // On first start there is no user: make an admin and print, once, how to sign in.
 Result<void> BootstrapAdmin(Store& store, api::Authenticator& auth, const core::Config& config) {
   SL_ASSIGN_OR_RETURN(auto users,
-                      store.ReadOne<std::int64_t>([](StoreTx& tx) { return tx.CountUsers(); }));
+                      store.ReadOne<std::int64_t>([](StoreTx& tx) { return tx.users().Count(); }));
   if (users > 0) return {};
   const std::string password = core::RandomToken(12);
   User admin;
@@ -54,7 +54,7 @@ Result<void> BootstrapAdmin(Store& store, api::Authenticator& auth, const core::
   admin.role = Role::kAdmin;
   SL_ASSIGN_OR_RETURN(admin.password_hash, api::Authenticator::HashPassword(password));
   SL_ASSIGN_OR_RETURN(admin,
-                      store.WriteOne<User>([&](StoreTx& tx) { return tx.CreateUser(admin); }));
+                      store.WriteOne<User>([&](StoreTx& tx) { return tx.users().Create(admin); }));
   SL_ASSIGN_OR_RETURN(auto link, auth.Issue(admin.id, "login", "first start", 24LL * 3600 * 1000));
   std::printf(
       "\nCreated the first user: admin\n"
@@ -93,8 +93,7 @@ int Serve(const GlobalFlags& flags, const ServeFlags& sf) {
   ops::ServerMetricsOptions mopts;
   mopts.data_dir = config.data_dir;
   mopts.min_free_disk_bytes = config.min_free_disk_bytes;
-  if (auto u = db::ParseDatabaseUrl(config.DatabaseUrl());
-      u && u->dialect == db::Dialect::kSqlite) {
+  if (auto u = db::ParseDatabaseUrl(config.DatabaseUrl()); u && !u->sqlite_path.empty()) {
     mopts.sqlite_path = u->sqlite_path;
   }
   mopts.running_here = [&r] { return r.manager->running(); };
@@ -157,8 +156,7 @@ int Serve(const GlobalFlags& flags, const ServeFlags& sf) {
   scheduler.Start();
   config.port = server.port();
   std::printf("Storyloom is running at %s (database %s, %d workers). Press Ctrl+C to stop.\n",
-              config.PublicUrl().c_str(), r.store->database().display_url().c_str(),
-              config.workers);
+              config.PublicUrl().c_str(), r.store->display_url().c_str(), config.workers);
   std::fflush(stdout);
 
   int sig = 0;

@@ -53,7 +53,7 @@ void AuditCli(Store& store, const std::string& action, const std::string& target
   a.target = target;
   a.detail_json = detail;
   a.remote_addr = "cli";
-  (void)store.Write([&](StoreTx& tx) { return tx.AppendAudit(a); });
+  (void)store.Write([&](StoreTx& tx) { return tx.audit().Append(a); });
 }
 
 int Create(const GlobalFlags& flags, const TokensFlags& tf) {
@@ -61,7 +61,7 @@ int Create(const GlobalFlags& flags, const TokensFlags& tf) {
     auto ttl = ParseDuration(tf.expires);
     if (!ttl) return Die(ttl.error().message);
     if (tf.name.empty() || tf.name.size() > 100) return Die("--name must be 1 to 100 characters");
-    auto user = store.ReadOne<User>([&](StoreTx& tx) { return tx.FindUserByName(tf.user); });
+    auto user = store.ReadOne<User>([&](StoreTx& tx) { return tx.users().FindByName(tf.user); });
     if (!user) return Die(user.error().message);
     api::Authenticator auth(store);
     auto issued = auth.Issue(user->id, "api", tf.name, *ttl);
@@ -80,7 +80,7 @@ int Create(const GlobalFlags& flags, const TokensFlags& tf) {
 
 int List(const GlobalFlags& flags, const TokensFlags& tf) {
   return WithStore(flags, [&](Store& store) {
-    auto users = store.ReadOne<std::vector<User>>([](StoreTx& tx) { return tx.ListUsers(); });
+    auto users = store.ReadOne<std::vector<User>>([](StoreTx& tx) { return tx.users().List(); });
     if (!users) return Die(users.error().message);
     std::map<std::string, std::string> names;
     std::string user_id;
@@ -89,8 +89,8 @@ int List(const GlobalFlags& flags, const TokensFlags& tf) {
       if (u.username == tf.user) user_id = u.id;
     }
     if (!tf.user.empty() && user_id.empty()) return Die("user '" + tf.user + "' does not exist");
-    auto tokens =
-        store.ReadOne<std::vector<ApiToken>>([&](StoreTx& tx) { return tx.ListTokens(user_id); });
+    auto tokens = store.ReadOne<std::vector<ApiToken>>(
+        [&](StoreTx& tx) { return tx.tokens().List(user_id); });
     if (!tokens) return Die(tokens.error().message);
     const Millis now = core::WallMillis();
     auto when = [](const std::optional<Millis>& t) {
@@ -116,9 +116,9 @@ int Revoke(const GlobalFlags& flags, const TokensFlags& tf) {
       return Die("'" + tf.id + "' is not a token id (see storyloom tokens list)");
     std::string user_id;
     auto r = store.Write([&](StoreTx& tx) -> Result<void> {
-      SL_ASSIGN_OR_RETURN(ApiToken t, tx.GetToken(tf.id));
+      SL_ASSIGN_OR_RETURN(ApiToken t, tx.tokens().Get(tf.id));
       user_id = t.user_id;
-      return tx.RevokeToken(tf.id, core::WallMillis());
+      return tx.tokens().Revoke(tf.id, core::WallMillis());
     });
     if (!r) return Die(r.error().message);
     AuditCli(store, "token.revoke", tf.id, nlohmann::json{{"user_id", user_id}}.dump());

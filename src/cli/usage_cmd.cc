@@ -62,7 +62,7 @@ int Report(const GlobalFlags& flags, const UsageFlags& uf) {
   }
   std::string user_id;
   std::map<std::string, std::string> user_names;
-  auto users = (*store)->ReadOne<std::vector<User>>([](StoreTx& tx) { return tx.ListUsers(); });
+  auto users = (*store)->ReadOne<std::vector<User>>([](StoreTx& tx) { return tx.users().List(); });
   if (!users) return Die(users.error().message);
   for (const auto& u : *users) {
     user_names[u.id] = u.username;
@@ -73,7 +73,7 @@ int Report(const GlobalFlags& flags, const UsageFlags& uf) {
   std::map<std::string, Totals> groups;
   if (uf.by == "workflow") {
     auto rows = (*store)->ReadOne<std::vector<WorkflowUsage>>(
-        [&](StoreTx& tx) { return tx.UsageByWorkflow(from, to, user_id); });
+        [&](StoreTx& tx) { return tx.usage().ByWorkflow(from, to, user_id); });
     if (!rows) return Die(rows.error().message);
     for (const auto& w : *rows) {
       groups[w.workflow_id.empty() ? "(none)" : w.workflow_id].Add(
@@ -82,8 +82,8 @@ int Report(const GlobalFlags& flags, const UsageFlags& uf) {
     }
   } else {
     auto rows = (*store)->ReadOne<std::vector<UsageDaily>>([&](StoreTx& tx) {
-      return tx.ListUsageDaily(from ? core::FormatDay(from) : "", to ? core::FormatDay(to) : "",
-                               user_id);
+      return tx.usage().ListDaily(from ? core::FormatDay(from) : "", to ? core::FormatDay(to) : "",
+                                  user_id);
     });
     if (!rows) return Die(rows.error().message);
     for (const auto& d : *rows) {

@@ -81,7 +81,7 @@ int Add(const GlobalFlags& flags, const UsersFlags& uf) {
     auto hash = api::Authenticator::HashPassword(*password);
     if (!hash) return Die(hash.error().message);
     u.password_hash = *hash;
-    auto created = store.WriteOne<User>([&](StoreTx& tx) { return tx.CreateUser(u); });
+    auto created = store.WriteOne<User>([&](StoreTx& tx) { return tx.users().Create(u); });
     if (!created) return Die(created.error().message);
     AuditEntry a;
     a.action = "user.create";
@@ -90,7 +90,7 @@ int Add(const GlobalFlags& flags, const UsersFlags& uf) {
     nlohmann::json detail = {{"role", ToString(created->role)}};
     if (created->monthly_budget_nusd) detail["monthly_budget_nusd"] = *created->monthly_budget_nusd;
     a.detail_json = detail.dump();
-    (void)store.Write([&](StoreTx& tx) { return tx.AppendAudit(a); });
+    (void)store.Write([&](StoreTx& tx) { return tx.audit().Append(a); });
     std::printf("created %s %s\n", uf.admin ? "admin" : "user", created->username.c_str());
     if (!uf.password_stdin) std::printf("password: %s\n", password->c_str());
     return 0;
@@ -99,7 +99,7 @@ int Add(const GlobalFlags& flags, const UsersFlags& uf) {
 
 int List(const GlobalFlags& flags) {
   return WithStore(flags, [&](Store& store) {
-    auto users = store.ReadOne<std::vector<User>>([](StoreTx& tx) { return tx.ListUsers(); });
+    auto users = store.ReadOne<std::vector<User>>([](StoreTx& tx) { return tx.users().List(); });
     if (!users) return Die(users.error().message);
     std::printf("%-24s %-6s %-9s %s\n", "USERNAME", "ROLE", "STATE", "ID");
     for (const auto& u : *users) {
@@ -113,16 +113,17 @@ int List(const GlobalFlags& flags) {
 int SetDisabled(const GlobalFlags& flags, const std::string& name, bool disabled) {
   return WithStore(flags, [&](Store& store) {
     auto r = store.Write([&](StoreTx& tx) -> Result<void> {
-      SL_ASSIGN_OR_RETURN(User u, tx.FindUserByName(name));
+      SL_ASSIGN_OR_RETURN(User u, tx.users().FindByName(name));
       u.disabled = disabled;
-      SL_RETURN_IF_ERROR(tx.UpdateUser(u));
+      SL_RETURN_IF_ERROR(tx.users().Update(u));
       // Browser sessions end with the account; API tokens are refused while it is disabled.
-      if (disabled) SL_RETURN_IF_ERROR(tx.RevokeUserTokens(u.id, "session", core::WallMillis()));
+      if (disabled)
+        SL_RETURN_IF_ERROR(tx.tokens().RevokeAllOfUser(u.id, "session", core::WallMillis()));
       AuditEntry a;
       a.action = disabled ? "user.disable" : "user.enable";
       a.target = name;
       a.remote_addr = "cli";
-      return tx.AppendAudit(a);
+      return tx.audit().Append(a);
     });
     if (!r) return Die(r.error().message);
     std::printf("%s %s\n", disabled ? "disabled" : "enabled", name.c_str());
@@ -137,15 +138,15 @@ int Passwd(const GlobalFlags& flags, const UsersFlags& uf) {
     auto hash = api::Authenticator::HashPassword(*password);
     if (!hash) return Die(hash.error().message);
     auto r = store.Write([&](StoreTx& tx) -> Result<void> {
-      SL_ASSIGN_OR_RETURN(User u, tx.FindUserByName(uf.name));
+      SL_ASSIGN_OR_RETURN(User u, tx.users().FindByName(uf.name));
       u.password_hash = *hash;
-      SL_RETURN_IF_ERROR(tx.UpdateUser(u));
-      SL_RETURN_IF_ERROR(tx.RevokeUserTokens(u.id, "session", core::WallMillis()));
+      SL_RETURN_IF_ERROR(tx.users().Update(u));
+      SL_RETURN_IF_ERROR(tx.tokens().RevokeAllOfUser(u.id, "session", core::WallMillis()));
       AuditEntry a;
       a.action = "user.passwd";
       a.target = uf.name;
       a.remote_addr = "cli";
-      return tx.AppendAudit(a);
+      return tx.audit().Append(a);
     });
     if (!r) return Die(r.error().message);
     std::printf("changed the password of %s\n", uf.name.c_str());
@@ -162,7 +163,7 @@ int LoginLink(const GlobalFlags& flags, const UsersFlags& uf) {
   SetupLogging(config);
   auto store = OpenStore(config, /*migrate=*/true);
   if (!store) return Die(store.error().message);
-  auto user = (*store)->ReadOne<User>([&](StoreTx& tx) { return tx.FindUserByName(uf.name); });
+  auto user = (*store)->ReadOne<User>([&](StoreTx& tx) { return tx.users().FindByName(uf.name); });
   if (!user) return Die(user.error().message);
   if (user->disabled) return Die(uf.name + " is disabled; enable it first");
   api::Authenticator auth(**store);
@@ -172,7 +173,7 @@ int LoginLink(const GlobalFlags& flags, const UsersFlags& uf) {
   a.action = "user.login_link";
   a.target = uf.name;
   a.remote_addr = "cli";
-  (void)(*store)->Write([&](StoreTx& tx) { return tx.AppendAudit(a); });
+  (void)(*store)->Write([&](StoreTx& tx) { return tx.audit().Append(a); });
   std::printf("one-time sign-in link for %s (valid 15 minutes):\n", uf.name.c_str());
   std::printf("%s/login?token=%s\n", config.PublicUrl().c_str(), link->secret.c_str());
   return 0;

@@ -15,6 +15,7 @@
 #include <variant>
 #include <vector>
 
+#include "storyloom/backend.h"
 #include "storyloom/error.h"
 
 namespace storyloom::db {
@@ -85,23 +86,9 @@ struct Options {
   int readers = 4;  // SQLite reader connections / PostgreSQL pool size
 };
 
-struct Stats {
-  std::int64_t write_transactions = 0;  // commits
-  std::int64_t write_batches = 0;       // writes that shared a commit count once
-  std::int64_t reads = 0;
-};
+using Stats = DatabaseStats;
 
-// Notifications sent on a channel by any connection to the database, including other
-// Storyloom instances (PostgreSQL LISTEN/NOTIFY). Used by one thread at a time.
-class Listener {
- public:
-  virtual ~Listener() = default;
-  // Waits up to `timeout` for notifications and returns their payloads (none on timeout).
-  // Returns unavailable when the connection is lost; the next call reconnects and listens
-  // again (notifications sent in between are lost, so the caller should catch up).
-  [[nodiscard]] virtual Result<std::vector<std::string>> Wait(
-      std::chrono::milliseconds timeout) = 0;
-};
+using Listener = storyloom::Listener;  // storyloom/backend.h
 
 class Database {
  public:
@@ -134,6 +121,14 @@ class Database {
   [[nodiscard]] virtual Result<std::unique_ptr<Listener>> Listen(const std::string& channel);
 
   virtual Stats stats() const = 0;
+
+  // The driver's capabilities (sqlite/…, postgres/… answer for their backend).
+  virtual BackendCapabilities capabilities() const = 0;
+  // Size of the database and its reclaimable pages.
+  [[nodiscard]] virtual Result<DatabaseSize> Size() = 0;
+  // Gives free space back: SQLite incremental vacuum in short write transactions, then a
+  // WAL checkpoint; PostgreSQL VACUUM. Returns the pages handed back (0 when not counted).
+  [[nodiscard]] virtual Result<std::int64_t> Compact() = 0;
 };
 
 // Opens the database named by `url`: sqlite:///abs/path.db, sqlite:rel/path.db, or

@@ -45,7 +45,7 @@ Result<void> Pipeline::Commit(const std::function<Result<void>(StoreTx&)>& fn,
     committed.clear();  // the callback may run again after a transient failure
     SL_RETURN_IF_ERROR(fn(tx));
     for (const auto& [type, data] : events) {
-      SL_ASSIGN_OR_RETURN(auto e, tx.AppendEvent(w_.id, type, data, request_id_));
+      SL_ASSIGN_OR_RETURN(auto e, tx.events().Append(w_.id, type, data, request_id_));
       committed.push_back(std::move(e));
     }
     return {};
@@ -137,7 +137,7 @@ void Pipeline::RemoveUntrackedFiles() {
   std::string cursor;
   for (;;) {
     auto page = d_.store.ReadOne<Page<GeneratedFile>>([&](StoreTx& tx) {
-      return tx.ListFiles({.workflow_id = w_.id, .limit = 200, .cursor = cursor});
+      return tx.files().List({.workflow_id = w_.id, .limit = 200, .cursor = cursor});
     });
     if (!page) return;  // without the whole tracked set, delete nothing
     for (const auto& f : page->items) keep.insert(f.file_path);
@@ -159,8 +159,8 @@ Result<GeneratedFile> Pipeline::TrackFile(StoreTx& tx, const files::StoredFile& 
   if (const int err = FailpointErrno("files.before_row"); err != 0) {
     return Fail(core::SysError("failpoint before the row of", stored.rel_path, err));
   }
-  if (auto old = tx.GetFileByPath(stored.rel_path); old) {
-    SL_RETURN_IF_ERROR(tx.DeleteFile(old->id));
+  if (auto old = tx.files().GetByPath(stored.rel_path); old) {
+    SL_RETURN_IF_ERROR(tx.files().Delete(old->id));
   }
   NewFile f;
   f.workflow_id = w_.id;
@@ -172,7 +172,7 @@ Result<GeneratedFile> Pipeline::TrackFile(StoreTx& tx, const files::StoredFile& 
   f.file_size = stored.size;
   f.sha256 = stored.sha256;
   f.metadata_json = metadata.empty() ? "{}" : metadata;
-  return tx.AddGeneratedFile(f);
+  return tx.files().Add(f);
 }
 
 Result<RunOutcome> Pipeline::Run() {
@@ -194,7 +194,7 @@ Result<RunOutcome> Pipeline::Run() {
   SL_RETURN_IF_ERROR(d_.store.Write([&](StoreTx& tx) -> Result<void> {
     started.clear();  // the callback may run again after a transient failure
     ended.reset();
-    auto found = tx.GetWorkflow(w_.id);
+    auto found = tx.workflows().Get(w_.id);
     if (!found && found.error().code == ErrorCode::kNotFound) {
       ended = WorkflowStatus::kCancelled;  // deleted before it started
       return {};
@@ -208,11 +208,11 @@ Result<RunOutcome> Pipeline::Run() {
     WorkflowUpdate u;
     u.status = WorkflowStatus::kRunning;
     if (!w_.started_at) u.started_at = now;
-    SL_RETURN_IF_ERROR(tx.UpdateWorkflow(w_.id, u));
+    SL_RETURN_IF_ERROR(tx.workflows().Update(w_.id, u));
     SL_ASSIGN_OR_RETURN(
-        auto e,
-        tx.AppendEvent(w_.id, "status", json{{"status", "running"}, {"attempt", w_.attempt}}.dump(),
-                       request_id_));
+        auto e, tx.events().Append(w_.id, "status",
+                                   json{{"status", "running"}, {"attempt", w_.attempt}}.dump(),
+                                   request_id_));
     started.push_back(std::move(e));
     return {};
   }));
@@ -225,7 +225,7 @@ Result<RunOutcome> Pipeline::Run() {
   RemoveUntrackedFiles();
 
   SL_ASSIGN_OR_RETURN(auto phases, d_.store.ReadOne<std::vector<WorkflowPhase>>(
-                                       [&](StoreTx& tx) { return tx.ListPhases(w_.id); }));
+                                       [&](StoreTx& tx) { return tx.phases().List(w_.id); }));
   for (const Step& step : kSteps) {
     const Phase phase = step.phase;
     bool done = false;
@@ -262,13 +262,13 @@ Result<RunOutcome> Pipeline::Run() {
             WorkflowPhase p{w_.id,     phase, PhaseStatus::kFailed,
                             attempts,  now,   core::WallMillis(),
                             e.message, ""};
-            SL_RETURN_IF_ERROR(tx.UpsertPhase(p));
+            SL_RETURN_IF_ERROR(tx.phases().Upsert(p));
             WorkflowUpdate u;
             u.status = WorkflowStatus::kFailed;
             u.error_code = code;
             u.error_message = e.message;
             u.finished_at = std::optional<Millis>(core::WallMillis());
-            return tx.UpdateWorkflow(w_.id, u);
+            return tx.workflows().Update(w_.id, u);
           },
           {{"phase",
             json{{"phase", ToString(phase)}, {"status", "failed"}, {"error", e.message}}.dump()},
@@ -278,7 +278,7 @@ Result<RunOutcome> Pipeline::Run() {
       return RunOutcome::kFailed;
     }
     SL_ASSIGN_OR_RETURN(phases, d_.store.ReadOne<std::vector<WorkflowPhase>>(
-                                    [&](StoreTx& tx) { return tx.ListPhases(w_.id); }));
+                                    [&](StoreTx& tx) { return tx.phases().List(w_.id); }));
   }
 
   auto found = d_.store.GetWorkflow(w_.id);
@@ -294,7 +294,7 @@ Result<RunOutcome> Pipeline::Run() {
           u.status = WorkflowStatus::kCancelled;
           u.cancel_requested = false;
           u.finished_at = std::optional<Millis>(core::WallMillis());
-          return tx.UpdateWorkflow(w_.id, u);
+          return tx.workflows().Update(w_.id, u);
         },
         {{"status", json{{"status", "cancelled"}}.dump()}}));
     return RunOutcome::kCancelled;
@@ -305,7 +305,7 @@ Result<RunOutcome> Pipeline::Run() {
 Result<void> Pipeline::RunPhase(Phase phase) {
   int attempts = 0;
   SL_ASSIGN_OR_RETURN(auto phases, d_.store.ReadOne<std::vector<WorkflowPhase>>(
-                                       [&](StoreTx& tx) { return tx.ListPhases(w_.id); }));
+                                       [&](StoreTx& tx) { return tx.phases().List(w_.id); }));
   std::optional<Millis> started;
   for (const auto& p : phases) {
     if (p.phase == phase) {
@@ -318,11 +318,11 @@ Result<void> Pipeline::RunPhase(Phase phase) {
     return Commit(
         [&](StoreTx& tx) -> Result<void> {
           WorkflowPhase p{w_.id, phase, PhaseStatus::kSkipped, attempts, now, now, "", ""};
-          SL_RETURN_IF_ERROR(tx.UpsertPhase(p));
+          SL_RETURN_IF_ERROR(tx.phases().Upsert(p));
           WorkflowUpdate u;
           u.current_phase = std::string(ToString(phase));
           u.progress = Progress(phase, 1.0);
-          return tx.UpdateWorkflow(w_.id, u);
+          return tx.workflows().Update(w_.id, u);
         },
         {{"phase", json{{"phase", ToString(phase)}, {"status", "skipped"}}.dump()}});
   }
@@ -330,11 +330,11 @@ Result<void> Pipeline::RunPhase(Phase phase) {
       [&](StoreTx& tx) -> Result<void> {
         WorkflowPhase p{
             w_.id, phase, PhaseStatus::kRunning, attempts + 1, started.value_or(now), {}, "", ""};
-        SL_RETURN_IF_ERROR(tx.UpsertPhase(p));
+        SL_RETURN_IF_ERROR(tx.phases().Upsert(p));
         WorkflowUpdate u;
         u.current_phase = std::string(ToString(phase));
         u.progress = Progress(phase, 0.0);
-        return tx.UpdateWorkflow(w_.id, u);
+        return tx.workflows().Update(w_.id, u);
       },
       {{"phase", json{{"phase", ToString(phase)}, {"status", "running"}, {"attempt", attempts + 1}}
                      .dump()}}));
@@ -347,10 +347,10 @@ Result<void> Pipeline::CompletePhase(StoreTx& tx, Phase phase, const std::string
   WorkflowPhase p{
       w_.id, phase, PhaseStatus::kCompleted, phase_attempts_, phase_started_, core::WallMillis(),
       "",    output};
-  SL_RETURN_IF_ERROR(tx.UpsertPhase(p));
+  SL_RETURN_IF_ERROR(tx.phases().Upsert(p));
   WorkflowUpdate u;
   u.progress = Progress(phase, 1.0);
-  return tx.UpdateWorkflow(w_.id, u);
+  return tx.workflows().Update(w_.id, u);
 }
 
 Result<void> Pipeline::StoryPhase() {
@@ -371,7 +371,7 @@ Result<void> Pipeline::StoryPhase() {
         WorkflowUpdate u;
         u.enhanced_story = story.text;
         u.title = title;
-        SL_RETURN_IF_ERROR(tx.UpdateWorkflow(w_.id, u));
+        SL_RETURN_IF_ERROR(tx.workflows().Update(w_.id, u));
         return CompletePhase(tx, Phase::kStory,
                              json{{"title", title}, {"characters", story.text.size()}}.dump());
       },
@@ -397,7 +397,7 @@ Result<void> Pipeline::ScenesPhase() {
       [&](StoreTx& tx) -> Result<void> {
         // A failed earlier try may have left nothing; scenes are written only here, with the
         // phase, so there is never a partial set.
-        SL_ASSIGN_OR_RETURN(auto existing, tx.ListScenes(w_.id));
+        SL_ASSIGN_OR_RETURN(auto existing, tx.scenes().List(w_.id));
         if (!existing.empty())
           return CompletePhase(tx, Phase::kScenes, json{{"scenes", existing.size()}}.dump());
         for (const auto& spec : specs) {
@@ -408,7 +408,7 @@ Result<void> Pipeline::ScenesPhase() {
           s.description = spec.description;
           s.image_prompt = spec.image_prompt;
           s.narration = spec.narration;
-          SL_RETURN_IF_ERROR(tx.AddScene(s));
+          SL_RETURN_IF_ERROR(tx.scenes().Add(s));
         }
         return CompletePhase(tx, Phase::kScenes, json{{"scenes", specs.size()}}.dump());
       },
@@ -421,7 +421,7 @@ Result<void> Pipeline::ScenesPhase() {
 Result<void> Pipeline::MediaPhase(Phase phase) {
   const bool images = phase == Phase::kImages;
   SL_ASSIGN_OR_RETURN(auto scenes, d_.store.ReadOne<std::vector<Scene>>(
-                                       [&](StoreTx& tx) { return tx.ListScenes(w_.id); }));
+                                       [&](StoreTx& tx) { return tx.scenes().List(w_.id); }));
   const double total = static_cast<double>(std::max<std::size_t>(1, scenes.size()));
   int done = 0;
   for (Scene& scene : scenes) {
@@ -455,10 +455,10 @@ Result<void> Pipeline::MediaPhase(Phase phase) {
               TrackFile(tx, stored, scene.id, images ? FileType::kImage : FileType::kAudio,
                         media.mime_type, meta.dump()));
           (images ? scene.image_file_id : scene.audio_file_id) = f.id;
-          SL_RETURN_IF_ERROR(tx.UpdateScene(scene));
+          SL_RETURN_IF_ERROR(tx.scenes().Update(scene));
           WorkflowUpdate u;
           u.progress = progress;
-          return tx.UpdateWorkflow(w_.id, u);
+          return tx.workflows().Update(w_.id, u);
         },
         {{"file", json{{"phase", ToString(phase)},
                        {"scene", scene.scene_number},
@@ -477,7 +477,7 @@ Result<void> Pipeline::MediaPhase(Phase phase) {
 Result<void> Pipeline::AssemblePhase() {
   SL_ASSIGN_OR_RETURN(Workflow cur, d_.store.GetWorkflow(w_.id));
   SL_ASSIGN_OR_RETURN(auto scenes, d_.store.ReadOne<std::vector<Scene>>(
-                                       [&](StoreTx& tx) { return tx.ListScenes(w_.id); }));
+                                       [&](StoreTx& tx) { return tx.scenes().List(w_.id); }));
   providers::StoryboardInput in;
   in.workflow_id = w_.id;
   in.title = cur.title;
@@ -494,8 +494,9 @@ Result<void> Pipeline::AssemblePhase() {
     auto load = [&](const std::string& file_id, std::string& bytes, std::string& mime,
                     std::string& name) -> Result<void> {
       if (file_id.empty()) return {};
-      SL_ASSIGN_OR_RETURN(GeneratedFile f, d_.store.ReadOne<GeneratedFile>(
-                                               [&](StoreTx& tx) { return tx.GetFile(file_id); }));
+      SL_ASSIGN_OR_RETURN(GeneratedFile f, d_.store.ReadOne<GeneratedFile>([&](StoreTx& tx) {
+        return tx.files().Get(file_id);
+      }));
       SL_ASSIGN_OR_RETURN(std::string path, d_.files.Resolve(f.file_path));
       std::ifstream in_file(path, std::ios::binary);
       if (!in_file) return Fail(Error::Unavailable("cannot read " + f.file_path));
@@ -526,7 +527,7 @@ Result<void> Pipeline::AssemblePhase() {
         u.finished_at = std::optional<Millis>(now);
         u.error_code = "";
         u.error_message = "";
-        return tx.UpdateWorkflow(w_.id, u);
+        return tx.workflows().Update(w_.id, u);
       },
       {{"phase", json{{"phase", "assemble"}, {"status", "completed"}}.dump()},
        {"progress", json{{"progress", 1.0}}.dump()},

@@ -23,7 +23,7 @@ Result<void> Price(StoreTx& tx, ApiUsage& u) {
     u.price_id.reset();
     return {};
   }
-  SL_ASSIGN_OR_RETURN(auto rows, tx.PricesInEffect(u.provider, u.operation, u.created_at));
+  SL_ASSIGN_OR_RETURN(auto rows, tx.prices().InEffect(u.provider, u.operation, u.created_at));
   auto price = SelectPrice(rows, u.model, u.image_size, u.image_quality);
   if (!price) {
     u.cost_nusd.reset();
@@ -53,10 +53,10 @@ Result<std::string> UsageRecorder::Reserve(const ApiUsage& planned) {
   std::string id;
   SL_RETURN_IF_ERROR(store_.Write([&](StoreTx& tx) -> Result<void> {
     id.clear();
-    SL_ASSIGN_OR_RETURN(BudgetLimits user, tx.GetUserBudget(planned.user_id));
+    SL_ASSIGN_OR_RETURN(BudgetLimits user, tx.budgets().GetLimits(planned.user_id));
     if (!user.hard_nusd && !budgets_.global_hard_nusd) return {};
     // From here on no other reservation can interleave until this transaction commits.
-    SL_RETURN_IF_ERROR(tx.LockBudgets());
+    SL_RETURN_IF_ERROR(tx.budgets().Lock());
     const Millis now = core::WallMillis();
     ApiUsage worst_case = planned;
     worst_case.created_at = now;
@@ -64,7 +64,7 @@ Result<std::string> UsageRecorder::Reserve(const ApiUsage& planned) {
     const NanoUsd worst = worst_case.cost_nusd.value_or(0);
     const std::string from_day = MonthStart(now);
     if (user.hard_nusd) {
-      SL_ASSIGN_OR_RETURN(auto used, tx.SpentAndReserved(from_day, now, planned.user_id));
+      SL_ASSIGN_OR_RETURN(auto used, tx.budgets().SpentAndReserved(from_day, now, planned.user_id));
       const auto [spent, held] = used;
       // Saturating: totals near INT64_MAX must refuse, never wrap to "plenty left".
       if (SaturatingAdd(SaturatingAdd(spent, held), worst) > *user.hard_nusd) {
@@ -73,7 +73,7 @@ Result<std::string> UsageRecorder::Reserve(const ApiUsage& planned) {
       }
     }
     if (budgets_.global_hard_nusd) {
-      SL_ASSIGN_OR_RETURN(auto used, tx.SpentAndReserved(from_day, now, ""));
+      SL_ASSIGN_OR_RETURN(auto used, tx.budgets().SpentAndReserved(from_day, now, ""));
       const auto [spent, held] = used;
       // Saturating: totals near INT64_MAX must refuse, never wrap to "plenty left".
       if (SaturatingAdd(SaturatingAdd(spent, held), worst) > *budgets_.global_hard_nusd) {
@@ -81,9 +81,9 @@ Result<std::string> UsageRecorder::Reserve(const ApiUsage& planned) {
                                    SaturatingAdd(spent, held), worst));
       }
     }
-    SL_RETURN_IF_ERROR(tx.DeleteExpiredReservations(now));
-    SL_ASSIGN_OR_RETURN(
-        id, tx.AddReservation(planned.user_id, worst, now, now + budgets_.reservation_ttl_ms));
+    SL_RETURN_IF_ERROR(tx.budgets().DeleteExpiredReservations(now));
+    SL_ASSIGN_OR_RETURN(id, tx.budgets().AddReservation(planned.user_id, worst, now,
+                                                        now + budgets_.reservation_ttl_ms));
     return {};
   }));
   return id;
@@ -91,7 +91,8 @@ Result<std::string> UsageRecorder::Reserve(const ApiUsage& planned) {
 
 void UsageRecorder::Release(std::string_view reservation_id) {
   if (reservation_id.empty()) return;
-  auto r = store_.Write([&](StoreTx& tx) { return tx.DeleteReservation(reservation_id); });
+  auto r =
+      store_.Write([&](StoreTx& tx) { return tx.budgets().DeleteReservation(reservation_id); });
   if (!r) spdlog::warn("could not release budget reservation: {}", r.error().message);
 }
 
@@ -103,13 +104,13 @@ Result<void> UsageRecorder::Record(ApiUsage& u, std::string_view reservation_id)
     events.clear();
     ApiUsage priced = u;
     SL_RETURN_IF_ERROR(Price(tx, priced));
-    SL_ASSIGN_OR_RETURN(saved, tx.RecordUsage(priced));
-    if (!reservation_id.empty()) SL_RETURN_IF_ERROR(tx.DeleteReservation(reservation_id));
+    SL_ASSIGN_OR_RETURN(saved, tx.usage().Record(priced));
+    if (!reservation_id.empty()) SL_RETURN_IF_ERROR(tx.budgets().DeleteReservation(reservation_id));
     if (saved.cost_nusd.value_or(0) <= 0) return {};
     // Soft limits: one warning per scope and month.
     const std::string period = Period(saved.created_at);
     const std::string from_day = MonthStart(saved.created_at);
-    SL_ASSIGN_OR_RETURN(BudgetLimits user, tx.GetUserBudget(saved.user_id));
+    SL_ASSIGN_OR_RETURN(BudgetLimits user, tx.budgets().GetLimits(saved.user_id));
     struct Scope {
       std::string key, who;
       std::optional<NanoUsd> soft;
@@ -118,9 +119,11 @@ Result<void> UsageRecorder::Record(ApiUsage& u, std::string_view reservation_id)
                             {"global", "server", budgets_.global_soft_nusd}};
     for (const Scope& s : scopes) {
       if (!s.soft) continue;
-      SL_ASSIGN_OR_RETURN(NanoUsd spent, tx.CostSince(from_day, s.key == "global" ? "" : s.key));
+      SL_ASSIGN_OR_RETURN(NanoUsd spent,
+                          tx.budgets().CostSince(from_day, s.key == "global" ? "" : s.key));
       if (spent < *s.soft) continue;
-      SL_ASSIGN_OR_RETURN(bool first, tx.MarkBudgetAlert(s.key, period, "soft", saved.created_at));
+      SL_ASSIGN_OR_RETURN(bool first,
+                          tx.budgets().MarkAlert(s.key, period, "soft", saved.created_at));
       if (!first) continue;
       const std::string message =
           fmt::format("the {} reached its monthly soft budget: ${} spent of ${} ({})", s.who,
@@ -133,7 +136,7 @@ Result<void> UsageRecorder::Record(ApiUsage& u, std::string_view reservation_id)
                              {"message", message},
                              {"spent_usd", FormatNanoUsd(spent)},
                              {"soft_limit_usd", FormatNanoUsd(*s.soft)}};
-      SL_ASSIGN_OR_RETURN(auto e, tx.AppendEvent(saved.workflow_id, "warning", data.dump()));
+      SL_ASSIGN_OR_RETURN(auto e, tx.events().Append(saved.workflow_id, "warning", data.dump()));
       events.push_back(std::move(e));
     }
     return {};
@@ -151,10 +154,10 @@ Result<BudgetStatus> UsageRecorder::Status(std::string_view user_id) {
     if (user_id.empty()) {
       st.limits = {budgets_.global_hard_nusd, budgets_.global_soft_nusd};
     } else {
-      SL_ASSIGN_OR_RETURN(st.limits, tx.GetUserBudget(user_id));
+      SL_ASSIGN_OR_RETURN(st.limits, tx.budgets().GetLimits(user_id));
     }
-    SL_ASSIGN_OR_RETURN(st.spent_nusd, tx.CostSince(MonthStart(now), user_id));
-    SL_ASSIGN_OR_RETURN(st.reserved_nusd, tx.LiveReservations(now, user_id));
+    SL_ASSIGN_OR_RETURN(st.spent_nusd, tx.budgets().CostSince(MonthStart(now), user_id));
+    SL_ASSIGN_OR_RETURN(st.reserved_nusd, tx.budgets().LiveReservations(now, user_id));
     return st;
   });
 }

@@ -13,7 +13,6 @@
 #include "core/clock.h"
 #include "core/failpoint.h"
 #include "core/ids.h"
-#include "db/database.h"
 #include "engine/pipeline.h"
 
 namespace storyloom::engine {
@@ -30,7 +29,7 @@ Result<void> WriteWithEvent(Store& store, EventBus& bus, const std::string& work
   std::optional<WorkflowEvent> event;
   SL_RETURN_IF_ERROR(store.Write([&](StoreTx& tx) -> Result<void> {
     SL_RETURN_IF_ERROR(fn(tx));
-    SL_ASSIGN_OR_RETURN(event, tx.AppendEvent(workflow_id, type, data, request_id));
+    SL_ASSIGN_OR_RETURN(event, tx.events().Append(workflow_id, type, data, request_id));
     return {};
   }));
   if (event) bus.Publish(*event);
@@ -61,7 +60,7 @@ void WorkflowManager::Start() {
   }
   if (options_.release_leases_on_start) {
     auto r = store_.Write([](StoreTx& tx) -> Result<void> {
-      SL_RETURN_IF_ERROR(tx.ReleaseAllLeases());
+      SL_RETURN_IF_ERROR(tx.workflows().ReleaseAllLeases());
       return {};
     });
     if (!r) spdlog::warn("could not release stale leases: {}", r.error().message);
@@ -70,7 +69,7 @@ void WorkflowManager::Start() {
   (void)SweepDeletedFolders();  // files of deletes a crash interrupted after their commit
   threads_.emplace_back([this] { SchedulerLoop(); });
   threads_.emplace_back([this] { HeartbeatLoop(); });
-  if (options_.listen_for_work && store_.database().dialect() == db::Dialect::kPostgres) {
+  if (options_.listen_for_work && store_.capabilities().notifications) {
     threads_.emplace_back([this] { ListenLoop(); });
   }
   for (int i = 0; i < options_.workers; ++i) threads_.emplace_back([this] { WorkerLoop(); });
@@ -98,7 +97,8 @@ void WorkflowManager::Stop() {
     unstarted.swap(ready_);
   }
   for (const auto& w : unstarted)
-    (void)store_.Write([&](StoreTx& tx) { return tx.ReleaseLease(w.id, options_.instance_id); });
+    (void)store_.Write(
+        [&](StoreTx& tx) { return tx.workflows().ReleaseLease(w.id, options_.instance_id); });
 }
 
 void WorkflowManager::Notify() { cv_.notify_all(); }
@@ -126,11 +126,12 @@ Result<CreateResult> WorkflowManager::Create(const CreateRequest& req) {
   std::optional<CreateResult> out;
   std::optional<WorkflowEvent> event;
   SL_RETURN_IF_ERROR(store_.Write([&](StoreTx& tx) -> Result<void> {
-    SL_ASSIGN_OR_RETURN(out, tx.CreateWorkflow({req.user_id, req.prompt, req.title, opts.ToJson(),
-                                                req.idempotency_key}));
+    SL_ASSIGN_OR_RETURN(out, tx.workflows().Create({req.user_id, req.prompt, req.title,
+                                                    opts.ToJson(), req.idempotency_key}));
     if (out->created) {
-      SL_ASSIGN_OR_RETURN(event, tx.AppendEvent(out->workflow.id, "status",
-                                                json{{"status", "queued"}}.dump(), req.request_id));
+      SL_ASSIGN_OR_RETURN(
+          event, tx.events().Append(out->workflow.id, "status", json{{"status", "queued"}}.dump(),
+                                    req.request_id));
     }
     return {};
   }));
@@ -151,7 +152,7 @@ Result<Workflow> WorkflowManager::Cancel(const std::string& id, const std::strin
     SL_RETURN_IF_ERROR(WriteWithEvent(
         store_, bus_, id,
         [&](StoreTx& tx) -> Result<void> {
-          SL_ASSIGN_OR_RETURN(Workflow cur, tx.GetWorkflow(id));
+          SL_ASSIGN_OR_RETURN(Workflow cur, tx.workflows().Get(id));
           WorkflowUpdate u;
           if (cur.status == WorkflowStatus::kQueued) {
             u.status = WorkflowStatus::kCancelled;
@@ -160,7 +161,7 @@ Result<Workflow> WorkflowManager::Cancel(const std::string& id, const std::strin
           } else {
             u.cancel_requested = true;
           }
-          return tx.UpdateWorkflow(id, u);
+          return tx.workflows().Update(id, u);
         },
         "status", json{{"status", "cancelled"}}.dump(), request_id));
     if (done) {
@@ -183,20 +184,20 @@ Result<Workflow> WorkflowManager::Retry(const std::string& id, const std::string
   SL_RETURN_IF_ERROR(WriteWithEvent(
       store_, bus_, id,
       [&](StoreTx& tx) -> Result<void> {
-        SL_ASSIGN_OR_RETURN(Workflow w, tx.GetWorkflow(id));
+        SL_ASSIGN_OR_RETURN(Workflow w, tx.workflows().Get(id));
         if (w.status != WorkflowStatus::kFailed && w.status != WorkflowStatus::kCancelled) {
           return Fail(Error::FailedPrecondition(
               fmt::format("only failed or cancelled workflows can be retried; this one is {}",
                           ToString(w.status)),
               "conflict"));
         }
-        SL_ASSIGN_OR_RETURN(auto phases, tx.ListPhases(id));
+        SL_ASSIGN_OR_RETURN(auto phases, tx.phases().List(id));
         for (WorkflowPhase p : phases) {
           if (p.status == PhaseStatus::kFailed || p.status == PhaseStatus::kRunning) {
             p.status = PhaseStatus::kPending;
             p.error.clear();
             p.finished_at.reset();
-            SL_RETURN_IF_ERROR(tx.UpsertPhase(p));
+            SL_RETURN_IF_ERROR(tx.phases().Upsert(p));
           }
         }
         WorkflowUpdate u;
@@ -206,7 +207,7 @@ Result<Workflow> WorkflowManager::Retry(const std::string& id, const std::string
         u.cancel_requested = false;
         u.attempt = w.attempt + 1;
         u.finished_at = std::optional<Millis>();
-        return tx.UpdateWorkflow(id, u);
+        return tx.workflows().Update(id, u);
       },
       "status", json{{"status", "queued"}, {"retry", true}}.dump(), request_id));
   Notify();
@@ -233,7 +234,7 @@ void RemoveWorkflowFiles(files::FileStore& files, const std::string& id,
 
 Result<void> WorkflowManager::Delete(const std::string& id) {
   SL_ASSIGN_OR_RETURN(WorkflowDeletion d, store_.WriteOne<WorkflowDeletion>([&](StoreTx& tx) {
-    return tx.RequestDeleteWorkflow(id);
+    return tx.workflows().RequestDelete(id);
   }));
   if (d.deferred) {
     // A run holds it: stop it at the next step boundary if it is ours; its runner deletes
@@ -275,7 +276,7 @@ int WorkflowManager::SweepDeletedFolders() {
   }
   int removed = 0;
   for (const auto& id : candidates) {
-    auto exists = store_.ReadOne<bool>([&](StoreTx& tx) { return tx.WorkflowRowExists(id); });
+    auto exists = store_.ReadOne<bool>([&](StoreTx& tx) { return tx.workflows().RowExists(id); });
     if (!exists) {
       spdlog::warn("could not check workflow {} for a leftover folder: {}", id,
                    exists.error().message);
@@ -294,7 +295,7 @@ int WorkflowManager::SweepDeletedFolders() {
 
 int WorkflowManager::FinishDeletes() {
   auto done = store_.WriteOne<std::vector<DeletedWorkflow>>(
-      [&](StoreTx& tx) { return tx.DeleteMarkedWorkflows(50); });
+      [&](StoreTx& tx) { return tx.workflows().DeleteMarked(50); });
   if (!done) {
     spdlog::warn("finishing deletes failed: {}", done.error().message);
     return 0;
@@ -314,8 +315,8 @@ void WorkflowManager::SchedulerLoop() {
     if (free_slots > 0) {
       lock.unlock();
       auto claimed = store_.WriteOne<std::vector<Workflow>>([&](StoreTx& tx) {
-        return tx.ClaimWorkflows(options_.instance_id, options_.lease_ms, free_slots,
-                                 options_.max_running_per_user);
+        return tx.workflows().Claim(options_.instance_id, options_.lease_ms, free_slots,
+                                    options_.max_running_per_user);
       });
       lock.lock();
       if (!claimed) {
@@ -331,7 +332,7 @@ void WorkflowManager::SchedulerLoop() {
 }
 
 void WorkflowManager::ListenLoop() {
-  auto listener = store_.database().Listen("storyloom_queue");
+  auto listener = store_.Listen("storyloom_queue");
   if (!listener) {
     spdlog::warn("cannot LISTEN for queued work ({}); polling every {} ms",
                  listener.error().message, options_.poll_ms);
@@ -369,8 +370,9 @@ void WorkflowManager::HeartbeatLoop() {
     lock.lock();
     if (ids.empty() || stopping_) continue;
     lock.unlock();
-    auto held = store_.WriteOne<std::vector<std::string>>(
-        [&](StoreTx& tx) { return tx.RenewLeases(options_.instance_id, ids, options_.lease_ms); });
+    auto held = store_.WriteOne<std::vector<std::string>>([&](StoreTx& tx) {
+      return tx.workflows().RenewLeases(options_.instance_id, ids, options_.lease_ms);
+    });
     lock.lock();
     if (!held) continue;
     // A lease we lost (another instance took over) means we must stop writing at once.
@@ -424,10 +426,11 @@ void WorkflowManager::Run(const Workflow& w) {
           u.error_code = "invalid_options";
           u.error_message = provider.error().message;
           u.finished_at = std::optional<Millis>(core::WallMillis());
-          return tx.UpdateWorkflow(w.id, u);
+          return tx.workflows().Update(w.id, u);
         },
         "status", json{{"status", "failed"}}.dump(), "");
-    (void)store_.Write([&](StoreTx& tx) { return tx.ReleaseLease(w.id, options_.instance_id); });
+    (void)store_.Write(
+        [&](StoreTx& tx) { return tx.workflows().ReleaseLease(w.id, options_.instance_id); });
     return;
   }
   Pipeline pipeline({store_, files_, bus_, usage_, **provider}, w, flag.get(), &stopping_flag_);
@@ -445,8 +448,8 @@ void WorkflowManager::Run(const Workflow& w) {
   // transaction, finish a delete that was requested while this run held the workflow.
   std::vector<DeletedWorkflow> deleted;
   auto released = store_.Write([&](StoreTx& tx) -> Result<void> {
-    SL_RETURN_IF_ERROR(tx.ReleaseLease(w.id, options_.instance_id));
-    SL_ASSIGN_OR_RETURN(deleted, tx.DeleteMarkedWorkflows(1, w.id));
+    SL_RETURN_IF_ERROR(tx.workflows().ReleaseLease(w.id, options_.instance_id));
+    SL_ASSIGN_OR_RETURN(deleted, tx.workflows().DeleteMarked(1, w.id));
     return {};
   });
   if (!released)

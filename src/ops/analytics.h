@@ -21,33 +21,10 @@ struct AnalyticsQuery {
   std::string to_day;    // YYYY-MM-DD, inclusive
 };
 
-struct DayStatusCount {
-  std::string day;
-  std::string status;
-  std::int64_t workflows = 0;
-};
-
 struct Quantiles {
   std::int64_t count = 0;
   double sum = 0;
   std::optional<double> p50, p95;  // nullopt when count is 0
-};
-
-struct CostGroup {
-  std::string key;   // "provider/model" or user id
-  std::string name;  // username for users
-  std::int64_t calls = 0;
-  std::int64_t errors = 0;
-  std::int64_t input_tokens = 0;
-  std::int64_t output_tokens = 0;
-  NanoUsd cost_nusd = 0;
-  std::int64_t unpriced_calls = 0;
-};
-
-struct FileTypeStats {
-  std::string file_type;
-  std::int64_t files = 0;
-  std::int64_t bytes = 0;
 };
 
 struct AnalyticsSummary {

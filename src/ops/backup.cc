@@ -153,20 +153,14 @@ Result<void> ExportLogical(Store& store, const fs::path& dir, json& manifest,
 Result<void> RecordStatus(Store& store, const std::string& id, const std::string& status,
                           std::int64_t size, std::int64_t files, const std::string& manifest_sha,
                           const std::string& error) {
-  return store.database().Write([&](db::Connection& c) -> Result<void> {
-    const Value v[] = {status,
-                       size,
-                       files,
-                       db::TextOrNull(manifest_sha),
-                       db::TextOrNull(error),
-                       core::WallMillis(),
-                       id};
-    SL_RETURN_IF_ERROR(
-        c.Exec("UPDATE backups SET status = ?, size_bytes = ?, files = ?, "
-               "manifest_sha256 = ?, error = ?, finished_at = ? WHERE id = ?",
-               v));
-    return {};
-  });
+  BackupRecord r;
+  r.id = id;
+  r.status = status;
+  r.size_bytes = size;
+  r.files = files;
+  r.manifest_sha256 = manifest_sha;
+  r.error = error;
+  return store.Write([&](StoreTx& tx) { return tx.backups().Finish(r); });
 }
 
 Result<BackupResult> CreateInto(Store& store, const files::FileStore& fstore, const fs::path& dir,
@@ -176,7 +170,7 @@ Result<BackupResult> CreateInto(Store& store, const files::FileStore& fstore, co
                    {"kind", options.kind},
                    {"created_at", core::FormatRfc3339(core::WallMillis())}};
   std::vector<TrackedFile> files;
-  if (store.database().dialect() == db::Dialect::kSqlite) {
+  if (store.capabilities().embedded) {
     if (options.on_progress) options.on_progress("database", 0, 1);
     SL_RETURN_IF_ERROR(SnapshotSqlite(store, dir, manifest, files));
     if (options.on_progress) options.on_progress("database", 1, 1);
@@ -299,14 +293,8 @@ Result<BackupResult> CreateBackup(Store& store, const files::FileStore& fstore,
   BackupResult result;
   result.id = core::NewId();
   result.path = dir.string();
-  SL_RETURN_IF_ERROR(store.database().Write([&](db::Connection& c) -> Result<void> {
-    const Value v[] = {result.id, result.path, options.kind, now};
-    SL_RETURN_IF_ERROR(
-        c.Exec("INSERT INTO backups (id, path, kind, status, created_at) "
-               "VALUES (?, ?, ?, 'running', ?)",
-               v));
-    return {};
-  }));
+  SL_RETURN_IF_ERROR(store.Write(
+      [&](StoreTx& tx) { return tx.backups().Start(result.id, result.path, options.kind, now); }));
   auto r = CreateInto(store, fstore, dir, result, options);
   if (!r) {
     spdlog::error("backup {} failed: {}", dir.string(), r.error().message);
@@ -322,32 +310,12 @@ Result<BackupResult> CreateBackup(Store& store, const files::FileStore& fstore,
 }
 
 Result<std::vector<BackupRecord>> ListBackups(Store& store, int limit) {
-  return db::ReadValue<std::vector<BackupRecord>>(
-      store.database(), [&](db::Connection& c) -> Result<std::vector<BackupRecord>> {
-        const Value v[] = {std::int64_t{limit}};
-        SL_ASSIGN_OR_RETURN(
-            auto rows, c.Query("SELECT id, path, kind, status, size_bytes, files, manifest_sha256, "
-                               "error, created_at, finished_at FROM backups "
-                               "ORDER BY created_at DESC, id DESC LIMIT ?",
-                               v));
-        std::vector<BackupRecord> out;
-        for (const auto& r : rows) {
-          out.push_back({r.Text(0), r.Text(1), r.Text(2), r.Text(3), r.Int(4), r.Int(5), r.Text(6),
-                         r.Text(7), r.Int(8), r.OptInt(9)});
-        }
-        return out;
-      });
+  return store.ReadOne<std::vector<BackupRecord>>(
+      [&](StoreTx& tx) { return tx.backups().List(limit); });
 }
 
 Result<std::optional<Millis>> LastGoodBackup(Store& store) {
-  return db::ReadValue<std::optional<Millis>>(
-      store.database(), [&](db::Connection& c) -> Result<std::optional<Millis>> {
-        SL_ASSIGN_OR_RETURN(auto row,
-                            c.QueryOpt("SELECT finished_at FROM backups WHERE status = 'ok' "
-                                       "ORDER BY created_at DESC LIMIT 1"));
-        if (!row || row->IsNull(0)) return std::optional<Millis>{};
-        return std::optional<Millis>(row->Int(0));
-      });
+  return store.ReadOne<std::optional<Millis>>([](StoreTx& tx) { return tx.backups().LastGood(); });
 }
 
 namespace {
@@ -514,11 +482,7 @@ Result<RetentionReport> ApplyBackupRetention(Store& store, int keep_daily, int k
       spdlog::warn("backup retention: cannot remove {}: {}", b.path, ec.message());
       continue;
     }
-    SL_RETURN_IF_ERROR(store.database().Write([&](db::Connection& c) -> Result<void> {
-      const Value v[] = {b.id};
-      SL_RETURN_IF_ERROR(c.Exec("DELETE FROM backups WHERE id = ?", v));
-      return {};
-    }));
+    SL_RETURN_IF_ERROR(store.Write([&](StoreTx& tx) { return tx.backups().Delete(b.id); }));
     report.removed.push_back(b.path);
   }
   return report;

@@ -57,19 +57,6 @@ struct BackupResult {
 [[nodiscard]] Result<BackupResult> CreateBackup(Store& store, const files::FileStore& files,
                                                 const BackupOptions& options);
 
-struct BackupRecord {
-  std::string id;
-  std::string path;
-  std::string kind;
-  std::string status;
-  std::int64_t size_bytes = 0;
-  std::int64_t files = 0;
-  std::string manifest_sha256;
-  std::string error;
-  Millis created_at = 0;
-  std::optional<Millis> finished_at;
-};
-
 // Newest first.
 [[nodiscard]] Result<std::vector<BackupRecord>> ListBackups(Store& store, int limit = 100);
 

@@ -6,71 +6,12 @@
 #include <nlohmann/json.hpp>
 
 #include "core/clock.h"
-#include "db/database.h"
 
 namespace storyloom::ops {
-using db::Value;
 
 namespace {
 
 constexpr Millis kDay = 24LL * 3600 * 1000;
-
-// The oldest `limit` workflows of `statuses` finished before `cutoff`, with their files.
-Result<std::vector<CleanupItem>> Candidates(db::Connection& c,
-                                            const std::vector<std::string>& statuses, Millis cutoff,
-                                            const std::string& after_id, Millis after_finished,
-                                            int limit) {
-  std::vector<CleanupItem> out;
-  for (const std::string& status : statuses) {
-    // workflows_status_finished (status, finished_at) serves this range in order.
-    const Value v[] = {status,         cutoff,   after_finished,
-                       after_finished, after_id, std::int64_t{limit}};
-    SL_ASSIGN_OR_RETURN(auto rows, c.Query("SELECT id, status, finished_at FROM workflows "
-                                           "WHERE status = ? AND finished_at < ? AND "
-                                           "(finished_at > ? OR (finished_at = ? AND id > ?)) "
-                                           "ORDER BY finished_at, id LIMIT ?",
-                                           v));
-    for (const auto& r : rows) out.push_back({r.Text(0), r.Text(1), r.Int(2), 0, 0});
-  }
-  std::sort(out.begin(), out.end(), [](const CleanupItem& a, const CleanupItem& b) {
-    return a.finished_at != b.finished_at ? a.finished_at < b.finished_at
-                                          : a.workflow_id < b.workflow_id;
-  });
-  if (static_cast<int>(out.size()) > limit) out.resize(static_cast<std::size_t>(limit));
-  for (auto& item : out) {
-    const Value v[] = {item.workflow_id};
-    SL_ASSIGN_OR_RETURN(auto r, c.QueryOne("SELECT count(*), coalesce(sum(file_size), 0) FROM "
-                                           "generated_files WHERE workflow_id = ?",
-                                           v));
-    item.files = r.Int(0);
-    item.bytes = r.Int(1);
-  }
-  return out;
-}
-
-Result<void> Vacuum(Store& store, CleanupReport& report) {
-  db::Database& d = store.database();
-  if (d.dialect() == db::Dialect::kSqlite) {
-    // A few thousand pages per transaction: other writes get their turn in between.
-    for (int i = 0; i < 100000; ++i) {
-      std::int64_t free_pages = 0;
-      SL_RETURN_IF_ERROR(d.Write([&](db::Connection& c) -> Result<void> {
-        SL_ASSIGN_OR_RETURN(auto before, c.QueryOne("PRAGMA freelist_count"));
-        free_pages = before.Int(0);
-        if (free_pages > 0) SL_RETURN_IF_ERROR(c.Query("PRAGMA incremental_vacuum(2000)"));
-        return {};
-      }));
-      if (free_pages == 0) break;
-      report.vacuumed_pages += std::min<std::int64_t>(free_pages, 2000);
-    }
-    // The file only shrinks once the WAL is checkpointed into it.
-    return d.Exclusive([](db::Connection& c) -> Result<void> {
-      SL_RETURN_IF_ERROR(c.Query("PRAGMA wal_checkpoint(TRUNCATE)"));
-      return {};
-    });
-  }
-  return d.Exclusive([](db::Connection& c) { return c.ExecScript("VACUUM"); });
-}
 
 }  // namespace
 
@@ -92,11 +33,9 @@ Result<CleanupReport> RunCleanup(Store& store, files::FileStore& files,
     std::string after_id;
     Millis after_finished = -1;
     while (true) {
-      SL_ASSIGN_OR_RETURN(
-          auto items,
-          db::ReadValue<std::vector<CleanupItem>>(store.database(), [&](db::Connection& c) {
-            return Candidates(c, p.statuses, cutoff, after_id, after_finished, batch);
-          }));
+      SL_ASSIGN_OR_RETURN(auto items, store.ReadOne<std::vector<CleanupItem>>([&](StoreTx& tx) {
+        return tx.retention().Expired(p.statuses, cutoff, after_id, after_finished, batch);
+      }));
       if (items.empty()) break;
       after_id = items.back().workflow_id;
       after_finished = items.back().finished_at;
@@ -112,21 +51,15 @@ Result<CleanupReport> RunCleanup(Store& store, files::FileStore& files,
       // since it was listed is left alone.
       std::vector<CleanupItem> deleted;
       std::vector<std::string> paths;
-      SL_RETURN_IF_ERROR(store.database().Write([&](db::Connection& c) -> Result<void> {
+      SL_RETURN_IF_ERROR(store.Write([&](StoreTx& tx) -> Result<void> {
         deleted.clear();
         paths.clear();
         for (const auto& it : items) {
-          const Value id[] = {it.workflow_id};
-          SL_ASSIGN_OR_RETURN(
-              auto rows,
-              c.Query("SELECT file_path FROM generated_files WHERE workflow_id = ?", id));
-          const Value v[] = {it.workflow_id, it.status, cutoff};
-          SL_ASSIGN_OR_RETURN(auto n, c.Exec("DELETE FROM workflows WHERE id = ? AND status = ? "
-                                             "AND finished_at < ?",
-                                             v));
-          if (n == 0) continue;
+          SL_ASSIGN_OR_RETURN(auto gone,
+                              tx.retention().DeleteIfExpired(it.workflow_id, it.status, cutoff));
+          if (!gone) continue;
           deleted.push_back(it);
-          for (const auto& r : rows) paths.push_back(r.Text(0));
+          paths.insert(paths.end(), gone->begin(), gone->end());
         }
         return {};
       }));
@@ -153,7 +86,7 @@ Result<CleanupReport> RunCleanup(Store& store, files::FileStore& files,
     // them (no live lease any more): rows first, then the files and the folder.
     for (int round = 0; round < 10000; ++round) {
       SL_ASSIGN_OR_RETURN(auto done, store.WriteOne<std::vector<DeletedWorkflow>>([&](StoreTx& tx) {
-        return tx.DeleteMarkedWorkflows(batch);
+        return tx.workflows().DeleteMarked(batch);
       }));
       if (done.empty()) break;
       for (const auto& dw : done) {
@@ -176,25 +109,14 @@ Result<CleanupReport> RunCleanup(Store& store, files::FileStore& files,
   if (options.usage_days > 0) {
     const Millis cutoff = now - options.usage_days * kDay;
     if (options.dry_run) {
-      SL_ASSIGN_OR_RETURN(
-          report.usage_rows,
-          db::ReadValue<std::int64_t>(
-              store.database(), [&](db::Connection& c) -> Result<std::int64_t> {
-                const Value v[] = {cutoff};
-                SL_ASSIGN_OR_RETURN(
-                    auto r, c.QueryOne("SELECT count(*) FROM api_usage WHERE created_at < ?", v));
-                return r.Int(0);
-              }));
+      SL_ASSIGN_OR_RETURN(report.usage_rows, store.ReadOne<std::int64_t>([&](StoreTx& tx) {
+        return tx.usage().CountBefore(cutoff);
+      }));
     } else {
       while (true) {
-        SL_ASSIGN_OR_RETURN(
-            auto n, db::WriteValue<std::int64_t>(store.database(), [&](db::Connection& c) {
-              const Value v[] = {cutoff};
-              return c.Exec(
-                  "DELETE FROM api_usage WHERE id IN (SELECT id FROM api_usage WHERE "
-                  "created_at < ? ORDER BY created_at LIMIT 1000)",
-                  v);
-            }));
+        SL_ASSIGN_OR_RETURN(auto n, store.WriteOne<std::int64_t>([&](StoreTx& tx) {
+          return tx.usage().DeleteBefore(cutoff, 1000);
+        }));
         report.usage_rows += n;
         if (n == 0) break;
       }
@@ -204,27 +126,18 @@ Result<CleanupReport> RunCleanup(Store& store, files::FileStore& files,
     // Browser sessions and one-time sign-in links a day past their expiry or revocation
     // (API tokens stay until their owner deletes them: `tokens list` shows them expired).
     const Millis cutoff = now - kDay;
-    const Value v[] = {cutoff, cutoff};
-    const std::string where =
-        " FROM api_tokens WHERE kind IN ('session', 'login') AND (expires_at < ? OR "
-        "revoked_at < ?)";
     if (options.dry_run) {
-      SL_ASSIGN_OR_RETURN(report.sessions,
-                          db::ReadValue<std::int64_t>(
-                              store.database(), [&](db::Connection& c) -> Result<std::int64_t> {
-                                SL_ASSIGN_OR_RETURN(auto r,
-                                                    c.QueryOne("SELECT count(*)" + where, v));
-                                return r.Int(0);
-                              }));
+      SL_ASSIGN_OR_RETURN(report.sessions, store.ReadOne<std::int64_t>([&](StoreTx& tx) {
+        return tx.tokens().CountDeadSessions(cutoff);
+      }));
     } else {
-      SL_ASSIGN_OR_RETURN(report.sessions,
-                          db::WriteValue<std::int64_t>(store.database(), [&](db::Connection& c) {
-                            return c.Exec("DELETE" + where, v);
-                          }));
+      SL_ASSIGN_OR_RETURN(report.sessions, store.WriteOne<std::int64_t>([&](StoreTx& tx) {
+        return tx.tokens().DeleteDeadSessions(cutoff);
+      }));
     }
   }
   if (!options.dry_run) {
-    SL_RETURN_IF_ERROR(Vacuum(store, report));
+    SL_ASSIGN_OR_RETURN(report.vacuumed_pages, store.Compact());
     report.finished_at = core::WallMillis();
     nlohmann::json detail = {{"workflows", report.workflows.size()},
                              {"files", report.files},
@@ -234,19 +147,14 @@ Result<CleanupReport> RunCleanup(Store& store, files::FileStore& files,
     AuditEntry e;
     e.action = "cleanup.run";
     e.detail_json = detail.dump();
-    SL_RETURN_IF_ERROR(store.Write([&](StoreTx& tx) { return tx.AppendAudit(e); }));
+    SL_RETURN_IF_ERROR(store.Write([&](StoreTx& tx) { return tx.audit().Append(e); }));
   }
   return report;
 }
 
 Result<std::optional<Millis>> LastCleanup(Store& store) {
-  return db::ReadValue<std::optional<Millis>>(
-      store.database(), [&](db::Connection& c) -> Result<std::optional<Millis>> {
-        SL_ASSIGN_OR_RETURN(auto row, c.QueryOpt("SELECT created_at FROM audit_log WHERE action = "
-                                                 "'cleanup.run' ORDER BY created_at DESC LIMIT 1"));
-        if (!row) return std::optional<Millis>{};
-        return std::optional<Millis>(row->Int(0));
-      });
+  return store.ReadOne<std::optional<Millis>>(
+      [](StoreTx& tx) { return tx.audit().LastOf("cleanup.run"); });
 }
 
 }  // namespace storyloom::ops

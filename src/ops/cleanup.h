@@ -25,13 +25,8 @@ struct CleanupOptions {
   ProgressFn on_progress;
 };
 
-struct CleanupItem {
-  std::string workflow_id;
-  std::string status;
-  Millis finished_at = 0;
-  std::int64_t files = 0;
-  std::int64_t bytes = 0;
-};
+// A workflow deleted (or, dry run, that would be) and what its files held.
+using CleanupItem = ExpiredWorkflow;
 
 struct CleanupReport {
   bool dry_run = false;

@@ -8,54 +8,25 @@
 
 #include "core/clock.h"
 #include "core/hash.h"
-#include "db/database.h"
 
 namespace storyloom::ops {
 namespace fs = std::filesystem;
-using db::Value;
-
-namespace {
-
-struct Row {
-  std::string id, path, sha256, state;
-  std::int64_t size = 0;
-};
-
-// One page of generated_files in id order (keyset), outside any long transaction.
-Result<std::vector<Row>> Page(Store& store, const std::string& after, int limit) {
-  return db::ReadValue<std::vector<Row>>(
-      store.database(), [&](db::Connection& c) -> Result<std::vector<Row>> {
-        const Value v[] = {after, std::int64_t{limit}};
-        SL_ASSIGN_OR_RETURN(auto rows,
-                            c.Query("SELECT id, file_path, file_size, sha256, state FROM "
-                                    "generated_files WHERE id > ? ORDER BY id LIMIT ?",
-                                    v));
-        std::vector<Row> out;
-        for (const auto& r : rows)
-          out.push_back({r.Text(0), r.Text(1), r.Text(3), r.Text(4), r.Int(2)});
-        return out;
-      });
-}
-
-}  // namespace
 
 Result<FsckReport> RunFsck(Store& store, files::FileStore& files, const FsckOptions& options) {
   FsckReport report;
   std::int64_t total = 0;
   SL_ASSIGN_OR_RETURN(
-      auto count,
-      db::ReadValue<std::int64_t>(store.database(), [](db::Connection& c) -> Result<std::int64_t> {
-        SL_ASSIGN_OR_RETURN(auto r, c.QueryOne("SELECT count(*) FROM generated_files"));
-        return r.Int(0);
-      }));
+      auto count, store.ReadOne<std::int64_t>([](StoreTx& tx) { return tx.files().CountAll(); }));
   total = count;
   std::unordered_set<std::string> tracked;
   std::string after;
   while (true) {
-    SL_ASSIGN_OR_RETURN(auto page, Page(store, after, 500));
+    SL_ASSIGN_OR_RETURN(auto page, store.ReadOne<std::vector<FileCheckRow>>([&](StoreTx& tx) {
+      return tx.files().CheckPage(after, 500);
+    }));
     if (page.empty()) break;
     after = page.back().id;
-    for (const Row& r : page) {
+    for (const FileCheckRow& r : page) {
       tracked.insert(r.path);
       ++report.checked;
       if (options.on_progress) options.on_progress("files", report.checked, total);
@@ -72,7 +43,8 @@ Result<FsckReport> RunFsck(Store& store, files::FileStore& files, const FsckOpti
         }
         report.problems.push_back({"missing", r.id, r.path, "the file does not exist"});
         if (options.repair) {
-          SL_RETURN_IF_ERROR(store.Write([&](StoreTx& tx) { return tx.MarkFileMissing(r.id); }));
+          SL_RETURN_IF_ERROR(
+              store.Write([&](StoreTx& tx) { return tx.files().MarkMissing(r.id); }));
           ++report.marked_missing;
         }
         continue;
@@ -105,7 +77,7 @@ Result<FsckReport> RunFsck(Store& store, files::FileStore& files, const FsckOpti
         static_cast<Millis>(st.st_mtim.tv_sec) * 1000 + st.st_mtim.tv_nsec / 1000000;
     if (now - mtime < options.orphan_grace_ms) continue;
     // A row may have appeared since we read the list (a workflow finishing now).
-    auto row = store.ReadOne<GeneratedFile>([&](StoreTx& tx) { return tx.GetFileByPath(rel); });
+    auto row = store.ReadOne<GeneratedFile>([&](StoreTx& tx) { return tx.files().GetByPath(rel); });
     if (row) continue;
     report.orphans.push_back(rel);
     if (options.repair) {

@@ -10,14 +10,11 @@
 
 #include "core/clock.h"
 #include "core/storage_error.h"
-#include "db/database.h"
 #include "ops/analytics.h"
 #include "ops/backup.h"
 #include "ops/cleanup.h"
-#include "store/safe_sum.h"
 
 namespace storyloom::ops {
-using db::Value;
 
 ServerMetrics::ServerMetrics(Store& store, ServerMetricsOptions options)
     : store_(store), options_(std::move(options)) {
@@ -57,10 +54,9 @@ std::string ServerMetrics::Render() { return registry_.Render(); }
 void ServerMetrics::CollectDatabase(MetricsWriter& w) {
   using Clock = std::chrono::steady_clock;
   // Runs one timed read; false (and an error count) if it failed.
-  auto timed = [&](const std::string& name,
-                   const std::function<Result<void>(db::Connection&)>& fn) {
+  auto timed = [&](const std::string& name, const std::function<Result<void>(StoreTx&)>& fn) {
     const auto t0 = Clock::now();
-    auto r = store_.database().Read(fn);
+    auto r = store_.Read(fn);
     db_query_seconds_->With({name}).Observe(
         std::chrono::duration<double>(Clock::now() - t0).count());
     if (!r) scrape_errors_->With({name}).Inc();
@@ -69,11 +65,10 @@ void ServerMetrics::CollectDatabase(MetricsWriter& w) {
 
   // Workflows by status (workflows_status index) and the queue.
   std::map<std::string, std::int64_t> by_status;
-  const bool up = timed("workflow_counts", [&](db::Connection& c) -> Result<void> {
-    StoreTx tx(c);
+  const bool up = timed("workflow_counts", [&](StoreTx& tx) -> Result<void> {
     for (auto s : {WorkflowStatus::kQueued, WorkflowStatus::kRunning, WorkflowStatus::kCompleted,
                    WorkflowStatus::kFailed, WorkflowStatus::kCancelled}) {
-      SL_ASSIGN_OR_RETURN(by_status[std::string(ToString(s))], tx.CountWorkflows(s));
+      SL_ASSIGN_OR_RETURN(by_status[std::string(ToString(s))], tx.workflows().Count(s));
     }
     return {};
   });
@@ -93,13 +88,11 @@ void ServerMetrics::CollectDatabase(MetricsWriter& w) {
   // Phase durations, from the all-users rollup histogram.
   std::map<std::string, std::map<std::int64_t, std::int64_t>> phase_buckets;
   std::map<std::string, double> phase_sum;
-  timed("phase_rollup", [&](db::Connection& c) -> Result<void> {
-    SL_ASSIGN_OR_RETURN(auto rows, c.Query("SELECT phase, le_ms, sum(phases), sum(sum_ms) FROM "
-                                           "phase_duration_daily WHERE user_id = '*' "
-                                           "GROUP BY phase, le_ms"));
-    for (const auto& r : rows) {
-      phase_buckets[r.Text(0)][r.Int(1)] += r.Int(2);
-      phase_sum[r.Text(0)] += static_cast<double>(r.Int(3)) / 1000.0;
+  timed("phase_rollup", [&](StoreTx& tx) -> Result<void> {
+    SL_ASSIGN_OR_RETURN(auto rows, tx.rollups().PhaseDurations("*", "", ""));
+    for (const BucketRow& r : rows) {
+      phase_buckets[r.key][r.le] += r.count;
+      phase_sum[r.key] += static_cast<double>(r.sum) / 1000.0;
     }
     return {};
   });
@@ -128,18 +121,13 @@ void ServerMetrics::CollectDatabase(MetricsWriter& w) {
     double calls = 0, errors = 0, in = 0, out = 0, cost = 0;
   };
   std::map<std::pair<std::string, std::string>, Usage> usage;
-  timed("usage_rollup", [&](db::Connection& c) -> Result<void> {
-    // Saturating sums (store/safe_sum.h): rollups near 2^63 must not fail /metrics.
-    auto sum = [&](const char* col) { return store::SafeSum(c.dialect(), col); };
-    SL_ASSIGN_OR_RETURN(auto rows,
-                        c.Query(fmt::format("SELECT provider, model, {}, {}, {}, {}, {} FROM "
-                                            "usage_model_daily GROUP BY provider, model",
-                                            sum("calls"), sum("errors"), sum("input_tokens"),
-                                            sum("output_tokens"), sum("cost_nusd"))));
-    for (const auto& r : rows) {
-      usage[{r.Text(0), r.Text(1)}] = {static_cast<double>(r.Int(2)), static_cast<double>(r.Int(3)),
-                                       static_cast<double>(r.Int(4)), static_cast<double>(r.Int(5)),
-                                       static_cast<double>(r.Int(6)) / 1e9};
+  timed("usage_rollup", [&](StoreTx& tx) -> Result<void> {
+    SL_ASSIGN_OR_RETURN(auto rows, tx.rollups().UsageByModel("", "", ""));
+    for (const CostGroup& g : rows) {
+      usage[{g.provider, g.model}] = {static_cast<double>(g.calls), static_cast<double>(g.errors),
+                                      static_cast<double>(g.input_tokens),
+                                      static_cast<double>(g.output_tokens),
+                                      static_cast<double>(g.cost_nusd) / 1e9};
     }
     return {};
   });
@@ -164,19 +152,18 @@ void ServerMetrics::CollectDatabase(MetricsWriter& w) {
 
   // Database size.
   double db_bytes = 0, free_pages = -1;
-  timed("database_size", [&](db::Connection& c) -> Result<void> {
-    if (c.dialect() == db::Dialect::kSqlite) {
-      SL_ASSIGN_OR_RETURN(auto pages, c.QueryOne("PRAGMA page_count"));
-      SL_ASSIGN_OR_RETURN(auto size, c.QueryOne("PRAGMA page_size"));
-      SL_ASSIGN_OR_RETURN(auto fl, c.QueryOne("PRAGMA freelist_count"));
-      db_bytes = static_cast<double>(pages.Int(0)) * static_cast<double>(size.Int(0));
-      free_pages = static_cast<double>(fl.Int(0));
+  {
+    const auto t0 = Clock::now();
+    auto size = store_.Size();
+    db_query_seconds_->With({"database_size"})
+        .Observe(std::chrono::duration<double>(Clock::now() - t0).count());
+    if (size) {
+      db_bytes = static_cast<double>(size->bytes);
+      free_pages = static_cast<double>(size->free_pages);
     } else {
-      SL_ASSIGN_OR_RETURN(auto r, c.QueryOne("SELECT pg_database_size(current_database())"));
-      db_bytes = static_cast<double>(r.Int(0));
+      scrape_errors_->With({"database_size"}).Inc();
     }
-    return {};
-  });
+  }
   w.Family("storyloom_database_size_bytes", "gauge", "Size of the database.");
   w.Sample("storyloom_database_size_bytes", {}, {}, db_bytes);
   if (!options_.sqlite_path.empty()) {
@@ -188,7 +175,7 @@ void ServerMetrics::CollectDatabase(MetricsWriter& w) {
              "SQLite pages on the freelist (reclaimable).");
     w.Sample("storyloom_database_free_pages", {}, {}, free_pages);
   }
-  const db::Stats st = store_.database().stats();
+  const DatabaseStats st = store_.stats();
   w.Family("storyloom_database_write_transactions_total", "counter",
            "Write transactions committed.");
   w.Sample("storyloom_database_write_transactions_total", {}, {},

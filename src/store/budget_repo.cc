@@ -17,14 +17,14 @@ namespace {
 constexpr std::int64_t kBudgetLockKey = 0x736c2d6275646774LL;
 }  // namespace
 
-Result<void> StoreTx::LockBudgets() {
+Result<void> BudgetRepo::Lock() {
   if (c_.dialect() != db::Dialect::kPostgres) return {};
   const Value v[] = {kBudgetLockKey};
   SL_RETURN_IF_ERROR(c_.Query("SELECT pg_advisory_xact_lock(?)", v));
   return {};
 }
 
-Result<BudgetLimits> StoreTx::GetUserBudget(std::string_view user_id) {
+Result<BudgetLimits> BudgetRepo::GetLimits(std::string_view user_id) {
   const Value v[] = {std::string(user_id)};
   SL_ASSIGN_OR_RETURN(
       auto row,
@@ -33,7 +33,7 @@ Result<BudgetLimits> StoreTx::GetUserBudget(std::string_view user_id) {
   return BudgetLimits{row->OptInt(0), row->OptInt(1)};
 }
 
-Result<void> StoreTx::SetUserBudget(std::string_view user_id, const BudgetLimits& b) {
+Result<void> BudgetRepo::SetLimits(std::string_view user_id, const BudgetLimits& b) {
   if ((b.hard_nusd && *b.hard_nusd < 0) || (b.soft_nusd && *b.soft_nusd < 0)) {
     return Fail(Error::InvalidArgument("budgets must not be negative", "monthly_usd"));
   }
@@ -46,7 +46,7 @@ Result<void> StoreTx::SetUserBudget(std::string_view user_id, const BudgetLimits
   return {};
 }
 
-Result<NanoUsd> StoreTx::CostSince(std::string_view from_day, std::string_view user_id) {
+Result<NanoUsd> BudgetRepo::CostSince(std::string_view from_day, std::string_view user_id) {
   std::vector<Value> v{std::string(from_day)};
   const std::string sum = store::SafeSum(c_.dialect(), "cost_nusd");
   std::string sql = "SELECT " + sum + " FROM usage_daily WHERE day >= ?";
@@ -58,7 +58,7 @@ Result<NanoUsd> StoreTx::CostSince(std::string_view from_day, std::string_view u
   return row.Int(0);
 }
 
-Result<NanoUsd> StoreTx::LiveReservations(Millis now, std::string_view user_id) {
+Result<NanoUsd> BudgetRepo::LiveReservations(Millis now, std::string_view user_id) {
   std::vector<Value> v{now};
   const std::string sum = store::SafeSum(c_.dialect(), "amount_nusd");
   std::string sql = "SELECT " + sum + " FROM budget_reservations WHERE expires_at > ?";
@@ -70,8 +70,9 @@ Result<NanoUsd> StoreTx::LiveReservations(Millis now, std::string_view user_id) 
   return row.Int(0);
 }
 
-Result<std::pair<NanoUsd, NanoUsd>> StoreTx::SpentAndReserved(std::string_view from_day, Millis now,
-                                                              std::string_view user_id) {
+Result<std::pair<NanoUsd, NanoUsd>> BudgetRepo::SpentAndReserved(std::string_view from_day,
+                                                                 Millis now,
+                                                                 std::string_view user_id) {
   std::vector<Value> v;
   std::string sql;
   const std::string cost = store::SafeSum(c_.dialect(), "cost_nusd");
@@ -89,8 +90,8 @@ Result<std::pair<NanoUsd, NanoUsd>> StoreTx::SpentAndReserved(std::string_view f
   return std::pair<NanoUsd, NanoUsd>{row.Int(0), row.Int(1)};
 }
 
-Result<std::string> StoreTx::AddReservation(std::string_view user_id, NanoUsd amount, Millis now,
-                                            Millis expires_at) {
+Result<std::string> BudgetRepo::AddReservation(std::string_view user_id, NanoUsd amount, Millis now,
+                                               Millis expires_at) {
   std::string id = core::NewId();
   const Value v[] = {id, std::string(user_id), amount, now, expires_at};
   SL_RETURN_IF_ERROR(
@@ -100,19 +101,19 @@ Result<std::string> StoreTx::AddReservation(std::string_view user_id, NanoUsd am
   return id;
 }
 
-Result<void> StoreTx::DeleteReservation(std::string_view id) {
+Result<void> BudgetRepo::DeleteReservation(std::string_view id) {
   const Value v[] = {std::string(id)};
   SL_RETURN_IF_ERROR(c_.Exec("DELETE FROM budget_reservations WHERE id = ?", v));
   return {};
 }
 
-Result<std::int64_t> StoreTx::DeleteExpiredReservations(Millis now) {
+Result<std::int64_t> BudgetRepo::DeleteExpiredReservations(Millis now) {
   const Value v[] = {now};
   return c_.Exec("DELETE FROM budget_reservations WHERE expires_at <= ?", v);
 }
 
-Result<bool> StoreTx::MarkBudgetAlert(std::string_view scope, std::string_view period,
-                                      std::string_view kind, Millis now) {
+Result<bool> BudgetRepo::MarkAlert(std::string_view scope, std::string_view period,
+                                   std::string_view kind, Millis now) {
   const Value v[] = {std::string(scope), std::string(period), std::string(kind), now};
   SL_ASSIGN_OR_RETURN(std::int64_t n,
                       c_.Exec("INSERT INTO budget_alerts (scope, period, kind, created_at) "

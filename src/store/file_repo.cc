@@ -30,7 +30,7 @@ bool IsHexSha256(std::string_view s) {
 
 }  // namespace
 
-Result<GeneratedFile> StoreTx::AddGeneratedFile(const NewFile& f) {
+Result<GeneratedFile> FileRepo::Add(const NewFile& f) {
   if (f.file_path.empty() || f.file_path.front() == '/' ||
       f.file_path.find("..") != std::string::npos) {
     return Fail(Error::InvalidArgument("file_path must be relative to save_outputs/", "file_path"));
@@ -94,7 +94,7 @@ Result<GeneratedFile> StoreTx::AddGeneratedFile(const NewFile& f) {
   return out;
 }
 
-Result<GeneratedFile> StoreTx::GetFile(std::string_view id) {
+Result<GeneratedFile> FileRepo::Get(std::string_view id) {
   const Value v[] = {std::string(id)};
   SL_ASSIGN_OR_RETURN(auto row, c_.QueryOpt(fmt::format("SELECT {} FROM {} WHERE f.id = ?{}",
                                                         kFileColumns, kFileFrom, kVisible),
@@ -103,7 +103,7 @@ Result<GeneratedFile> StoreTx::GetFile(std::string_view id) {
   return store::FileFromRow(*row);
 }
 
-Result<GeneratedFile> StoreTx::GetFileByPath(std::string_view file_path) {
+Result<GeneratedFile> FileRepo::GetByPath(std::string_view file_path) {
   const Value v[] = {std::string(file_path)};
   SL_ASSIGN_OR_RETURN(auto row, c_.QueryOpt(fmt::format("SELECT {} FROM {} WHERE f.file_path = ?{}",
                                                         kFileColumns, kFileFrom, kVisible),
@@ -112,7 +112,7 @@ Result<GeneratedFile> StoreTx::GetFileByPath(std::string_view file_path) {
   return store::FileFromRow(*row);
 }
 
-Result<Page<GeneratedFile>> StoreTx::ListFiles(const FileFilter& f) {
+Result<Page<GeneratedFile>> FileRepo::List(const FileFilter& f) {
   SL_RETURN_IF_ERROR(store::CheckIdCursor(f.cursor));
   const int limit = store::ClampLimit(f.limit);
   std::string sql =
@@ -146,19 +146,35 @@ Result<Page<GeneratedFile>> StoreTx::ListFiles(const FileFilter& f) {
   return page;
 }
 
-Result<GeneratedFile> StoreTx::DeleteFile(std::string_view id) {
-  SL_ASSIGN_OR_RETURN(GeneratedFile f, GetFile(id));
+Result<GeneratedFile> FileRepo::Delete(std::string_view id) {
+  SL_ASSIGN_OR_RETURN(GeneratedFile f, Get(id));
   const Value v[] = {std::string(id)};
   SL_RETURN_IF_ERROR(c_.Exec("DELETE FROM generated_files WHERE id = ?", v));
   return f;
 }
 
-Result<void> StoreTx::MarkFileMissing(std::string_view id) {
+Result<void> FileRepo::MarkMissing(std::string_view id) {
   const Value v[] = {std::string(id)};
   SL_ASSIGN_OR_RETURN(auto n,
                       c_.Exec("UPDATE generated_files SET state = 'missing' WHERE id = ?", v));
   if (n == 0) return Fail(Error::NotFound(fmt::format("file {} does not exist", id)));
   return {};
+}
+
+Result<std::int64_t> FileRepo::CountAll() {
+  SL_ASSIGN_OR_RETURN(auto r, c_.QueryOne("SELECT count(*) FROM generated_files"));
+  return r.Int(0);
+}
+
+Result<std::vector<FileCheckRow>> FileRepo::CheckPage(std::string_view after, int limit) {
+  const Value v[] = {std::string(after), std::int64_t{limit}};
+  SL_ASSIGN_OR_RETURN(auto rows, c_.Query("SELECT id, file_path, file_size, sha256, state FROM "
+                                          "generated_files WHERE id > ? ORDER BY id LIMIT ?",
+                                          v));
+  std::vector<FileCheckRow> out;
+  out.reserve(rows.size());
+  for (const auto& r : rows) out.push_back({r.Text(0), r.Text(1), r.Text(3), r.Text(4), r.Int(2)});
+  return out;
 }
 
 }  // namespace storyloom

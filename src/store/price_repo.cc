@@ -49,7 +49,7 @@ Result<std::vector<ModelPrice>> Prices(db::Connection& c, std::string_view sql,
 
 }  // namespace
 
-Result<std::vector<ModelPrice>> StoreTx::ListPrices(bool current_only, Millis at) {
+Result<std::vector<ModelPrice>> PriceRepo::List(bool current_only, Millis at) {
   if (!current_only) {
     return Prices(
         c_,
@@ -67,8 +67,8 @@ Result<std::vector<ModelPrice>> StoreTx::ListPrices(bool current_only, Millis at
                 v);
 }
 
-Result<std::vector<ModelPrice>> StoreTx::PricesInEffect(std::string_view provider,
-                                                        std::string_view operation, Millis at) {
+Result<std::vector<ModelPrice>> PriceRepo::InEffect(std::string_view provider,
+                                                    std::string_view operation, Millis at) {
   const Value v[] = {std::string(provider), std::string(operation), at, at};
   return Prices(c_,
                 fmt::format("SELECT {} FROM model_prices WHERE provider = ? AND operation = ? AND "
@@ -78,7 +78,7 @@ Result<std::vector<ModelPrice>> StoreTx::PricesInEffect(std::string_view provide
                 v);
 }
 
-Result<ModelPrice> StoreTx::AddPrice(const ModelPrice& p) {
+Result<ModelPrice> PriceRepo::Add(const ModelPrice& p) {
   if (p.provider.empty()) return Fail(Error::InvalidArgument("provider is required", "provider"));
   if (p.model_pattern.empty()) return Fail(Error::InvalidArgument("model is required", "model"));
   if (p.operation != "chat" && p.operation != "image" && p.operation != "speech") {

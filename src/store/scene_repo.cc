@@ -11,7 +11,7 @@ namespace storyloom {
 
 using db::Value;
 
-Result<void> StoreTx::UpsertPhase(const WorkflowPhase& p) {
+Result<void> PhaseRepo::Upsert(const WorkflowPhase& p) {
   const Value v[] = {p.workflow_id,
                      std::string(ToString(p.phase)),
                      std::string(ToString(p.status)),
@@ -30,7 +30,7 @@ Result<void> StoreTx::UpsertPhase(const WorkflowPhase& p) {
   return {};
 }
 
-Result<std::vector<WorkflowPhase>> StoreTx::ListPhases(std::string_view workflow_id) {
+Result<std::vector<WorkflowPhase>> PhaseRepo::List(std::string_view workflow_id) {
   const Value v[] = {std::string(workflow_id)};
   SL_ASSIGN_OR_RETURN(auto rows, c_.Query("SELECT workflow_id, phase, status, attempts, "
                                           "started_at, finished_at, error, output FROM "
@@ -58,7 +58,7 @@ Result<std::vector<WorkflowPhase>> StoreTx::ListPhases(std::string_view workflow
   return out;
 }
 
-Result<Scene> StoreTx::AddScene(const Scene& s) {
+Result<Scene> SceneRepo::Add(const Scene& s) {
   if (s.scene_number < 1) {
     return Fail(Error::InvalidArgument("scene_number must be at least 1", "scene_number"));
   }
@@ -94,7 +94,7 @@ Result<Scene> StoreTx::AddScene(const Scene& s) {
   return out;
 }
 
-Result<void> StoreTx::UpdateScene(const Scene& s) {
+Result<void> SceneRepo::Update(const Scene& s) {
   const Value v[] = {s.title,
                      s.description,
                      s.image_prompt,
@@ -111,7 +111,7 @@ Result<void> StoreTx::UpdateScene(const Scene& s) {
   return {};
 }
 
-Result<std::vector<Scene>> StoreTx::ListScenes(std::string_view workflow_id) {
+Result<std::vector<Scene>> SceneRepo::List(std::string_view workflow_id) {
   const Value v[] = {std::string(workflow_id)};
   SL_ASSIGN_OR_RETURN(auto rows,
                       c_.Query(fmt::format("SELECT {} FROM scenes WHERE workflow_id = ? ORDER "

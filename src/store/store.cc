@@ -1,6 +1,7 @@
 #include "storyloom/store.h"
 
 #include "db/database.h"
+#include "db/migrations.h"
 
 namespace storyloom {
 
@@ -30,23 +31,38 @@ Result<void> Store::Read(const std::function<Result<void>(StoreTx&)>& fn) {
   });
 }
 
+BackendCapabilities Store::capabilities() const { return db_->capabilities(); }
+std::string Store::display_url() const { return db_->display_url(); }
+DatabaseStats Store::stats() const { return db_->stats(); }
+Result<DatabaseSize> Store::Size() { return db_->Size(); }
+Result<std::int64_t> Store::Compact() { return db_->Compact(); }
+
+Result<SchemaStatus> Store::Schema() {
+  SL_ASSIGN_OR_RETURN(auto st, db::GetMigrationStatus(*db_));
+  return SchemaStatus{st.current_version, st.latest_version, static_cast<int>(st.pending.size())};
+}
+
+Result<std::unique_ptr<Listener>> Store::Listen(const std::string& channel) {
+  return db_->Listen(channel);
+}
+
 Result<CreateResult> Store::CreateWorkflow(const NewWorkflow& w) {
-  return WriteOne<CreateResult>([&](StoreTx& tx) { return tx.CreateWorkflow(w); });
+  return WriteOne<CreateResult>([&](StoreTx& tx) { return tx.workflows().Create(w); });
 }
 Result<Workflow> Store::GetWorkflow(std::string_view id) {
-  return ReadOne<Workflow>([&](StoreTx& tx) { return tx.GetWorkflow(id); });
+  return ReadOne<Workflow>([&](StoreTx& tx) { return tx.workflows().Get(id); });
 }
 Result<Page<Workflow>> Store::ListWorkflows(const WorkflowFilter& f) {
-  return ReadOne<Page<Workflow>>([&](StoreTx& tx) { return tx.ListWorkflows(f); });
+  return ReadOne<Page<Workflow>>([&](StoreTx& tx) { return tx.workflows().List(f); });
 }
 Result<void> Store::UpdateWorkflow(std::string_view id, const WorkflowUpdate& u) {
-  return Write([&](StoreTx& tx) { return tx.UpdateWorkflow(id, u); });
+  return Write([&](StoreTx& tx) { return tx.workflows().Update(id, u); });
 }
 Result<GeneratedFile> Store::AddGeneratedFile(const NewFile& f) {
-  return WriteOne<GeneratedFile>([&](StoreTx& tx) { return tx.AddGeneratedFile(f); });
+  return WriteOne<GeneratedFile>([&](StoreTx& tx) { return tx.files().Add(f); });
 }
 Result<ApiUsage> Store::RecordUsage(const ApiUsage& u) {
-  return WriteOne<ApiUsage>([&](StoreTx& tx) { return tx.RecordUsage(u); });
+  return WriteOne<ApiUsage>([&](StoreTx& tx) { return tx.usage().Record(u); });
 }
 
 }  // namespace storyloom

@@ -18,7 +18,7 @@ bool IsOperation(std::string_view op) { return op == "chat" || op == "image" || 
 
 }  // namespace
 
-Result<ApiUsage> StoreTx::RecordUsage(const ApiUsage& u) {
+Result<ApiUsage> UsageRepo::Record(const ApiUsage& u) {
   if (u.user_id.empty()) return Fail(Error::InvalidArgument("user_id is required", "user_id"));
   if (u.provider.empty()) return Fail(Error::InvalidArgument("provider is required", "provider"));
   if (!IsOperation(u.operation)) {
@@ -115,7 +115,7 @@ Result<ApiUsage> StoreTx::RecordUsage(const ApiUsage& u) {
   return out;
 }
 
-Result<Page<ApiUsage>> StoreTx::ListUsage(const UsageFilter& f) {
+Result<Page<ApiUsage>> UsageRepo::List(const UsageFilter& f) {
   SL_ASSIGN_OR_RETURN(std::int64_t after, store::ParseIntCursor(f.cursor));
   const int limit = store::ClampLimit(f.limit);
   std::string sql = fmt::format("SELECT {} FROM api_usage WHERE id > ?", store::kUsageColumns);
@@ -148,7 +148,7 @@ Result<Page<ApiUsage>> StoreTx::ListUsage(const UsageFilter& f) {
   return page;
 }
 
-Result<std::pair<NanoUsd, bool>> StoreTx::WorkflowCost(std::string_view workflow_id) {
+Result<std::pair<NanoUsd, bool>> UsageRepo::WorkflowCost(std::string_view workflow_id) {
   const Value v[] = {std::string(workflow_id)};
   SL_ASSIGN_OR_RETURN(auto row, c_.QueryOne("SELECT " + store::SafeSum(c_.dialect(), "cost_nusd") +
                                                 ", count(*) - count(cost_nusd) FROM api_usage "
@@ -157,9 +157,9 @@ Result<std::pair<NanoUsd, bool>> StoreTx::WorkflowCost(std::string_view workflow
   return std::pair<NanoUsd, bool>{row.Int(0), row.Int(1) > 0};
 }
 
-Result<std::vector<UsageDaily>> StoreTx::ListUsageDaily(std::string_view from_day,
-                                                        std::string_view to_day,
-                                                        std::string_view user_id) {
+Result<std::vector<UsageDaily>> UsageRepo::ListDaily(std::string_view from_day,
+                                                     std::string_view to_day,
+                                                     std::string_view user_id) {
   std::string sql =
       "SELECT day, user_id, provider, model, operation, calls, errors, input_tokens, "
       "cached_input_tokens, output_tokens, reasoning_tokens, images, characters, audio_ms, "
@@ -201,6 +201,21 @@ Result<std::vector<UsageDaily>> StoreTx::ListUsageDaily(std::string_view from_da
     out.push_back(std::move(d));
   }
   return out;
+}
+
+Result<std::int64_t> UsageRepo::CountBefore(Millis cutoff) {
+  const Value v[] = {cutoff};
+  SL_ASSIGN_OR_RETURN(auto r,
+                      c_.QueryOne("SELECT count(*) FROM api_usage WHERE created_at < ?", v));
+  return r.Int(0);
+}
+
+Result<std::int64_t> UsageRepo::DeleteBefore(Millis cutoff, int limit) {
+  const Value v[] = {cutoff, std::int64_t{limit}};
+  return c_.Exec(
+      "DELETE FROM api_usage WHERE id IN (SELECT id FROM api_usage WHERE created_at < ? "
+      "ORDER BY created_at LIMIT ?)",
+      v);
 }
 
 }  // namespace storyloom

@@ -10,8 +10,8 @@ namespace storyloom {
 
 using db::Value;
 
-Result<std::vector<WorkflowUsage>> StoreTx::UsageByWorkflow(Millis from, Millis to,
-                                                            std::string_view user_id) {
+Result<std::vector<WorkflowUsage>> UsageRepo::ByWorkflow(Millis from, Millis to,
+                                                         std::string_view user_id) {
   // Saturating sums (store/safe_sum.h): many rows at the input bounds cannot make it fail.
   auto sum = [&](std::string_view col) { return store::SafeSum(c_.dialect(), col); };
   std::string sql = fmt::format(

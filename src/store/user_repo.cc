@@ -23,8 +23,8 @@ Result<void> CheckUsername(std::string_view name) {
     const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
                     c == '_' || c == '-' || c == '.' || c == '@';
     if (!ok) {
-      return Fail(Error::InvalidArgument(
-          "username may contain letters, digits and _ - . @ only", "username"));
+      return Fail(Error::InvalidArgument("username may contain letters, digits and _ - . @ only",
+                                         "username"));
     }
   }
   return {};
@@ -32,7 +32,7 @@ Result<void> CheckUsername(std::string_view name) {
 
 }  // namespace
 
-Result<User> StoreTx::CreateUser(const User& u) {
+Result<User> UserRepo::Create(const User& u) {
   SL_RETURN_IF_ERROR(CheckUsername(u.username));
   User out = u;
   if (out.id.empty()) out.id = core::NewId();
@@ -59,31 +59,32 @@ Result<User> StoreTx::CreateUser(const User& u) {
   return out;
 }
 
-Result<User> StoreTx::GetUser(std::string_view id) {
+Result<User> UserRepo::Get(std::string_view id) {
   const Value v[] = {std::string(id)};
-  SL_ASSIGN_OR_RETURN(auto row,
-                      c_.QueryOpt(fmt::format("SELECT {} FROM users WHERE id = ?", kUserColumns), v));
+  SL_ASSIGN_OR_RETURN(
+      auto row, c_.QueryOpt(fmt::format("SELECT {} FROM users WHERE id = ?", kUserColumns), v));
   if (!row) return Fail(Error::NotFound(fmt::format("user {} does not exist", id)));
   return store::UserFromRow(*row);
 }
 
-Result<User> StoreTx::FindUserByName(std::string_view username) {
+Result<User> UserRepo::FindByName(std::string_view username) {
   const Value v[] = {std::string(username)};
   SL_ASSIGN_OR_RETURN(
-      auto row, c_.QueryOpt(fmt::format("SELECT {} FROM users WHERE username = ?", kUserColumns), v));
+      auto row,
+      c_.QueryOpt(fmt::format("SELECT {} FROM users WHERE username = ?", kUserColumns), v));
   if (!row) return Fail(Error::NotFound(fmt::format("user '{}' does not exist", username)));
   return store::UserFromRow(*row);
 }
 
-Result<std::vector<User>> StoreTx::ListUsers() {
-  SL_ASSIGN_OR_RETURN(auto rows,
-                      c_.Query(fmt::format("SELECT {} FROM users ORDER BY username", kUserColumns)));
+Result<std::vector<User>> UserRepo::List() {
+  SL_ASSIGN_OR_RETURN(
+      auto rows, c_.Query(fmt::format("SELECT {} FROM users ORDER BY username", kUserColumns)));
   std::vector<User> out;
   for (const auto& r : rows) out.push_back(store::UserFromRow(r));
   return out;
 }
 
-Result<void> StoreTx::UpdateUser(const User& u) {
+Result<void> UserRepo::Update(const User& u) {
   const Value v[] = {db::TextOrNull(u.email),
                      std::string(ToString(u.role)),
                      u.password_hash,
@@ -99,20 +100,24 @@ Result<void> StoreTx::UpdateUser(const User& u) {
   return {};
 }
 
-Result<std::int64_t> StoreTx::CountUsers() {
+Result<std::int64_t> UserRepo::Count() {
   SL_ASSIGN_OR_RETURN(auto row, c_.QueryOne("SELECT count(*) FROM users"));
   return row.Int(0);
 }
 
-Result<ApiToken> StoreTx::CreateToken(const ApiToken& t) {
+Result<ApiToken> TokenRepo::Create(const ApiToken& t) {
   if (t.kind != "api" && t.kind != "session" && t.kind != "login") {
     return Fail(Error::InvalidArgument("token kind must be api, session or login", "kind"));
   }
   ApiToken out = t;
   if (out.id.empty()) out.id = core::NewId();
   if (out.created_at == 0) out.created_at = core::WallMillis();
-  const Value v[] = {out.id,         out.user_id,     out.name,
-                     out.kind,       out.token_hash,  out.created_at,
+  const Value v[] = {out.id,
+                     out.user_id,
+                     out.name,
+                     out.kind,
+                     out.token_hash,
+                     out.created_at,
                      db::OptInt(out.expires_at)};
   auto r = c_.Exec(
       "INSERT INTO api_tokens (id, user_id, name, kind, token_hash, created_at, expires_at) "
@@ -127,7 +132,7 @@ Result<ApiToken> StoreTx::CreateToken(const ApiToken& t) {
   return out;
 }
 
-Result<ApiToken> StoreTx::FindTokenByHash(std::string_view token_hash) {
+Result<ApiToken> TokenRepo::FindByHash(std::string_view token_hash) {
   const Value v[] = {std::string(token_hash)};
   SL_ASSIGN_OR_RETURN(auto row, c_.QueryOpt(fmt::format("SELECT {} FROM api_tokens WHERE "
                                                         "token_hash = ?",
@@ -137,15 +142,16 @@ Result<ApiToken> StoreTx::FindTokenByHash(std::string_view token_hash) {
   return store::TokenFromRow(*row);
 }
 
-Result<ApiToken> StoreTx::GetToken(std::string_view id) {
+Result<ApiToken> TokenRepo::Get(std::string_view id) {
   const Value v[] = {std::string(id)};
   SL_ASSIGN_OR_RETURN(
-      auto row, c_.QueryOpt(fmt::format("SELECT {} FROM api_tokens WHERE id = ?", kTokenColumns), v));
+      auto row,
+      c_.QueryOpt(fmt::format("SELECT {} FROM api_tokens WHERE id = ?", kTokenColumns), v));
   if (!row) return Fail(Error::NotFound(fmt::format("token {} does not exist", id)));
   return store::TokenFromRow(*row);
 }
 
-Result<std::vector<ApiToken>> StoreTx::ListTokens(std::string_view user_id) {
+Result<std::vector<ApiToken>> TokenRepo::List(std::string_view user_id) {
   std::string sql = fmt::format("SELECT {} FROM api_tokens WHERE kind = 'api'", kTokenColumns);
   std::vector<Value> params;
   if (!user_id.empty()) {
@@ -159,7 +165,7 @@ Result<std::vector<ApiToken>> StoreTx::ListTokens(std::string_view user_id) {
   return out;
 }
 
-Result<void> StoreTx::RevokeToken(std::string_view id, Millis at) {
+Result<void> TokenRepo::Revoke(std::string_view id, Millis at) {
   const Value v[] = {at, std::string(id)};
   SL_ASSIGN_OR_RETURN(auto n, c_.Exec("UPDATE api_tokens SET revoked_at = coalesce(revoked_at, ?) "
                                       "WHERE id = ?",
@@ -168,18 +174,34 @@ Result<void> StoreTx::RevokeToken(std::string_view id, Millis at) {
   return {};
 }
 
-Result<std::int64_t> StoreTx::RevokeUserTokens(std::string_view user_id, std::string_view kind,
-                                               Millis at) {
+Result<std::int64_t> TokenRepo::RevokeAllOfUser(std::string_view user_id, std::string_view kind,
+                                                Millis at) {
   const Value v[] = {at, std::string(user_id), std::string(kind)};
   return c_.Exec(
       "UPDATE api_tokens SET revoked_at = ? WHERE user_id = ? AND kind = ? AND revoked_at IS NULL",
       v);
 }
 
-Result<void> StoreTx::TouchToken(std::string_view id, Millis at) {
+Result<void> TokenRepo::Touch(std::string_view id, Millis at) {
   const Value v[] = {at, std::string(id)};
   SL_RETURN_IF_ERROR(c_.Exec("UPDATE api_tokens SET last_used_at = ? WHERE id = ?", v));
   return {};
+}
+
+namespace {
+constexpr std::string_view kDeadSessions =
+    " FROM api_tokens WHERE kind IN ('session', 'login') AND (expires_at < ? OR revoked_at < ?)";
+}  // namespace
+
+Result<std::int64_t> TokenRepo::CountDeadSessions(Millis cutoff) {
+  const Value v[] = {cutoff, cutoff};
+  SL_ASSIGN_OR_RETURN(auto r, c_.QueryOne("SELECT count(*)" + std::string(kDeadSessions), v));
+  return r.Int(0);
+}
+
+Result<std::int64_t> TokenRepo::DeleteDeadSessions(Millis cutoff) {
+  const Value v[] = {cutoff, cutoff};
+  return c_.Exec("DELETE" + std::string(kDeadSessions), v);
 }
 
 }  // namespace storyloom

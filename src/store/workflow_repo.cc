@@ -36,7 +36,7 @@ std::size_t CodePoints(std::string_view s) {
 
 }  // namespace
 
-Result<CreateResult> StoreTx::CreateWorkflow(const NewWorkflow& w) {
+Result<CreateResult> WorkflowRepo::Create(const NewWorkflow& w) {
   if (w.user_id.empty()) return Fail(Error::InvalidArgument("user_id is required", "user_id"));
   if (w.prompt.empty()) return Fail(Error::InvalidArgument("prompt must not be empty", "prompt"));
   if (!w.idempotency_key.empty()) {
@@ -82,7 +82,7 @@ Result<CreateResult> StoreTx::CreateWorkflow(const NewWorkflow& w) {
   return CreateResult{std::move(out), true};
 }
 
-Result<Workflow> StoreTx::GetWorkflow(std::string_view id) {
+Result<Workflow> WorkflowRepo::Get(std::string_view id) {
   const Value v[] = {std::string(id)};
   SL_ASSIGN_OR_RETURN(auto row, c_.QueryOpt(fmt::format("SELECT {} FROM workflows WHERE id = ? AND "
                                                         "delete_requested = 0",
@@ -92,7 +92,7 @@ Result<Workflow> StoreTx::GetWorkflow(std::string_view id) {
   return store::WorkflowFromRow(*row);
 }
 
-Result<Page<Workflow>> StoreTx::ListWorkflows(const WorkflowFilter& f) {
+Result<Page<Workflow>> WorkflowRepo::List(const WorkflowFilter& f) {
   SL_RETURN_IF_ERROR(store::CheckIdCursor(f.cursor));
   const int limit = store::ClampLimit(f.limit);
   std::string sql =
@@ -140,7 +140,7 @@ Result<Page<Workflow>> StoreTx::ListWorkflows(const WorkflowFilter& f) {
   return page;
 }
 
-Result<void> StoreTx::UpdateWorkflow(std::string_view id, const WorkflowUpdate& u) {
+Result<void> WorkflowRepo::Update(std::string_view id, const WorkflowUpdate& u) {
   std::string sql = "UPDATE workflows SET updated_at = ?";
   std::vector<Value> params{core::WallMillis()};
   auto set = [&](std::string_view col, Value v) {
@@ -175,7 +175,7 @@ Result<void> StoreTx::UpdateWorkflow(std::string_view id, const WorkflowUpdate& 
   return {};
 }
 
-Result<std::vector<GeneratedFile>> StoreTx::DeleteWorkflow(std::string_view id) {
+Result<std::vector<GeneratedFile>> WorkflowRepo::Delete(std::string_view id) {
   const Value v[] = {std::string(id)};
   SL_ASSIGN_OR_RETURN(auto rows, c_.Query(fmt::format("SELECT {} FROM {} WHERE f.workflow_id = ?",
                                                       store::kFileColumns, store::kFileFrom),
@@ -187,8 +187,8 @@ Result<std::vector<GeneratedFile>> StoreTx::DeleteWorkflow(std::string_view id) 
   return files;
 }
 
-Result<WorkflowDeletion> StoreTx::RequestDeleteWorkflow(std::string_view id) {
-  SL_RETURN_IF_ERROR(GetWorkflow(id));  // not_found for missing and already-marked ones
+Result<WorkflowDeletion> WorkflowRepo::RequestDelete(std::string_view id) {
+  SL_RETURN_IF_ERROR(Get(id));  // not_found for missing and already-marked ones
   const Value v[] = {std::string(id)};
   SL_ASSIGN_OR_RETURN(auto rows, c_.Query(fmt::format("SELECT {} FROM {} WHERE f.workflow_id = ?",
                                                       store::kFileColumns, store::kFileFrom),
@@ -215,14 +215,14 @@ Result<WorkflowDeletion> StoreTx::RequestDeleteWorkflow(std::string_view id) {
   return out;
 }
 
-Result<bool> StoreTx::WorkflowRowExists(std::string_view id) {
+Result<bool> WorkflowRepo::RowExists(std::string_view id) {
   const Value v[] = {std::string(id)};
   SL_ASSIGN_OR_RETURN(auto rows, c_.Query("SELECT 1 FROM workflows WHERE id = ?", v));
   return !rows.empty();
 }
 
-Result<std::vector<DeletedWorkflow>> StoreTx::DeleteMarkedWorkflows(int limit,
-                                                                    std::string_view only_id) {
+Result<std::vector<DeletedWorkflow>> WorkflowRepo::DeleteMarked(int limit,
+                                                                std::string_view only_id) {
   const Millis now = core::WallMillis();
   std::vector<Value> v{now};
   std::string sql =
@@ -254,7 +254,7 @@ Result<std::vector<DeletedWorkflow>> StoreTx::DeleteMarkedWorkflows(int limit,
   return out;
 }
 
-Result<std::int64_t> StoreTx::CountLeasedWorkflows(std::string_view user_id) {
+Result<std::int64_t> WorkflowRepo::CountLeased(std::string_view user_id) {
   const Value v[] = {std::string(user_id), core::WallMillis()};
   SL_ASSIGN_OR_RETURN(auto row, c_.QueryOne("SELECT count(*) FROM workflows WHERE user_id = ? AND "
                                             "status IN ('queued', 'running') AND lease_owner IS "
@@ -263,8 +263,8 @@ Result<std::int64_t> StoreTx::CountLeasedWorkflows(std::string_view user_id) {
   return row.Int(0);
 }
 
-Result<std::vector<Workflow>> StoreTx::ClaimWorkflows(std::string_view owner, Millis lease_ms,
-                                                      int limit, int max_per_user) {
+Result<std::vector<Workflow>> WorkflowRepo::Claim(std::string_view owner, Millis lease_ms,
+                                                  int limit, int max_per_user) {
   const Millis now = core::WallMillis();
   const bool postgres = c_.dialect() == db::Dialect::kPostgres;
   // SKIP LOCKED lets PostgreSQL instances claim disjoint sets; SQLite has one writer.
@@ -308,7 +308,7 @@ Result<std::vector<Workflow>> StoreTx::ClaimWorkflows(std::string_view owner, Mi
         const Value u[] = {user_id};
         SL_RETURN_IF_ERROR(c_.Query("SELECT id FROM users WHERE id = ? FOR UPDATE", u));
       }
-      SL_ASSIGN_OR_RETURN(count, CountLeasedWorkflows(user_id));
+      SL_ASSIGN_OR_RETURN(count, CountLeased(user_id));
     }
   }
   std::vector<Workflow> out;
@@ -329,9 +329,9 @@ Result<std::vector<Workflow>> StoreTx::ClaimWorkflows(std::string_view owner, Mi
   return out;
 }
 
-Result<std::vector<std::string>> StoreTx::RenewLeases(std::string_view owner,
-                                                      const std::vector<std::string>& ids,
-                                                      Millis lease_ms) {
+Result<std::vector<std::string>> WorkflowRepo::RenewLeases(std::string_view owner,
+                                                           const std::vector<std::string>& ids,
+                                                           Millis lease_ms) {
   std::vector<std::string> held;
   const Millis until = core::WallMillis() + lease_ms;
   for (const std::string& id : ids) {
@@ -344,7 +344,7 @@ Result<std::vector<std::string>> StoreTx::RenewLeases(std::string_view owner,
   return held;
 }
 
-Result<void> StoreTx::ReleaseLease(std::string_view id, std::string_view owner) {
+Result<void> WorkflowRepo::ReleaseLease(std::string_view id, std::string_view owner) {
   const Value v[] = {std::string(id), std::string(owner)};
   SL_RETURN_IF_ERROR(
       c_.Exec("UPDATE workflows SET lease_owner = NULL, lease_expires_at = NULL "
@@ -353,14 +353,14 @@ Result<void> StoreTx::ReleaseLease(std::string_view id, std::string_view owner) 
   return {};
 }
 
-Result<std::int64_t> StoreTx::ReleaseAllLeases() {
+Result<std::int64_t> WorkflowRepo::ReleaseAllLeases() {
   return c_.Exec(
       "UPDATE workflows SET lease_owner = NULL, lease_expires_at = NULL "
       "WHERE status IN ('queued', 'running') AND lease_owner IS NOT NULL");
 }
 
-Result<std::int64_t> StoreTx::CountWorkflows(std::optional<WorkflowStatus> status,
-                                             std::string_view user_id) {
+Result<std::int64_t> WorkflowRepo::Count(std::optional<WorkflowStatus> status,
+                                         std::string_view user_id) {
   std::string sql = "SELECT count(*) FROM workflows WHERE delete_requested = 0";
   std::vector<Value> params;
   if (!user_id.empty()) {

@@ -103,7 +103,7 @@ void ServerProcess::Seed() {
     u.username = name;
     u.role = role;
     u.password_hash = api::Authenticator::HashPassword(std::string(name) + "-password").value();
-    auto created = (*store)->WriteOne<User>([&](StoreTx& tx) { return tx.CreateUser(u); });
+    auto created = (*store)->WriteOne<User>([&](StoreTx& tx) { return tx.users().Create(u); });
     if (!created) throw std::runtime_error(created.error().ToString());
     user_ids_[name] = created->id;
     auto token = auth.Issue(created->id, "api", "tests", 0);

@@ -55,7 +55,7 @@ std::string MakeUser(Store& store, const std::string& name, Role role) {
   User u;
   u.username = name;
   u.role = role;
-  auto r = store.WriteOne<User>([&](StoreTx& tx) { return tx.CreateUser(u); });
+  auto r = store.WriteOne<User>([&](StoreTx& tx) { return tx.users().Create(u); });
   if (!r) throw std::runtime_error("create user failed: " + r.error().ToString());
   return r->id;
 }

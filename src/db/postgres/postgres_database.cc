@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "db/postgres/postgres_connection.h"
+#include "db/postgres/postgres_maintenance.h"
 
 namespace storyloom::db {
 namespace {
@@ -145,6 +146,10 @@ class PostgresDatabase final : public Database {
     if (auto r = listener->Connect(); !r) spdlog::warn("LISTEN {}: {}", channel, r.error().message);
     return std::unique_ptr<Listener>(std::move(listener));
   }
+
+  BackendCapabilities capabilities() const override { return {.notifications = true}; }
+  Result<DatabaseSize> Size() override { return PostgresSize(*this); }
+  Result<std::int64_t> Compact() override { return PostgresCompact(*this); }
 
   Stats stats() const override {
     std::lock_guard lock(stats_mu_);

@@ -16,6 +16,7 @@
 #include "core/failpoint.h"
 #include "core/storage_error.h"
 #include "db/sqlite/sqlite_connection.h"
+#include "db/sqlite/sqlite_maintenance.h"
 
 namespace storyloom::db {
 namespace {
@@ -125,6 +126,10 @@ class SqliteDatabase final : public Database {
     if (rc != SQLITE_OK) return Fail(SqliteError(rc, "cannot finish backup at " + path));
     return {};
   }
+
+  BackendCapabilities capabilities() const override { return {.embedded = true}; }
+  Result<DatabaseSize> Size() override { return SqliteSize(*this); }
+  Result<std::int64_t> Compact() override { return SqliteCompact(*this); }
 
   Stats stats() const override {
     std::lock_guard lock(readers_mu_);
