@@ -5,12 +5,19 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "storyloom/error.h"
 
 namespace storyloom {
+
+// Progress of a long whole-database operation (backup, restore, copy, cleanup): done/total
+// of the current stage ("database", "files", "copy", "verify", "restore", ...).
+using ProgressFn =
+    std::function<void(std::string_view stage, std::int64_t done, std::int64_t total)>;
 
 struct BackendCapabilities {
   // One server process owns the database (an embedded file): leases left by a crash of

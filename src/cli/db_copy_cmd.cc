@@ -6,7 +6,7 @@
 #include <memory>
 
 #include "cli/commands.h"
-#include "ops/db_copy.h"
+#include "db/db_copy.h"
 
 namespace storyloom::cli {
 namespace {
@@ -20,7 +20,7 @@ struct CopyFlags {
 // One progress bar per stage, on a terminal only.
 class CopyProgress {
  public:
-  ops::ProgressFn Fn() {
+  ProgressFn Fn() {
     return [this](std::string_view stage, std::int64_t done, std::int64_t total) {
       if (stage != stage_) {
         if (bar_) bar_->Finish();
@@ -44,10 +44,10 @@ int Copy(const GlobalFlags& flags, const CopyFlags& cf) {
   core::Config config = LoadConfigOrExit(flags);
   SetupLogging(config);
   CopyProgress progress;
-  ops::CopyOptions options;
+  db::CopyOptions options;
   options.force = cf.force;
   options.on_progress = progress.Fn();
-  auto report = ops::CopyDatabase(cf.from, cf.to, options);
+  auto report = db::CopyDatabase(cf.from, cf.to, options);
   progress.Finish();
   if (!report) return Die(report.error().message);
   int mismatches = 0;

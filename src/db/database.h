@@ -12,6 +12,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -49,6 +50,16 @@ class Row {
 
 enum class Dialect { kSqlite, kPostgres };
 
+// A table as the catalog describes it.
+struct CatalogTable {
+  std::string name;
+  std::vector<std::string> columns;  // in ordinal order
+  // Primary key columns; without one, what identifies a row: SQLite's "rowid", elsewhere
+  // every column.
+  std::vector<std::string> key;
+  std::vector<std::pair<std::string, std::string>> foreign_keys;  // (column, parent table)
+};
+
 // A connection inside a Read or Write callback. Not thread-safe: used by one callback at a
 // time. Statements are prepared once and cached per connection.
 class Connection {
@@ -71,6 +82,28 @@ class Connection {
   [[nodiscard]] virtual Result<void> BulkInsert(std::string_view table,
                                                 std::span<const std::string> columns,
                                                 std::span<const std::vector<Value>> rows);
+
+  // --- catalog and bulk load: each backend's own (sqlite/sqlite_catalog.cc,
+  // postgres/postgres_catalog.cc); `table` names are trusted identifiers ---
+  // Every base table of the current schema (not the engine's internal ones, not full-text
+  // shadow tables), by name, with its columns, primary key and foreign keys.
+  [[nodiscard]] virtual Result<std::vector<CatalogTable>> DescribeTables() = 0;
+  // Drops the secondary indexes of `table` (not its primary key, not unique ones) and, where
+  // foreign keys can be dropped (PostgreSQL), its foreign keys; returns the statements that
+  // put them back.
+  [[nodiscard]] virtual Result<std::vector<std::string>> DropSecondaryIndexes(
+      const std::string& table) = 0;
+  // Moves `table`'s id sequence past its largest id (PostgreSQL identity columns; SQLite
+  // needs nothing).
+  [[nodiscard]] virtual Result<void> ResetIdSequence(const std::string& table) = 0;
+  // Turns the user triggers of `table` off or on for a bulk load (PostgreSQL; SQLite's
+  // triggers stay on).
+  [[nodiscard]] virtual Result<void> SetUserTriggers(const std::string& table, bool enabled) = 0;
+  // Deletes every row of `parent_first` tables; `cycle` columns (table, column) are set NULL
+  // first where the backend cannot truncate a cycle of foreign keys at once.
+  [[nodiscard]] virtual Result<void> EmptyTables(
+      std::span<const std::string> parent_first,
+      std::span<const std::pair<std::string, std::string>> cycle) = 0;
 
   // Convenience: the first row, or not_found.
   [[nodiscard]] Result<Row> QueryOne(std::string_view sql, std::span<const Value> params = {});

@@ -23,9 +23,9 @@
 #include "core/storage_error.h"
 #include "db/database.h"
 #include "db/migrations.h"
+#include "db/table_io.h"
 #include "ops/backup_format.h"
 #include "ops/backup_io.h"
-#include "ops/table_io.h"
 
 namespace storyloom::ops {
 namespace fs = std::filesystem;
@@ -52,8 +52,8 @@ std::string BackupDirName(Millis now) {
 
 Result<std::vector<TrackedFile>> ReadTrackedFiles(db::Connection& c) {
   std::vector<TrackedFile> out;
-  TableInfo t{"generated_files", {"id", "file_path", "file_size", "sha256"}, {"id"}};
-  SL_RETURN_IF_ERROR(ScanTable(c, t, [&](const db::Row& r) -> Result<void> {
+  db::TableInfo t{"generated_files", {"id", "file_path", "file_size", "sha256"}, {"id"}};
+  SL_RETURN_IF_ERROR(db::ScanTable(c, t, [&](const db::Row& r) -> Result<void> {
     out.push_back({r.Text(1), r.Int(2), r.Text(3)});
     return {};
   }));
@@ -79,7 +79,7 @@ Result<void> SnapshotSqlite(Store& store, const fs::path& dir, json& manifest,
     SL_RETURN_IF_ERROR(snap->Read([&](db::Connection& c) -> Result<void> {
       SL_ASSIGN_OR_RETURN(version, SchemaVersion(c));
       SL_ASSIGN_OR_RETURN(files, ReadTrackedFiles(c));
-      SL_ASSIGN_OR_RETURN(auto tables, ListTables(c));
+      SL_ASSIGN_OR_RETURN(auto tables, db::ListTables(c));
       for (const auto& t : tables) {
         SL_ASSIGN_OR_RETURN(auto n, c.QueryOne(fmt::format("SELECT count(*) FROM \"{}\"", t.name)));
         rows[t.name] = n.Int(0);
@@ -112,7 +112,7 @@ Result<void> ExportLogical(Store& store, const fs::path& dir, json& manifest,
     rows = json::object();
     SL_ASSIGN_OR_RETURN(version, SchemaVersion(c));
     SL_ASSIGN_OR_RETURN(files, ReadTrackedFiles(c));
-    SL_ASSIGN_OR_RETURN(auto list, ListTables(c));
+    SL_ASSIGN_OR_RETURN(auto list, db::ListTables(c));
     std::int64_t done = 0;
     for (const auto& t : list) {
       const std::string rel = std::string(kLogicalDir) + "/" + t.name + ".jsonl";
@@ -120,7 +120,7 @@ Result<void> ExportLogical(Store& store, const fs::path& dir, json& manifest,
       if (!out) return Fail(core::SysError("cannot write", (dir / rel).string(), errno));
       out << json{{"table", t.name}, {"columns", t.columns}}.dump() << '\n';
       std::int64_t n = 0;
-      SL_RETURN_IF_ERROR(ScanTable(c, t, [&](const db::Row& r) -> Result<void> {
+      SL_RETURN_IF_ERROR(db::ScanTable(c, t, [&](const db::Row& r) -> Result<void> {
         out << RowToJsonLine(r, t.columns.size()) << '\n';
         ++n;
         return {};

@@ -26,9 +26,7 @@
 
 namespace storyloom::ops {
 
-// done/total of the current stage ("database", "files", "verify", "restore").
-using ProgressFn =
-    std::function<void(std::string_view stage, std::int64_t done, std::int64_t total)>;
+using storyloom::ProgressFn;  // storyloom/backend.h
 
 struct BackupOptions {
   std::string backups_dir;      // <data_dir>/backups

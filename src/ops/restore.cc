@@ -19,11 +19,11 @@
 #include "core/hash.h"
 #include "db/database.h"
 #include "db/migrations.h"
+#include "db/table_io.h"
 #include "db/url.h"
 #include "ops/backup.h"
 #include "ops/backup_format.h"
 #include "ops/backup_io.h"
-#include "ops/table_io.h"
 
 namespace storyloom::ops {
 namespace fs = std::filesystem;
@@ -85,21 +85,21 @@ using BatchSink = std::function<Result<void>(std::vector<std::vector<Value>>&)>;
 
 struct Source {
   virtual ~Source() = default;
-  virtual Result<std::vector<TableInfo>> Tables() = 0;
-  virtual Result<void> Scan(const TableInfo& t, const BatchSink& sink) = 0;
+  virtual Result<std::vector<db::TableInfo>> Tables() = 0;
+  virtual Result<void> Scan(const db::TableInfo& t, const BatchSink& sink) = 0;
 };
 
 class SqliteCopySource : public Source {
  public:
   explicit SqliteCopySource(std::unique_ptr<db::Database> d) : d_(std::move(d)) {}
-  Result<std::vector<TableInfo>> Tables() override {
-    return db::ReadValue<std::vector<TableInfo>>(*d_,
-                                                 [](db::Connection& c) { return ListTables(c); });
+  Result<std::vector<db::TableInfo>> Tables() override {
+    return db::ReadValue<std::vector<db::TableInfo>>(
+        *d_, [](db::Connection& c) { return db::ListTables(c); });
   }
-  Result<void> Scan(const TableInfo& t, const BatchSink& sink) override {
+  Result<void> Scan(const db::TableInfo& t, const BatchSink& sink) override {
     return d_->Read([&](db::Connection& c) -> Result<void> {
       std::vector<std::vector<Value>> batch;
-      SL_RETURN_IF_ERROR(ScanTable(c, t, [&](const db::Row& r) -> Result<void> {
+      SL_RETURN_IF_ERROR(db::ScanTable(c, t, [&](const db::Row& r) -> Result<void> {
         std::vector<Value> v;
         for (std::size_t i = 0; i < t.columns.size(); ++i) v.push_back(r.at(i));
         batch.push_back(std::move(v));
@@ -121,8 +121,8 @@ class SqliteCopySource : public Source {
 class JsonlSource : public Source {
  public:
   JsonlSource(fs::path dir, json tables) : dir_(std::move(dir)), tables_(std::move(tables)) {}
-  Result<std::vector<TableInfo>> Tables() override {
-    std::vector<TableInfo> out;
+  Result<std::vector<db::TableInfo>> Tables() override {
+    std::vector<db::TableInfo> out;
     for (const auto& t : tables_) {
       const std::string file = t["file"].get<std::string>();
       std::ifstream in(dir_ / file, std::ios::binary);
@@ -153,7 +153,7 @@ class JsonlSource : public Source {
     }
     return out;
   }
-  Result<void> Scan(const TableInfo& t, const BatchSink& sink) override {
+  Result<void> Scan(const db::TableInfo& t, const BatchSink& sink) override {
     std::ifstream in(files_[t.name], std::ios::binary);
     std::string line;
     SL_RETURN_IF_ERROR(ReadLine(in, line));  // header
@@ -198,15 +198,15 @@ Result<std::int64_t> LogicalRestore(Source& src, db::Database& target, int versi
   // Across backends the tables differ slightly (SQLite's workflows.seq): write the columns
   // both sides have; a table the target lacks is skipped.
   SL_ASSIGN_OR_RETURN(auto target_tables,
-                      db::ReadValue<std::vector<TableInfo>>(
-                          target, [](db::Connection& c) { return ListTables(c); }));
-  std::vector<TableInfo> tables;                         // source tables, target's columns
+                      db::ReadValue<std::vector<db::TableInfo>>(
+                          target, [](db::Connection& c) { return db::ListTables(c); }));
+  std::vector<db::TableInfo> tables;                     // source tables, target's columns
   std::map<std::string, std::vector<std::size_t>> pick;  // source value index per column
   for (const auto& st : source_tables) {
     auto tt = std::find_if(target_tables.begin(), target_tables.end(),
-                           [&](const TableInfo& t) { return t.name == st.name; });
+                           [&](const db::TableInfo& t) { return t.name == st.name; });
     if (tt == target_tables.end()) continue;
-    TableInfo out{st.name, {}, tt->key};
+    db::TableInfo out{st.name, {}, tt->key};
     for (std::size_t i = 0; i < st.columns.size(); ++i) {
       if (std::find(tt->columns.begin(), tt->columns.end(), st.columns[i]) == tt->columns.end())
         continue;
@@ -225,7 +225,7 @@ Result<std::int64_t> LogicalRestore(Source& src, db::Database& target, int versi
   std::int64_t rows = 0, done = 0;
   std::map<std::string, std::vector<std::vector<Value>>> deferred;
   for (const auto& t : tables) {
-    if (IsDerivedTable(t.name)) {
+    if (db::IsDerivedTable(t.name)) {
       // Triggers rebuilt these from the rows above; the backup's copy also holds history.
       SL_RETURN_IF_ERROR(target.Write([&](db::Connection& c) -> Result<void> {
         SL_RETURN_IF_ERROR(c.Exec(fmt::format("DELETE FROM \"{}\"", t.name)));
@@ -233,9 +233,9 @@ Result<std::int64_t> LogicalRestore(Source& src, db::Database& target, int versi
       }));
     }
     bool has_deferred = false;
-    for (const auto& d : DeferredColumns()) has_deferred |= d.table == t.name;
+    for (const auto& d : db::DeferredColumns()) has_deferred |= d.table == t.name;
     const auto& src_table = *std::find_if(source_tables.begin(), source_tables.end(),
-                                          [&](const TableInfo& x) { return x.name == t.name; });
+                                          [&](const db::TableInfo& x) { return x.name == t.name; });
     const auto& columns = pick[t.name];
     SL_RETURN_IF_ERROR(
         src.Scan(src_table, [&](std::vector<std::vector<Value>>& batch) -> Result<void> {
@@ -247,7 +247,7 @@ Result<std::int64_t> LogicalRestore(Source& src, db::Database& target, int versi
             }
           }
           SL_RETURN_IF_ERROR(
-              target.Write([&](db::Connection& c) { return InsertRows(c, t, batch); }));
+              target.Write([&](db::Connection& c) { return db::InsertRows(c, t, batch); }));
           rows += static_cast<std::int64_t>(batch.size());
           if (has_deferred) {
             auto& keep = deferred[t.name];
@@ -266,10 +266,11 @@ Result<std::int64_t> LogicalRestore(Source& src, db::Database& target, int versi
           it->second.begin() +
               static_cast<std::ptrdiff_t>(std::min(i + kBatch, it->second.size())));
       SL_RETURN_IF_ERROR(
-          target.Write([&](db::Connection& c) { return UpdateDeferred(c, t, part); }));
+          target.Write([&](db::Connection& c) { return db::UpdateDeferred(c, t, part); }));
     }
   }
-  SL_RETURN_IF_ERROR(target.Write([&](db::Connection& c) { return ResetSequences(c, tables); }));
+  SL_RETURN_IF_ERROR(
+      target.Write([&](db::Connection& c) { return db::ResetSequences(c, tables); }));
   return rows;
 }
 

@@ -32,6 +32,14 @@ class PostgresConnection final : public Connection {
   Result<void> BulkInsert(std::string_view table, std::span<const std::string> columns,
                           std::span<const std::vector<Value>> rows) override;
 
+  // Catalog and bulk load (sqlite/sqlite_catalog.cc | postgres/postgres_catalog.cc).
+  Result<std::vector<CatalogTable>> DescribeTables() override;
+  Result<std::vector<std::string>> DropSecondaryIndexes(const std::string& table) override;
+  Result<void> ResetIdSequence(const std::string& table) override;
+  Result<void> SetUserTriggers(const std::string& table, bool enabled) override;
+  Result<void> EmptyTables(std::span<const std::string> parent_first,
+                           std::span<const std::pair<std::string, std::string>> cycle) override;
+
   // Runs a parameterless statement with the simple protocol (BEGIN, COMMIT, ROLLBACK).
   Result<void> Run(const char* sql);
 

@@ -23,6 +23,14 @@ class SqliteConnection final : public Connection {
   Result<std::int64_t> Exec(std::string_view sql, std::span<const Value> params) override;
   Result<void> ExecScript(std::string_view sql) override;
 
+  // Catalog and bulk load (sqlite/sqlite_catalog.cc | postgres/postgres_catalog.cc).
+  Result<std::vector<CatalogTable>> DescribeTables() override;
+  Result<std::vector<std::string>> DropSecondaryIndexes(const std::string& table) override;
+  Result<void> ResetIdSequence(const std::string& table) override;
+  Result<void> SetUserTriggers(const std::string& table, bool enabled) override;
+  Result<void> EmptyTables(std::span<const std::string> parent_first,
+                           std::span<const std::pair<std::string, std::string>> cycle) override;
+
   sqlite3* handle() { return db_; }
   // Maps the connection's last error to an Error, prefixed with `what`.
   Error LastError(std::string_view what) const;

@@ -1,4 +1,4 @@
-#include "ops/db_copy.h"
+#include "db/db_copy.h"
 
 #include <fmt/format.h>
 #include <sodium.h>
@@ -15,9 +15,9 @@
 
 #include "db/migrations.h"
 
-namespace storyloom::ops {
+namespace storyloom::db {
 
-using db::Value;
+
 
 namespace {
 
@@ -70,7 +70,7 @@ void AppendNormalised(std::string& out, const Value& v) {
   out += text;
 }
 
-Result<std::int64_t> CountRows(db::Connection& c, const std::string& table) {
+Result<std::int64_t> CountRows(Connection& c, const std::string& table) {
   SL_ASSIGN_OR_RETURN(auto row, c.QueryOne("SELECT count(*) FROM " + Quoted(table)));
   return row.Int(0);
 }
@@ -103,25 +103,13 @@ std::vector<CommonTable> Intersect(const std::vector<TableInfo>& source,
   return out;
 }
 
-Result<void> EmptyTarget(db::Connection& c, const std::vector<CommonTable>& tables) {
-  if (c.dialect() == db::Dialect::kPostgres) {
-    std::string list;
-    for (const auto& t : tables) list += (list.empty() ? "" : ", ") + Quoted(t.target.name);
-    if (!list.empty()) SL_RETURN_IF_ERROR(c.Exec("TRUNCATE " + list));
-    return {};
-  }
-  // scenes <-> generated_files reference each other: break the cycle, then children first.
-  for (const auto& d : DeferredColumns()) {
-    for (const auto& t : tables) {
-      if (t.target.name != d.table) continue;
-      SL_RETURN_IF_ERROR(
-          c.Exec(fmt::format("UPDATE {} SET {} = NULL", Quoted(d.table), Quoted(d.column))));
-    }
-  }
-  for (auto it = tables.rbegin(); it != tables.rend(); ++it) {
-    SL_RETURN_IF_ERROR(c.Exec("DELETE FROM " + Quoted(it->target.name)));
-  }
-  return {};
+// Empties the target's tables (rows seeded by migrations too), parents listed first.
+Result<void> EmptyTarget(Connection& c, const std::vector<CommonTable>& tables) {
+  std::vector<std::string> names;
+  for (const auto& t : tables) names.push_back(t.target.name);
+  std::vector<std::pair<std::string, std::string>> cycle;
+  for (const auto& d : DeferredColumns()) cycle.emplace_back(d.table, d.column);
+  return c.EmptyTables(names, cycle);
 }
 
 }  // namespace
@@ -130,7 +118,7 @@ bool CopyReport::ok() const {
   return std::all_of(tables.begin(), tables.end(), [](const auto& t) { return t.ok(); });
 }
 
-Result<TableChecksum> ChecksumTable(db::Connection& c, const TableInfo& t,
+Result<TableChecksum> ChecksumTable(Connection& c, const TableInfo& t,
                                     const std::vector<std::string>& columns) {
   std::vector<std::size_t> index;
   for (const auto& col : columns) {
@@ -147,7 +135,7 @@ Result<TableChecksum> ChecksumTable(db::Connection& c, const TableInfo& t,
   std::string buf;
   SL_RETURN_IF_ERROR(ScanTable(
       c, t,
-      [&](const db::Row& r) -> Result<void> {
+      [&](const Row& r) -> Result<void> {
         buf.clear();
         for (std::size_t i : index) AppendNormalised(buf, r.at(i));
         unsigned char digest[crypto_hash_sha256_BYTES];
@@ -167,27 +155,27 @@ Result<TableChecksum> ChecksumTable(db::Connection& c, const TableInfo& t,
 
 Result<CopyReport> CopyDatabase(const std::string& from_url, const std::string& to_url,
                                 const CopyOptions& options) {
-  SL_ASSIGN_OR_RETURN(auto source, db::Open(from_url));
-  SL_ASSIGN_OR_RETURN(auto target, db::Open(to_url));
-  SL_ASSIGN_OR_RETURN(auto status, db::GetMigrationStatus(*source));
+  SL_ASSIGN_OR_RETURN(auto source, Open(from_url));
+  SL_ASSIGN_OR_RETURN(auto target, Open(to_url));
+  SL_ASSIGN_OR_RETURN(auto status, GetMigrationStatus(*source));
   if (status.current_version == 0 || !status.pending.empty()) {
     return Fail(Error::FailedPrecondition(
         source->display_url() +
         " is not a current Storyloom database; run `storyloom db migrate` on it first"));
   }
-  SL_RETURN_IF_ERROR(db::Migrate(*target));
+  SL_RETURN_IF_ERROR(Migrate(*target));
 
-  SL_ASSIGN_OR_RETURN(auto source_tables,
-                      db::ReadValue<std::vector<TableInfo>>(
-                          *source, [](db::Connection& c) { return ListTables(c); }));
-  SL_ASSIGN_OR_RETURN(auto target_tables,
-                      db::ReadValue<std::vector<TableInfo>>(
-                          *target, [](db::Connection& c) { return ListTables(c); }));
+  SL_ASSIGN_OR_RETURN(
+      auto source_tables,
+      ReadValue<std::vector<TableInfo>>(*source, [](Connection& c) { return ListTables(c); }));
+  SL_ASSIGN_OR_RETURN(
+      auto target_tables,
+      ReadValue<std::vector<TableInfo>>(*target, [](Connection& c) { return ListTables(c); }));
   const std::vector<CommonTable> tables = Intersect(source_tables, target_tables);
 
   // Refuse a target that holds data of its own.
   std::string non_empty;
-  SL_RETURN_IF_ERROR(target->Read([&](db::Connection& c) -> Result<void> {
+  SL_RETURN_IF_ERROR(target->Read([&](Connection& c) -> Result<void> {
     for (const auto& t : tables) {
       if (IsDerivedTable(t.target.name) || IsSeededTable(t.target.name)) continue;
       SL_ASSIGN_OR_RETURN(auto n, CountRows(c, t.target.name));
@@ -204,11 +192,10 @@ Result<CopyReport> CopyDatabase(const std::string& from_url, const std::string& 
   const auto copy_start = Clock::now();
   // One transaction on the target: a failed copy leaves it as it was. Inside it, one read
   // transaction over the whole source: a consistent snapshot of every table.
-  SL_RETURN_IF_ERROR(target->Write([&](db::Connection& dst) -> Result<void> {
+  SL_RETURN_IF_ERROR(target->Write([&](Connection& dst) -> Result<void> {
     report.rows = 0;  // the callback runs again after a transient failure
-    const bool pg = dst.dialect() == db::Dialect::kPostgres;
     SL_RETURN_IF_ERROR(EmptyTarget(dst, tables));
-    return source->Read([&](db::Connection& src) -> Result<void> {
+    return source->Read([&](Connection& src) -> Result<void> {
       std::map<std::string, std::int64_t> counts;
       std::int64_t total = 0;
       for (const auto& t : tables) {
@@ -226,7 +213,7 @@ Result<CopyReport> CopyDatabase(const std::string& from_url, const std::string& 
         // Rollup triggers would only rebuild derived tables that are copied from the source
         // anyway: on PostgreSQL the tables' owner switches them off until the commit.
         // Foreign keys stay checked.
-        if (pg) SL_RETURN_IF_ERROR(dst.Exec("ALTER TABLE " + table + " DISABLE TRIGGER USER"));
+        SL_RETURN_IF_ERROR(dst.SetUserTriggers(t.target.name, false));
         // Big tables: build their secondary indexes and check their foreign keys once,
         // after the rows are in.
         std::vector<std::string> restore;
@@ -253,7 +240,7 @@ Result<CopyReport> CopyDatabase(const std::string& from_url, const std::string& 
         };
         SL_RETURN_IF_ERROR(ScanTable(
             src, t.source,
-            [&](const db::Row& r) -> Result<void> {
+            [&](const Row& r) -> Result<void> {
               std::vector<Value> v;
               v.reserve(t.source_index.size());
               for (std::size_t i : t.source_index) v.push_back(r.at(i));
@@ -264,7 +251,7 @@ Result<CopyReport> CopyDatabase(const std::string& from_url, const std::string& 
             5000));
         SL_RETURN_IF_ERROR(flush());
         for (const auto& sql : restore) SL_RETURN_IF_ERROR(dst.ExecScript(sql));
-        if (pg) SL_RETURN_IF_ERROR(dst.Exec("ALTER TABLE " + table + " ENABLE TRIGGER USER"));
+        SL_RETURN_IF_ERROR(dst.SetUserTriggers(t.target.name, true));
       }
       // Now that every file row exists, link scenes to their files.
       for (const auto& t : tables) {
@@ -285,10 +272,10 @@ Result<CopyReport> CopyDatabase(const std::string& from_url, const std::string& 
   for (const auto& t : tables) {
     TableCopyReport tr;
     tr.name = t.target.name;
-    SL_ASSIGN_OR_RETURN(auto s, db::ReadValue<TableChecksum>(*source, [&](db::Connection& c) {
+    SL_ASSIGN_OR_RETURN(auto s, ReadValue<TableChecksum>(*source, [&](Connection& c) {
                           return ChecksumTable(c, t.source, t.columns);
                         }));
-    SL_ASSIGN_OR_RETURN(auto d, db::ReadValue<TableChecksum>(*target, [&](db::Connection& c) {
+    SL_ASSIGN_OR_RETURN(auto d, ReadValue<TableChecksum>(*target, [&](Connection& c) {
                           return ChecksumTable(c, t.target, t.columns);
                         }));
     tr.source_rows = s.rows;
@@ -304,4 +291,4 @@ Result<CopyReport> CopyDatabase(const std::string& from_url, const std::string& 
   return report;
 }
 
-}  // namespace storyloom::ops
+}  // namespace storyloom::db

@@ -9,11 +9,10 @@
 #include <vector>
 
 #include "db/database.h"
-#include "ops/backup.h"
-#include "ops/table_io.h"
+#include "db/table_io.h"
 #include "storyloom/error.h"
 
-namespace storyloom::ops {
+namespace storyloom::db {
 
 struct CopyOptions {
   // Empty the target first when it holds data; otherwise a non-empty target is refused.
@@ -23,7 +22,7 @@ struct CopyOptions {
   int rows_per_batch = 50000;
   // Tables with at least this many rows get their secondary indexes (and on PostgreSQL
   // their foreign keys) dropped before the load and put back after it, in the same
-  // transaction (ops::DropIndexesAndForeignKeys).
+  // transaction (DropIndexesAndForeignKeys).
   std::int64_t rebuild_indexes_from_rows = 10000;
   // Stages "copy" (done/total rows) and "verify" (done/total tables).
   ProgressFn on_progress;
@@ -65,7 +64,7 @@ struct TableChecksum {
   std::int64_t rows = 0;
   std::string checksum;
 };
-[[nodiscard]] Result<TableChecksum> ChecksumTable(db::Connection& c, const TableInfo& t,
+[[nodiscard]] Result<TableChecksum> ChecksumTable(Connection& c, const TableInfo& t,
                                                   const std::vector<std::string>& columns);
 
-}  // namespace storyloom::ops
+}  // namespace storyloom::db

@@ -1,6 +1,8 @@
-// Table I/O for logical backups and restores: discovers the data tables of a database (either
-// dialect) in foreign-key order, reads them in key order page by page, and writes rows back
-// into an empty, migrated database. Used from one thread at a time per Connection.
+// Table I/O for logical backups, restores and `db copy`: discovers the data tables of a
+// database in foreign-key order (from the backend's catalog, Connection::DescribeTables),
+// reads them in key order page by page, and writes rows back into an empty, migrated
+// database. Written once over the Connection's catalog hooks; no dialect is named here.
+// Used from one thread at a time per Connection.
 #pragma once
 
 #include <cstdint>
@@ -11,7 +13,7 @@
 #include "db/database.h"
 #include "storyloom/error.h"
 
-namespace storyloom::ops {
+namespace storyloom::db {
 
 struct TableInfo {
   std::string name;
@@ -26,11 +28,11 @@ bool IsDerivedTable(const std::string& name);
 
 // Data tables (not schema_migrations or job_leases, not SQLite's internal or full-text
 // shadow tables), parents before children; derived tables last.
-[[nodiscard]] Result<std::vector<TableInfo>> ListTables(db::Connection& c);
+[[nodiscard]] Result<std::vector<TableInfo>> ListTables(Connection& c);
 
 // Calls `fn` for each row of `t` in key order, reading `page` rows per query.
-[[nodiscard]] Result<void> ScanTable(db::Connection& c, const TableInfo& t,
-                                     const std::function<Result<void>(const db::Row&)>& fn,
+[[nodiscard]] Result<void> ScanTable(Connection& c, const TableInfo& t,
+                                     const std::function<Result<void>(const Row&)>& fn,
                                      int page = 2000);
 
 // Foreign keys that form a cycle (scenes <-> generated_files): inserted NULL first and
@@ -42,20 +44,20 @@ struct DeferredColumn {
 const std::vector<DeferredColumn>& DeferredColumns();
 
 // Inserts rows of `t` (values in t.columns order); columns in DeferredColumns() go in NULL.
-[[nodiscard]] Result<void> InsertRows(db::Connection& c, const TableInfo& t,
-                                      const std::vector<std::vector<db::Value>>& rows);
+[[nodiscard]] Result<void> InsertRows(Connection& c, const TableInfo& t,
+                                      const std::vector<std::vector<Value>>& rows);
 // Sets the deferred columns of rows already inserted (by primary key "id").
-[[nodiscard]] Result<void> UpdateDeferred(db::Connection& c, const TableInfo& t,
-                                          const std::vector<std::vector<db::Value>>& rows);
+[[nodiscard]] Result<void> UpdateDeferred(Connection& c, const TableInfo& t,
+                                          const std::vector<std::vector<Value>>& rows);
 // Drops the secondary indexes of `table` (not its primary key, not unique ones) and, on
 // PostgreSQL, its foreign keys, and returns the statements that put them back: a bulk load
 // into an empty table then builds each index once from sorted data and checks each foreign
 // key with one join, instead of row by row (3x faster on PostgreSQL). Call inside the
 // load's transaction, so a failure leaves the schema as it was.
-[[nodiscard]] Result<std::vector<std::string>> DropIndexesAndForeignKeys(db::Connection& c,
+[[nodiscard]] Result<std::vector<std::string>> DropIndexesAndForeignKeys(Connection& c,
                                                                          const std::string& table);
 
-// PostgreSQL: moves identity sequences past the largest restored id. No-op on SQLite.
-[[nodiscard]] Result<void> ResetSequences(db::Connection& c, const std::vector<TableInfo>& tables);
+// Moves id sequences past the largest restored id (where the backend has them).
+[[nodiscard]] Result<void> ResetSequences(Connection& c, const std::vector<TableInfo>& tables);
 
-}  // namespace storyloom::ops
+}  // namespace storyloom::db
