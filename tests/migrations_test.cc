@@ -152,7 +152,7 @@ TEST(MigrationsTest, ForeignKeysAndChecksAreEnforced) {
     return {};
   });
   ASSERT_FALSE(fk);
-  EXPECT_EQ(fk.error().detail, "foreign_key");
+  EXPECT_TRUE(fk.error().IsForeignKey()) << fk.error().ToString();
   auto check = db->Write([](db::Connection& c) -> Result<void> {
     SL_RETURN_IF_ERROR(
         c.Exec("INSERT INTO users (id, username, role, created_at, updated_at) "

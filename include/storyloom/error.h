@@ -27,12 +27,26 @@ enum class ErrorCode {
 // Returns the snake_case name of `code` as used in the JSON error format.
 std::string_view ErrorCodeName(ErrorCode code);
 
+// Why an error happened, where callers branch on more than the canonical code. Set where the
+// error is made; read through Error's predicates, never shown to clients as such.
+enum class ErrorReason {
+  kNone,
+  kMalformed,            // invalid_argument: the request cannot be read at all (HTTP 400)
+  kForeignKey,           // failed_precondition: a referenced row does not exist
+  kInterrupted,          // aborted: a cancel or stop request cut the operation short
+  kInsufficientStorage,  // resource_exhausted: the disk or a quota is full (HTTP 507)
+  kStorageIo,            // unavailable: a read, write or sync of storage failed
+  kDatabaseUnavailable,  // unavailable: the database is unreachable, busy or closing
+};
+
 struct Error {
   ErrorCode code = ErrorCode::kInternal;
   std::string message;
   // Optional machine-readable detail: the offending field for invalid_argument, or a
-  // more specific code (e.g. "budget_exceeded", "malformed_json") for the API.
+  // more specific code the API or api_usage.error_code reports ("budget_exceeded",
+  // "insufficient_storage", "rate_limited"). Never a sentinel to branch on: see `reason`.
   std::string detail;
+  ErrorReason reason = ErrorReason::kNone;
 
   static Error InvalidArgument(std::string msg, std::string field = {}) {
     return {ErrorCode::kInvalidArgument, std::move(msg), std::move(field)};
@@ -59,21 +73,40 @@ struct Error {
   }
   static Error Internal(std::string msg) { return {ErrorCode::kInternal, std::move(msg), {}}; }
   // The disk (or a quota) is full: ENOSPC, SQLITE_FULL, PostgreSQL's disk_full. HTTP 507
-  // insufficient_storage; it passes once space is freed.
+  // insufficient_storage (the API code, kept in detail); it passes once space is freed.
   static Error InsufficientStorage(std::string msg) {
-    return {ErrorCode::kResourceExhausted, std::move(msg), "insufficient_storage"};
+    return {ErrorCode::kResourceExhausted, std::move(msg), "insufficient_storage",
+            ErrorReason::kInsufficientStorage};
   }
   // A read, write or sync of storage failed (EIO and the like). HTTP 503.
   static Error StorageIo(std::string msg) {
-    return {ErrorCode::kUnavailable, std::move(msg), "io_error"};
+    return {ErrorCode::kUnavailable, std::move(msg), {}, ErrorReason::kStorageIo};
+  }
+  // The request body or target cannot be read at all (HTTP 400 malformed_request).
+  static Error Malformed(std::string msg) {
+    return {ErrorCode::kInvalidArgument, std::move(msg), {}, ErrorReason::kMalformed};
+  }
+  // A write names a row that does not exist (a foreign key constraint failed).
+  static Error ForeignKey(std::string msg) {
+    return {ErrorCode::kFailedPrecondition, std::move(msg), {}, ErrorReason::kForeignKey};
+  }
+  // A cancel or stop request ended the operation; not a failure of what it worked on.
+  static Error Interrupted(std::string msg) {
+    return {ErrorCode::kAborted, std::move(msg), {}, ErrorReason::kInterrupted};
+  }
+  // The database cannot be reached, is busy past its timeout, or is closing. HTTP 503.
+  static Error DatabaseUnavailable(std::string msg) {
+    return {ErrorCode::kUnavailable, std::move(msg), {}, ErrorReason::kDatabaseUnavailable};
   }
 
-  bool IsInsufficientStorage() const {
-    return code == ErrorCode::kResourceExhausted && detail == "insufficient_storage";
-  }
-  bool IsStorageIo() const { return code == ErrorCode::kUnavailable && detail == "io_error"; }
+  bool IsMalformed() const { return reason == ErrorReason::kMalformed; }
+  bool IsForeignKey() const { return reason == ErrorReason::kForeignKey; }
+  bool IsInterrupted() const { return reason == ErrorReason::kInterrupted; }
+  bool IsInsufficientStorage() const { return reason == ErrorReason::kInsufficientStorage; }
+  bool IsStorageIo() const { return reason == ErrorReason::kStorageIo; }
   // Full disk or I/O error: the storage, not the request, is at fault; retry later.
   bool IsStorageFault() const { return IsInsufficientStorage() || IsStorageIo(); }
+  bool IsDatabaseUnavailable() const { return reason == ErrorReason::kDatabaseUnavailable; }
 
   // "not_found: workflow 0190… does not exist"
   std::string ToString() const;

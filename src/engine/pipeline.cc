@@ -30,7 +30,7 @@ std::string ErrorCodeFor(const Error& e) {
 }
 
 // A step saw a cancel or stop request between two steps.
-Error Interrupted() { return Error{ErrorCode::kAborted, "interrupted", "interrupted"}; }
+Error Interrupted() { return Error::Interrupted("interrupted"); }
 
 }  // namespace
 
@@ -241,12 +241,11 @@ Result<RunOutcome> Pipeline::Run() {
     auto r = RunPhase(phase);
     if (!r) {
       // A provider or step saw the interrupt: not a failure of the workflow.
-      if ((interrupt_ && interrupt_->load()) || r.error().detail == "interrupted") break;
+      if ((interrupt_ && interrupt_->load()) || r.error().IsInterrupted()) break;
       // A step that failed because the workflow was cancelled or deleted under it.
       if (auto stop = ShouldStop(); stop && *stop) break;
       const Error& e = r.error();
-      if (e.IsStorageFault() ||
-          (e.code == ErrorCode::kUnavailable && e.message.find("database") != std::string::npos)) {
+      if (e.IsStorageFault() || e.IsDatabaseUnavailable()) {
         // Not the workflow's fault, and it may be unable to record anything: it resumes once
         // the lease expires (a full disk is freed, the database is back).
         return Fail(e);

@@ -7,14 +7,12 @@
 
 namespace storyloom::http {
 
-Error Malformed(std::string message) {
-  return Error{ErrorCode::kInvalidArgument, std::move(message), "malformed"};
-}
+Error Malformed(std::string message) { return Error::Malformed(std::move(message)); }
 
 int HttpStatus(const Error& error) {
   switch (error.code) {
     case ErrorCode::kInvalidArgument:
-      return error.detail == "malformed" ? 400 : 422;
+      return error.IsMalformed() ? 400 : 422;
     case ErrorCode::kNotFound:
       return 404;
     case ErrorCode::kAlreadyExists:
@@ -37,11 +35,9 @@ int HttpStatus(const Error& error) {
 
 std::string ApiErrorCode(const Error& e) {
   if (e.code == ErrorCode::kInvalidArgument) {
-    return e.detail == "malformed" ? "malformed_request" : "invalid_argument";
+    return e.IsMalformed() ? "malformed_request" : "invalid_argument";
   }
-  if (e.code == ErrorCode::kFailedPrecondition && !e.detail.empty() && e.detail != "foreign_key") {
-    return e.detail;
-  }
+  if (e.code == ErrorCode::kFailedPrecondition && !e.detail.empty()) return e.detail;
   if (e.code == ErrorCode::kResourceExhausted && !e.detail.empty()) return e.detail;
   return std::string(ErrorCodeName(e.code));
 }
@@ -58,9 +54,7 @@ Response ErrorResponse(const Error& e) {
     message = "the server could not read or write its storage; try again later";
   }
   nlohmann::json err = {{"code", ApiErrorCode(e)}, {"message", message}};
-  if (e.code == ErrorCode::kInvalidArgument && !e.detail.empty() && e.detail != "malformed") {
-    err["field"] = e.detail;
-  }
+  if (e.code == ErrorCode::kInvalidArgument && !e.detail.empty()) err["field"] = e.detail;
   Response r =
       Response::Json(HttpStatus(e), nlohmann::json{{"error", err}}.dump(
                                         -1, ' ', false, nlohmann::json::error_handler_t::replace));

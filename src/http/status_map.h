@@ -11,7 +11,7 @@
 namespace storyloom::http {
 
 // Returns the HTTP status for `error`: invalid_argument is 422 (an invalid field), or 400
-// when `detail` is "malformed" (the request itself cannot be read); not_found 404;
+// when `error.IsMalformed()` (the request itself cannot be read); not_found 404;
 // already_exists, failed_precondition and aborted 409; resource_exhausted 429;
 // unauthenticated 401; permission_denied 403; unavailable 503; internal 500.
 int HttpStatus(const Error& error);

@@ -23,7 +23,7 @@ Result<WorkflowEvent> EventRepo::Append(std::string_view workflow_id, std::strin
       "VALUES (?, ?, ?, ?, ?) RETURNING id",
       v);
   if (!row) {
-    if (row.error().detail == "foreign_key") {
+    if (row.error().IsForeignKey()) {
       return Fail(Error::NotFound(fmt::format("workflow {} does not exist", workflow_id)));
     }
     return Fail(row.error());

@@ -81,7 +81,7 @@ Result<GeneratedFile> FileRepo::Add(const NewFile& f) {
     if (r.error().code == ErrorCode::kAlreadyExists) {
       return Fail(Error::AlreadyExists(fmt::format("{} is already tracked", out.file_path)));
     }
-    if (r.error().detail == "foreign_key") {
+    if (r.error().IsForeignKey()) {
       return Fail(Error::NotFound(fmt::format("scene {} does not exist", out.scene_id)));
     }
     return Fail(r.error());

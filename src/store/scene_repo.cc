@@ -86,7 +86,7 @@ Result<Scene> SceneRepo::Add(const Scene& s) {
       return Fail(Error::AlreadyExists(
           fmt::format("workflow {} already has scene {}", out.workflow_id, out.scene_number)));
     }
-    if (r.error().detail == "foreign_key") {
+    if (r.error().IsForeignKey()) {
       return Fail(Error::NotFound(fmt::format("workflow {} does not exist", out.workflow_id)));
     }
     return Fail(r.error());

@@ -124,7 +124,7 @@ Result<ApiToken> TokenRepo::Create(const ApiToken& t) {
       "VALUES (?, ?, ?, ?, ?, ?, ?)",
       v);
   if (!r) {
-    if (r.error().detail == "foreign_key") {
+    if (r.error().IsForeignKey()) {
       return Fail(Error::NotFound(fmt::format("user {} does not exist", out.user_id)));
     }
     return Fail(r.error());

@@ -120,7 +120,7 @@ Error PostgresError(std::string_view sqlstate, std::string message) {
   if (sqlstate == "53100")
     return core::CountStorageFault(Error::InsufficientStorage(std::move(message)));
   if (sqlstate == "58030") return core::CountStorageFault(Error::StorageIo(std::move(message)));
-  if (sqlstate == "23503") return Error::FailedPrecondition(std::move(message), "foreign_key");
+  if (sqlstate == "23503") return Error::ForeignKey(std::move(message));
   if (sqlstate == "23514" || sqlstate == "23502") return Error::InvalidArgument(std::move(message));
   // Class 22 (data exception): malformed JSON, out-of-range numbers, bad text encodings.
   if (sqlstate.starts_with("22")) return Error::InvalidArgument(std::move(message));
@@ -128,7 +128,7 @@ Error PostgresError(std::string_view sqlstate, std::string message) {
   // Connection exceptions, operator intervention (shutdown, terminated backend) and
   // insufficient resources (too many connections).
   if (sqlstate.starts_with("08") || sqlstate.starts_with("57P") || sqlstate.starts_with("53")) {
-    return Error::Unavailable(std::move(message));
+    return Error::DatabaseUnavailable(std::move(message));
   }
   return Error::Internal(std::move(message));
 }
@@ -141,9 +141,11 @@ Result<std::unique_ptr<PostgresConnection>> PostgresConnection::Connect(
   const char* values[] = {"storyloom", "-c client_min_messages=warning", "10", conninfo.c_str(),
                           nullptr};
   PGconn* conn = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
-  if (conn == nullptr) return Fail(Error::Unavailable("cannot allocate a PostgreSQL connection"));
+  if (conn == nullptr)
+    return Fail(Error::DatabaseUnavailable("cannot allocate a PostgreSQL connection"));
   if (PQstatus(conn) != CONNECTION_OK) {
-    Error e = Error::Unavailable("cannot connect to PostgreSQL: " + Trim(PQerrorMessage(conn)));
+    Error e =
+        Error::DatabaseUnavailable("cannot connect to PostgreSQL: " + Trim(PQerrorMessage(conn)));
     PQfinish(conn);
     return Fail(std::move(e));
   }
@@ -177,8 +179,8 @@ Result<void> PostgresConnection::EnsureHealthy() {
   statements_.clear();  // prepared statements die with the server session
   next_statement_ = 0;
   if (broken()) {
-    return Fail(
-        Error::Unavailable("cannot reconnect to PostgreSQL: " + Trim(PQerrorMessage(conn_))));
+    return Fail(Error::DatabaseUnavailable("cannot reconnect to PostgreSQL: " +
+                                           Trim(PQerrorMessage(conn_))));
   }
   return {};
 }
@@ -197,7 +199,7 @@ Error PostgresConnection::Failure(const PGresult* res, std::string_view what) {
   }
   if (message.empty()) message = Trim(PQerrorMessage(conn_));
   message = fmt::format("{}: {}", what, message);
-  Error e = sqlstate.empty() && broken() ? Error::Unavailable(std::move(message))
+  Error e = sqlstate.empty() && broken() ? Error::DatabaseUnavailable(std::move(message))
                                          : PostgresError(sqlstate, std::move(message));
   if (sqlstate.empty() && broken()) sqlstate = "08006";  // connection_failure
   last_error_ = e;
@@ -348,8 +350,8 @@ Result<std::vector<std::string>> PostgresConnection::WaitForNotifications(
     }
   };
   auto lost = [&] {
-    return Fail(Error::Unavailable("the PostgreSQL listener connection was lost: " +
-                                   Trim(PQerrorMessage(conn_))));
+    return Fail(Error::DatabaseUnavailable("the PostgreSQL listener connection was lost: " +
+                                           Trim(PQerrorMessage(conn_))));
   };
   if (PQconsumeInput(conn_) == 0) return lost();
   drain();

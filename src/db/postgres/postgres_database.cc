@@ -198,11 +198,10 @@ class PostgresDatabase final : public Database {
     if (result && c.transaction_failed()) {
       // fn ignored a failed statement; COMMIT would silently roll everything back.
       const Error cause = c.last_error().value_or(Error::Internal("unknown error"));
-      result = Fail(Error{cause.code,
-                          "a statement failed inside the transaction and its error was "
-                          "ignored: " +
-                              cause.message,
-                          cause.detail});
+      Error e = cause;  // keeps the code, detail and reason of what failed
+      e.message =
+          "a statement failed inside the transaction and its error was ignored: " + cause.message;
+      result = Fail(std::move(e));
     }
     if (!result) {
       classify();
@@ -211,7 +210,7 @@ class PostgresDatabase final : public Database {
     }
     if (auto r = c.Run("COMMIT"); !r) {
       if (c.broken()) {
-        return Fail(Error::Unavailable(
+        return Fail(Error::DatabaseUnavailable(
             "the connection to PostgreSQL was lost during COMMIT; the transaction may or may "
             "not have been applied"));
       }
@@ -252,7 +251,7 @@ Result<std::unique_ptr<Database>> OpenPostgres(const std::string& conninfo,
                                                const std::string& display, const Options& options) {
   auto db = std::make_unique<PostgresDatabase>(conninfo, display, options);
   if (auto r = db->Init(); !r) {
-    return Fail(Error::Unavailable(fmt::format("{} ({})", r.error().message, display)));
+    return Fail(Error::DatabaseUnavailable(fmt::format("{} ({})", r.error().message, display)));
   }
   return std::unique_ptr<Database>(std::move(db));
 }

@@ -13,7 +13,7 @@ Error SqliteError(int code, std::string_view message) {
     case SQLITE_CONSTRAINT_PRIMARYKEY:
       return Error::AlreadyExists(msg);
     case SQLITE_CONSTRAINT_FOREIGNKEY:
-      return Error::FailedPrecondition(msg, "foreign_key");
+      return Error::ForeignKey(msg);
     case SQLITE_CONSTRAINT_CHECK:
     case SQLITE_CONSTRAINT_NOTNULL:
       return Error::InvalidArgument(msg);
@@ -27,7 +27,7 @@ Error SqliteError(int code, std::string_view message) {
     case SQLITE_LOCKED:
     case SQLITE_CANTOPEN:
     case SQLITE_READONLY:
-      return Error::Unavailable(msg);
+      return Error::DatabaseUnavailable(msg);
     case SQLITE_CONSTRAINT:
       return Error::FailedPrecondition(msg);
     case SQLITE_CORRUPT:
@@ -49,7 +49,7 @@ Result<std::unique_ptr<SqliteConnection>> SqliteConnection::Open(const std::stri
     Error e = SqliteError(rc, fmt::format("cannot open SQLite database {}: {}", path,
                                           db ? sqlite3_errmsg(db) : sqlite3_errstr(rc)));
     sqlite3_close_v2(db);
-    return Fail(Error::Unavailable(e.message));
+    return Fail(Error::DatabaseUnavailable(e.message));
   }
   std::unique_ptr<SqliteConnection> conn(new SqliteConnection(db));
   sqlite3_busy_timeout(db, options.busy_timeout_ms);

@@ -65,7 +65,7 @@ class SqliteDatabase final : public Database {
   Result<void> Write(const std::function<Result<void>(Connection&)>& fn) override {
     WriteRequest req{&fn, {}, false};
     std::unique_lock lock(queue_mu_);
-    if (stopping_) return Fail(Error::Unavailable("database is closing"));
+    if (stopping_) return Fail(Error::DatabaseUnavailable("database is closing"));
     queue_.push_back(&req);
     queue_cv_.notify_all();
     done_cv_.wait(lock, [&] { return req.done; });
@@ -203,7 +203,7 @@ class SqliteDatabase final : public Database {
       Error e = committed.error();  // keeps what failed: a full disk, an I/O error, ...
       if (e.code == ErrorCode::kAlreadyExists || e.code == ErrorCode::kFailedPrecondition ||
           e.code == ErrorCode::kInvalidArgument || e.code == ErrorCode::kInternal) {
-        e = Error::Unavailable(e.message);  // deferred checks are not the request's doing
+        e = Error::DatabaseUnavailable(e.message);  // deferred checks are not the request's doing
       }
       e.message = "commit failed: " + e.message;
       for (WriteRequest* w : batch) {

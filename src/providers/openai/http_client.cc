@@ -116,8 +116,7 @@ Result<HttpReply> Perform(const HttpCall& call) {
   if (rc != CURLE_OK) {
     const std::string host = HostOf(call.url);
     if (rc == CURLE_ABORTED_BY_CALLBACK) {
-      return Fail(
-          Error{ErrorCode::kAborted, "the request to " + host + " was cancelled", "interrupted"});
+      return Fail(Error::Interrupted("the request to " + host + " was cancelled"));
     }
     if (t.too_large) {
       return Fail(Error{

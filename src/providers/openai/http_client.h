@@ -32,8 +32,8 @@ struct HttpReply {
 };
 
 // Performs `call`. Any HTTP status is a reply; the error cases are transport failures,
-// with Error::detail "timeout", "network_error", "response_too_large" or "interrupted"
-// (cancelled). Messages name the host, never headers or bodies.
+// with Error::detail "timeout", "network_error" or "response_too_large", or an error whose
+// IsInterrupted() holds (cancelled). Messages name the host, never headers or bodies.
 [[nodiscard]] Result<HttpReply> Perform(const HttpCall& call);
 
 // Milliseconds a Retry-After (or retry-after-ms) header asks to wait, from seconds or an

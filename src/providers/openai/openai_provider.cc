@@ -48,7 +48,7 @@ Outcome Failed(Error e, bool retryable) {
   return o;
 }
 
-Error Interrupted() { return Error{ErrorCode::kAborted, "interrupted", "interrupted"}; }
+Error Interrupted() { return Error::Interrupted("interrupted"); }
 
 std::int64_t WallMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -220,7 +220,7 @@ class OpenAIProvider final : public Provider {
       } else if (d.contains("url") && d["url"].is_string()) {
         auto fetched = Download(ctx, d["url"].get<std::string>());
         if (!fetched) {
-          Outcome f = Failed(fetched.error(), fetched.error().detail != "interrupted");
+          Outcome f = Failed(fetched.error(), !fetched.error().IsInterrupted());
           f.usage = o.usage;
           return f;
         }
@@ -489,7 +489,7 @@ class OpenAIProvider final : public Provider {
       u.phase = ctx.phase;
       u.attempt = n;
       u.status = o.ok ? "ok" : "error";
-      if (!o.ok) u.error_code = o.error.detail == "interrupted" ? "cancelled" : o.error.detail;
+      if (!o.ok) u.error_code = o.error.IsInterrupted() ? "cancelled" : o.error.detail;
       if (!o.ok && u.operation == "image" && u.image_size.empty())
         u.image_size = planned.image_size;
       u.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -497,7 +497,7 @@ class OpenAIProvider final : public Provider {
                           .count();
       if (ctx.record_usage) SL_RETURN_IF_ERROR(ctx.record_usage(u));
       if (o.ok) return {};
-      if (o.error.detail == "interrupted") return Fail(Interrupted());
+      if (o.error.IsInterrupted()) return Fail(Interrupted());
       last = std::move(o.error);
       if (!o.retryable || n >= max_attempts) break;
       std::int64_t delay = std::min<std::int64_t>(
