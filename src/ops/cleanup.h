@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,39 @@ struct CleanupReport {
   Millis finished_at = 0;
 };
 
+// What a cleanup would delete now, read in short read transactions: the dry run's answer, and
+// the work list of ApplyCleanup.
+struct CleanupPlan {
+  Millis now = 0;
+  // The finished workflows past their retention, oldest first per policy, with their cutoff.
+  struct Expired {
+    CleanupItem item;
+    Millis cutoff = 0;  // the DELETE re-checks it, and the status
+  };
+  std::vector<Expired> workflows;
+  std::int64_t files = 0;  // of the workflows above
+  std::int64_t bytes = 0;
+  std::optional<Millis> usage_cutoff;  // api_usage rows before it go; nullopt = keep them all
+  std::int64_t usage_rows = 0;
+  Millis session_cutoff = 0;  // dead sessions and sign-in links before it go
+  std::int64_t sessions = 0;
+};
+
+// Lists what `options` would delete; writes nothing.
+[[nodiscard]] Result<CleanupPlan> PlanCleanup(Store& store, const CleanupOptions& options);
+
+// Deletes what `plan` lists, `options.batch` workflows per write transaction, rows first and
+// then their files; finishes deletes left marked by dead runners; deletes old usage rows and
+// dead sessions; compacts the database and appends the "cleanup.run" audit entry. The report
+// counts what was deleted, which may be less than planned (a workflow retried since).
+[[nodiscard]] Result<CleanupReport> ApplyCleanup(Store& store, files::FileStore& files,
+                                                 const CleanupPlan& plan,
+                                                 const CleanupOptions& options);
+
+// The plan as a report (dry_run set): what a cleanup would delete.
+CleanupReport ReportOf(const CleanupPlan& plan);
+
+// PlanCleanup, then (unless options.dry_run, which returns ReportOf the plan) ApplyCleanup.
 [[nodiscard]] Result<CleanupReport> RunCleanup(Store& store, files::FileStore& files,
                                                const CleanupOptions& options);
 
