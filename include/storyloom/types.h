@@ -133,12 +133,9 @@ struct ApiUsage {
   Millis created_at = 0;
 };
 
-struct UsageDaily {
-  std::string day;  // YYYY-MM-DD (UTC)
-  std::string user_id;
-  std::string provider;
-  std::string model;
-  std::string operation;
+// Provider-call counters summed over some rows of api_usage or usage_daily (a day, a
+// workflow, a report group). Column order is the one store::kUsageTotalsColumns reads.
+struct UsageTotals {
   std::int64_t calls = 0;
   std::int64_t errors = 0;
   std::int64_t input_tokens = 0;
@@ -150,6 +147,35 @@ struct UsageDaily {
   std::int64_t audio_ms = 0;
   NanoUsd cost_nusd = 0;
   std::int64_t unpriced_calls = 0;
+
+  // Adds each of `o`'s counters; a sum saturates at INT64_MAX instead of wrapping, and
+  // never goes below 0 (stored counters are non-negative, see migration 0008).
+  void Add(const UsageTotals& o) {
+    auto add = [](std::int64_t& a, std::int64_t b) {
+      std::int64_t out = 0;
+      a = __builtin_add_overflow(a, b, &out) ? (b > 0 ? INT64_MAX : 0) : (out < 0 ? 0 : out);
+    };
+    add(calls, o.calls);
+    add(errors, o.errors);
+    add(input_tokens, o.input_tokens);
+    add(cached_input_tokens, o.cached_input_tokens);
+    add(output_tokens, o.output_tokens);
+    add(reasoning_tokens, o.reasoning_tokens);
+    add(images, o.images);
+    add(characters, o.characters);
+    add(audio_ms, o.audio_ms);
+    add(cost_nusd, o.cost_nusd);
+    add(unpriced_calls, o.unpriced_calls);
+  }
+};
+
+// One usage_daily row: the totals of one day, user, provider, model and operation.
+struct UsageDaily : UsageTotals {
+  std::string day;  // YYYY-MM-DD (UTC)
+  std::string user_id;
+  std::string provider;
+  std::string model;
+  std::string operation;
 };
 
 enum class Role { kAdmin, kUser };

@@ -27,19 +27,8 @@ struct UsageFilter {
 };
 
 // Usage of one workflow over a time range (api_usage grouped by workflow_id).
-struct WorkflowUsage {
+struct WorkflowUsage : UsageTotals {
   std::string workflow_id;  // "" for calls outside any workflow
-  std::int64_t calls = 0;
-  std::int64_t errors = 0;
-  std::int64_t input_tokens = 0;
-  std::int64_t cached_input_tokens = 0;
-  std::int64_t output_tokens = 0;
-  std::int64_t reasoning_tokens = 0;
-  std::int64_t images = 0;
-  std::int64_t characters = 0;
-  std::int64_t audio_ms = 0;
-  NanoUsd cost_nusd = 0;
-  std::int64_t unpriced_calls = 0;
 };
 
 class UsageRepo {

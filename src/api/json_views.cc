@@ -171,6 +171,21 @@ json UsageJson(const ApiUsage& u) {
           {"created_at", core::FormatRfc3339(u.created_at)}};
 }
 
+json UsageTotalsJson(const UsageTotals& t) {
+  return {{"calls", t.calls},
+          {"errors", t.errors},
+          {"input_tokens", t.input_tokens},
+          {"cached_input_tokens", t.cached_input_tokens},
+          {"output_tokens", t.output_tokens},
+          {"reasoning_tokens", t.reasoning_tokens},
+          {"images", t.images},
+          {"characters", t.characters},
+          {"audio_ms", t.audio_ms},
+          {"cost_usd", FormatUsd(t.cost_nusd)},
+          {"cost_nusd", t.cost_nusd},
+          {"unpriced_calls", t.unpriced_calls}};
+}
+
 json UserJson(const User& u) {
   return {{"id", u.id},
           {"username", u.username},

@@ -28,6 +28,8 @@ nlohmann::json PhaseJson(const WorkflowPhase& p);
 // A scene with its image and audio files (from `files`, matched by id).
 nlohmann::json SceneJson(const Scene& s, const std::vector<GeneratedFile>& files);
 nlohmann::json UsageJson(const ApiUsage& u);
+// A usage report row: the eleven counters, plus cost_usd as a decimal string.
+nlohmann::json UsageTotalsJson(const UsageTotals& t);
 nlohmann::json UserJson(const User& u);
 nlohmann::json TokenJson(const ApiToken& t);
 // A JSON string or null for optional times.

@@ -10,7 +10,6 @@
 #include "api/request_parsers.h"
 #include "api/routes.h"
 #include "core/clock.h"
-#include "engine/pricing.h"
 
 namespace storyloom::api {
 
@@ -34,12 +33,6 @@ Result<http::Response> RecordUsage(App& app, http::Request& req, const Principal
   SL_RETURN_IF_ERROR(app.usage.Record(u));
   return JsonResponse(201, UsageJson(u));
 }
-
-struct Group {
-  std::int64_t calls = 0, errors = 0, input = 0, cached = 0, output = 0, reasoning = 0, images = 0,
-               characters = 0, audio_ms = 0, unpriced = 0;
-  NanoUsd cost = 0;
-};
 
 Result<http::Response> UsageReport(App& app, http::Request& req, const Principal& p) {
   SL_ASSIGN_OR_RETURN(auto from, QueryTime(req, "from"));
@@ -73,30 +66,15 @@ Result<http::Response> UsageReport(App& app, http::Request& req, const Principal
         auto per_workflow, app.store.ReadOne<std::vector<WorkflowUsage>>([&](StoreTx& tx) {
           return tx.usage().ByWorkflow(from.value_or(0), to.value_or(0), user_filter);
         }));
-    for (const auto& w : per_workflow) {
-      UsageDaily d;
-      d.day = w.workflow_id;
-      d.calls = w.calls;
-      d.errors = w.errors;
-      d.input_tokens = w.input_tokens;
-      d.cached_input_tokens = w.cached_input_tokens;
-      d.output_tokens = w.output_tokens;
-      d.reasoning_tokens = w.reasoning_tokens;
-      d.images = w.images;
-      d.characters = w.characters;
-      d.audio_ms = w.audio_ms;
-      d.cost_nusd = w.cost_nusd;
-      d.unpriced_calls = w.unpriced_calls;
-      rows.push_back(std::move(d));
-    }
+    for (const auto& w : per_workflow) rows.push_back({w, w.workflow_id, {}, {}, {}, {}});
   } else {
     SL_ASSIGN_OR_RETURN(rows, app.store.ReadOne<std::vector<UsageDaily>>([&](StoreTx& tx) {
       return tx.usage().ListDaily(from ? core::FormatDay(*from) : "",
                                   to ? core::FormatDay(*to) : "", user_filter);
     }));
   }
-  std::map<std::vector<std::string>, Group> groups;
-  Group total;
+  std::map<std::vector<std::string>, UsageTotals> groups;
+  UsageTotals total;
   for (const auto& d : rows) {
     std::vector<std::string> key;
     for (const auto& g : group_by) {
@@ -106,29 +84,10 @@ Result<http::Response> UsageReport(App& app, http::Request& req, const Principal
                     : g == "user"                 ? d.user_id
                                                   : d.operation);
     }
-    for (Group* g : {&groups[key], &total}) {
-      // Saturating: a total never wraps (stored values are non-negative, see 0008).
-      g->calls = engine::SaturatingAdd(g->calls, d.calls);
-      g->errors = engine::SaturatingAdd(g->errors, d.errors);
-      g->input = engine::SaturatingAdd(g->input, d.input_tokens);
-      g->cached = engine::SaturatingAdd(g->cached, d.cached_input_tokens);
-      g->output = engine::SaturatingAdd(g->output, d.output_tokens);
-      g->reasoning = engine::SaturatingAdd(g->reasoning, d.reasoning_tokens);
-      g->images = engine::SaturatingAdd(g->images, d.images);
-      g->characters = engine::SaturatingAdd(g->characters, d.characters);
-      g->audio_ms = engine::SaturatingAdd(g->audio_ms, d.audio_ms);
-      g->cost = engine::SaturatingAdd(g->cost, d.cost_nusd);
-      g->unpriced = engine::SaturatingAdd(g->unpriced, d.unpriced_calls);
-    }
+    // Saturating: a total never wraps (stored values are non-negative, see 0008).
+    groups[key].Add(d);
+    total.Add(d);
   }
-  auto row_json = [](const Group& g) {
-    return json{{"calls", g.calls},          {"errors", g.errors},
-                {"input_tokens", g.input},   {"cached_input_tokens", g.cached},
-                {"output_tokens", g.output}, {"reasoning_tokens", g.reasoning},
-                {"images", g.images},        {"characters", g.characters},
-                {"audio_ms", g.audio_ms},    {"cost_usd", FormatUsd(g.cost)},
-                {"cost_nusd", g.cost},       {"unpriced_calls", g.unpriced}};
-  };
   if (format == "csv") {
     std::string csv;
     for (const auto& g : group_by) csv += g + ",";
@@ -149,9 +108,9 @@ Result<http::Response> UsageReport(App& app, http::Request& req, const Principal
     };
     for (const auto& [key, g] : groups) {
       for (const auto& k : key) csv += cell(k) + ",";
-      csv += fmt::format("{},{},{},{},{},{},{},{},{},{},{}\n", g.calls, g.errors, g.input, g.cached,
-                         g.output, g.reasoning, g.images, g.characters, g.audio_ms,
-                         FormatUsd(g.cost), g.unpriced);
+      csv += fmt::format("{},{},{},{},{},{},{},{},{},{},{}\n", g.calls, g.errors, g.input_tokens,
+                         g.cached_input_tokens, g.output_tokens, g.reasoning_tokens, g.images,
+                         g.characters, g.audio_ms, FormatUsd(g.cost_nusd), g.unpriced_calls);
     }
     http::Response r = http::Response::Text(200, csv, "text/csv; charset=utf-8");
     r.headers.Set("Content-Disposition", "attachment; filename=\"usage.csv\"");
@@ -159,11 +118,12 @@ Result<http::Response> UsageReport(App& app, http::Request& req, const Principal
   }
   json items = json::array();
   for (const auto& [key, g] : groups) {
-    json item = row_json(g);
+    json item = UsageTotalsJson(g);
     for (std::size_t i = 0; i < group_by.size(); ++i) item[group_by[i]] = key[i];
     items.push_back(std::move(item));
   }
-  return JsonResponse(200, {{"group_by", group_by}, {"items", items}, {"total", row_json(total)}});
+  return JsonResponse(
+      200, {{"group_by", group_by}, {"items", items}, {"total", UsageTotalsJson(total)}});
 }
 
 }  // namespace

@@ -94,6 +94,17 @@ ApiUsage UsageFromRow(const db::Row& r) {
   return u;
 }
 
+UsageTotals UsageTotalsFromRow(const db::Row& r, std::size_t first) {
+  UsageTotals t;
+  std::size_t i = first;
+  for (std::int64_t* counter : {&t.calls, &t.errors, &t.input_tokens, &t.cached_input_tokens,
+                                &t.output_tokens, &t.reasoning_tokens, &t.images, &t.characters,
+                                &t.audio_ms, &t.cost_nusd, &t.unpriced_calls}) {
+    *counter = r.Int(i++);
+  }
+  return t;
+}
+
 User UserFromRow(const db::Row& r) {
   User u;
   u.id = r.Text(0);

@@ -36,6 +36,14 @@ inline constexpr std::string_view kUsageColumns =
     "cost_source, price_id, created_at";
 ApiUsage UsageFromRow(const db::Row& r);
 
+// The UsageTotals counters in struct order, as usage_daily names them.
+inline constexpr std::string_view kUsageTotalsColumns =
+    "calls, errors, input_tokens, cached_input_tokens, output_tokens, reasoning_tokens, images, "
+    "characters, audio_ms, cost_nusd, unpriced_calls";
+// Reads the eleven counters from r's columns `first` .. `first` + 10, in kUsageTotalsColumns
+// order.
+UsageTotals UsageTotalsFromRow(const db::Row& r, std::size_t first);
+
 inline constexpr std::string_view kUserColumns =
     "id, username, email, role, password_hash, disabled, monthly_budget_nusd, created_at, "
     "updated_at";

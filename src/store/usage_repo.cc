@@ -73,7 +73,7 @@ Result<ApiUsage> UsageRepo::Record(const ApiUsage& u) {
       "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
       v);
   if (!row) {
-    if (row.error().detail == "foreign_key") {
+    if (row.error().IsForeignKey()) {
       return Fail(Error::NotFound("the usage names a workflow or user that does not exist"));
     }
     return Fail(row.error());
@@ -160,10 +160,10 @@ Result<std::pair<NanoUsd, bool>> UsageRepo::WorkflowCost(std::string_view workfl
 Result<std::vector<UsageDaily>> UsageRepo::ListDaily(std::string_view from_day,
                                                      std::string_view to_day,
                                                      std::string_view user_id) {
-  std::string sql =
-      "SELECT day, user_id, provider, model, operation, calls, errors, input_tokens, "
-      "cached_input_tokens, output_tokens, reasoning_tokens, images, characters, audio_ms, "
-      "cost_nusd, unpriced_calls FROM usage_daily WHERE 1 = 1";
+  std::string sql = fmt::format(
+      "SELECT day, user_id, provider, model, operation, {} FROM usage_daily "
+      "WHERE 1 = 1",
+      store::kUsageTotalsColumns);
   std::vector<Value> params;
   if (!user_id.empty()) {
     sql += " AND user_id = ?";
@@ -181,24 +181,8 @@ Result<std::vector<UsageDaily>> UsageRepo::ListDaily(std::string_view from_day,
   SL_ASSIGN_OR_RETURN(auto rows, c_.Query(sql, params));
   std::vector<UsageDaily> out;
   for (const auto& r : rows) {
-    UsageDaily d;
-    d.day = r.Text(0);
-    d.user_id = r.Text(1);
-    d.provider = r.Text(2);
-    d.model = r.Text(3);
-    d.operation = r.Text(4);
-    d.calls = r.Int(5);
-    d.errors = r.Int(6);
-    d.input_tokens = r.Int(7);
-    d.cached_input_tokens = r.Int(8);
-    d.output_tokens = r.Int(9);
-    d.reasoning_tokens = r.Int(10);
-    d.images = r.Int(11);
-    d.characters = r.Int(12);
-    d.audio_ms = r.Int(13);
-    d.cost_nusd = r.Int(14);
-    d.unpriced_calls = r.Int(15);
-    out.push_back(std::move(d));
+    out.push_back(
+        {store::UsageTotalsFromRow(r, 5), r.Text(0), r.Text(1), r.Text(2), r.Text(3), r.Text(4)});
   }
   return out;
 }

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "db/database.h"
+#include "store/rows.h"
 #include "store/safe_sum.h"
 #include "storyloom/store.h"
 
@@ -33,20 +34,7 @@ Result<std::vector<WorkflowUsage>> UsageRepo::ByWorkflow(Millis from, Millis to,
   SL_ASSIGN_OR_RETURN(auto rows, c_.Query(sql, params));
   std::vector<WorkflowUsage> out;
   for (const auto& r : rows) {
-    WorkflowUsage w;
-    w.workflow_id = r.Text(0);
-    w.calls = r.Int(1);
-    w.errors = r.Int(2);
-    w.input_tokens = r.Int(3);
-    w.cached_input_tokens = r.Int(4);
-    w.output_tokens = r.Int(5);
-    w.reasoning_tokens = r.Int(6);
-    w.images = r.Int(7);
-    w.characters = r.Int(8);
-    w.audio_ms = r.Int(9);
-    w.cost_nusd = r.Int(10);
-    w.unpriced_calls = r.Int(11);
-    out.push_back(std::move(w));
+    out.push_back({store::UsageTotalsFromRow(r, 1), r.Text(0)});
   }
   return out;
 }
