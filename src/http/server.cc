@@ -1,7 +1,8 @@
 // The Boost.Beast HTTP/1.1 server behind server.h, modelled on Beast's advanced_server: a
 // listener accepts onto strands; each Session reads one request at a time on its strand,
 // runs the handler on the worker pool (or inline for inline_io routes), posts the response
-// back to the strand and writes it. This is the only translation unit that includes Beast.
+// back to the strand and writes it. An SSE response hands the connection to an SseStream
+// (sse_stream.h). This and sse_stream.cc are the translation units that include Beast.
 #include "http/server.h"
 
 #include <spdlog/spdlog.h>
@@ -21,7 +22,6 @@
 #include <chrono>
 #include <condition_variable>
 #include <ctime>
-#include <deque>
 #include <filesystem>
 #include <limits>
 #include <mutex>
@@ -34,6 +34,7 @@
 #include "http/log_limiter.h"
 #include "http/query.h"
 #include "http/range_file_body.h"
+#include "http/sse_stream.h"
 
 namespace storyloom::http {
 namespace {
@@ -44,7 +45,6 @@ namespace net = boost::asio;
 using tcp = net::ip::tcp;
 using Clock = std::chrono::steady_clock;
 
-constexpr std::size_t kMaxSseQueueBytes = 8 << 20;  // a client this far behind is dropped
 constexpr auto kLingerTime = std::chrono::seconds(2);
 constexpr std::size_t kMaxLingerBytes = 1 << 20;
 // Accepting again right after EMFILE/ENFILE would spin: wait this long first.
@@ -106,7 +106,6 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
 }
 
 class Session;
-class SseSinkImpl;
 
 // State shared by the listener, sessions and Server::Stop. Outlives every session: Stop
 // joins the threads and destroys the io_context (and with it every session) first.
@@ -134,7 +133,7 @@ struct ServerCore {
   std::mutex mu;
   std::condition_variable cv;                                     // signalled when a session ends
   std::unordered_map<Session*, std::weak_ptr<Session>> sessions;  // guarded by mu
-  std::vector<std::weak_ptr<SseSinkImpl>> sinks;                  // guarded by mu
+  std::vector<std::weak_ptr<SseSink>> sinks;                      // guarded by mu
   int connections = 0;                                            // guarded by mu
   std::unordered_map<std::string, int> per_address;               // guarded by mu
 
@@ -149,41 +148,18 @@ struct ServerCore {
     upload_tmp_bytes.fetch_sub(n);
     return false;
   }
-  void AddSink(const std::shared_ptr<SseSinkImpl>& sink);
+  void AddSink(const std::shared_ptr<SseSink>& sink);
   void CloseAllSinks();
   std::vector<std::shared_ptr<Session>> LiveSessions();
-};
-
-// The SseSink handed to an SseSource: posts chunks to the session's strand.
-class SseSinkImpl : public SseSink {
- public:
-  explicit SseSinkImpl(std::weak_ptr<Session> session) : session_(std::move(session)) {}
-  bool Send(std::string chunk) override;
-  void Close() override;
-  bool closed() const override { return closed_.load(); }
-  // Called on the session's strand when the connection ends: no more posts.
-  void MarkClosed() {
-    std::lock_guard lock(mu_);
-    closed_ = true;
-  }
-
- private:
-  std::mutex mu_;  // orders Send/Close against MarkClosed so nothing posts to a dead session
-  std::atomic<bool> closed_{false};
-  std::weak_ptr<Session> session_;
 };
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
   // `remote_addr` has been counted against the connection caps; the destructor uncounts it.
   Session(tcp::socket&& socket, ServerCore* core, std::string remote_addr)
-      : stream_(std::move(socket)),
-        core_(core),
-        remote_addr_(std::move(remote_addr)),
-        keepalive_timer_(stream_.get_executor()) {}
+      : stream_(std::move(socket)), core_(core), remote_addr_(std::move(remote_addr)) {}
 
   ~Session() {
-    if (sink_) sink_->MarkClosed();
     RemoveUpload();
     ReleaseUploadBytes();
     core_->Unregister(this, remote_addr_);
@@ -199,33 +175,12 @@ class Session : public std::enable_shared_from_this<Session> {
   void Shutdown(bool force) {
     net::post(stream_.get_executor(), [self = shared_from_this(), force] {
       if (self->state_ == State::kSse) {
-        self->EndSse(/*flush=*/false);
+        self->sse_->End(/*flush=*/false);
       } else if (self->state_ != State::kBusy || force) {  // idle or lingering
         self->HardClose();
       }
     });
   }
-
-  void QueueSse(std::string chunk) {
-    if (state_ != State::kSse || sse_ending_) return;
-    sse_queued_bytes_ += chunk.size();
-    sse_queue_.push_back(std::move(chunk));
-    if (sse_queued_bytes_ > kMaxSseQueueBytes) {
-      core_->log_limiter.Log(spdlog::level::warn, "sse-slow",
-                             "http: SSE client " + remote_addr_ + " too slow, dropping it");
-      return EndSse(false);
-    }
-    if (!sse_writing_) WriteNextSse();
-  }
-
-  void EndSse(bool flush) {
-    if (state_ != State::kSse) return;
-    sse_ending_ = true;
-    if (flush && sse_writing_) return;  // OnSseWrite finishes once the queue drains
-    FinishSse();
-  }
-
-  net::any_io_executor executor() { return stream_.get_executor(); }
 
  private:
   enum class State { kIdle, kBusy, kSse, kClosed };
@@ -649,87 +604,30 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // ---- server-sent events ---------------------------------------------------------------
 
+  // The connection is the SseStream's from here until it finishes.
   void StartSse() {
     state_ = State::kSse;
-    sse_res_.emplace();
-    FillHeaders(*sse_res_);
-    sse_res_->set(bhttp::field::content_type, "text/event-stream");
-    sse_res_->set(bhttp::field::cache_control, "no-cache");
-    sse_res_->set("X-Accel-Buffering", "no");
-    // No Content-Length and no chunking: the event stream lasts until the connection closes.
-    stream_.expires_after(std::chrono::milliseconds(core_->options.write_timeout_ms));
-    bhttp::async_write(stream_, *sse_res_,
-                       [self = shared_from_this()](beast::error_code ec, std::size_t bytes) {
-                         self->OnSseHeader(ec, bytes);
-                       });
-  }
-
-  void OnSseHeader(beast::error_code ec, std::size_t bytes) {
-    sse_bytes_ += bytes;
-    sse_res_.reset();
-    sink_ = std::make_shared<SseSinkImpl>(weak_from_this());
-    if (ec || state_ != State::kSse || sse_ending_) {
-      sink_->MarkClosed();
-      return FinishSse();
-    }
-    core_->AddSink(sink_);
-    // A read that completes only when the client goes away (or misbehaves); untimed.
-    stream_.expires_never();
-    stream_.async_read_some(net::buffer(sse_read_buf_),
-                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                              if (ec) self->FinishSse();
-                              // Clients have nothing to say on an event stream; drop it.
-                              else
-                                self->EndSse(false);
-                            });
-    ArmKeepalive();
-    net::post(*core_->workers, [source = resp_.sse, sink = sink_] {
-      try {
-        source->Start(sink);
-      } catch (const std::exception& e) {
-        spdlog::error("http: SSE source threw: {}", e.what());
-        sink->Close();
-      }
-    });
-  }
-
-  void ArmKeepalive() {
-    keepalive_timer_.expires_after(std::chrono::milliseconds(core_->options.sse_keepalive_ms));
-    keepalive_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
-      if (ec || self->state_ != State::kSse || self->sse_ending_) return;
-      self->QueueSse(": keepalive\n\n");
-      self->ArmKeepalive();
-    });
-  }
-
-  void WriteNextSse() {
-    sse_writing_ = true;
-    // Only the write is timed: the read watching for the client's close stays untimed.
-    stream_.expires_after(std::chrono::milliseconds(core_->options.write_timeout_ms));
-    net::async_write(stream_, net::buffer(sse_queue_.front()),
-                     [self = shared_from_this()](beast::error_code ec, std::size_t n) {
-                       self->OnSseWrite(ec, n);
-                     });
-  }
-
-  void OnSseWrite(beast::error_code ec, std::size_t n) {
-    sse_writing_ = false;
-    if (state_ != State::kSse) return;
-    sse_bytes_ += n;
-    sse_queued_bytes_ -= sse_queue_.front().size();
-    sse_queue_.pop_front();
-    if (ec) return FinishSse();
-    if (!sse_queue_.empty()) return WriteNextSse();
-    if (sse_ending_) FinishSse();
-  }
-
-  void FinishSse() {
-    if (state_ != State::kSse) return;
-    if (sink_) sink_->MarkClosed();
-    keepalive_timer_.cancel();
-    sse_queue_.clear();
-    Complete(sse_bytes_);
-    HardClose();
+    bhttp::response<bhttp::empty_body> header;
+    FillHeaders(header);
+    SseStream::Env env;
+    env.write_timeout_ms = core_->options.write_timeout_ms;
+    env.keepalive_ms = core_->options.sse_keepalive_ms;
+    env.remote_addr = remote_addr_;
+    env.log = &core_->log_limiter;
+    env.run_on_worker = [core = core_](std::function<void()> fn) {
+      net::post(*core->workers, std::move(fn));
+    };
+    env.register_sink = [core = core_](const std::shared_ptr<SseSink>& sink) {
+      core->AddSink(sink);
+    };
+    // Runs inside one of the stream's handlers, which keeps this session alive.
+    env.on_finished = [this](std::uint64_t bytes) {
+      Complete(bytes);
+      HardClose();
+    };
+    sse_ = std::make_unique<SseStream>(stream_, std::move(env));
+    sse_->Start(std::shared_ptr<SseStream>(shared_from_this(), sse_.get()), std::move(header),
+                resp_.sse);
   }
 
   // ---- closing ----------------------------------------------------------------------------
@@ -749,7 +647,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void Drain() {
-    stream_.async_read_some(net::buffer(sse_read_buf_),
+    stream_.async_read_some(net::buffer(drain_buf_),
                             [self = shared_from_this()](beast::error_code ec, std::size_t n) {
                               self->lingered_ += n;
                               if (ec || self->lingered_ > kMaxLingerBytes) return self->HardClose();
@@ -759,7 +657,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void HardClose() {
     state_ = State::kClosed;
-    keepalive_timer_.cancel();
+    if (sse_) sse_->Abandon();
     beast::error_code ec;
     stream_.socket().close(ec);
   }
@@ -793,7 +691,6 @@ class Session : public std::enable_shared_from_this<Session> {
   Clock::time_point started_;
   std::optional<bhttp::response<bhttp::string_body>> str_res_;
   std::optional<bhttp::response<RangeFileBody>> file_res_;
-  std::optional<bhttp::response<bhttp::empty_body>> sse_res_;
   std::optional<bhttp::response<bhttp::empty_body>> head_res_;
   std::optional<bhttp::response_serializer<bhttp::string_body>> str_sr_;
   std::optional<bhttp::response_serializer<RangeFileBody>> file_sr_;
@@ -803,38 +700,9 @@ class Session : public std::enable_shared_from_this<Session> {
   std::uint64_t upload_reserved_ = 0;  // bytes of ServerCore::upload_tmp_bytes held
   bool upload_len_known_ = false;      // reserved from Content-Length up front
 
-  std::shared_ptr<SseSinkImpl> sink_;
-  std::deque<std::string> sse_queue_;
-  std::size_t sse_queued_bytes_ = 0;
-  std::uint64_t sse_bytes_ = 0;
-  bool sse_writing_ = false;
-  bool sse_ending_ = false;
-  net::steady_timer keepalive_timer_;
-  char sse_read_buf_[512];
+  std::unique_ptr<SseStream> sse_;  // set once the response is an event stream
+  char drain_buf_[512];
 };
-
-bool SseSinkImpl::Send(std::string chunk) {
-  std::shared_ptr<Session> session;  // released after the lock: it may be the last owner
-  std::lock_guard lock(mu_);
-  if (closed_) return false;
-  session = session_.lock();
-  if (!session) {
-    closed_ = true;
-    return false;
-  }
-  net::post(session->executor(),
-            [session, chunk = std::move(chunk)]() mutable { session->QueueSse(std::move(chunk)); });
-  return true;
-}
-
-void SseSinkImpl::Close() {
-  std::shared_ptr<Session> session;
-  std::lock_guard lock(mu_);
-  if (closed_) return;
-  closed_ = true;
-  session = session_.lock();
-  if (session) net::post(session->executor(), [session] { session->EndSse(true); });
-}
 
 void ServerCore::DoAccept() {
   acceptor->async_accept(net::make_strand(*ioc), [this](beast::error_code ec, tcp::socket socket) {
@@ -909,7 +777,7 @@ void ServerCore::Unregister(Session* s, const std::string& address) {
   cv.notify_all();
 }
 
-void ServerCore::AddSink(const std::shared_ptr<SseSinkImpl>& sink) {
+void ServerCore::AddSink(const std::shared_ptr<SseSink>& sink) {
   {
     std::lock_guard lock(mu);
     if (!stopping) {
@@ -922,7 +790,7 @@ void ServerCore::AddSink(const std::shared_ptr<SseSinkImpl>& sink) {
 }
 
 void ServerCore::CloseAllSinks() {
-  std::vector<std::shared_ptr<SseSinkImpl>> live;
+  std::vector<std::shared_ptr<SseSink>> live;
   {
     std::lock_guard lock(mu);
     for (auto& w : sinks) {
