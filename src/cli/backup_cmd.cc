@@ -17,75 +17,48 @@ struct BackupFlags {
   std::string target_database;
 };
 
-// One progress bar per stage, on a terminal only.
-class StageProgress {
- public:
-  ops::ProgressFn Fn() {
-    return [this](std::string_view stage, std::int64_t done, std::int64_t total) {
-      if (stage != stage_) {
-        if (bar_) bar_->Finish();
-        stage_ = std::string(stage);
-        bar_ = std::make_unique<Progress>(stage_, total);
-      }
-      bar_->Update(done);
-    };
-  }
-  ~StageProgress() {
-    if (bar_) bar_->Finish();
-  }
-
- private:
-  std::string stage_;
-  std::unique_ptr<Progress> bar_;
-};
-
 int Create(const GlobalFlags& flags) {
-  core::Config config = LoadConfigOrExit(flags);
-  SetupLogging(config);
-  auto store = OpenStore(config, /*migrate=*/false);
-  if (!store) return Die(store.error().message);
-  files::FileStore files(config.OutputsDir());
-  ops::BackupOptions o;
-  o.backups_dir = config.BackupsDir();
-  auto progress = std::make_unique<StageProgress>();
-  o.on_progress = progress->Fn();
-  auto r = ops::CreateBackup(**store, files, o);
-  progress.reset();
-  if (!r) return Die("backup failed: " + r.error().message);
-  std::printf("backed up the database and %lld file(s) (%.1f MiB; %lld linked, %lld copied)\n",
-              static_cast<long long>(r->files), r->bytes / 1048576.0,
-              static_cast<long long>(r->linked), static_cast<long long>(r->copied));
-  for (const auto& m : r->missing)
-    std::printf("warning: %s was deleted before it was copied\n", m.c_str());
-  for (const auto& c : r->changed)
-    std::printf(
-        "warning: %s was replaced after the database snapshot (the backup holds the new "
-        "bytes)\n",
-        c.c_str());
-  std::printf("%s\n", r->path.c_str());  // last line: the path, for scripts
-  return 0;
+  return WithStore(flags, /*migrate=*/false, [&](const core::Config& config, Store& store) {
+    files::FileStore files(config.OutputsDir());
+    ops::BackupOptions o;
+    o.backups_dir = config.BackupsDir();
+    auto progress = std::make_unique<StageProgress>();
+    o.on_progress = progress->Fn();
+    auto r = ops::CreateBackup(store, files, o);
+    progress.reset();
+    if (!r) return Die("backup failed: " + r.error().message);
+    std::printf("backed up the database and %lld file(s) (%.1f MiB; %lld linked, %lld copied)\n",
+                static_cast<long long>(r->files), r->bytes / 1048576.0,
+                static_cast<long long>(r->linked), static_cast<long long>(r->copied));
+    for (const auto& m : r->missing)
+      std::printf("warning: %s was deleted before it was copied\n", m.c_str());
+    for (const auto& c : r->changed)
+      std::printf(
+          "warning: %s was replaced after the database snapshot (the backup holds the new "
+          "bytes)\n",
+          c.c_str());
+    std::printf("%s\n", r->path.c_str());  // last line: the path, for scripts
+    return 0;
+  });
 }
 
 int List(const GlobalFlags& flags) {
-  core::Config config = LoadConfigOrExit(flags);
-  SetupLogging(config);
-  auto store = OpenStore(config, /*migrate=*/false);
-  if (!store) return Die(store.error().message);
-  auto list = ops::ListBackups(**store);
-  if (!list) return Die(list.error().message);
-  std::printf("%-24s %-9s %-7s %10s %8s  %s\n", "created", "kind", "status", "MiB", "files",
-              "path");
-  for (const auto& b : *list) {
-    std::printf("%-24s %-9s %-7s %10.1f %8lld  %s\n", core::FormatRfc3339(b.created_at).c_str(),
-                b.kind.c_str(), b.status.c_str(), b.size_bytes / 1048576.0,
-                static_cast<long long>(b.files), b.path.c_str());
-  }
-  return 0;
+  return WithStore(flags, /*migrate=*/false, [&](Store& store) {
+    auto list = ops::ListBackups(store);
+    if (!list) return Die(list.error().message);
+    std::printf("%-24s %-9s %-7s %10s %8s  %s\n", "created", "kind", "status", "MiB", "files",
+                "path");
+    for (const auto& b : *list) {
+      std::printf("%-24s %-9s %-7s %10.1f %8lld  %s\n", core::FormatRfc3339(b.created_at).c_str(),
+                  b.kind.c_str(), b.status.c_str(), b.size_bytes / 1048576.0,
+                  static_cast<long long>(b.files), b.path.c_str());
+    }
+    return 0;
+  });
 }
 
 int Verify(const GlobalFlags& flags, const BackupFlags& bf) {
-  core::Config config = LoadConfigOrExit(flags);
-  SetupLogging(config);
+  const core::Config config = LoadConfigAndLogging(flags);
   auto progress = std::make_unique<StageProgress>();
   auto r = ops::VerifyBackup(bf.path, progress->Fn());
   progress.reset();
@@ -99,8 +72,7 @@ int Verify(const GlobalFlags& flags, const BackupFlags& bf) {
 }
 
 int Restore(const GlobalFlags& flags, const BackupFlags& bf) {
-  core::Config config = LoadConfigOrExit(flags);
-  SetupLogging(config);
+  const core::Config config = LoadConfigAndLogging(flags);
   ops::RestoreOptions o;
   o.data_dir = bf.target_data_dir;
   o.database_url = bf.target_database;

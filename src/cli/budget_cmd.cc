@@ -19,46 +19,44 @@ std::string Usd(const std::optional<NanoUsd>& v) {
 }
 
 int Budget(const GlobalFlags& flags, const BudgetFlags& bf) {
-  core::Config config = LoadConfigOrExit(flags);
-  SetupLogging(config);
-  auto store = OpenStore(config, /*migrate=*/true);
-  if (!store) return Die(store.error().message);
-  BudgetLimits next;
-  if (!bf.hard.empty()) {
-    auto v = engine::ParseUsdNano(bf.hard);
-    if (!v) return Die(v.error().message, 2);
-    next.hard_nusd = *v;
-  }
-  if (!bf.soft.empty()) {
-    auto v = engine::ParseUsdNano(bf.soft);
-    if (!v) return Die(v.error().message, 2);
-    next.soft_nusd = *v;
-  }
-  const bool change = bf.clear || !bf.hard.empty() || !bf.soft.empty();
-  BudgetLimits shown;
-  auto r = (*store)->Write([&](StoreTx& tx) -> Result<void> {
-    SL_ASSIGN_OR_RETURN(User u, tx.users().FindByName(bf.name));
-    SL_ASSIGN_OR_RETURN(BudgetLimits cur, tx.budgets().GetLimits(u.id));
-    shown = cur;
-    if (!change) return {};
-    if (!bf.clear) {
-      if (!next.hard_nusd) next.hard_nusd = cur.hard_nusd;
-      if (!next.soft_nusd) next.soft_nusd = cur.soft_nusd;
+  return WithStore(flags, /*migrate=*/true, [&](Store& store) {
+    BudgetLimits next;
+    if (!bf.hard.empty()) {
+      auto v = engine::ParseUsdNano(bf.hard);
+      if (!v) return Die(v.error().message, 2);
+      next.hard_nusd = *v;
     }
-    SL_RETURN_IF_ERROR(tx.budgets().SetLimits(u.id, next));
-    shown = next;
-    AuditEntry a;
-    a.action = "user.budget";
-    a.target = u.username;
-    a.detail_json = fmt::format(R"({{"monthly_nusd":{},"soft_nusd":{}}})",
-                                next.hard_nusd ? std::to_string(*next.hard_nusd) : "null",
-                                next.soft_nusd ? std::to_string(*next.soft_nusd) : "null");
-    return tx.audit().Append(a);
+    if (!bf.soft.empty()) {
+      auto v = engine::ParseUsdNano(bf.soft);
+      if (!v) return Die(v.error().message, 2);
+      next.soft_nusd = *v;
+    }
+    const bool change = bf.clear || !bf.hard.empty() || !bf.soft.empty();
+    BudgetLimits shown;
+    auto r = store.Write([&](StoreTx& tx) -> Result<void> {
+      SL_ASSIGN_OR_RETURN(User u, tx.users().FindByName(bf.name));
+      SL_ASSIGN_OR_RETURN(BudgetLimits cur, tx.budgets().GetLimits(u.id));
+      shown = cur;
+      if (!change) return {};
+      if (!bf.clear) {
+        if (!next.hard_nusd) next.hard_nusd = cur.hard_nusd;
+        if (!next.soft_nusd) next.soft_nusd = cur.soft_nusd;
+      }
+      SL_RETURN_IF_ERROR(tx.budgets().SetLimits(u.id, next));
+      shown = next;
+      AuditEntry a;
+      a.action = "user.budget";
+      a.target = u.username;
+      a.detail_json = fmt::format(R"({{"monthly_nusd":{},"soft_nusd":{}}})",
+                                  next.hard_nusd ? std::to_string(*next.hard_nusd) : "null",
+                                  next.soft_nusd ? std::to_string(*next.soft_nusd) : "null");
+      return tx.audit().Append(a);
+    });
+    if (!r) return Die(r.error().message);
+    std::printf("%s: monthly budget %s, soft limit %s\n", bf.name.c_str(),
+                Usd(shown.hard_nusd).c_str(), Usd(shown.soft_nusd).c_str());
+    return 0;
   });
-  if (!r) return Die(r.error().message);
-  std::printf("%s: monthly budget %s, soft limit %s\n", bf.name.c_str(),
-              Usd(shown.hard_nusd).c_str(), Usd(shown.soft_nusd).c_str());
-  return 0;
 }
 
 }  // namespace

@@ -32,6 +32,32 @@ int Die(const std::string& message, int code) {
   return code;
 }
 
+int WithStore(const GlobalFlags& flags, bool migrate,
+              const std::function<int(const core::Config&, Store&)>& fn) {
+  const core::Config config = LoadConfigAndLogging(flags);
+  auto store = OpenStore(config, migrate);
+  if (!store) return Die(store.error().message);
+  return fn(config, **store);
+}
+
+int WithStore(const GlobalFlags& flags, bool migrate, const std::function<int(Store&)>& fn) {
+  return WithStore(flags, migrate, [&](const core::Config&, Store& store) { return fn(store); });
+}
+
+int WithDatabase(const GlobalFlags& flags,
+                 const std::function<int(const core::Config&, db::Database&)>& fn) {
+  const core::Config config = LoadConfigAndLogging(flags);
+  auto opened = db::Open(config.DatabaseUrl());
+  if (!opened) return Die(opened.error().message);
+  return fn(config, **opened);
+}
+
+core::Config LoadConfigAndLogging(const GlobalFlags& flags) {
+  core::Config config = LoadConfigOrExit(flags);
+  SetupLogging(config);
+  return config;
+}
+
 core::Config LoadConfigOrExit(const GlobalFlags& flags) {
   // Everything storyloom creates (database, WAL, files, backups, temporary files) is private
   // to its user whatever umask it was started with; the data directory and the database get
@@ -137,6 +163,23 @@ void Progress::Update(std::int64_t done) {
 
 void Progress::Finish() {
   if (tty_ && last_percent_ >= 0) std::fprintf(stderr, "\n");
+}
+
+ProgressFn StageProgress::Fn() {
+  return [this](std::string_view stage, std::int64_t done, std::int64_t total) {
+    const std::string_view key = label_.empty() ? stage : std::string_view(label_);
+    if (!bar_ || key != stage_) {
+      if (bar_) bar_->Finish();
+      stage_ = std::string(key);
+      bar_ = std::make_unique<Progress>(stage_, total);
+    }
+    bar_->Update(done);
+  };
+}
+
+void StageProgress::Finish() {
+  if (bar_) bar_->Finish();
+  bar_.reset();
 }
 
 }  // namespace storyloom::cli

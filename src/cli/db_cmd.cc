@@ -15,8 +15,7 @@ namespace storyloom::cli {
 namespace {
 
 int Migrate(const GlobalFlags& flags) {
-  core::Config config = LoadConfigOrExit(flags);
-  SetupLogging(config);
+  const core::Config config = LoadConfigAndLogging(flags);
   if (auto made = core::MakeDirsDurable(config.data_dir); !made) return Die(made.error().message);
   auto db = db::Open(config.DatabaseUrl());
   if (!db) return Die(db.error().message);
@@ -39,104 +38,100 @@ int Migrate(const GlobalFlags& flags) {
 }
 
 int Status(const GlobalFlags& flags) {
-  core::Config config = LoadConfigOrExit(flags);
-  SetupLogging(config);
-  auto opened = db::Open(config.DatabaseUrl());
-  if (!opened) return Die(opened.error().message);
-  db::Database& db = **opened;
-  std::printf("database       %s\n", db.display_url().c_str());
-  auto st = db::GetMigrationStatus(db);
-  if (!st) return Die(st.error().message);
-  std::printf("schema         version %d of %d%s\n", st->current_version, st->latest_version,
-              st->pending.empty() ? "" : " (migrations pending: run storyloom db migrate)");
-  for (const auto& m : st->pending)
-    std::printf("  pending      %04d_%s\n", m.version, m.name.c_str());
-  if (db.capabilities().embedded && st->current_version > 0) {
-    auto r = db.Read([&](db::Connection& c) -> Result<void> {
-      SL_ASSIGN_OR_RETURN(auto pages, c.QueryOne("PRAGMA page_count"));
-      SL_ASSIGN_OR_RETURN(auto size, c.QueryOne("PRAGMA page_size"));
-      SL_ASSIGN_OR_RETURN(auto freelist, c.QueryOne("PRAGMA freelist_count"));
-      const double total = static_cast<double>(pages.Int(0)) * static_cast<double>(size.Int(0));
-      std::printf("size           %.1f MiB (%lld pages of %lld bytes)\n", total / 1048576.0,
-                  static_cast<long long>(pages.Int(0)), static_cast<long long>(size.Int(0)));
-      std::printf("free pages     %lld (%.1f%% fragmentation)\n",
-                  static_cast<long long>(freelist.Int(0)),
-                  pages.Int(0) ? 100.0 * freelist.Int(0) / pages.Int(0) : 0.0);
-      // quick_check: integrity_check without the index cross-checks, fast enough for status.
-      SL_ASSIGN_OR_RETURN(auto quick, c.Query("PRAGMA quick_check"));
-      const bool sound = quick.size() == 1 && quick[0].Text(0) == "ok";
-      std::printf("integrity      %s\n",
-                  sound ? "ok (quick_check; db check runs the full one)"
+  return WithDatabase(flags, [&](const core::Config& config, db::Database& db) {
+    std::printf("database       %s\n", db.display_url().c_str());
+    auto st = db::GetMigrationStatus(db);
+    if (!st) return Die(st.error().message);
+    std::printf("schema         version %d of %d%s\n", st->current_version, st->latest_version,
+                st->pending.empty() ? "" : " (migrations pending: run storyloom db migrate)");
+    for (const auto& m : st->pending)
+      std::printf("  pending      %04d_%s\n", m.version, m.name.c_str());
+    if (db.capabilities().embedded && st->current_version > 0) {
+      auto r = db.Read([&](db::Connection& c) -> Result<void> {
+        SL_ASSIGN_OR_RETURN(auto pages, c.QueryOne("PRAGMA page_count"));
+        SL_ASSIGN_OR_RETURN(auto size, c.QueryOne("PRAGMA page_size"));
+        SL_ASSIGN_OR_RETURN(auto freelist, c.QueryOne("PRAGMA freelist_count"));
+        const double total = static_cast<double>(pages.Int(0)) * static_cast<double>(size.Int(0));
+        std::printf("size           %.1f MiB (%lld pages of %lld bytes)\n", total / 1048576.0,
+                    static_cast<long long>(pages.Int(0)), static_cast<long long>(size.Int(0)));
+        std::printf("free pages     %lld (%.1f%% fragmentation)\n",
+                    static_cast<long long>(freelist.Int(0)),
+                    pages.Int(0) ? 100.0 * freelist.Int(0) / pages.Int(0) : 0.0);
+        // quick_check: integrity_check without the index cross-checks, fast enough for status.
+        SL_ASSIGN_OR_RETURN(auto quick, c.Query("PRAGMA quick_check"));
+        const bool sound = quick.size() == 1 && quick[0].Text(0) == "ok";
+        std::printf("integrity      %s\n",
+                    sound
+                        ? "ok (quick_check; db check runs the full one)"
                         : fmt::format("{} problem(s): {}", quick.size(), quick[0].Text(0)).c_str());
-      SL_ASSIGN_OR_RETURN(auto wf, c.QueryOne("SELECT count(*) FROM workflows"));
-      SL_ASSIGN_OR_RETURN(
-          auto files,
-          c.QueryOne("SELECT count(*), coalesce(sum(file_size), 0) FROM generated_files"));
-      SL_ASSIGN_OR_RETURN(auto usage, c.QueryOne("SELECT count(*) FROM api_usage"));
-      std::printf("workflows      %lld\n", static_cast<long long>(wf.Int(0)));
-      std::printf("files          %lld (%.1f MiB)\n", static_cast<long long>(files.Int(0)),
-                  files.Int(1) / 1048576.0);
-      std::printf("usage rows     %lld\n", static_cast<long long>(usage.Int(0)));
-      SL_ASSIGN_OR_RETURN(auto last, c.QueryOpt("SELECT created_at, path FROM backups WHERE status "
-                                                "= 'ok' ORDER BY created_at DESC LIMIT 1"));
-      if (last) {
-        std::printf("last backup    %s (%s)\n", core::FormatRfc3339(last->Int(0)).c_str(),
-                    last->Text(1).c_str());
-      } else {
-        std::printf("last backup    never\n");
-      }
-      return {};
-    });
-    if (!r) return Die(r.error().message);
-    std::error_code ec;
-    const std::string path =
-        db::ParseDatabaseUrl(config.DatabaseUrl()).value_or(db::DatabaseUrl{}).sqlite_path;
-    const auto wal = std::filesystem::file_size(path + "-wal", ec);
-    std::printf("wal            %.1f MiB\n", ec ? 0.0 : wal / 1048576.0);
-  }
-  return 0;
+        SL_ASSIGN_OR_RETURN(auto wf, c.QueryOne("SELECT count(*) FROM workflows"));
+        SL_ASSIGN_OR_RETURN(
+            auto files,
+            c.QueryOne("SELECT count(*), coalesce(sum(file_size), 0) FROM generated_files"));
+        SL_ASSIGN_OR_RETURN(auto usage, c.QueryOne("SELECT count(*) FROM api_usage"));
+        std::printf("workflows      %lld\n", static_cast<long long>(wf.Int(0)));
+        std::printf("files          %lld (%.1f MiB)\n", static_cast<long long>(files.Int(0)),
+                    files.Int(1) / 1048576.0);
+        std::printf("usage rows     %lld\n", static_cast<long long>(usage.Int(0)));
+        SL_ASSIGN_OR_RETURN(auto last,
+                            c.QueryOpt("SELECT created_at, path FROM backups WHERE status "
+                                       "= 'ok' ORDER BY created_at DESC LIMIT 1"));
+        if (last) {
+          std::printf("last backup    %s (%s)\n", core::FormatRfc3339(last->Int(0)).c_str(),
+                      last->Text(1).c_str());
+        } else {
+          std::printf("last backup    never\n");
+        }
+        return {};
+      });
+      if (!r) return Die(r.error().message);
+      std::error_code ec;
+      const std::string path =
+          db::ParseDatabaseUrl(config.DatabaseUrl()).value_or(db::DatabaseUrl{}).sqlite_path;
+      const auto wal = std::filesystem::file_size(path + "-wal", ec);
+      std::printf("wal            %.1f MiB\n", ec ? 0.0 : wal / 1048576.0);
+    }
+    return 0;
+  });
 }
 
 int Check(const GlobalFlags& flags) {
-  core::Config config = LoadConfigOrExit(flags);
-  SetupLogging(config);
-  auto opened = db::Open(config.DatabaseUrl());
-  if (!opened) return Die(opened.error().message);
-  db::Database& db = **opened;
-  int problems = 0;
-  auto r = db.Read([&](db::Connection& c) -> Result<void> {
-    if (!db.capabilities().embedded) {
-      SL_RETURN_IF_ERROR(c.Query("SELECT 1"));
-      std::printf("connection     ok\n");
-      return {};
-    }
-    SL_ASSIGN_OR_RETURN(auto integrity, c.Query("PRAGMA integrity_check"));
-    for (const auto& row : integrity) {
-      if (row.Text(0) != "ok") {
-        ++problems;
-        std::printf("integrity: %s\n", row.Text(0).c_str());
+  return WithDatabase(flags, [&](const core::Config&, db::Database& db) {
+    int problems = 0;
+    auto r = db.Read([&](db::Connection& c) -> Result<void> {
+      if (!db.capabilities().embedded) {
+        SL_RETURN_IF_ERROR(c.Query("SELECT 1"));
+        std::printf("connection     ok\n");
+        return {};
       }
-    }
-    if (problems == 0) std::printf("integrity_check    ok\n");
-    SL_ASSIGN_OR_RETURN(auto fks, c.Query("PRAGMA foreign_key_check"));
-    for (const auto& row : fks) {
+      SL_ASSIGN_OR_RETURN(auto integrity, c.Query("PRAGMA integrity_check"));
+      for (const auto& row : integrity) {
+        if (row.Text(0) != "ok") {
+          ++problems;
+          std::printf("integrity: %s\n", row.Text(0).c_str());
+        }
+      }
+      if (problems == 0) std::printf("integrity_check    ok\n");
+      SL_ASSIGN_OR_RETURN(auto fks, c.Query("PRAGMA foreign_key_check"));
+      for (const auto& row : fks) {
+        ++problems;
+        std::printf("foreign key: %s row %lld references missing %s\n", row.Text(0).c_str(),
+                    static_cast<long long>(row.Int(1)), row.Text(2).c_str());
+      }
+      if (fks.empty()) std::printf("foreign_key_check  ok\n");
+      return {};
+    });
+    if (!r) return Die(r.error().message);
+    auto st = db::GetMigrationStatus(db);
+    if (!st) {
       ++problems;
-      std::printf("foreign key: %s row %lld references missing %s\n", row.Text(0).c_str(),
-                  static_cast<long long>(row.Int(1)), row.Text(2).c_str());
+      std::printf("migrations: %s\n", st.error().message.c_str());
+    } else {
+      std::printf("migrations         %s\n", st->pending.empty() ? "current" : "pending");
     }
-    if (fks.empty()) std::printf("foreign_key_check  ok\n");
-    return {};
+    if (problems > 0) return Die(fmt::format("{} problem(s) found", problems));
+    return 0;
   });
-  if (!r) return Die(r.error().message);
-  auto st = db::GetMigrationStatus(db);
-  if (!st) {
-    ++problems;
-    std::printf("migrations: %s\n", st.error().message.c_str());
-  } else {
-    std::printf("migrations         %s\n", st->pending.empty() ? "current" : "pending");
-  }
-  if (problems > 0) return Die(fmt::format("{} problem(s) found", problems));
-  return 0;
 }
 
 }  // namespace

@@ -17,33 +17,9 @@ struct CopyFlags {
   bool force = false;
 };
 
-// One progress bar per stage, on a terminal only.
-class CopyProgress {
- public:
-  ProgressFn Fn() {
-    return [this](std::string_view stage, std::int64_t done, std::int64_t total) {
-      if (stage != stage_) {
-        if (bar_) bar_->Finish();
-        stage_ = std::string(stage);
-        bar_ = std::make_unique<Progress>(stage_, total);
-      }
-      bar_->Update(done);
-    };
-  }
-  void Finish() {
-    if (bar_) bar_->Finish();
-    bar_.reset();
-  }
-
- private:
-  std::string stage_;
-  std::unique_ptr<Progress> bar_;
-};
-
 int Copy(const GlobalFlags& flags, const CopyFlags& cf) {
-  core::Config config = LoadConfigOrExit(flags);
-  SetupLogging(config);
-  CopyProgress progress;
+  LoadConfigAndLogging(flags);  // for logging only: both databases come from --from and --to
+  StageProgress progress;
   db::CopyOptions options;
   options.force = cf.force;
   options.on_progress = progress.Fn();

@@ -16,44 +16,40 @@ struct FsckFlags {
 };
 
 int Fsck(const GlobalFlags& flags, const FsckFlags& ff) {
-  core::Config config = LoadConfigOrExit(flags);
-  SetupLogging(config);
-  auto store = OpenStore(config, /*migrate=*/false);
-  if (!store) return Die(store.error().message);
-  files::FileStore files(config.OutputsDir());
-  ops::FsckOptions o;
-  o.repair = ff.repair;
-  o.orphan_grace_ms = static_cast<Millis>(ff.grace_minutes) * 60 * 1000;
-  std::unique_ptr<Progress> bar;
-  o.on_progress = [&](std::string_view, std::int64_t done, std::int64_t total) {
-    if (!bar) bar = std::make_unique<Progress>("fsck", total);
-    bar->Update(done);
-  };
-  auto r = ops::RunFsck(**store, files, o);
-  if (bar) bar->Finish();
-  if (!r) return Die("fsck failed: " + r.error().message);
-  for (const auto& p : r->problems) {
-    std::printf("BAD %-8s %s (file %s): %s\n", p.kind.c_str(), p.path.c_str(), p.file_id.c_str(),
-                p.detail.c_str());
-  }
-  for (const auto& m : r->known_missing) std::printf("missing (marked earlier) %s\n", m.c_str());
-  for (std::size_t i = 0; i < r->orphans.size(); ++i) {
-    if (i < r->quarantined.size()) {
-      std::printf("ORPHAN %s -> quarantined to %s\n", r->orphans[i].c_str(),
-                  r->quarantined[i].c_str());
-    } else {
-      std::printf("ORPHAN %s (no row tracks it; --repair quarantines it)\n", r->orphans[i].c_str());
+  return WithStore(flags, /*migrate=*/false, [&](const core::Config& config, Store& store) {
+    files::FileStore files(config.OutputsDir());
+    ops::FsckOptions o;
+    o.repair = ff.repair;
+    o.orphan_grace_ms = static_cast<Millis>(ff.grace_minutes) * 60 * 1000;
+    StageProgress progress("fsck");
+    o.on_progress = progress.Fn();
+    auto r = ops::RunFsck(store, files, o);
+    progress.Finish();
+    if (!r) return Die("fsck failed: " + r.error().message);
+    for (const auto& p : r->problems) {
+      std::printf("BAD %-8s %s (file %s): %s\n", p.kind.c_str(), p.path.c_str(), p.file_id.c_str(),
+                  p.detail.c_str());
     }
-  }
-  if (ff.repair && r->marked_missing > 0) {
-    std::printf("marked %lld row(s) as missing\n", static_cast<long long>(r->marked_missing));
-  }
-  std::printf("checked %lld tracked file(s): %zu bad, %zu orphan(s)\n",
-              static_cast<long long>(r->checked), r->problems.size(), r->orphans.size());
-  if (!r->ok())
-    return Die(fmt::format("{} problem(s) found",
-                           r->problems.size() + r->orphans.size() - r->quarantined.size()));
-  return 0;
+    for (const auto& m : r->known_missing) std::printf("missing (marked earlier) %s\n", m.c_str());
+    for (std::size_t i = 0; i < r->orphans.size(); ++i) {
+      if (i < r->quarantined.size()) {
+        std::printf("ORPHAN %s -> quarantined to %s\n", r->orphans[i].c_str(),
+                    r->quarantined[i].c_str());
+      } else {
+        std::printf("ORPHAN %s (no row tracks it; --repair quarantines it)\n",
+                    r->orphans[i].c_str());
+      }
+    }
+    if (ff.repair && r->marked_missing > 0) {
+      std::printf("marked %lld row(s) as missing\n", static_cast<long long>(r->marked_missing));
+    }
+    std::printf("checked %lld tracked file(s): %zu bad, %zu orphan(s)\n",
+                static_cast<long long>(r->checked), r->problems.size(), r->orphans.size());
+    if (!r->ok())
+      return Die(fmt::format("{} problem(s) found",
+                             r->problems.size() + r->orphans.size() - r->quarantined.size()));
+    return 0;
+  });
 }
 
 }  // namespace

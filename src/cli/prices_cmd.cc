@@ -111,16 +111,8 @@ Result<json> ReadPriceFile(const std::string& path) {
   return j;
 }
 
-int WithStore(const GlobalFlags& flags, const std::function<int(Store&)>& fn) {
-  core::Config config = LoadConfigOrExit(flags);
-  SetupLogging(config);
-  auto store = OpenStore(config, /*migrate=*/true);
-  if (!store) return Die(store.error().message);
-  return fn(**store);
-}
-
 int List(const GlobalFlags& flags, const PricesFlags& pf) {
-  return WithStore(flags, [&](Store& store) {
+  return WithStore(flags, /*migrate=*/true, [&](Store& store) {
     auto rows = store.ReadOne<std::vector<ModelPrice>>(
         [&](StoreTx& tx) { return tx.prices().List(!pf.all, core::WallMillis()); });
     if (!rows) return Die(rows.error().message);
@@ -173,7 +165,7 @@ int Set(const GlobalFlags& flags, const PricesFlags& pf) {
     if (!t) return Die("--effective-from must be a YYYY-MM-DD date or an RFC 3339 time", 2);
     p.effective_from = *t;
   }
-  return WithStore(flags, [&](Store& store) {
+  return WithStore(flags, /*migrate=*/true, [&](Store& store) {
     auto added = store.WriteOne<ModelPrice>([&](StoreTx& tx) { return tx.prices().Add(p); });
     if (!added) return Die(added.error().message);
     std::printf("price %lld: %s %s %s from %s\n", static_cast<long long>(added->id),
@@ -193,7 +185,7 @@ int Import(const GlobalFlags& flags, const PricesFlags& pf) {
     if (p->source.empty()) p->source = "import";
     prices.push_back(std::move(*p));
   }
-  return WithStore(flags, [&](Store& store) {
+  return WithStore(flags, /*migrate=*/true, [&](Store& store) {
     // All or nothing: one transaction.
     auto r = store.Write([&](StoreTx& tx) -> Result<void> {
       for (const auto& p : prices) SL_RETURN_IF_ERROR(tx.prices().Add(p));

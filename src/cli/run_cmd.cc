@@ -24,8 +24,7 @@ struct RunFlags {
 std::atomic<bool> g_interrupt{false};
 
 int Run(const GlobalFlags& flags, const RunFlags& rf) {
-  core::Config config = LoadConfigOrExit(flags);
-  SetupLogging(config);
+  const core::Config config = LoadConfigAndLogging(flags);
   auto rt = BuildRuntime(config, 0);
   if (!rt) return Die(rt.error().message);
   Runtime& r = **rt;
@@ -41,13 +40,15 @@ int Run(const GlobalFlags& flags, const RunFlags& rf) {
   Progress bar("generating", 100);
   auto sub = r.bus->Subscribe(w.id, [&](const WorkflowEvent& e) {
     auto j = nlohmann::json::parse(e.data_json, nullptr, false);
-    if (e.type == "progress" && j.is_object()) bar.Update(static_cast<std::int64_t>(j.value("progress", 0.0) * 100));
+    if (e.type == "progress" && j.is_object())
+      bar.Update(static_cast<std::int64_t>(j.value("progress", 0.0) * 100));
   });
   struct sigaction sa {};
   sa.sa_handler = [](int) { g_interrupt.store(true); };
   sigaction(SIGINT, &sa, nullptr);
   std::atomic<bool> stopping{false};
-  engine::Pipeline pipeline({*r.store, *r.files, *r.bus, *r.usage, *r.offline}, w, &g_interrupt, &stopping);
+  engine::Pipeline pipeline({*r.store, *r.files, *r.bus, *r.usage, *r.offline}, w, &g_interrupt,
+                            &stopping);
   auto outcome = pipeline.Run();
   bar.Finish();
   if (!outcome) return Die(outcome.error().message);
@@ -66,7 +67,8 @@ int Run(const GlobalFlags& flags, const RunFlags& rf) {
 
 void AddRunCommand(CLI::App& app, GlobalFlags& flags, Action& action) {
   static RunFlags rf;
-  CLI::App* cmd = app.add_subcommand("run", "Generate one storyboard from a prompt, without a server");
+  CLI::App* cmd =
+      app.add_subcommand("run", "Generate one storyboard from a prompt, without a server");
   cmd->add_option("prompt", rf.prompt, "what the story is about")->required();
   cmd->add_option("--title", rf.title, "title (default: proposed from the prompt)");
   cmd->add_option("--style", rf.style, "visual style, e.g. watercolor");

@@ -38,14 +38,6 @@ Result<Millis> ParseDuration(const std::string& s) {
   return n * scale;
 }
 
-int WithStore(const GlobalFlags& flags, const std::function<int(Store&)>& fn) {
-  core::Config config = LoadConfigOrExit(flags);
-  SetupLogging(config);
-  auto store = OpenStore(config, /*migrate=*/true);
-  if (!store) return Die(store.error().message);
-  return fn(**store);
-}
-
 void AuditCli(Store& store, const std::string& action, const std::string& target,
               const std::string& detail) {
   AuditEntry a;
@@ -57,7 +49,7 @@ void AuditCli(Store& store, const std::string& action, const std::string& target
 }
 
 int Create(const GlobalFlags& flags, const TokensFlags& tf) {
-  return WithStore(flags, [&](Store& store) {
+  return WithStore(flags, /*migrate=*/true, [&](Store& store) {
     auto ttl = ParseDuration(tf.expires);
     if (!ttl) return Die(ttl.error().message);
     if (tf.name.empty() || tf.name.size() > 100) return Die("--name must be 1 to 100 characters");
@@ -79,7 +71,7 @@ int Create(const GlobalFlags& flags, const TokensFlags& tf) {
 }
 
 int List(const GlobalFlags& flags, const TokensFlags& tf) {
-  return WithStore(flags, [&](Store& store) {
+  return WithStore(flags, /*migrate=*/true, [&](Store& store) {
     auto users = store.ReadOne<std::vector<User>>([](StoreTx& tx) { return tx.users().List(); });
     if (!users) return Die(users.error().message);
     std::map<std::string, std::string> names;
@@ -111,7 +103,7 @@ int List(const GlobalFlags& flags, const TokensFlags& tf) {
 }
 
 int Revoke(const GlobalFlags& flags, const TokensFlags& tf) {
-  return WithStore(flags, [&](Store& store) {
+  return WithStore(flags, /*migrate=*/true, [&](Store& store) {
     if (!core::IsUuid(tf.id))
       return Die("'" + tf.id + "' is not a token id (see storyloom tokens list)");
     std::string user_id;

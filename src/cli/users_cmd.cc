@@ -57,16 +57,8 @@ Result<std::string> ReadPassword(bool from_stdin) {
   return core::RandomToken(12);
 }
 
-int WithStore(const GlobalFlags& flags, const std::function<int(Store&)>& fn) {
-  core::Config config = LoadConfigOrExit(flags);
-  SetupLogging(config);
-  auto store = OpenStore(config, /*migrate=*/true);
-  if (!store) return Die(store.error().message);
-  return fn(**store);
-}
-
 int Add(const GlobalFlags& flags, const UsersFlags& uf) {
-  return WithStore(flags, [&](Store& store) {
+  return WithStore(flags, /*migrate=*/true, [&](Store& store) {
     auto password = ReadPassword(uf.password_stdin);
     if (!password) return Die(password.error().message);
     User u;
@@ -98,7 +90,7 @@ int Add(const GlobalFlags& flags, const UsersFlags& uf) {
 }
 
 int List(const GlobalFlags& flags) {
-  return WithStore(flags, [&](Store& store) {
+  return WithStore(flags, /*migrate=*/true, [&](Store& store) {
     auto users = store.ReadOne<std::vector<User>>([](StoreTx& tx) { return tx.users().List(); });
     if (!users) return Die(users.error().message);
     std::printf("%-24s %-6s %-9s %s\n", "USERNAME", "ROLE", "STATE", "ID");
@@ -111,7 +103,7 @@ int List(const GlobalFlags& flags) {
 }
 
 int SetDisabled(const GlobalFlags& flags, const std::string& name, bool disabled) {
-  return WithStore(flags, [&](Store& store) {
+  return WithStore(flags, /*migrate=*/true, [&](Store& store) {
     auto r = store.Write([&](StoreTx& tx) -> Result<void> {
       SL_ASSIGN_OR_RETURN(User u, tx.users().FindByName(name));
       u.disabled = disabled;
@@ -132,7 +124,7 @@ int SetDisabled(const GlobalFlags& flags, const std::string& name, bool disabled
 }
 
 int Passwd(const GlobalFlags& flags, const UsersFlags& uf) {
-  return WithStore(flags, [&](Store& store) {
+  return WithStore(flags, /*migrate=*/true, [&](Store& store) {
     auto password = ReadPassword(uf.password_stdin);
     if (!password) return Die(password.error().message);
     auto hash = api::Authenticator::HashPassword(*password);
@@ -159,24 +151,22 @@ int Passwd(const GlobalFlags& flags, const UsersFlags& uf) {
 // limiter, so an administrator locked out of password sign-in still gets in; whoever runs
 // this already holds the database.
 int LoginLink(const GlobalFlags& flags, const UsersFlags& uf) {
-  core::Config config = LoadConfigOrExit(flags);
-  SetupLogging(config);
-  auto store = OpenStore(config, /*migrate=*/true);
-  if (!store) return Die(store.error().message);
-  auto user = (*store)->ReadOne<User>([&](StoreTx& tx) { return tx.users().FindByName(uf.name); });
-  if (!user) return Die(user.error().message);
-  if (user->disabled) return Die(uf.name + " is disabled; enable it first");
-  api::Authenticator auth(**store);
-  auto link = auth.Issue(user->id, "login", "cli login-link", 15LL * 60 * 1000);
-  if (!link) return Die(link.error().message);
-  AuditEntry a;
-  a.action = "user.login_link";
-  a.target = uf.name;
-  a.remote_addr = "cli";
-  (void)(*store)->Write([&](StoreTx& tx) { return tx.audit().Append(a); });
-  std::printf("one-time sign-in link for %s (valid 15 minutes):\n", uf.name.c_str());
-  std::printf("%s/login?token=%s\n", config.PublicUrl().c_str(), link->secret.c_str());
-  return 0;
+  return WithStore(flags, /*migrate=*/true, [&](const core::Config& config, Store& store) {
+    auto user = store.ReadOne<User>([&](StoreTx& tx) { return tx.users().FindByName(uf.name); });
+    if (!user) return Die(user.error().message);
+    if (user->disabled) return Die(uf.name + " is disabled; enable it first");
+    api::Authenticator auth(store);
+    auto link = auth.Issue(user->id, "login", "cli login-link", 15LL * 60 * 1000);
+    if (!link) return Die(link.error().message);
+    AuditEntry a;
+    a.action = "user.login_link";
+    a.target = uf.name;
+    a.remote_addr = "cli";
+    (void)store.Write([&](StoreTx& tx) { return tx.audit().Append(a); });
+    std::printf("one-time sign-in link for %s (valid 15 minutes):\n", uf.name.c_str());
+    std::printf("%s/login?token=%s\n", config.PublicUrl().c_str(), link->secret.c_str());
+    return 0;
+  });
 }
 
 }  // namespace
