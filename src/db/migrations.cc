@@ -201,4 +201,9 @@ Result<MigrateReport> Migrate(Database& db, const MigrateOptions& options) {
   return report;
 }
 
+int LatestVersion(const DatabaseUrl& url) {
+  const auto all = MigrationsFor(url.dialect);
+  return all.empty() ? 0 : all.back().version;
+}
+
 }  // namespace storyloom::db

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "db/database.h"
+#include "db/url.h"
 #include "storyloom/types.h"
 
 namespace storyloom::db {
@@ -45,6 +46,8 @@ struct MigrationStatus {
 
 // The binary's migrations for `dialect`, in version order.
 std::vector<Migration> MigrationsFor(Dialect dialect);
+// The newest schema version this binary has for the database at `url` (0 if none).
+int LatestVersion(const DatabaseUrl& url);
 
 // Reads what is applied. Returns failed_precondition, naming the migration, when an
 // applied migration's checksum differs from the binary's, or when the database has a

@@ -14,6 +14,8 @@ struct DatabaseUrl {
   std::string sqlite_path;        // SQLite: the file path as given (absolute or relative)
   std::string postgres_conninfo;  // PostgreSQL: the URL passed to libpq
   std::string display;            // the URL with any password replaced by "***"
+  // An embedded database in one file (SQLite): copied, placed and renamed as a file.
+  bool is_file() const { return dialect == Dialect::kSqlite; }
 };
 
 // Returns invalid_argument naming what is wrong with `url`.

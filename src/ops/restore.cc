@@ -19,7 +19,7 @@
 #include "core/hash.h"
 #include "db/database.h"
 #include "db/migrations.h"
-#include "db/table_io.h"
+#include "db/table_load.h"
 #include "db/url.h"
 #include "ops/backup.h"
 #include "ops/backup_format.h"
@@ -32,27 +32,10 @@ using nlohmann::json;
 
 namespace {
 
-constexpr std::size_t kBatch = 1000;
-
 bool DirIsEmpty(const fs::path& p) {
   std::error_code ec;
   if (!fs::exists(p, ec)) return true;
   return fs::is_directory(p, ec) && fs::is_empty(p, ec);
-}
-
-Result<void> CheckEmptyDatabase(db::Database& d) {
-  return d.Read([&](db::Connection& c) -> Result<void> {
-    const char* sql = c.dialect() == db::Dialect::kSqlite
-                          ? "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
-                          : "SELECT count(*) FROM information_schema.tables WHERE table_schema = "
-                            "current_schema()";
-    SL_ASSIGN_OR_RETURN(auto row, c.QueryOne(sql));
-    if (row.Int(0) > 0) {
-      return Fail(Error::FailedPrecondition("the target database " + d.display_url() +
-                                            " is not empty; restore needs an empty one"));
-    }
-    return {};
-  });
 }
 
 // Reads one line (without its newline) of at most kMaxRowLineBytes; false at the end.
@@ -80,45 +63,9 @@ bool IsPlainName(const std::string& s) {
   return true;
 }
 
-// Streams the rows of one table of the backup to `sink`, `kBatch` at a time.
-using BatchSink = std::function<Result<void>(std::vector<std::vector<Value>>&)>;
-
-struct Source {
-  virtual ~Source() = default;
-  virtual Result<std::vector<db::TableInfo>> Tables() = 0;
-  virtual Result<void> Scan(const db::TableInfo& t, const BatchSink& sink) = 0;
-};
-
-class SqliteCopySource : public Source {
- public:
-  explicit SqliteCopySource(std::unique_ptr<db::Database> d) : d_(std::move(d)) {}
-  Result<std::vector<db::TableInfo>> Tables() override {
-    return db::ReadValue<std::vector<db::TableInfo>>(
-        *d_, [](db::Connection& c) { return db::ListTables(c); });
-  }
-  Result<void> Scan(const db::TableInfo& t, const BatchSink& sink) override {
-    return d_->Read([&](db::Connection& c) -> Result<void> {
-      std::vector<std::vector<Value>> batch;
-      SL_RETURN_IF_ERROR(db::ScanTable(c, t, [&](const db::Row& r) -> Result<void> {
-        std::vector<Value> v;
-        for (std::size_t i = 0; i < t.columns.size(); ++i) v.push_back(r.at(i));
-        batch.push_back(std::move(v));
-        if (batch.size() >= kBatch) {
-          SL_RETURN_IF_ERROR(sink(batch));
-          batch.clear();
-        }
-        return {};
-      }));
-      if (!batch.empty()) SL_RETURN_IF_ERROR(sink(batch));
-      return {};
-    });
-  }
-
- private:
-  std::unique_ptr<db::Database> d_;
-};
-
-class JsonlSource : public Source {
+// Streams the rows of one table of the backup to `sink`, `db::kLoadBatch` at a time.
+// A logical export: one JSON-lines file per table, a header line then one row a line.
+class JsonlSource : public db::TableSource {
  public:
   JsonlSource(fs::path dir, json tables) : dir_(std::move(dir)), tables_(std::move(tables)) {}
   Result<std::vector<db::TableInfo>> Tables() override {
@@ -153,11 +100,11 @@ class JsonlSource : public Source {
     }
     return out;
   }
-  Result<void> Scan(const db::TableInfo& t, const BatchSink& sink) override {
+  Result<void> Scan(const db::TableInfo& t, const db::BatchSink& sink) override {
     std::ifstream in(files_[t.name], std::ios::binary);
     std::string line;
     SL_RETURN_IF_ERROR(ReadLine(in, line));  // header
-    std::vector<std::vector<Value>> batch;
+    db::RowBatch batch;
     while (true) {
       SL_ASSIGN_OR_RETURN(bool got, ReadLine(in, line));
       if (!got) break;
@@ -174,7 +121,7 @@ class JsonlSource : public Source {
                                                        t.columns.size())));
       }
       batch.push_back(std::move(values));
-      if (batch.size() >= kBatch) {
+      if (batch.size() >= db::kLoadBatch) {
         SL_RETURN_IF_ERROR(sink(batch));
         batch.clear();
       }
@@ -188,91 +135,6 @@ class JsonlSource : public Source {
   json tables_;
   std::map<std::string, fs::path> files_;
 };
-
-Result<std::int64_t> LogicalRestore(Source& src, db::Database& target, int version,
-                                    const ProgressFn& progress) {
-  db::MigrateOptions mo;
-  mo.target_version = version;
-  SL_RETURN_IF_ERROR(db::Migrate(target, mo));
-  SL_ASSIGN_OR_RETURN(auto source_tables, src.Tables());
-  // Across backends the tables differ slightly (SQLite's workflows.seq): write the columns
-  // both sides have; a table the target lacks is skipped.
-  SL_ASSIGN_OR_RETURN(auto target_tables,
-                      db::ReadValue<std::vector<db::TableInfo>>(
-                          target, [](db::Connection& c) { return db::ListTables(c); }));
-  std::vector<db::TableInfo> tables;                     // source tables, target's columns
-  std::map<std::string, std::vector<std::size_t>> pick;  // source value index per column
-  for (const auto& st : source_tables) {
-    auto tt = std::find_if(target_tables.begin(), target_tables.end(),
-                           [&](const db::TableInfo& t) { return t.name == st.name; });
-    if (tt == target_tables.end()) continue;
-    db::TableInfo out{st.name, {}, tt->key};
-    for (std::size_t i = 0; i < st.columns.size(); ++i) {
-      if (std::find(tt->columns.begin(), tt->columns.end(), st.columns[i]) == tt->columns.end())
-        continue;
-      out.columns.push_back(st.columns[i]);
-      pick[st.name].push_back(i);
-    }
-    tables.push_back(std::move(out));
-  }
-  // Migrations may seed rows (prices...): the backup's rows replace them. Children first.
-  SL_RETURN_IF_ERROR(target.Write([&](db::Connection& c) -> Result<void> {
-    for (auto it = tables.rbegin(); it != tables.rend(); ++it) {
-      SL_RETURN_IF_ERROR(c.Exec(fmt::format("DELETE FROM \"{}\"", it->name)));
-    }
-    return {};
-  }));
-  std::int64_t rows = 0, done = 0;
-  std::map<std::string, std::vector<std::vector<Value>>> deferred;
-  for (const auto& t : tables) {
-    if (db::IsDerivedTable(t.name)) {
-      // Triggers rebuilt these from the rows above; the backup's copy also holds history.
-      SL_RETURN_IF_ERROR(target.Write([&](db::Connection& c) -> Result<void> {
-        SL_RETURN_IF_ERROR(c.Exec(fmt::format("DELETE FROM \"{}\"", t.name)));
-        return {};
-      }));
-    }
-    bool has_deferred = false;
-    for (const auto& d : db::DeferredColumns()) has_deferred |= d.table == t.name;
-    const auto& src_table = *std::find_if(source_tables.begin(), source_tables.end(),
-                                          [&](const db::TableInfo& x) { return x.name == t.name; });
-    const auto& columns = pick[t.name];
-    SL_RETURN_IF_ERROR(
-        src.Scan(src_table, [&](std::vector<std::vector<Value>>& batch) -> Result<void> {
-          if (columns.size() != src_table.columns.size()) {
-            for (auto& row : batch) {
-              std::vector<Value> kept;
-              for (std::size_t i : columns) kept.push_back(i < row.size() ? row[i] : Value{});
-              row = std::move(kept);
-            }
-          }
-          SL_RETURN_IF_ERROR(
-              target.Write([&](db::Connection& c) { return db::InsertRows(c, t, batch); }));
-          rows += static_cast<std::int64_t>(batch.size());
-          if (has_deferred) {
-            auto& keep = deferred[t.name];
-            keep.insert(keep.end(), batch.begin(), batch.end());
-          }
-          return {};
-        }));
-    if (progress) progress("restore", ++done, static_cast<std::int64_t>(tables.size()));
-  }
-  for (const auto& t : tables) {
-    auto it = deferred.find(t.name);
-    if (it == deferred.end()) continue;
-    for (std::size_t i = 0; i < it->second.size(); i += kBatch) {
-      std::vector<std::vector<Value>> part(
-          it->second.begin() + static_cast<std::ptrdiff_t>(i),
-          it->second.begin() +
-              static_cast<std::ptrdiff_t>(std::min(i + kBatch, it->second.size())));
-      SL_RETURN_IF_ERROR(
-          target.Write([&](db::Connection& c) { return db::UpdateDeferred(c, t, part); }));
-    }
-  }
-  SL_RETURN_IF_ERROR(
-      target.Write([&](db::Connection& c) { return db::ResetSequences(c, tables); }));
-  return rows;
-}
 
 }  // namespace
 
@@ -345,8 +207,7 @@ Result<RestoreReport> RestoreBackup(const std::string& path, const RestoreOption
   SL_ASSIGN_OR_RETURN(auto url, db::ParseDatabaseUrl(report.database_url));
   const json& dbj = manifest["database"];
   report.schema_version = dbj["schema_version"].get<int>();
-  const int latest =
-      db::MigrationsFor(url.dialect).empty() ? 0 : db::MigrationsFor(url.dialect).back().version;
+  const int latest = db::LatestVersion(url);
   if (report.schema_version > latest) {
     return Fail(Error::FailedPrecondition(fmt::format(
         "the backup has schema version {}, newer than this binary's {}; use a newer storyloom",
@@ -354,14 +215,14 @@ Result<RestoreReport> RestoreBackup(const std::string& path, const RestoreOption
   }
   std::error_code ec;
   fs::path sqlite_dest;
-  if (url.dialect == db::Dialect::kSqlite) {
+  if (url.is_file()) {
     sqlite_dest = fs::absolute(url.sqlite_path).lexically_normal();
     if (fs::exists(sqlite_dest, ec) && fs::file_size(sqlite_dest, ec) > 0) {
       return Fail(Error::FailedPrecondition(sqlite_dest.string() + " already exists"));
     }
   } else {
     SL_ASSIGN_OR_RETURN(auto target, db::Open(report.database_url));
-    SL_RETURN_IF_ERROR(CheckEmptyDatabase(*target));
+    SL_RETURN_IF_ERROR(db::CheckEmptyDatabase(*target));
   }
 
   // Everything is built in a private directory next to the target and renamed into place at
@@ -418,7 +279,7 @@ Result<RestoreReport> RestoreBackup(const std::string& path, const RestoreOption
   // 3. The database, into the temporary directory (or next to a SQLite file elsewhere).
   std::string build_url = report.database_url;
   fs::path build_sqlite;
-  if (url.dialect == db::Dialect::kSqlite) {
+  if (url.is_file()) {
     const fs::path rel = sqlite_dest.lexically_relative(data_dir);
     if (!rel.empty() && *rel.begin() != ".." && rel != ".") {
       build_sqlite = temp.dir / rel;
@@ -432,21 +293,21 @@ Result<RestoreReport> RestoreBackup(const std::string& path, const RestoreOption
     }
     build_url = "sqlite://" + build_sqlite.string();
   }
-  if (sqlite_copy && url.dialect == db::Dialect::kSqlite) {
+  if (sqlite_copy && url.is_file()) {
     fs::rename(work / kSqliteFile, build_sqlite, ec);
     if (ec) return Fail(Error::Unavailable("cannot place the database: " + ec.message()));
   } else {
     SL_ASSIGN_OR_RETURN(auto target, db::Open(build_url));
-    SL_RETURN_IF_ERROR(CheckEmptyDatabase(*target));
-    std::unique_ptr<Source> src;
+    SL_RETURN_IF_ERROR(db::CheckEmptyDatabase(*target));
+    std::unique_ptr<db::TableSource> src;
     if (sqlite_copy) {
       SL_ASSIGN_OR_RETURN(auto d, db::Open("sqlite://" + (work / kSqliteFile).string()));
-      src = std::make_unique<SqliteCopySource>(std::move(d));
+      src = db::DatabaseSource(std::move(d));
     } else {
       src = std::make_unique<JsonlSource>(work, dbj["tables"]);
     }
     SL_ASSIGN_OR_RETURN(report.rows,
-                        LogicalRestore(*src, *target, report.schema_version, options.on_progress));
+                        db::LoadTables(*src, *target, report.schema_version, options.on_progress));
   }
   {
     SL_ASSIGN_OR_RETURN(auto target, db::Open(build_url));
