@@ -8,8 +8,7 @@
 namespace storyloom::api {
 
 std::shared_ptr<http::Router> BuildRouter(App& app) {
-  app.sse = std::make_shared<SseHub>(app.store, app.bus,
-                                     std::chrono::milliseconds(app.config.sse_poll_ms));
+  app.sse = SseHub::Make(app.store, app.bus, app.relay);
   app.uploads = SlotLimiter::Make(app.config.max_uploads_per_user, app.config.max_uploads_total);
   app.sse_streams = SlotLimiter::Make(app.config.max_sse_per_user, app.config.max_sse_total);
   auto r = std::make_shared<http::Router>();

@@ -1,5 +1,7 @@
 // App: everything the HTTP handlers need, wired by the CLI's `serve`, and BuildRouter, which
 // registers every route of the API contract (docs/API.md). The App outlives the server.
+// Building the router starts no thread: the engine objects it refers to (the manager, the
+// event relay) are started and stopped by the composition root. Main thread.
 #pragma once
 
 #include <memory>
@@ -7,6 +9,7 @@
 #include "api/auth.h"
 #include "core/config.h"
 #include "engine/event_bus.h"
+#include "engine/event_relay.h"
 #include "engine/usage_recorder.h"
 #include "engine/workflow_manager.h"
 #include "files/file_store.h"
@@ -27,6 +30,7 @@ struct App {
   Store& store;
   files::FileStore& files;
   engine::EventBus& bus;
+  engine::EventRelay& relay;  // other instances' events; the SSE hub subscribes
   engine::WorkflowManager& manager;
   engine::UsageRecorder& usage;
   Authenticator& auth;
@@ -38,10 +42,10 @@ struct App {
   std::shared_ptr<SlotLimiter> sse_streams;
 };
 
-// Registers every route. The router keeps references into `app`.
+// Registers every route. The router keeps references into `app`. Starts no thread.
 std::shared_ptr<http::Router> BuildRouter(App& app);
 
-// Stops SSE streams' background polling (before the App goes away).
+// Closes the SSE streams and unsubscribes them from the relay (before the App goes away).
 void ShutdownApp(App& app);
 
 }  // namespace storyloom::api

@@ -1,7 +1,5 @@
 #include "api/sse_hub.h"
 
-#include <spdlog/spdlog.h>
-
 #include <nlohmann/json.hpp>
 
 namespace storyloom::api {
@@ -104,12 +102,18 @@ class SseHub::Stream : public http::SseSource, public std::enable_shared_from_th
   std::unique_ptr<engine::EventBus::Subscription> sub_;
 };
 
-SseHub::SseHub(Store& store, engine::EventBus& bus, std::chrono::milliseconds poll)
-    : store_(store), bus_(bus), poll_(poll) {
-  poller_ = std::thread([this] { PollLoop(); });
-  if (store_.capabilities().notifications) {
-    listener_ = std::thread([this] { ListenLoop(); });
-  }
+SseHub::SseHub(Store& store, engine::EventBus& bus) : store_(store), bus_(bus) {}
+
+std::shared_ptr<SseHub> SseHub::Make(Store& store, engine::EventBus& bus,
+                                     engine::EventRelay& relay) {
+  auto hub = std::make_shared<SseHub>(store, bus);
+  std::weak_ptr<SseHub> weak = hub;
+  auto sub = relay.Subscribe([weak](const std::set<std::string>* workflow_ids) {
+    if (auto h = weak.lock()) h->CatchUp(workflow_ids);
+  });
+  std::lock_guard lock(hub->mu_);
+  hub->relay_sub_ = std::move(sub);
+  return hub;
 }
 
 SseHub::~SseHub() { Shutdown(); }
@@ -131,15 +135,15 @@ std::size_t SseHub::streams() const {
 
 void SseHub::Shutdown() {
   std::set<std::shared_ptr<Stream>> all;
+  std::unique_ptr<engine::EventRelay::Subscription> sub;
   {
     std::lock_guard lock(mu_);
     if (stopping_) return;
     stopping_ = true;
     all.swap(streams_);
+    sub = std::move(relay_sub_);
   }
-  cv_.notify_all();
-  if (poller_.joinable()) poller_.join();
-  if (listener_.joinable()) listener_.join();
+  sub.reset();  // outside mu_: a relay callback may be waiting for it in LiveStreams
   for (const auto& s : all) {
     s->Close();
     s->DropSubscription();
@@ -162,51 +166,8 @@ std::vector<std::shared_ptr<SseHub::Stream>> SseHub::LiveStreams(
   return live;
 }
 
-void SseHub::PollLoop() {
-  for (;;) {
-    {
-      std::unique_lock lock(mu_);
-      cv_.wait_for(lock, listening_ ? poll_ * 5 : poll_, [&] { return stopping_; });
-      if (stopping_) return;
-    }
-    for (const auto& s : LiveStreams(nullptr)) s->CatchUp(store_);
-  }
-}
-
-void SseHub::ListenLoop() {
-  // Wakes at least twice a second to notice Shutdown.
-  constexpr auto kWait = std::chrono::milliseconds(500);
-  auto listener = store_.Listen("storyloom_events");
-  if (!listener) {
-    spdlog::warn("SSE: cannot LISTEN for other instances' events ({}); polling every {} ms",
-                 listener.error().message, poll_.count());
-    return;
-  }
-  bool healthy = false;
-  bool warned = false;
-  while (true) {
-    {
-      std::lock_guard lock(mu_);
-      if (stopping_) return;
-    }
-    auto payloads = (*listener)->Wait(kWait);
-    if (!payloads) {
-      if (!warned) spdlog::warn("SSE: {}; polling until it is back", payloads.error().message);
-      warned = true;
-      healthy = listening_ = false;
-      continue;
-    }
-    warned = false;
-    listening_ = true;
-    if (!healthy) {
-      // Reconnected: notifications sent while it was away are lost; catch every stream up.
-      healthy = true;
-      for (const auto& s : LiveStreams(nullptr)) s->CatchUp(store_);
-    }
-    if (payloads->empty()) continue;
-    const std::set<std::string> ids(payloads->begin(), payloads->end());
-    for (const auto& s : LiveStreams(&ids)) s->CatchUp(store_);
-  }
+void SseHub::CatchUp(const std::set<std::string>* workflow_ids) {
+  for (const auto& s : LiveStreams(workflow_ids)) s->CatchUp(store_);
 }
 
 }  // namespace storyloom::api

@@ -1,24 +1,21 @@
 // SseHub: serves a workflow's events as Server-Sent Events. A stream first replays the
 // committed events after Last-Event-ID, then forwards new ones as they are published on
 // this instance's EventBus. Events committed by other instances arrive through the
-// database: on PostgreSQL a LISTEN on `storyloom_events` (migration 0005 NOTIFYs each
-// event's workflow id) makes that workflow's streams catch up at once; a poll every
-// `poll` (5x that while the listener is healthy) is the fallback and SQLite's only way.
-// Each event is sent once, in id order. The stream ends after the workflow reaches a
-// final status. Thread-safe.
+// database: the hub subscribes to the engine's EventRelay (which owns the LISTEN and the
+// poll, and is started by the composition root) and, on each wake-up, the named
+// workflows' streams (or all, on a poll tick) catch up from the store. The hub starts no
+// thread. Each event is sent once, in id order. The stream ends after the workflow
+// reaches a final status. Thread-safe.
 #pragma once
 
-#include <atomic>
-#include <chrono>
-#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <set>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "engine/event_bus.h"
+#include "engine/event_relay.h"
 #include "http/http.h"
 #include "storyloom/store.h"
 
@@ -26,11 +23,14 @@ namespace storyloom::api {
 
 class SseHub : public std::enable_shared_from_this<SseHub> {
  public:
-  SseHub(Store& store, engine::EventBus& bus,
-         std::chrono::milliseconds poll = std::chrono::seconds(1));
+  // Subscribes to `relay` for other instances' events; `relay` must outlive the hub.
+  static std::shared_ptr<SseHub> Make(Store& store, engine::EventBus& bus,
+                                      engine::EventRelay& relay);
+  SseHub(Store& store, engine::EventBus& bus);
   ~SseHub();
   // An SSE source for `workflow_id` resuming after `last_event_id`.
   std::shared_ptr<http::SseSource> Open(const std::string& workflow_id, std::int64_t last_event_id);
+  // Unsubscribes from the relay and closes every stream. Idempotent.
   void Shutdown();
   std::size_t streams() const;
 
@@ -39,21 +39,17 @@ class SseHub : public std::enable_shared_from_this<SseHub> {
  private:
   friend class Stream;
   void Add(const std::shared_ptr<Stream>& s);
-  void PollLoop();
-  void ListenLoop();
+  // Catches up the streams of `workflow_ids` (all when null); the relay's callback.
+  void CatchUp(const std::set<std::string>* workflow_ids);
   // The live streams (done ones dropped), or those of `workflow_ids` when it is given.
   std::vector<std::shared_ptr<Stream>> LiveStreams(const std::set<std::string>* workflow_ids);
 
   Store& store_;
   engine::EventBus& bus_;
   mutable std::mutex mu_;
-  std::condition_variable cv_;
-  std::set<std::shared_ptr<Stream>> streams_;  // guarded by mu_
-  bool stopping_ = false;                      // guarded by mu_
-  const std::chrono::milliseconds poll_;
-  std::atomic<bool> listening_{false};  // a healthy LISTEN connection: poll less often
-  std::thread poller_;
-  std::thread listener_;
+  std::set<std::shared_ptr<Stream>> streams_;                    // guarded by mu_
+  bool stopping_ = false;                                        // guarded by mu_
+  std::unique_ptr<engine::EventRelay::Subscription> relay_sub_;  // guarded by mu_
 };
 
 // Formats one event in SSE wire format.

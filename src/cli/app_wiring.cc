@@ -48,6 +48,8 @@ Result<std::unique_ptr<Runtime>> BuildRuntime(const core::Config& config, int wo
   SL_RETURN_IF_ERROR(core::MakeDirsDurable(config.TmpDir()));
   rt->files = std::make_unique<files::FileStore>(config.OutputsDir());
   rt->bus = std::make_unique<engine::EventBus>();
+  rt->relay = std::make_unique<engine::EventRelay>(*rt->store,
+                                                   std::chrono::milliseconds(config.sse_poll_ms));
   rt->usage =
       std::make_unique<engine::UsageRecorder>(*rt->store, BudgetOptionsFrom(config), rt->bus.get());
   providers::OfflineOptions oo;

@@ -7,6 +7,7 @@
 
 #include "core/config.h"
 #include "engine/event_bus.h"
+#include "engine/event_relay.h"
 #include "engine/usage_recorder.h"
 #include "engine/workflow_manager.h"
 #include "files/file_store.h"
@@ -20,6 +21,8 @@ struct Runtime {
   std::unique_ptr<Store> store;
   std::unique_ptr<files::FileStore> files;
   std::unique_ptr<engine::EventBus> bus;
+  // Built here, started only by `serve` (Start/Stop there); other commands leave it idle.
+  std::unique_ptr<engine::EventRelay> relay;
   std::unique_ptr<engine::UsageRecorder> usage;
   std::unique_ptr<providers::Provider> offline;
   std::unique_ptr<providers::Provider> openai;  // null unless configured

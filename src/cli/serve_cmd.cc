@@ -89,7 +89,7 @@ int Serve(const GlobalFlags& flags, const ServeFlags& sf) {
   api::Authenticator auth(*r.store);
   if (auto b = BootstrapAdmin(*r.store, auth, config); !b) return Die(b.error().message);
 
-  api::App app{config, *r.store, *r.files, *r.bus, *r.manager, *r.usage, auth, nullptr};
+  api::App app{config, *r.store, *r.files, *r.bus, *r.relay, *r.manager, *r.usage, auth, nullptr};
   ops::ServerMetricsOptions mopts;
   mopts.data_dir = config.data_dir;
   mopts.min_free_disk_bytes = config.min_free_disk_bytes;
@@ -100,6 +100,7 @@ int Serve(const GlobalFlags& flags, const ServeFlags& sf) {
   ops::ServerMetrics metrics(*r.store, mopts);
   app.metrics = &metrics;
   auto router = api::BuildRouter(app);
+  r.relay->Start();  // from here other instances' events reach this one's SSE streams
   http::ServerOptions so;
   so.host = config.host;
   so.port = static_cast<std::uint16_t>(config.port);
@@ -165,6 +166,7 @@ int Serve(const GlobalFlags& flags, const ServeFlags& sf) {
   server.Stop(5000);  // no new requests; in-flight ones finish
   scheduler.Stop();   // a backup or cleanup in progress finishes first
   api::ShutdownApp(app);
+  r.relay->Stop();
   r.manager->Stop();  // running workflows stop at a step boundary and stay resumable
   spdlog::info("stopped");
   return 0;
