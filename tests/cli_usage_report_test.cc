@@ -7,6 +7,7 @@
 #include "support/checks.h"
 #include "support/temp_dir.h"
 #include "support/test_db.h"
+#include "support/usage_rows.h"
 
 namespace storyloom {
 namespace {
@@ -19,21 +20,7 @@ class CliUsageReportTest : public ::testing::Test {
     auto w = store_->CreateWorkflow({user_, "prompt", "", "{}", ""});
     ASSERT_TRUE(w) << w.error().ToString();
     workflow_ = w->workflow.id;
-    ApiUsage u;
-    u.user_id = user_;
-    u.workflow_id = workflow_;
-    u.provider = "openai";
-    u.model = "gpt-4o-mini";
-    u.operation = "chat";
-    u.input_tokens = 1100;
-    u.cached_input_tokens = 700;
-    u.output_tokens = 1300;
-    u.reasoning_tokens = 1700;
-    u.images = 19;
-    u.characters = 2300;
-    u.audio_ms = 2900;
-    u.cost_nusd = 1234500000;      // $1.2345
-    u.created_at = 1764000000000;  // 2025-11-24
+    ApiUsage u = testing::DistinctUsageCall(user_, workflow_, 1234500000);  // $1.2345
     ASSERT_TRUE(store_->RecordUsage(u));
     u.status = "error";
     u.cost_nusd = std::nullopt;

@@ -7,32 +7,12 @@
 
 #include "api/json_views.h"
 #include "support/test_db.h"
+#include "support/usage_rows.h"
 
 namespace storyloom {
 namespace {
 
-// A call whose counters are all different, so a counter read from the wrong column or not
-// read at all shows.
-ApiUsage DistinctCall(const std::string& user_id, const std::string& workflow_id) {
-  ApiUsage u;
-  u.user_id = user_id;
-  u.workflow_id = workflow_id;
-  u.provider = "openai";
-  u.model = "gpt-4o-mini";
-  u.operation = "chat";
-  u.input_tokens = 1100;
-  u.cached_input_tokens = 700;
-  u.output_tokens = 1300;
-  u.reasoning_tokens = 1700;
-  u.images = 19;
-  u.characters = 2300;
-  u.audio_ms = 2900;
-  u.cost_nusd = 3100;
-  u.created_at = 1764000000000;  // 2025-11-24
-  return u;
-}
-
-// Two DistinctCall()s, the second failed and unpriced.
+// Two DistinctUsageCall()s, the second failed and unpriced.
 void ExpectTwoCalls(const UsageTotals& t) {
   EXPECT_EQ(t.calls, 2);
   EXPECT_EQ(t.errors, 1);
@@ -56,7 +36,7 @@ class UsageTotalsStoreTest : public ::testing::TestWithParam<std::string> {
     auto w = store_->CreateWorkflow({user_, "prompt", "", "{}", ""});
     ASSERT_TRUE(w) << w.error().ToString();
     workflow_ = w->workflow.id;
-    ApiUsage u = DistinctCall(user_, workflow_);
+    ApiUsage u = testing::DistinctUsageCall(user_, workflow_, 3100);
     ASSERT_TRUE(store_->RecordUsage(u));
     u.status = "error";
     u.cost_nusd = std::nullopt;
