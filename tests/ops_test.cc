@@ -223,6 +223,9 @@ TEST_P(OpsTest, BackupRestoresEveryWorkflowFileAndUsageRow) {
   Make(alice_, WorkflowStatus::kCompleted, 1, 3);
   Make(bob_, WorkflowStatus::kFailed, 2, 1);
   Make(alice_, WorkflowStatus::kQueued, 0, 0);
+  // A backup some other instance was writing when this one was taken.
+  ASSERT_TRUE(store_->Write(
+      [](StoreTx& tx) { return tx.backups().Start("elsewhere", "/elsewhere", "scheduled", 1); }));
   ops::BackupOptions o;
   o.backups_dir = (dir_ / "data" / "backups").string();
   auto b = ops::CreateBackup(*store_, *files_, o);
@@ -231,7 +234,7 @@ TEST_P(OpsTest, BackupRestoresEveryWorkflowFileAndUsageRow) {
   EXPECT_TRUE(b->missing.empty());
   auto list = ops::ListBackups(*store_);
   ASSERT_TRUE(list.has_value());
-  ASSERT_EQ(list->size(), 1u);
+  ASSERT_EQ(list->size(), 2u);  // newest first: this backup, then the other one
   EXPECT_EQ((*list)[0].status, "ok");
   EXPECT_EQ((*list)[0].manifest_sha256, b->manifest_sha256);
 
@@ -255,6 +258,16 @@ TEST_P(OpsTest, BackupRestoresEveryWorkflowFileAndUsageRow) {
   auto rs = Store::Open(restored->database_url);
   ASSERT_TRUE(rs.has_value()) << rs.error().ToString();
   Store& r = **rs;
+  // The restored database's own record of backups: its snapshot saw this backup running,
+  // which finished ok; the other one never finished there.
+  auto records = ops::ListBackups(r);
+  ASSERT_TRUE(records.has_value()) << records.error().ToString();
+  ASSERT_EQ(records->size(), 2u);
+  EXPECT_EQ((*records)[0].id, b->id);
+  EXPECT_EQ((*records)[0].status, "ok");
+  EXPECT_EQ((*records)[1].id, "elsewhere");
+  EXPECT_EQ((*records)[1].status, "failed");
+  EXPECT_EQ((*records)[1].error, "unfinished when the restored backup was taken");
 
   // Compare with the live database minus the workflow made after the snapshot.
   auto live = AllWorkflows(*store_);

@@ -46,6 +46,9 @@ class BackupRepo {
   // When the newest "ok" backup finished; nullopt if none did.
   [[nodiscard]] Result<std::optional<Millis>> LastGood();
   [[nodiscard]] Result<void> Delete(std::string_view id);
+  // In a database just restored from backup `restored_id`: that backup is "ok" (its
+  // snapshot saw it running), and any other still "running" then failed.
+  [[nodiscard]] Result<void> SettleAfterRestore(std::string_view restored_id);
 
  private:
   db::Connection& c_;

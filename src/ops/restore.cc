@@ -314,16 +314,11 @@ Result<RestoreReport> RestoreBackup(const std::string& path, const RestoreOption
     SL_ASSIGN_OR_RETURN(auto migrated, db::Migrate(*target));
     report.migrated_to = migrated.status.current_version;
     // The snapshot saw this backup (and any other in progress) as running.
-    SL_RETURN_IF_ERROR(target->Write([&](db::Connection& c) -> Result<void> {
-      const Value v[] = {manifest.value("id", json()).is_string()
-                             ? manifest["id"].get<std::string>()
-                             : std::string()};
-      SL_RETURN_IF_ERROR(c.Exec("UPDATE backups SET status = 'ok' WHERE id = ?", v));
-      SL_RETURN_IF_ERROR(
-          c.Exec("UPDATE backups SET status = 'failed', error = 'unfinished when "
-                 "the restored backup was taken' WHERE status = 'running'"));
-      return {};
-    }));
+    const std::string id =
+        manifest.value("id", json()).is_string() ? manifest["id"].get<std::string>() : "";
+    Store restored(std::move(target));
+    SL_RETURN_IF_ERROR(
+        restored.Write([&](StoreTx& tx) { return tx.backups().SettleAfterRestore(id); }));
   }
 
   // 4. Into place: durable first, then one rename.

@@ -63,6 +63,15 @@ Result<void> BackupRepo::Delete(std::string_view id) {
   return {};
 }
 
+Result<void> BackupRepo::SettleAfterRestore(std::string_view restored_id) {
+  const Value v[] = {std::string(restored_id)};
+  SL_RETURN_IF_ERROR(c_.Exec("UPDATE backups SET status = 'ok' WHERE id = ?", v));
+  SL_RETURN_IF_ERROR(c_.Exec(
+      "UPDATE backups SET status = 'failed', error = 'unfinished when the restored backup was "
+      "taken' WHERE status = 'running'"));
+  return {};
+}
+
 Result<bool> JobLeaseRepo::TryTake(std::string_view job, std::string_view holder, Millis now,
                                    Millis ttl_ms) {
   // Insert, or take over a lease that has expired or is already ours. On PostgreSQL a racing

@@ -95,8 +95,9 @@ class PostgresConnection final : public Connection {
 };
 
 // Maps a SQLSTATE and message to an Error: 23505 → already_exists, 23503 →
-// failed_precondition ("foreign_key"), 23514/23502 and class 22 → invalid_argument,
-// 40001/40P01 → aborted, classes 08 and 57P → unavailable, anything else → internal.
+// failed_precondition (IsForeignKey), 23514/23502 and class 22 → invalid_argument,
+// 40001/40P01 → aborted, classes 08, 57P and 53 → unavailable (IsDatabaseUnavailable; 53100
+// is insufficient_storage), anything else → internal.
 Error PostgresError(std::string_view sqlstate, std::string message);
 
 }  // namespace storyloom::db
