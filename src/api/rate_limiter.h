@@ -18,11 +18,11 @@
 namespace storyloom::api {
 
 struct FailureLimiterOptions {
-  int max_failures = 5;                    // failures allowed in one window before a lockout
-  Millis window_ms = 15 * 60 * 1000;       // failures older than this are forgotten
-  Millis base_lockout_ms = 30 * 1000;      // first lockout; doubles per further failure
-  Millis max_lockout_ms = 60 * 60 * 1000;  // lockouts never exceed this
-  std::size_t max_keys = 10000;            // memory bound: oldest keys are dropped first
+  int max_failures = 5;                        // failures allowed in one window before a lockout
+  Millis window_ms = Millis{15} * 60 * 1000;   // failures older than this are forgotten
+  Millis base_lockout_ms = Millis{30} * 1000;  // first lockout; doubles per further failure
+  Millis max_lockout_ms = Millis{60} * 60 * 1000;  // lockouts never exceed this
+  std::size_t max_keys = 10000;                    // memory bound: oldest keys are dropped first
 };
 
 class FailureLimiter {

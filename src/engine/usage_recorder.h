@@ -19,7 +19,7 @@ struct BudgetOptions {
   std::optional<NanoUsd> global_hard_nusd;  // whole server, per calendar month (UTC)
   std::optional<NanoUsd> global_soft_nusd;
   // A reservation left by a crashed process stops counting after this long.
-  Millis reservation_ttl_ms = 15 * 60 * 1000;
+  Millis reservation_ttl_ms = Millis{15} * 60 * 1000;
 };
 
 // Month-to-date spending against the limits of one user or of the server.

@@ -19,7 +19,7 @@ struct FsckOptions {
   bool repair = false;
   // Files modified more recently than this are not called orphans: a writer may be about to
   // commit the row that tracks them.
-  Millis orphan_grace_ms = 15 * 60 * 1000;
+  Millis orphan_grace_ms = Millis{15} * 60 * 1000;
   ProgressFn on_progress;
 };
 

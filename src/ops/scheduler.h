@@ -28,9 +28,9 @@ struct SchedulerOptions {
   int retention_usage_days = 400;
   Millis check_every_ms = 60000;
   // The first check waits this long, so start-up (and short-lived test servers) stay quick.
-  Millis initial_delay_ms = 5 * 60 * 1000;
+  Millis initial_delay_ms = Millis{5} * 60 * 1000;
   // A job's lease: another instance may start the job after a holder died this long ago.
-  Millis job_lease_ms = 6 * 3600 * 1000;
+  Millis job_lease_ms = Millis{6} * 3600 * 1000;
 };
 
 class OpsScheduler {
