@@ -228,8 +228,8 @@ Result<void> CopyVerified(int fd, const fs::path& dest, std::int64_t size, std::
   while (true) {
     // Never read more than one byte past the expected size: a file that claims 10 bytes
     // but holds a terabyte costs no more than the claim.
-    const std::size_t want =
-        static_cast<std::size_t>(std::min<std::int64_t>(buf.size(), size + 1 - done));
+    const std::size_t want = static_cast<std::size_t>(
+        std::min<std::int64_t>(static_cast<std::int64_t>(buf.size()), size + 1 - done));
     if (want == 0) break;
     const ssize_t n = ::pread(fd, buf.data(), want, done);
     if (n < 0 && errno == EINTR) continue;

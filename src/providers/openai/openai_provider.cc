@@ -75,7 +75,8 @@ void ReadUsage(const json& j, ApiUsage& u) {
     auto f = o.find(k);
     if (f == o.end() || !f->is_number_integer()) return 0;
     if (f->is_number_unsigned())
-      return std::min<std::uint64_t>(f->get<std::uint64_t>(), kMaxReportedTokens);
+      return static_cast<std::int64_t>(
+          std::min<std::uint64_t>(f->get<std::uint64_t>(), kMaxReportedTokens));
     return std::clamp<std::int64_t>(f->get<std::int64_t>(), 0, kMaxReportedTokens);
   };
   const json& us = *it;
