@@ -17,8 +17,6 @@
 
 namespace storyloom::db {
 
-
-
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -106,6 +104,7 @@ std::vector<CommonTable> Intersect(const std::vector<TableInfo>& source,
 // Empties the target's tables (rows seeded by migrations too), parents listed first.
 Result<void> EmptyTarget(Connection& c, const std::vector<CommonTable>& tables) {
   std::vector<std::string> names;
+  names.reserve(tables.size());
   for (const auto& t : tables) names.push_back(t.target.name);
   std::vector<std::pair<std::string, std::string>> cycle;
   for (const auto& d : DeferredColumns()) cycle.emplace_back(d.table, d.column);
@@ -261,6 +260,7 @@ Result<CopyReport> CopyDatabase(const std::string& from_url, const std::string& 
             UpdateDeferred(dst, TableInfo{t.target.name, t.columns, {}}, it->second));
       }
       std::vector<TableInfo> written;
+      written.reserve(tables.size());
       for (const auto& t : tables) written.push_back(TableInfo{t.target.name, t.columns, {}});
       return ResetSequences(dst, written);
     });

@@ -362,6 +362,7 @@ void WorkflowManager::HeartbeatLoop() {
     cv_.wait_until(lock, due, [&] { return stopping_; });
     if (stopping_) break;
     std::vector<std::string> ids;
+    ids.reserve(active_.size() + ready_.size());
     for (const auto& [id, flag] : active_) ids.push_back(id);
     for (const auto& w : ready_) ids.push_back(w.id);
     lock.unlock();

@@ -107,6 +107,7 @@ Result<void> FinishMarkedDeletes(Store& store, files::FileStore& files, int batc
     if (done.empty()) break;
     for (const auto& dw : done) {
       std::vector<std::string> paths;
+      paths.reserve(dw.files.size());
       for (const auto& f : dw.files) paths.push_back(f.file_path);
       RemoveFiles(files, paths, report);
       if (auto r = files.RemoveTree(dw.id); !r) {

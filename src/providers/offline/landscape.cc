@@ -502,6 +502,7 @@ void PaintLandscape(cairo_t* cr, const LandscapeSpec& spec, int width, int heigh
       if ((pines || round) && layer >= 1) {
         const int trees = pines ? (layer == 1 ? 46 : 24) : (layer == 1 ? 10 : 7);
         std::vector<double> xs;
+        xs.reserve(trees);
         for (int i = 0; i < trees; ++i) xs.push_back(rng.Range(-20, width + 20));
         std::sort(xs.begin(), xs.end());
         for (double x : xs) {

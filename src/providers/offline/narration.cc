@@ -121,6 +121,7 @@ Result<std::string> SynthesizeSpeech(const SpeechOptions& options, std::string_v
   std::vector<std::string> args = {options.binary, "-v", options.voice, "-s",
                                    rate,           "-w", wav.path(),    "--stdin"};
   std::vector<char*> argv;
+  argv.reserve(args.size() + 1);
   for (std::string& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
 
