@@ -84,7 +84,7 @@ Setter Bool(bool Config::*member) {
 }
 
 // One of `allowed`; the message lists them ("a, b or c").
-Setter OneOf(std::string Config::*member, std::vector<std::string> allowed) {
+Setter OneOf(std::string Config::*member, const std::vector<std::string>& allowed) {
   return [=](Config& c, const std::string& key, const std::string& v) -> Result<void> {
     if (std::find(allowed.begin(), allowed.end(), v) != allowed.end()) {
       c.*member = v;
@@ -111,7 +111,7 @@ Setter Usd(std::optional<double> Config::*member) {
 }
 
 // The model of one phase; "" = the default model.
-Setter PhaseModel(std::string phase) {
+Setter PhaseModel(const std::string& phase) {
   return [=](Config& c, const std::string&, const std::string& v) -> Result<void> {
     if (v.empty()) {
       c.phase_models.erase(phase);

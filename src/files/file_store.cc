@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <ranges>
 
 #include "core/clock.h"
 #include "core/durable_dirs.h"
@@ -92,7 +93,8 @@ bool FileStore::IsSafeName(std::string_view name) {
   return true;
 }
 
-FileStore::FileStore(std::string root) : root_(fs::absolute(root).lexically_normal().string()) {
+FileStore::FileStore(const std::string& root)
+    : root_(fs::absolute(root).lexically_normal().string()) {
   while (root_.size() > 1 && root_.back() == '/') root_.pop_back();
 }
 
@@ -215,7 +217,7 @@ Result<int> FileStore::RemoveTree(std::string_view rel_dir) {
          it.increment(ec)) {
       if (it->is_directory(ec) && !it->is_symlink(ec)) dirs.push_back(it->path());
     }
-    for (auto d = dirs.rbegin(); d != dirs.rend(); ++d) fs::remove(*d, ec);  // only if empty
+    for (const auto& d : std::views::reverse(dirs)) fs::remove(d, ec);  // only if empty
     fs::remove(dir, ec);
   }
   return removed;

@@ -20,7 +20,7 @@ struct StoredFile {
 
 class FileStore {
  public:
-  explicit FileStore(std::string root);
+  explicit FileStore(const std::string& root);
   const std::string& root() const { return root_; }
 
   // Durably writes `bytes` to root/rel_path, replacing any file there.

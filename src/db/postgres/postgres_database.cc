@@ -66,7 +66,9 @@ class PostgresListener final : public Listener {
 class PostgresDatabase final : public Database {
  public:
   PostgresDatabase(std::string conninfo, std::string display, Options options)
-      : conninfo_(std::move(conninfo)), display_(std::move(display)), options_(options) {}
+      : conninfo_(std::move(conninfo)),
+        display_(std::move(display)),
+        options_(std::move(options)) {}
 
   Result<void> Init() {
     const int n = std::max(2, options_.readers);

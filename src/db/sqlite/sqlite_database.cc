@@ -32,7 +32,8 @@ struct WriteRequest {
 
 class SqliteDatabase final : public Database {
  public:
-  SqliteDatabase(std::string path, Options options) : path_(std::move(path)), options_(options) {}
+  SqliteDatabase(std::string path, Options options)
+      : path_(std::move(path)), options_(std::move(options)) {}
 
   ~SqliteDatabase() override {
     {
