@@ -88,7 +88,7 @@ void Histogram::Observe(double v) {
 void Histogram::Write(MetricsWriter& w, const std::string& name,
                       const std::vector<std::string>& label_names, const Labels& labels) const {
   std::vector<std::string> names = label_names;
-  names.push_back("le");
+  names.emplace_back("le");
   std::uint64_t cumulative = 0;
   for (std::size_t i = 0; i <= bounds_->size(); ++i) {
     cumulative += buckets_[i].load(std::memory_order_relaxed);

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <ranges>
 
 #include "db/sqlite/sqlite_connection.h"
 
@@ -38,7 +39,7 @@ Result<std::vector<CatalogTable>> SqliteConnection::DescribeTables() {
     }
     std::sort(pk.begin(), pk.end());
     for (auto& [i, n] : pk) t.key.push_back(n);
-    if (t.key.empty()) t.key.push_back("rowid");
+    if (t.key.empty()) t.key.emplace_back("rowid");
     SL_ASSIGN_OR_RETURN(auto fks,
                         Query(fmt::format("PRAGMA foreign_key_list({})", Quoted(name)), {}));
     for (const auto& fk : fks) t.foreign_keys.emplace_back(fk.Text(3), fk.Text(2));
@@ -75,8 +76,8 @@ Result<void> SqliteConnection::EmptyTables(
     SL_RETURN_IF_ERROR(
         Exec(fmt::format("UPDATE {} SET {} = NULL", Quoted(table), Quoted(column)), {}));
   }
-  for (auto it = parent_first.rbegin(); it != parent_first.rend(); ++it) {
-    SL_RETURN_IF_ERROR(Exec("DELETE FROM " + Quoted(*it), {}));
+  for (const auto& table : std::views::reverse(parent_first)) {
+    SL_RETURN_IF_ERROR(Exec("DELETE FROM " + Quoted(table), {}));
   }
   return {};
 }
