@@ -72,7 +72,7 @@ bool VerifyFileLink(const std::string& file_path, const std::string& exp, const 
 }
 
 std::string FileUrl(const std::string& file_path) {
-  const std::string path = "/files/" + http::PercentEncode(file_path);
+  std::string path = "/files/" + http::PercentEncode(file_path);
   if (g_files_origin.empty()) return path;
   // Valid until the end of the next whole hour: 1 to 2 hours, and the same link for an
   // hour, so browsers can cache it.

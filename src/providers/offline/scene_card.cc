@@ -43,9 +43,11 @@ std::vector<std::string> WrapText(cairo_t* cr, const std::string& text, double m
   std::vector<std::string> lines;
   std::string current;
   for (const std::string& word : SplitWords(text)) {
-    const std::string candidate = current.empty() ? word : current + " " + word;
+    std::string candidate = current;
+    if (!candidate.empty()) candidate += ' ';
+    candidate += word;
     if (TextWidth(cr, candidate) <= max_width) {
-      current = candidate;
+      current = std::move(candidate);
       continue;
     }
     if (!current.empty()) lines.push_back(current);
