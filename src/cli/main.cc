@@ -40,9 +40,7 @@ int ExitFailpoints(int rc) {
   return rc;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int RunCli(int argc, char** argv) {
   using namespace storyloom::cli;
   // glibc gives freed memory at the top of each thread's heap back to the kernel once 128 KiB
   // are free; the handler threads' request buffers cross that all the time, and every
@@ -89,4 +87,19 @@ int main(int argc, char** argv) {
     rc = 1;
   }
   return ExitFailpoints(rc);
+}
+
+}  // namespace
+
+// Setting up the commands can throw too (allocation, CLI11's construction errors): one line
+// and exit status 1 then as well, never std::terminate's abort.
+int main(int argc, char** argv) {
+  try {
+    return RunCli(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "storyloom: internal error: %s\n", e.what());
+  } catch (...) {
+    std::fprintf(stderr, "storyloom: internal error: unknown exception\n");
+  }
+  return 1;
 }
