@@ -132,7 +132,9 @@ inline std::unexpected<Error> Fail(Error e) { return std::unexpected<Error>(std:
 // Declares `lhs` from a Result<T> expression, or returns its error.
 #define SL_ASSIGN_OR_RETURN(lhs, expr) \
   SL_ASSIGN_OR_RETURN_IMPL_(SL_CONCAT_(sl_result_, __LINE__), lhs, expr)
+// NOLINTBEGIN(bugprone-macro-parentheses): tmp is a name being declared, lhs a declaration
 #define SL_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr)                               \
   auto tmp = (expr);                                                            \
   if (!tmp) return std::unexpected<::storyloom::Error>(std::move(tmp).error()); \
   lhs = std::move(*tmp)
+// NOLINTEND(bugprone-macro-parentheses)

@@ -83,6 +83,7 @@ const std::vector<std::string> kSeasons = {"late autumn", "the first warm week o
 
 // Six beats, two variants each: opening, the call, setting out, the obstacle, the turn,
 // the return.
+// NOLINTBEGIN(bugprone-suspicious-missing-comma): long sentences wrap onto a second literal
 const std::array<std::array<Beat, 2>, 6> kBeats = {{
     {{
         {{"In {setting} called {place}, there lived {hero}, who knew every street and every "
@@ -194,6 +195,7 @@ const std::array<std::array<Beat, 2>, 6> kBeats = {{
          {"The Walk Home", "New Eyes", "Weekly Visits", "A Story for Winter Nights", "Kept Close"}},
     }},
 }};
+// NOLINTEND(bugprone-suspicious-missing-comma)
 
 bool IsAsciiLower(char c) { return c >= 'a' && c <= 'z'; }
 bool IsAsciiUpper(char c) { return c >= 'A' && c <= 'Z'; }
