@@ -1,8 +1,9 @@
 #include "core/clock.h"
 
+#include <fmt/format.h>
+
 #include <atomic>
 #include <chrono>
-#include <cstdio>
 #include <ctime>
 
 namespace storyloom::core {
@@ -66,12 +67,8 @@ std::string FormatRfc3339(Millis ms) {
   const std::int64_t days = FloorDiv(ms, 86400000);
   const std::int64_t rem = ms - days * 86400000;
   const Civil c = CivilFromDays(days);
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ",
-                static_cast<long long>(c.y), c.m, c.d, static_cast<long long>(rem / 3600000),
-                static_cast<long long>(rem / 60000 % 60), static_cast<long long>(rem / 1000 % 60),
-                static_cast<long long>(rem % 1000));
-  return buf;
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", c.y, c.m, c.d, rem / 3600000,
+                     rem / 60000 % 60, rem / 1000 % 60, rem % 1000);
 }
 
 std::string FormatDay(Millis ms) { return FormatRfc3339(ms).substr(0, 10); }

@@ -368,7 +368,8 @@ ComposedStory ComposeStory(std::string_view prompt, std::string_view title,
     if (!story.text.empty()) story.text += "\n\n";
     std::string paragraph;
     for (std::size_t i = 0; i < beat.sentences.size(); ++i) {
-      paragraph += (i ? " " : "") + Fill(beat.sentences[i], vars);
+      if (i) paragraph += ' ';
+      paragraph += Fill(beat.sentences[i], vars);
       story.beat_titles.push_back(TitleCase(Fill(beat.titles[i], vars)));
     }
     story.text += paragraph;
