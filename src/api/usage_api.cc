@@ -77,6 +77,7 @@ Result<http::Response> UsageReport(App& app, http::Request& req, const Principal
   UsageTotals total;
   for (const auto& d : rows) {
     std::vector<std::string> key;
+    key.reserve(group_by.size());
     for (const auto& g : group_by) {
       key.push_back(g == "day" || g == "workflow" ? d.day
                     : g == "provider"             ? d.provider
