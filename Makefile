@@ -1,9 +1,10 @@
 # Storyloom: the two commands of the Quick start, and a few for developers.
 #   make run    install what is missing, build (optimised), start the server on SQLite
 #   make test   install, check the layer graph (scripts/check-layers), build with ASan+UBSan,
-#               run every test through ctest, then the
+#               run clang-tidy (make lint), run every test through ctest, then the
 #               concurrency-heavy suites under ThreadSanitizer (test-tsan), then each fuzz
 #               target for FUZZ_SECONDS (25 s) over its seed corpus (scripts/fuzz)
+#   make lint   clang-tidy-16 (.clang-tidy) over src/**/*.cc with build-asan's compile database
 #   make fuzz   the fuzz targets for 10 minutes each (FUZZ_SECONDS=600)
 #   make test-tsan  build with ThreadSanitizer (build-tsan) and run the suites labelled "tsan"
 #               (tests/CMakeLists.txt); TSAN_TESTS= runs every test under TSan instead
@@ -14,7 +15,7 @@ TSAN_DIR := build-tsan
 TSAN_TESTS ?= -L tsan
 ARGS ?=
 
-.PHONY: run test check-layers test-tsan build-tsan fuzz fuzz-smoke build build-test deps bench bench-http bench-pg bench-db-copy format clean
+.PHONY: run test lint check-layers test-tsan build-tsan fuzz fuzz-smoke build build-test deps bench bench-http bench-pg bench-db-copy format clean
 
 deps:
 	@scripts/install-deps
@@ -26,16 +27,25 @@ build: deps
 run: build
 	@$(RELEASE_DIR)/storyloom serve $(ARGS)
 
+TEST_CONFIGURE = cmake -S . -B $(TEST_DIR) -DCMAKE_BUILD_TYPE=Debug -DSTORYLOOM_SANITIZE=ON \
+	-DSTORYLOOM_BENCH=OFF -DCMAKE_EXPORT_COMPILE_COMMANDS=ON >/dev/null
+
 build-test: deps
-	@cmake -S . -B $(TEST_DIR) -DCMAKE_BUILD_TYPE=Debug -DSTORYLOOM_SANITIZE=ON -DSTORYLOOM_BENCH=OFF >/dev/null
+	@$(TEST_CONFIGURE)
 	@cmake --build $(TEST_DIR) -j $(JOBS)
 
 # The TSan build and suites add about half to a cold `make test`, 65 s to a warm one
 # (docs/RELIABILITY.md "Races").
-test: check-layers build-test build-tsan
+test: check-layers build-test lint build-tsan
 	@cd $(TEST_DIR) && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j $(JOBS)
 	@cd $(TSAN_DIR) && ctest --output-on-failure -j $(JOBS) $(TSAN_TESTS)
 	@$(MAKE) --no-print-directory fuzz-smoke
+
+# clang-tidy over every src/**/*.cc (.clang-tidy, scripts/lint): any finding fails, so CI keeps
+# it at zero. Needs only the configured build-asan (its compile_commands.json), not a build.
+lint: deps
+	@$(TEST_CONFIGURE)
+	@JOBS=$(JOBS) scripts/lint
 
 # Every #include in src/ against the layer graph of cmake/layers.txt (README.md "Layers");
 # ctest runs it too (label lint).
