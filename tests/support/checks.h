@@ -30,7 +30,8 @@ std::string QueryText(const std::string& url, const std::string& sql);
 double MetricValue(const ServerProcess& server, const std::string& sample);
 
 // A completed workflow's JSON has `scenes` scenes, each with its own image and audio file,
-// and exactly one image and one audio file per scene in its file list.
+// and exactly one image and one audio file per scene among the files the pipeline wrote
+// (uploads to the workflow aside).
 void ExpectEachSceneHasItsFilesOnce(const nlohmann::json& w, int scenes);
 
 // Polls the workflow until it is in the images phase with some but not all of its
