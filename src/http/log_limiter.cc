@@ -3,16 +3,16 @@
 namespace storyloom::http {
 
 bool LogLimiter::Allow(std::string_view key, std::uint64_t* suppressed) {
-  const auto now = std::chrono::steady_clock::now();
   std::lock_guard lock(mu_);
+  const auto now = clock_ ? clock_() : std::chrono::steady_clock::now();
   auto it = entries_.find(std::string(key));
   if (it == entries_.end()) {
     if (entries_.size() >= max_keys_) {
-      std::erase_if(entries_, [&](const auto& kv) { return now - kv.second.last >= interval_; });
+      std::erase_if(entries_, [&](const auto& kv) { return now - kv.second.start >= interval_; });
     }
     // Still full: every new key shares one entry, so a flood of keys is one line too.
     const std::string k = entries_.size() >= max_keys_ ? std::string("(other)") : std::string(key);
-    auto [ins, fresh] = entries_.try_emplace(k, Entry{now, 0});
+    auto [ins, fresh] = entries_.try_emplace(k, Entry{now, 1, 0});
     if (fresh) {
       *suppressed = 0;
       return true;
@@ -20,13 +20,20 @@ bool LogLimiter::Allow(std::string_view key, std::uint64_t* suppressed) {
     it = ins;
   }
   Entry& e = it->second;
-  if (now - e.last < interval_) {
-    ++e.suppressed;
-    return false;
+  if (now - e.start < interval_) {
+    if (e.lines >= lines_per_interval_) {
+      ++e.suppressed;
+      return false;
+    }
+    // Below the interval's quota nothing has been refused in it yet: nothing to report.
+    ++e.lines;
+    *suppressed = 0;
+    return true;
   }
   *suppressed = e.suppressed;
   e.suppressed = 0;
-  e.last = now;
+  e.lines = 1;
+  e.start = now;
   return true;
 }
 

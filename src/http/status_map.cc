@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "http/log_limiter.h"
+
 namespace storyloom::http {
 
 Error Malformed(std::string message) { return Error::Malformed(std::move(message)); }
@@ -43,14 +45,22 @@ std::string ApiErrorCode(const Error& e) {
 }
 
 Response ErrorResponse(const Error& e) {
+  // Never destroyed: handlers may still answer while static destructors run.
+  static auto* const fault_log =
+      new LogLimiter(kStorageFaultWindow, 16, kStorageFaultLinesPerWindow);
+  return ErrorResponse(e, *fault_log);
+}
+
+Response ErrorResponse(const Error& e, LogLimiter& fault_log) {
   // Storage faults name server paths in their message: the client gets what to do instead
   // (the server logs the message).
   std::string message = e.code == ErrorCode::kInternal ? "internal error" : e.message;
   if (e.IsInsufficientStorage()) {
-    spdlog::warn("insufficient storage: {}", e.message);
+    fault_log.Log(spdlog::level::warn, "insufficient-storage",
+                  "insufficient storage: " + e.message);
     message = "the server is out of disk space; try again once space is freed";
   } else if (e.IsStorageIo()) {
-    spdlog::error("storage I/O error: {}", e.message);
+    fault_log.Log(spdlog::level::err, "storage-io", "storage I/O error: " + e.message);
     message = "the server could not read or write its storage; try again later";
   }
   nlohmann::json err = {{"code", ApiErrorCode(e)}, {"message", message}};
