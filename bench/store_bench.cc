@@ -40,7 +40,7 @@ Fixture& Shared() {
       url = "sqlite://" + fx->dir + "/bench.db";
     }
     fx->store = std::move(*Store::Open(url));
-    (void)db::Migrate(fx->store->database());
+    (void)fx->store->Migrate();
     User u;
     u.username = "bench-" + std::to_string(::getpid());
     fx->user = fx->store->WriteOne<User>([&](StoreTx& tx) { return tx.users().Create(u); })->id;

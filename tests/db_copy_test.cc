@@ -14,6 +14,7 @@
 #include "db/database.h"
 #include "db/table_io.h"
 #include "support/checks.h"
+#include "support/store_access.h"
 #include "support/test_db.h"
 
 namespace storyloom {
@@ -85,7 +86,7 @@ class DbCopyTest : public ::testing::Test {
     // Rows the commands above do not write; JSON with spaces and unsorted keys (JSONB
     // re-formats it), and unicode.
     std::string user_id;
-    auto w = store_->database().Write([&](db::Connection& c) -> Result<void> {
+    auto w = testing::RawDatabase(*store_).Write([&](db::Connection& c) -> Result<void> {
       SL_ASSIGN_OR_RETURN(auto user, c.QueryOne("SELECT id FROM users LIMIT 1"));
       user_id = user.Text(0);
       const Value r[] = {user.at(0)};

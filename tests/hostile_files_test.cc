@@ -21,6 +21,7 @@
 #include "db/database.h"
 #include "support/checks.h"
 #include "support/server_process.h"
+#include "support/store_access.h"
 #include "support/temp_dir.h"
 #include "support/test_db.h"
 
@@ -390,7 +391,8 @@ bool NothingLeft(const ServerProcess& server, const std::string& wid, std::strin
   // Raw counts: the store's reads hide workflows that are marked for deletion.
   auto store = server.OpenStore();
   auto rows = db::ReadValue<std::pair<std::int64_t, std::int64_t>>(
-      store->database(), [&](db::Connection& c) -> Result<std::pair<std::int64_t, std::int64_t>> {
+      testing::RawDatabase(*store),
+      [&](db::Connection& c) -> Result<std::pair<std::int64_t, std::int64_t>> {
         const db::Value v[] = {wid};
         SL_ASSIGN_OR_RETURN(auto w, c.QueryOne("SELECT count(*) FROM workflows WHERE id = ?", v));
         SL_ASSIGN_OR_RETURN(

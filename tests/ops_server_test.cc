@@ -17,6 +17,7 @@
 #include "support/checks.h"
 #include "support/pg_server.h"
 #include "support/server_process.h"
+#include "support/store_access.h"
 
 namespace storyloom {
 namespace {
@@ -171,7 +172,7 @@ TEST(OpsServerTest, FsckAndCleanupFromTheCommandLine) {
 
   // Make the workflow old, then a dry run lists it and deletes nothing.
   auto store = server.OpenStore();
-  ASSERT_TRUE(store->database()
+  ASSERT_TRUE(testing::RawDatabase(*store)
                   .Write([&](db::Connection& c) -> Result<void> {
                     const db::Value v[] = {std::int64_t{1000}, id};
                     SL_RETURN_IF_ERROR(
@@ -263,7 +264,7 @@ TEST(OpsServerTest, ReadyzFailsWhenMigrationsArePending) {
   EXPECT_EQ(server.Client()->Get("/readyz").status, 200);
   // As if a newer binary's migration had not been applied: forget the latest one.
   auto store = server.OpenStore();
-  ASSERT_TRUE(store->database()
+  ASSERT_TRUE(testing::RawDatabase(*store)
                   .Write([](db::Connection& c) -> Result<void> {
                     SL_RETURN_IF_ERROR(
                         c.Exec("DELETE FROM schema_migrations WHERE version = (SELECT max(version) "
@@ -324,18 +325,16 @@ TEST(OpsServerTest, AnalyticsSummaryScopesUsersAndRequestIdsReachEvents) {
   EXPECT_EQ(alice->Get("/api/v1/analytics/summary?from=nonsense").status, 422);
 
   auto store = server.OpenStore();
-  auto ids = db::ReadValue<std::vector<
-      std::string>>(store->database(), [&](db::Connection& c) -> Result<std::vector<std::string>> {
-    const db::Value v[] = {id};
-    SL_ASSIGN_OR_RETURN(
-        auto rows,
-        c.Query(
-            "SELECT DISTINCT coalesce(request_id, '') FROM workflow_events WHERE workflow_id = ?",
-            v));
-    std::vector<std::string> out;
-    for (const auto& row : rows) out.push_back(row.Text(0));
-    return out;
-  });
+  auto ids = db::ReadValue<std::vector<std::string>>(
+      testing::RawDatabase(*store), [&](db::Connection& c) -> Result<std::vector<std::string>> {
+        const db::Value v[] = {id};
+        SL_ASSIGN_OR_RETURN(auto rows, c.Query("SELECT DISTINCT coalesce(request_id, '') FROM "
+                                               "workflow_events WHERE workflow_id = ?",
+                                               v));
+        std::vector<std::string> out;
+        for (const auto& row : rows) out.push_back(row.Text(0));
+        return out;
+      });
   ASSERT_TRUE(ids.has_value());
   EXPECT_NE(std::find(ids->begin(), ids->end(), "req-ops-42"), ids->end());
 }

@@ -21,6 +21,7 @@
 #include "ops/job_lease.h"
 #include "ops/metrics.h"
 #include "ops/scheduler.h"
+#include "support/store_access.h"
 #include "support/test_db.h"
 
 namespace storyloom {
@@ -45,7 +46,7 @@ class OpsTest : public ::testing::TestWithParam<std::string> {
   }
 
   void Exec(const std::string& sql, std::vector<Value> params) {
-    auto r = store_->database().Write([&](db::Connection& c) -> Result<void> {
+    auto r = testing::RawDatabase(*store_).Write([&](db::Connection& c) -> Result<void> {
       SL_RETURN_IF_ERROR(c.Exec(sql, params));
       return {};
     });
@@ -54,7 +55,7 @@ class OpsTest : public ::testing::TestWithParam<std::string> {
 
   std::int64_t Count(const std::string& sql) {
     std::int64_t n = -1;
-    auto r = store_->database().Read([&](db::Connection& c) -> Result<void> {
+    auto r = testing::RawDatabase(*store_).Read([&](db::Connection& c) -> Result<void> {
       SL_ASSIGN_OR_RETURN(auto row, c.QueryOne(sql));
       n = row.Int(0);
       return {};
@@ -310,12 +311,14 @@ TEST_P(OpsTest, BackupRestoresEveryWorkflowFileAndUsageRow) {
   EXPECT_EQ(matched, 3);
   // Rollups come back as they were, not doubled by the triggers that ran on restore.
   auto rollup = [](Store& s) {
-    return db::ReadValue<std::int64_t>(s.database(), [](db::Connection& c) -> Result<std::int64_t> {
-      SL_ASSIGN_OR_RETURN(
-          auto row,
-          c.QueryOne("SELECT coalesce(sum(workflows), 0) FROM workflow_daily WHERE user_id = '*'"));
-      return row.Int(0);
-    });
+    return db::ReadValue<std::int64_t>(
+        testing::RawDatabase(s), [](db::Connection& c) -> Result<std::int64_t> {
+          SL_ASSIGN_OR_RETURN(
+              auto row,
+              c.QueryOne(
+                  "SELECT coalesce(sum(workflows), 0) FROM workflow_daily WHERE user_id = '*'"));
+          return row.Int(0);
+        });
   };
   EXPECT_EQ(*rollup(r), 3);
   // New rows get fresh ids after a restore (sequences moved past the restored ones).
@@ -462,7 +465,7 @@ TEST_P(OpsTest, CleanupDeletesOnlyWhatThePolicySays) {
   EXPECT_EQ(files_->ListAll()->size(), 3u);
   // Usage rows of deleted workflows stay (with workflow_id cleared) until their own policy.
   auto usage = db::ReadValue<std::int64_t>(
-      store_->database(), [](db::Connection& c) -> Result<std::int64_t> {
+      testing::RawDatabase(*store_), [](db::Connection& c) -> Result<std::int64_t> {
         SL_ASSIGN_OR_RETURN(auto row, c.QueryOne("SELECT count(*) FROM api_usage"));
         return row.Int(0);
       });

@@ -378,7 +378,7 @@ TEST_F(PostgresTest, ListenerHearsCommittedWorkflowEventsAndSurvivesALostConnect
   auto created = store->CreateWorkflow({.user_id = user, .prompt = "heard elsewhere"});
   ASSERT_TRUE(created.has_value()) << created.error().ToString();
   const std::string id = created->workflow.id;
-  auto listener = store->database().Listen("storyloom_events");
+  auto listener = store->Listen("storyloom_events");
   ASSERT_TRUE(listener.has_value()) << listener.error().ToString();
   auto drain = [&] {  // the creation's own "queued" event, if it came after LISTEN
     while (true) {
@@ -431,7 +431,7 @@ TEST_F(PostgresTest, ListenerHearsCommittedWorkflowEventsAndSurvivesALostConnect
 TEST(ListenerTest, SqliteHasNoNotifications) {
   TestDatabase sqlite("sqlite");
   auto store = sqlite.OpenMigrated();
-  auto listener = store->database().Listen("storyloom_events");
+  auto listener = store->Listen("storyloom_events");
   ASSERT_FALSE(listener.has_value());
   EXPECT_EQ(listener.error().code, ErrorCode::kFailedPrecondition);
 }

@@ -10,6 +10,7 @@
 
 #include "core/hash.h"
 #include "db/database.h"
+#include "support/store_access.h"
 #include "support/test_db.h"
 
 namespace storyloom {
@@ -260,7 +261,7 @@ TEST_P(StoreTest, PhasesUpsertAndListInPipelineOrder) {
   EXPECT_EQ((*phases)[2].phase, Phase::kImages);
   // An unknown phase cannot be expressed in the type; one written by hand is refused by the
   // database itself.
-  auto bad = store_->database().Write([&](db::Connection& c) -> Result<void> {
+  auto bad = testing::RawDatabase(*store_).Write([&](db::Connection& c) -> Result<void> {
     const db::Value v[] = {w.id};
     SL_RETURN_IF_ERROR(
         c.Exec("INSERT INTO workflow_phases (workflow_id, phase, status, attempts) "
@@ -388,7 +389,7 @@ TEST_P(StoreTest, DeleteWorkflowCascadesAndReturnsFiles) {
   EXPECT_EQ((*deleted)[0].file_path, f.file_path);
   EXPECT_EQ(store_->GetWorkflow(w.id).error().code, ErrorCode::kNotFound);
   auto counts = db::ReadValue<std::vector<std::int64_t>>(
-      store_->database(), [&](db::Connection& c) -> Result<std::vector<std::int64_t>> {
+      testing::RawDatabase(*store_), [&](db::Connection& c) -> Result<std::vector<std::int64_t>> {
         std::vector<std::int64_t> n;
         for (auto table : {"scenes", "generated_files", "workflow_events", "workflow_phases"}) {
           SL_ASSIGN_OR_RETURN(auto row, c.QueryOne(std::string("SELECT count(*) FROM ") + table));

@@ -1,9 +1,10 @@
 // Store: the persistence API of Storyloom (what the seed calls db_manager), and the only way
 // to the data above src/store. Repositories, one per entity, written once in portable SQL
 // for SQLite and PostgreSQL alike, reached from a transaction: tx.workflows(), tx.files(),
-// tx.usage(), ... Store::Write/Read run a callback in one transaction; WriteOne/ReadOne and
-// the seed's db_manager calls run single operations. Store is thread-safe; a StoreTx and its
-// repositories belong to the callback they were passed to.
+// tx.usage(), ..., and whole tables for backups (tx.tables()). Store::Write/Read run a
+// callback in one transaction; WriteOne/ReadOne and the seed's db_manager calls run single
+// operations; backup and restore use the whole-database operations. Store is thread-safe; a StoreTx
+// and its repositories belong to the callback they were passed to.
 #pragma once
 
 #include <functional>
@@ -19,6 +20,8 @@
 #include "storyloom/file_repo.h"
 #include "storyloom/ops_repo.h"
 #include "storyloom/rollup_repo.h"
+#include "storyloom/table_data.h"
+#include "storyloom/table_repo.h"
 #include "storyloom/types.h"
 #include "storyloom/usage_repo.h"
 #include "storyloom/user_repo.h"
@@ -52,9 +55,19 @@ class StoreTx {
   BackupRepo backups() { return BackupRepo(c_); }
   JobLeaseRepo job_leases() { return JobLeaseRepo(c_); }
   RetentionRepo retention() { return RetentionRepo(c_); }
+  TableRepo tables() { return TableRepo(c_); }
 
  private:
   db::Connection& c_;
+};
+
+// Where a database URL keeps its data, as backup and restore need to know it.
+struct StoreLocation {
+  // An embedded database in one file (SQLite): copied, placed and renamed as a file.
+  bool is_file = false;
+  std::string file_path;  // is_file: the path as the URL gives it
+  // The newest schema version this binary can migrate that kind of database to.
+  int latest_schema_version = 0;
 };
 
 struct StoreOptions {
@@ -71,10 +84,10 @@ class Store {
   explicit Store(std::unique_ptr<db::Database> db);
   ~Store();
 
-  // The database under the store, for backup, restore and `db copy` only: they still
-  // dump and load tables themselves (issue 15 moves that into the driver). Nothing else
-  // may use it; scripts/check-layers lists the files that do.
-  db::Database& database() { return *db_; }
+  // Opens a copy written by SnapshotTo (a backup's database file), one connection.
+  [[nodiscard]] static Result<std::unique_ptr<Store>> OpenSnapshot(const std::string& path);
+  // Parses `url` (invalid_argument naming what is wrong) without connecting.
+  [[nodiscard]] static Result<StoreLocation> Locate(std::string_view url);
 
   // What the database can do, and its URL without any password.
   [[nodiscard]] BackendCapabilities capabilities() const;
@@ -88,6 +101,26 @@ class Store {
   // Gives free space back to the file system in short steps (other writes go between
   // them); returns how many pages it handed back (0 where the backend does not count).
   [[nodiscard]] Result<std::int64_t> Compact();
+  // Applies every pending migration; returns the schema state after.
+  [[nodiscard]] Result<SchemaStatus> Migrate();
+
+  // --- whole-database operations, for backup and restore ---
+  // Writes a consistent copy of the whole database to the new file `path` while it stays in
+  // use; failed_precondition unless capabilities().embedded.
+  [[nodiscard]] Result<void> SnapshotTo(const std::string& path);
+  // The backend's own check of every page and index; its complaints, empty when sound.
+  // failed_precondition where the backend has none (PostgreSQL).
+  [[nodiscard]] Result<std::vector<std::string>> CheckIntegrity();
+  // failed_precondition unless the database holds no table at all.
+  [[nodiscard]] Result<void> CheckEmpty();
+  // Loads whole tables into this empty database: migrates it to `schema_version` (the rows'
+  // own), replaces rows the migrations seeded, inserts every table of `source` parents first
+  // in batches (columns both sides have; tables it lacks skipped), then moves id sequences
+  // past the loaded ids. Progress stage "restore". Returns the rows inserted.
+  [[nodiscard]] Result<std::int64_t> LoadTables(TableSource& source, int schema_version,
+                                                const ProgressFn& progress);
+  // The rows of `store`'s data tables, parents first, as a source for LoadTables; owns it.
+  [[nodiscard]] static std::unique_ptr<TableSource> TablesOf(std::unique_ptr<Store> store);
 
   // Runs `fn` in one write transaction; it returns once the commit is durable.
   [[nodiscard]] Result<void> Write(const std::function<Result<void>(StoreTx&)>& fn);
@@ -109,6 +142,7 @@ class Store {
   [[nodiscard]] Result<ApiUsage> RecordUsage(const ApiUsage& u);
 
  private:
+  friend struct StoreTestAccess;  // tests/support/store_access.h: raw SQL in tests only
   std::unique_ptr<db::Database> db_;
 };
 

@@ -18,11 +18,13 @@
 
 #include "storyloom/backend.h"
 #include "storyloom/error.h"
+#include "storyloom/table_data.h"
 
 namespace storyloom::db {
 
-// A bound parameter or a column value.
-using Value = std::variant<std::monostate, std::int64_t, double, std::string>;
+// A bound parameter or a column value, and a result row (storyloom/table_data.h).
+using Value = storyloom::Value;
+using Row = storyloom::Row;
 
 inline Value Null() { return std::monostate{}; }
 // Maps "" to NULL; for optional text columns such as foreign keys.
@@ -32,21 +34,8 @@ Value OptInt(const std::optional<T>& v) {
   return v ? Value{static_cast<std::int64_t>(*v)} : Value{};
 }
 
-// One result row. Column access by index; NULL reads as 0 / "" unless asked with Opt*.
-class Row {
- public:
-  explicit Row(std::vector<Value> values) : values_(std::move(values)) {}
-  std::size_t size() const { return values_.size(); }
-  bool IsNull(std::size_t i) const;
-  std::int64_t Int(std::size_t i) const;
-  double Real(std::size_t i) const;
-  std::string Text(std::size_t i) const;
-  std::optional<std::int64_t> OptInt(std::size_t i) const;
-  const Value& at(std::size_t i) const { return values_.at(i); }
-
- private:
-  std::vector<Value> values_;
-};
+// `ident` as a quoted SQL identifier ("name", any " doubled): the same on both backends.
+std::string QuoteIdentifier(std::string_view ident);
 
 enum class Dialect { kSqlite, kPostgres };
 
@@ -110,6 +99,12 @@ class Connection {
   // Convenience: the first row, or nullopt.
   [[nodiscard]] Result<std::optional<Row>> QueryOpt(std::string_view sql,
                                                     std::span<const Value> params = {});
+
+ protected:
+  // For DropSecondaryIndexes: runs `catalog_sql`, whose rows are (index name, the statement
+  // that creates it), drops each index and returns those statements.
+  [[nodiscard]] Result<std::vector<std::string>> DropIndexesListed(std::string_view catalog_sql,
+                                                                   std::span<const Value> params);
 };
 
 struct Options {
@@ -162,6 +157,9 @@ class Database {
   // Gives free space back: SQLite incremental vacuum in short write transactions, then a
   // WAL checkpoint; PostgreSQL VACUUM. Returns the pages handed back (0 when not counted).
   [[nodiscard]] virtual Result<std::int64_t> Compact() = 0;
+  // The backend's own consistency check of every page and index (SQLite integrity_check);
+  // its complaints, empty when sound. failed_precondition where the backend has none.
+  [[nodiscard]] virtual Result<std::vector<std::string>> CheckIntegrity() = 0;
 };
 
 // Opens the database named by `url`: sqlite:///abs/path.db, sqlite:rel/path.db, or

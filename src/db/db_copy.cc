@@ -25,8 +25,6 @@ double SecondsSince(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-std::string Quoted(const std::string& ident) { return "\"" + ident + "\""; }
-
 // Seeded by migrations (default prices); replaced by the source's rows, never "data".
 bool IsSeededTable(const std::string& name) { return name == "model_prices"; }
 
@@ -69,7 +67,7 @@ void AppendNormalised(std::string& out, const Value& v) {
 }
 
 Result<std::int64_t> CountRows(Connection& c, const std::string& table) {
-  SL_ASSIGN_OR_RETURN(auto row, c.QueryOne("SELECT count(*) FROM " + Quoted(table)));
+  SL_ASSIGN_OR_RETURN(auto row, c.QueryOne("SELECT count(*) FROM " + QuoteIdentifier(table)));
   return row.Int(0);
 }
 
@@ -205,7 +203,7 @@ Result<CopyReport> CopyDatabase(const std::string& from_url, const std::string& 
       if (options.on_progress) options.on_progress("copy", 0, total);
       std::map<std::string, std::vector<std::vector<Value>>> deferred;  // table -> rows
       for (const auto& t : tables) {
-        const std::string table = Quoted(t.target.name);
+        const std::string table = QuoteIdentifier(t.target.name);
         // Triggers rebuilt derived tables while the base rows went in (SQLite); the source's
         // copy also holds history of rows deleted since.
         if (IsDerivedTable(t.target.name)) SL_RETURN_IF_ERROR(dst.Exec("DELETE FROM " + table));

@@ -58,11 +58,9 @@ Result<std::vector<RawTable>> Discover(Connection& c) {
   return out;
 }
 
-std::string Quoted(const std::string& ident) { return "\"" + ident + "\""; }
-
 std::string ColumnList(const std::vector<std::string>& cols) {
   std::string s;
-  for (std::size_t i = 0; i < cols.size(); ++i) s += (i ? ", " : "") + Quoted(cols[i]);
+  for (std::size_t i = 0; i < cols.size(); ++i) s += (i ? ", " : "") + QuoteIdentifier(cols[i]);
   return s;
 }
 
@@ -104,7 +102,7 @@ Result<void> ScanTable(Connection& c, const TableInfo& t,
   std::string select = "SELECT " + ColumnList(t.columns);
   const bool rowid = t.key.size() == 1 && t.key[0] == "rowid";
   if (rowid) select += ", rowid";
-  select += " FROM " + Quoted(t.name);
+  select += " FROM " + QuoteIdentifier(t.name);
   const std::string key_list = rowid ? "rowid" : ColumnList(t.key);
   std::vector<std::size_t> key_index;
   for (const auto& k : t.key) {
@@ -156,8 +154,8 @@ Result<void> UpdateDeferred(Connection& c, const TableInfo& t,
   const std::size_t id_index = static_cast<std::size_t>(id_it - t.columns.begin());
   for (std::size_t i = 0; i < t.columns.size(); ++i) {
     if (!IsDeferred(t.name, t.columns[i])) continue;
-    const std::string sql =
-        fmt::format("UPDATE {} SET {} = ? WHERE id = ?", Quoted(t.name), Quoted(t.columns[i]));
+    const std::string sql = fmt::format("UPDATE {} SET {} = ? WHERE id = ?",
+                                        QuoteIdentifier(t.name), QuoteIdentifier(t.columns[i]));
     for (const auto& row : rows) {
       if (std::holds_alternative<std::monostate>(row[i])) continue;
       const Value v[] = {row[i], row[id_index]};

@@ -15,11 +15,7 @@
 
 namespace storyloom::db {
 
-struct TableInfo {
-  std::string name;
-  std::vector<std::string> columns;
-  std::vector<std::string> key;  // primary key columns ("rowid" on SQLite tables without one)
-};
+using TableInfo = storyloom::TableInfo;  // storyloom/table_data.h
 
 // Rollup tables kept current by triggers (migration 0003): a restore overwrites what the
 // triggers built while the base rows went in with the backup's own copy, so history kept in

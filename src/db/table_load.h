@@ -16,19 +16,10 @@
 
 namespace storyloom::db {
 
-using RowBatch = std::vector<std::vector<Value>>;
-// Receives rows in batches (values in the table's column order); may consume the batch.
-using BatchSink = std::function<Result<void>(RowBatch&)>;
-
-// Where the rows come from.
-class TableSource {
- public:
-  virtual ~TableSource() = default;
-  // The tables, parents first, with their columns.
-  [[nodiscard]] virtual Result<std::vector<TableInfo>> Tables() = 0;
-  // Every row of `t`, in batches.
-  [[nodiscard]] virtual Result<void> Scan(const TableInfo& t, const BatchSink& sink) = 0;
-};
+// storyloom/table_data.h
+using RowBatch = storyloom::RowBatch;
+using BatchSink = storyloom::BatchSink;
+using TableSource = storyloom::TableSource;
 
 // The rows of another database (a backup's SQLite copy).
 [[nodiscard]] std::unique_ptr<TableSource> DatabaseSource(std::unique_ptr<Database> d);

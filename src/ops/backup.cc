@@ -21,15 +21,11 @@
 #include "core/hash.h"
 #include "core/ids.h"
 #include "core/storage_error.h"
-#include "db/database.h"
-#include "db/migrations.h"
-#include "db/table_io.h"
 #include "ops/backup_format.h"
 #include "ops/backup_io.h"
 
 namespace storyloom::ops {
 namespace fs = std::filesystem;
-using db::Value;
 using nlohmann::json;
 
 namespace {
@@ -50,20 +46,16 @@ std::string BackupDirName(Millis now) {
   return out;
 }
 
-Result<std::vector<TrackedFile>> ReadTrackedFiles(db::Connection& c) {
+// Every tracked file, read on the caller's snapshot a page at a time.
+Result<std::vector<TrackedFile>> ReadTrackedFiles(StoreTx& tx) {
   std::vector<TrackedFile> out;
-  db::TableInfo t{"generated_files", {"id", "file_path", "file_size", "sha256"}, {"id"}};
-  SL_RETURN_IF_ERROR(db::ScanTable(c, t, [&](const db::Row& r) -> Result<void> {
-    out.push_back({r.Text(1), r.Int(2), r.Text(3)});
-    return {};
-  }));
-  return out;
-}
-
-Result<int> SchemaVersion(db::Connection& c) {
-  SL_ASSIGN_OR_RETURN(auto row,
-                      c.QueryOne("SELECT coalesce(max(version), 0) FROM schema_migrations"));
-  return static_cast<int>(row.Int(0));
+  std::string after;
+  while (true) {
+    SL_ASSIGN_OR_RETURN(auto page, tx.files().CheckPage(after, 2000));
+    for (auto& f : page) out.push_back({std::move(f.path), f.size, std::move(f.sha256)});
+    if (page.size() < 2000) return out;
+    after = page.back().id;
+  }
 }
 
 // SQLite: the online backup into <dir>/storyloom.db, then the file list and row counts read
@@ -71,18 +63,17 @@ Result<int> SchemaVersion(db::Connection& c) {
 Result<void> SnapshotSqlite(Store& store, const fs::path& dir, json& manifest,
                             std::vector<TrackedFile>& files) {
   const fs::path copy = dir / kSqliteFile;
-  SL_RETURN_IF_ERROR(store.database().SnapshotTo(copy.string()));
+  SL_RETURN_IF_ERROR(store.SnapshotTo(copy.string()));
   {
-    SL_ASSIGN_OR_RETURN(auto snap, db::Open("sqlite://" + fs::absolute(copy).string()));
+    SL_ASSIGN_OR_RETURN(auto snap, Store::OpenSnapshot(fs::absolute(copy).string()));
     json rows = json::object();
     int version = 0;
-    SL_RETURN_IF_ERROR(snap->Read([&](db::Connection& c) -> Result<void> {
-      SL_ASSIGN_OR_RETURN(version, SchemaVersion(c));
-      SL_ASSIGN_OR_RETURN(files, ReadTrackedFiles(c));
-      SL_ASSIGN_OR_RETURN(auto tables, db::ListTables(c));
+    SL_RETURN_IF_ERROR(snap->Read([&](StoreTx& tx) -> Result<void> {
+      SL_ASSIGN_OR_RETURN(version, tx.tables().SchemaVersion());
+      SL_ASSIGN_OR_RETURN(files, ReadTrackedFiles(tx));
+      SL_ASSIGN_OR_RETURN(auto tables, tx.tables().List());
       for (const auto& t : tables) {
-        SL_ASSIGN_OR_RETURN(auto n, c.QueryOne(fmt::format("SELECT count(*) FROM \"{}\"", t.name)));
-        rows[t.name] = n.Int(0);
+        SL_ASSIGN_OR_RETURN(rows[t.name], tx.tables().Count(t));
       }
       return {};
     }));
@@ -99,7 +90,7 @@ Result<void> SnapshotSqlite(Store& store, const fs::path& dir, json& manifest,
   return {};
 }
 
-// PostgreSQL (or any backend without SnapshotTo): every table to JSON lines, in one read
+// PostgreSQL (any backend that is not embedded): every table to JSON lines, in one read
 // snapshot, parents first.
 Result<void> ExportLogical(Store& store, const fs::path& dir, json& manifest,
                            std::vector<TrackedFile>& files, const ProgressFn& progress) {
@@ -107,12 +98,12 @@ Result<void> ExportLogical(Store& store, const fs::path& dir, json& manifest,
   json tables = json::array();
   json rows = json::object();
   int version = 0;
-  SL_RETURN_IF_ERROR(store.database().Read([&](db::Connection& c) -> Result<void> {
+  SL_RETURN_IF_ERROR(store.Read([&](StoreTx& tx) -> Result<void> {
     tables = json::array();
     rows = json::object();
-    SL_ASSIGN_OR_RETURN(version, SchemaVersion(c));
-    SL_ASSIGN_OR_RETURN(files, ReadTrackedFiles(c));
-    SL_ASSIGN_OR_RETURN(auto list, db::ListTables(c));
+    SL_ASSIGN_OR_RETURN(version, tx.tables().SchemaVersion());
+    SL_ASSIGN_OR_RETURN(files, ReadTrackedFiles(tx));
+    SL_ASSIGN_OR_RETURN(auto list, tx.tables().List());
     std::int64_t done = 0;
     for (const auto& t : list) {
       const std::string rel = std::string(kLogicalDir) + "/" + t.name + ".jsonl";
@@ -120,7 +111,7 @@ Result<void> ExportLogical(Store& store, const fs::path& dir, json& manifest,
       if (!out) return Fail(core::SysError("cannot write", (dir / rel).string(), errno));
       out << json{{"table", t.name}, {"columns", t.columns}}.dump() << '\n';
       std::int64_t n = 0;
-      SL_RETURN_IF_ERROR(db::ScanTable(c, t, [&](const db::Row& r) -> Result<void> {
+      SL_RETURN_IF_ERROR(tx.tables().Scan(t, [&](const Row& r) -> Result<void> {
         out << RowToJsonLine(r, t.columns.size()) << '\n';
         ++n;
         return {};

@@ -8,6 +8,7 @@
 #include "core/bounded_json.h"
 #include "core/hash.h"
 #include "ops/backup_io.h"
+#include "storyloom/store.h"
 
 namespace storyloom::ops {
 
@@ -15,7 +16,7 @@ using nlohmann::json;
 
 namespace {
 
-json ValueToJson(const db::Value& v) {
+json ValueToJson(const Value& v) {
   if (std::holds_alternative<std::int64_t>(v)) return std::get<std::int64_t>(v);
   if (std::holds_alternative<double>(v)) return std::get<double>(v);
   if (std::holds_alternative<std::string>(v)) return std::get<std::string>(v);
@@ -24,7 +25,7 @@ json ValueToJson(const db::Value& v) {
 
 }  // namespace
 
-std::string RowToJsonLine(const db::Row& row, std::size_t columns) {
+std::string RowToJsonLine(const Row& row, std::size_t columns) {
   json arr = json::array();
   for (std::size_t i = 0; i < columns; ++i) arr.push_back(ValueToJson(row.at(i)));
   try {
@@ -47,9 +48,9 @@ std::string RowToJsonLine(const db::Row& row, std::size_t columns) {
   }
 }
 
-Result<std::vector<db::Value>> JsonToValues(const json& row) {
+Result<std::vector<Value>> JsonToValues(const json& row) {
   if (!row.is_array()) return Fail(Error::InvalidArgument("a row is not a JSON array"));
-  std::vector<db::Value> out;
+  std::vector<Value> out;
   out.reserve(row.size());
   for (const auto& v : row) {
     if (v.is_null()) {
@@ -137,19 +138,8 @@ Result<std::vector<std::string>> IntegrityCheckSqliteFile(const std::string& pat
 }
 
 Result<std::vector<std::string>> IntegrityCheckOwnedSqliteFile(const std::string& path) {
-  db::Options o;
-  o.readers = 1;
-  SL_ASSIGN_OR_RETURN(auto d, db::Open("sqlite://" + path, o));
-  std::vector<std::string> problems;
-  SL_RETURN_IF_ERROR(d->Read([&](db::Connection& c) -> Result<void> {
-    problems.clear();
-    SL_ASSIGN_OR_RETURN(auto rows, c.Query("PRAGMA integrity_check"));
-    for (const auto& r : rows) {
-      if (r.Text(0) != "ok") problems.push_back(r.Text(0));
-    }
-    return {};
-  }));
-  return problems;
+  SL_ASSIGN_OR_RETURN(auto copy, Store::OpenSnapshot(path));
+  return copy->CheckIntegrity();
 }
 
 }  // namespace storyloom::ops

@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "db/database.h"
 #include "storyloom/error.h"
+#include "storyloom/table_data.h"
 
 namespace storyloom::ops {
 
@@ -20,16 +20,16 @@ inline constexpr const char* kOutputsDir = "save_outputs";
 
 // One row as a JSON array: integers, reals, strings and nulls as themselves; text that is not
 // valid UTF-8 as {"hex": "..."}.
-std::string RowToJsonLine(const db::Row& row, std::size_t columns);
+std::string RowToJsonLine(const Row& row, std::size_t columns);
 // The inverse of RowToJsonLine. invalid_argument for anything else.
-[[nodiscard]] Result<std::vector<db::Value>> JsonToValues(const nlohmann::json& row);
+[[nodiscard]] Result<std::vector<Value>> JsonToValues(const nlohmann::json& row);
 
 // Reads and parses <dir>/manifest.json; not_found if absent, invalid_argument if malformed,
 // larger than kMaxManifestBytes (backup_io.h) or not a regular file.
 [[nodiscard]] Result<nlohmann::json> ReadManifest(const std::filesystem::path& dir);
 
-// Runs PRAGMA integrity_check on the SQLite file at `path`; returns its complaints (empty
-// when the file is sound).
+// Runs the database's integrity check (SQLite integrity_check) on the file at `path`; returns its
+// complaints (empty when the file is sound).
 [[nodiscard]] Result<std::vector<std::string>> IntegrityCheckSqliteFile(const std::string& path);
 // The same on a file the caller owns (a private copy): checked in place, no second copy.
 [[nodiscard]] Result<std::vector<std::string>> IntegrityCheckOwnedSqliteFile(

@@ -17,17 +17,14 @@
 #include "core/bounded_json.h"
 #include "core/durable_dirs.h"
 #include "core/hash.h"
-#include "db/database.h"
-#include "db/migrations.h"
-#include "db/table_load.h"
-#include "db/url.h"
 #include "ops/backup.h"
 #include "ops/backup_format.h"
 #include "ops/backup_io.h"
+#include "storyloom/store.h"
+#include "storyloom/table_data.h"
 
 namespace storyloom::ops {
 namespace fs = std::filesystem;
-using db::Value;
 using nlohmann::json;
 
 namespace {
@@ -55,6 +52,9 @@ Result<bool> ReadLine(std::istream& in, std::string& line) {
   }
 }
 
+// Rows handed to the load at a time (one insert transaction each).
+constexpr std::size_t kBatchRows = 1000;
+
 bool IsPlainName(const std::string& s) {
   if (s.empty() || s.size() > 63) return false;
   for (char c : s) {
@@ -63,13 +63,13 @@ bool IsPlainName(const std::string& s) {
   return true;
 }
 
-// Streams the rows of one table of the backup to `sink`, `db::kLoadBatch` at a time.
+// Streams the rows of one table of the backup to `sink`, kBatchRows at a time.
 // A logical export: one JSON-lines file per table, a header line then one row a line.
-class JsonlSource : public db::TableSource {
+class JsonlSource : public TableSource {
  public:
   JsonlSource(fs::path dir, json tables) : dir_(std::move(dir)), tables_(std::move(tables)) {}
-  Result<std::vector<db::TableInfo>> Tables() override {
-    std::vector<db::TableInfo> out;
+  Result<std::vector<TableInfo>> Tables() override {
+    std::vector<TableInfo> out;
     for (const auto& t : tables_) {
       const std::string file = t["file"].get<std::string>();
       std::ifstream in(dir_ / file, std::ios::binary);
@@ -100,11 +100,11 @@ class JsonlSource : public db::TableSource {
     }
     return out;
   }
-  Result<void> Scan(const db::TableInfo& t, const db::BatchSink& sink) override {
+  Result<void> Scan(const TableInfo& t, const BatchSink& sink) override {
     std::ifstream in(files_[t.name], std::ios::binary);
     std::string line;
     SL_RETURN_IF_ERROR(ReadLine(in, line));  // header
-    db::RowBatch batch;
+    RowBatch batch;
     while (true) {
       SL_ASSIGN_OR_RETURN(bool got, ReadLine(in, line));
       if (!got) break;
@@ -121,7 +121,7 @@ class JsonlSource : public db::TableSource {
                                                        t.columns.size())));
       }
       batch.push_back(std::move(values));
-      if (batch.size() >= db::kLoadBatch) {
+      if (batch.size() >= kBatchRows) {
         SL_RETURN_IF_ERROR(sink(batch));
         batch.clear();
       }
@@ -204,10 +204,10 @@ Result<RestoreReport> RestoreBackup(const std::string& path, const RestoreOption
   report.database_url = options.database_url.empty()
                             ? "sqlite://" + (data_dir / "storyloom.db").string()
                             : options.database_url;
-  SL_ASSIGN_OR_RETURN(auto url, db::ParseDatabaseUrl(report.database_url));
+  SL_ASSIGN_OR_RETURN(auto url, Store::Locate(report.database_url));
   const json& dbj = manifest["database"];
   report.schema_version = dbj["schema_version"].get<int>();
-  const int latest = db::LatestVersion(url);
+  const int latest = url.latest_schema_version;
   if (report.schema_version > latest) {
     return Fail(Error::FailedPrecondition(fmt::format(
         "the backup has schema version {}, newer than this binary's {}; use a newer storyloom",
@@ -215,14 +215,14 @@ Result<RestoreReport> RestoreBackup(const std::string& path, const RestoreOption
   }
   std::error_code ec;
   fs::path sqlite_dest;
-  if (url.is_file()) {
-    sqlite_dest = fs::absolute(url.sqlite_path).lexically_normal();
+  if (url.is_file) {
+    sqlite_dest = fs::absolute(url.file_path).lexically_normal();
     if (fs::exists(sqlite_dest, ec) && fs::file_size(sqlite_dest, ec) > 0) {
       return Fail(Error::FailedPrecondition(sqlite_dest.string() + " already exists"));
     }
   } else {
-    SL_ASSIGN_OR_RETURN(auto target, db::Open(report.database_url));
-    SL_RETURN_IF_ERROR(db::CheckEmptyDatabase(*target));
+    SL_ASSIGN_OR_RETURN(auto target, Store::Open(report.database_url));
+    SL_RETURN_IF_ERROR(target->CheckEmpty());
   }
 
   // Everything is built in a private directory next to the target and renamed into place at
@@ -279,7 +279,7 @@ Result<RestoreReport> RestoreBackup(const std::string& path, const RestoreOption
   // 3. The database, into the temporary directory (or next to a SQLite file elsewhere).
   std::string build_url = report.database_url;
   fs::path build_sqlite;
-  if (url.is_file()) {
+  if (url.is_file) {
     const fs::path rel = sqlite_dest.lexically_relative(data_dir);
     if (!rel.empty() && *rel.begin() != ".." && rel != ".") {
       build_sqlite = temp.dir / rel;
@@ -293,32 +293,31 @@ Result<RestoreReport> RestoreBackup(const std::string& path, const RestoreOption
     }
     build_url = "sqlite://" + build_sqlite.string();
   }
-  if (sqlite_copy && url.is_file()) {
+  if (sqlite_copy && url.is_file) {
     fs::rename(work / kSqliteFile, build_sqlite, ec);
     if (ec) return Fail(Error::Unavailable("cannot place the database: " + ec.message()));
   } else {
-    SL_ASSIGN_OR_RETURN(auto target, db::Open(build_url));
-    SL_RETURN_IF_ERROR(db::CheckEmptyDatabase(*target));
-    std::unique_ptr<db::TableSource> src;
+    SL_ASSIGN_OR_RETURN(auto target, Store::Open(build_url));
+    SL_RETURN_IF_ERROR(target->CheckEmpty());
+    std::unique_ptr<TableSource> src;
     if (sqlite_copy) {
-      SL_ASSIGN_OR_RETURN(auto d, db::Open("sqlite://" + (work / kSqliteFile).string()));
-      src = db::DatabaseSource(std::move(d));
+      SL_ASSIGN_OR_RETURN(auto copy, Store::OpenSnapshot((work / kSqliteFile).string()));
+      src = Store::TablesOf(std::move(copy));
     } else {
       src = std::make_unique<JsonlSource>(work, dbj["tables"]);
     }
     SL_ASSIGN_OR_RETURN(report.rows,
-                        db::LoadTables(*src, *target, report.schema_version, options.on_progress));
+                        target->LoadTables(*src, report.schema_version, options.on_progress));
   }
   {
-    SL_ASSIGN_OR_RETURN(auto target, db::Open(build_url));
-    SL_ASSIGN_OR_RETURN(auto migrated, db::Migrate(*target));
-    report.migrated_to = migrated.status.current_version;
+    SL_ASSIGN_OR_RETURN(auto restored, Store::Open(build_url));
+    SL_ASSIGN_OR_RETURN(auto migrated, restored->Migrate());
+    report.migrated_to = migrated.current_version;
     // The snapshot saw this backup (and any other in progress) as running.
     const std::string id =
         manifest.value("id", json()).is_string() ? manifest["id"].get<std::string>() : "";
-    Store restored(std::move(target));
     SL_RETURN_IF_ERROR(
-        restored.Write([&](StoreTx& tx) { return tx.backups().SettleAfterRestore(id); }));
+        restored->Write([&](StoreTx& tx) { return tx.backups().SettleAfterRestore(id); }));
   }
 
   // 4. Into place: durable first, then one rename.

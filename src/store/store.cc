@@ -2,8 +2,17 @@
 
 #include "db/database.h"
 #include "db/migrations.h"
+#include "db/table_load.h"
+#include "db/url.h"
 
 namespace storyloom {
+namespace {
+
+SchemaStatus ToSchemaStatus(const db::MigrationStatus& st) {
+  return SchemaStatus{st.current_version, st.latest_version, static_cast<int>(st.pending.size())};
+}
+
+}  // namespace
 
 Result<std::unique_ptr<Store>> Store::Open(std::string_view url, const StoreOptions& options) {
   db::Options o;
@@ -12,6 +21,17 @@ Result<std::unique_ptr<Store>> Store::Open(std::string_view url, const StoreOpti
   o.busy_timeout_ms = options.busy_timeout_ms;
   SL_ASSIGN_OR_RETURN(auto db, db::Open(url, o));
   return std::make_unique<Store>(std::move(db));
+}
+
+Result<std::unique_ptr<Store>> Store::OpenSnapshot(const std::string& path) {
+  StoreOptions o;
+  o.readers = 1;
+  return Open("sqlite://" + path, o);
+}
+
+Result<StoreLocation> Store::Locate(std::string_view url) {
+  SL_ASSIGN_OR_RETURN(auto parsed, db::ParseDatabaseUrl(url));
+  return StoreLocation{parsed.is_file(), parsed.sqlite_path, db::LatestVersion(parsed)};
 }
 
 Store::Store(std::unique_ptr<db::Database> db) : db_(std::move(db)) {}
@@ -39,7 +59,25 @@ Result<std::int64_t> Store::Compact() { return db_->Compact(); }
 
 Result<SchemaStatus> Store::Schema() {
   SL_ASSIGN_OR_RETURN(auto st, db::GetMigrationStatus(*db_));
-  return SchemaStatus{st.current_version, st.latest_version, static_cast<int>(st.pending.size())};
+  return ToSchemaStatus(st);
+}
+
+Result<SchemaStatus> Store::Migrate() {
+  SL_ASSIGN_OR_RETURN(auto report, db::Migrate(*db_));
+  return ToSchemaStatus(report.status);
+}
+
+Result<void> Store::SnapshotTo(const std::string& path) { return db_->SnapshotTo(path); }
+Result<std::vector<std::string>> Store::CheckIntegrity() { return db_->CheckIntegrity(); }
+Result<void> Store::CheckEmpty() { return db::CheckEmptyDatabase(*db_); }
+
+Result<std::int64_t> Store::LoadTables(TableSource& source, int schema_version,
+                                       const ProgressFn& progress) {
+  return db::LoadTables(source, *db_, schema_version, progress);
+}
+
+std::unique_ptr<TableSource> Store::TablesOf(std::unique_ptr<Store> store) {
+  return db::DatabaseSource(std::move(store->db_));
 }
 
 Result<std::unique_ptr<Listener>> Store::Listen(const std::string& channel) {

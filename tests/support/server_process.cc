@@ -94,7 +94,7 @@ void ServerProcess::Seed() {
   std::filesystem::create_directories(data_dir_);
   auto store = Store::Open(database_url_);
   if (!store) throw std::runtime_error(store.error().ToString());
-  auto m = db::Migrate((*store)->database());
+  auto m = (*store)->Migrate();
   if (!m) throw std::runtime_error(m.error().ToString());
   api::Authenticator auth(**store);
   for (const auto& [name, role] :

@@ -46,7 +46,7 @@ std::unique_ptr<Store> TestDatabase::Open(const StoreOptions& options) const {
 
 std::unique_ptr<Store> TestDatabase::OpenMigrated(const StoreOptions& options) const {
   auto store = Open(options);
-  auto r = db::Migrate(store->database());
+  auto r = store->Migrate();
   if (!r) throw std::runtime_error("migrate failed: " + r.error().ToString());
   return store;
 }

@@ -5,11 +5,6 @@
 #include "db/postgres/postgres_connection.h"
 
 namespace storyloom::db {
-namespace {
-
-std::string Quoted(std::string_view ident) { return fmt::format("\"{}\"", ident); }
-
-}  // namespace
 
 Result<std::vector<CatalogTable>> PostgresConnection::DescribeTables() {
   SL_ASSIGN_OR_RETURN(auto tables,
@@ -51,26 +46,22 @@ Result<std::vector<CatalogTable>> PostgresConnection::DescribeTables() {
 Result<std::vector<std::string>> PostgresConnection::DropSecondaryIndexes(
     const std::string& table) {
   const Value p[] = {table};
-  SL_ASSIGN_OR_RETURN(auto rows,
-                      Query("SELECT ic.relname::text, pg_get_indexdef(ic.oid) FROM pg_index x "
-                            "JOIN pg_class ic ON ic.oid = x.indexrelid WHERE x.indrelid = "
-                            "to_regclass(?) AND NOT x.indisprimary AND NOT x.indisunique "
-                            "ORDER BY 1",
-                            p));
-  std::vector<std::string> restore;
-  for (const auto& r : rows) {
-    SL_RETURN_IF_ERROR(Exec("DROP INDEX " + Quoted(r.Text(0)), {}));
-    restore.push_back(r.Text(1));
-  }
+  SL_ASSIGN_OR_RETURN(
+      auto restore,
+      DropIndexesListed("SELECT ic.relname::text, pg_get_indexdef(ic.oid) FROM pg_index x "
+                        "JOIN pg_class ic ON ic.oid = x.indexrelid WHERE x.indrelid = "
+                        "to_regclass(?) AND NOT x.indisprimary AND NOT x.indisunique ORDER BY 1",
+                        p));
   SL_ASSIGN_OR_RETURN(auto fks, Query("SELECT conname::text, pg_get_constraintdef(oid) FROM "
                                       "pg_constraint WHERE conrelid = to_regclass(?) AND "
                                       "contype = 'f' ORDER BY 1",
                                       p));
   for (const auto& r : fks) {
-    SL_RETURN_IF_ERROR(Exec(
-        fmt::format("ALTER TABLE {} DROP CONSTRAINT {}", Quoted(table), Quoted(r.Text(0))), {}));
-    restore.push_back(fmt::format("ALTER TABLE {} ADD CONSTRAINT {} {}", Quoted(table),
-                                  Quoted(r.Text(0)), r.Text(1)));
+    SL_RETURN_IF_ERROR(Exec(fmt::format("ALTER TABLE {} DROP CONSTRAINT {}", QuoteIdentifier(table),
+                                        QuoteIdentifier(r.Text(0))),
+                            {}));
+    restore.push_back(fmt::format("ALTER TABLE {} ADD CONSTRAINT {} {}", QuoteIdentifier(table),
+                                  QuoteIdentifier(r.Text(0)), r.Text(1)));
   }
   return restore;
 }
@@ -82,15 +73,15 @@ Result<void> PostgresConnection::ResetIdSequence(const std::string& table) {
   const Value s[] = {seq.Text(0)};
   SL_RETURN_IF_ERROR(
       Query(fmt::format("SELECT setval(?, (SELECT coalesce(max(id), 0) + 1 FROM {}), false)",
-                        Quoted(table)),
+                        QuoteIdentifier(table)),
             s));
   return {};
 }
 
 Result<void> PostgresConnection::SetUserTriggers(const std::string& table, bool enabled) {
-  SL_RETURN_IF_ERROR(Exec(
-      fmt::format("ALTER TABLE {} {} TRIGGER USER", Quoted(table), enabled ? "ENABLE" : "DISABLE"),
-      {}));
+  SL_RETURN_IF_ERROR(Exec(fmt::format("ALTER TABLE {} {} TRIGGER USER", QuoteIdentifier(table),
+                                      enabled ? "ENABLE" : "DISABLE"),
+                          {}));
   return {};
 }
 
@@ -98,7 +89,7 @@ Result<void> PostgresConnection::EmptyTables(std::span<const std::string> parent
                                              std::span<const std::pair<std::string, std::string>>) {
   // One TRUNCATE of them all: foreign keys among them, cycles included, are satisfied.
   std::string list;
-  for (const auto& t : parent_first) list += (list.empty() ? "" : ", ") + Quoted(t);
+  for (const auto& t : parent_first) list += (list.empty() ? "" : ", ") + QuoteIdentifier(t);
   if (!list.empty()) SL_RETURN_IF_ERROR(Exec("TRUNCATE " + list, {}));
   return {};
 }

@@ -152,6 +152,9 @@ class PostgresDatabase final : public Database {
   BackendCapabilities capabilities() const override { return {.notifications = true}; }
   Result<DatabaseSize> Size() override { return PostgresSize(*this); }
   Result<std::int64_t> Compact() override { return PostgresCompact(*this); }
+  Result<std::vector<std::string>> CheckIntegrity() override {
+    return PostgresCheckIntegrity(*this);
+  }
 
   Stats stats() const override {
     std::lock_guard lock(stats_mu_);

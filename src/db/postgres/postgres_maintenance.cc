@@ -14,4 +14,9 @@ Result<std::int64_t> PostgresCompact(Database& db) {
   return std::int64_t{0};
 }
 
+Result<std::vector<std::string>> PostgresCheckIntegrity(Database&) {
+  return Fail(Error::FailedPrecondition(
+      "PostgreSQL has no integrity check here; it verifies its own pages with data checksums"));
+}
+
 }  // namespace storyloom::db

@@ -12,5 +12,8 @@ namespace storyloom::db {
 // VACUUM on the exclusive connection, outside any transaction. Returns 0: PostgreSQL does
 // not say how many pages it freed.
 [[nodiscard]] Result<std::int64_t> PostgresCompact(Database& db);
+// failed_precondition: PostgreSQL checks its pages itself (data checksums) and its indexes
+// need the amcheck extension, which a Storyloom role cannot install.
+[[nodiscard]] Result<std::vector<std::string>> PostgresCheckIntegrity(Database& db);
 
 }  // namespace storyloom::db

@@ -8,11 +8,6 @@
 #include "db/sqlite/sqlite_connection.h"
 
 namespace storyloom::db {
-namespace {
-
-std::string Quoted(std::string_view ident) { return fmt::format("\"{}\"", ident); }
-
-}  // namespace
 
 Result<std::vector<CatalogTable>> SqliteConnection::DescribeTables() {
   SL_ASSIGN_OR_RETURN(auto rows, Query("SELECT name, coalesce(sql, '') FROM sqlite_master "
@@ -31,7 +26,8 @@ Result<std::vector<CatalogTable>> SqliteConnection::DescribeTables() {
     if (shadow) continue;
     CatalogTable t;
     t.name = name;
-    SL_ASSIGN_OR_RETURN(auto cols, Query(fmt::format("PRAGMA table_info({})", Quoted(name)), {}));
+    SL_ASSIGN_OR_RETURN(auto cols,
+                        Query(fmt::format("PRAGMA table_info({})", QuoteIdentifier(name)), {}));
     std::vector<std::pair<std::int64_t, std::string>> pk;
     for (const auto& col : cols) {
       t.columns.push_back(col.Text(1));
@@ -40,8 +36,8 @@ Result<std::vector<CatalogTable>> SqliteConnection::DescribeTables() {
     std::sort(pk.begin(), pk.end());
     for (auto& [i, n] : pk) t.key.push_back(n);
     if (t.key.empty()) t.key.emplace_back("rowid");
-    SL_ASSIGN_OR_RETURN(auto fks,
-                        Query(fmt::format("PRAGMA foreign_key_list({})", Quoted(name)), {}));
+    SL_ASSIGN_OR_RETURN(
+        auto fks, Query(fmt::format("PRAGMA foreign_key_list({})", QuoteIdentifier(name)), {}));
     for (const auto& fk : fks) t.foreign_keys.emplace_back(fk.Text(3), fk.Text(2));
     out.push_back(std::move(t));
   }
@@ -50,17 +46,10 @@ Result<std::vector<CatalogTable>> SqliteConnection::DescribeTables() {
 
 Result<std::vector<std::string>> SqliteConnection::DropSecondaryIndexes(const std::string& table) {
   const Value p[] = {table};
-  SL_ASSIGN_OR_RETURN(auto rows,
-                      Query("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND "
-                            "tbl_name = ? AND sql IS NOT NULL AND sql NOT LIKE 'CREATE UNIQUE%' "
-                            "ORDER BY 1",
-                            p));
-  std::vector<std::string> restore;
-  for (const auto& r : rows) {
-    SL_RETURN_IF_ERROR(Exec("DROP INDEX " + Quoted(r.Text(0)), {}));
-    restore.push_back(r.Text(1));
-  }
-  return restore;
+  return DropIndexesListed(
+      "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT "
+      "NULL AND sql NOT LIKE 'CREATE UNIQUE%' ORDER BY 1",
+      p);
 }
 
 Result<void> SqliteConnection::ResetIdSequence(const std::string&) { return {}; }
@@ -73,11 +62,12 @@ Result<void> SqliteConnection::EmptyTables(
   // Break the cycle, then children first.
   for (const auto& [table, column] : cycle) {
     if (std::find(parent_first.begin(), parent_first.end(), table) == parent_first.end()) continue;
-    SL_RETURN_IF_ERROR(
-        Exec(fmt::format("UPDATE {} SET {} = NULL", Quoted(table), Quoted(column)), {}));
+    SL_RETURN_IF_ERROR(Exec(
+        fmt::format("UPDATE {} SET {} = NULL", QuoteIdentifier(table), QuoteIdentifier(column)),
+        {}));
   }
   for (const auto& table : std::views::reverse(parent_first)) {
-    SL_RETURN_IF_ERROR(Exec("DELETE FROM " + Quoted(table), {}));
+    SL_RETURN_IF_ERROR(Exec("DELETE FROM " + QuoteIdentifier(table), {}));
   }
   return {};
 }

@@ -131,6 +131,7 @@ class SqliteDatabase final : public Database {
   BackendCapabilities capabilities() const override { return {.embedded = true}; }
   Result<DatabaseSize> Size() override { return SqliteSize(*this); }
   Result<std::int64_t> Compact() override { return SqliteCompact(*this); }
+  Result<std::vector<std::string>> CheckIntegrity() override { return SqliteCheckIntegrity(*this); }
 
   Stats stats() const override {
     std::lock_guard lock(readers_mu_);

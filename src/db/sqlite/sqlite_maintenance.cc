@@ -36,4 +36,16 @@ Result<std::int64_t> SqliteCompact(Database& db) {
   return handed_back;
 }
 
+Result<std::vector<std::string>> SqliteCheckIntegrity(Database& db) {
+  return ReadValue<std::vector<std::string>>(
+      db, [](Connection& c) -> Result<std::vector<std::string>> {
+        std::vector<std::string> problems;
+        SL_ASSIGN_OR_RETURN(auto rows, c.Query("PRAGMA integrity_check"));
+        for (const auto& r : rows) {
+          if (r.Text(0) != "ok") problems.push_back(r.Text(0));
+        }
+        return problems;
+      });
+}
+
 }  // namespace storyloom::db

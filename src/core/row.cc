@@ -1,8 +1,9 @@
+// Row: reading a column as the type the caller wants (storyloom/table_data.h).
 #include <string>
 
-#include "db/database.h"
+#include "storyloom/table_data.h"
 
-namespace storyloom::db {
+namespace storyloom {
 
 bool Row::IsNull(std::size_t i) const {
   return std::holds_alternative<std::monostate>(values_.at(i));
@@ -49,17 +50,4 @@ std::optional<std::int64_t> Row::OptInt(std::size_t i) const {
   return Int(i);
 }
 
-Result<Row> Connection::QueryOne(std::string_view sql, std::span<const Value> params) {
-  SL_ASSIGN_OR_RETURN(auto rows, Query(sql, params));
-  if (rows.empty()) return Fail(Error::NotFound("no row"));
-  return std::move(rows.front());
-}
-
-Result<std::optional<Row>> Connection::QueryOpt(std::string_view sql,
-                                                std::span<const Value> params) {
-  SL_ASSIGN_OR_RETURN(auto rows, Query(sql, params));
-  if (rows.empty()) return std::optional<Row>();
-  return std::optional<Row>(std::move(rows.front()));
-}
-
-}  // namespace storyloom::db
+}  // namespace storyloom
