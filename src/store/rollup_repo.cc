@@ -51,48 +51,54 @@ CostGroup Group(const db::Row& r, std::string key) {
                    r.Int(3),       r.Int(4), r.Int(5), r.Int(6), r.Int(7)};
 }
 
+// The rows of `select` ("SELECT … FROM <rollup>") for `who` in the day range, followed by
+// `tail` (GROUP BY, ORDER BY), each made a T by `to_t`.
+template <typename T, typename RowToT>
+Result<std::vector<T>> DailyRows(db::Connection& c, std::string_view select, std::string_view tail,
+                                 std::string_view who, std::string_view from_day,
+                                 std::string_view to_day, RowToT to_t) {
+  const DayRange d = Days("", from_day, to_day);
+  SL_ASSIGN_OR_RETURN(auto rows,
+                      c.Query(fmt::format("{} WHERE user_id = ?{}{}", select, d.sql, tail),
+                              With({std::string(who)}, d.params)));
+  std::vector<T> out;
+  out.reserve(rows.size());
+  for (const auto& r : rows) out.push_back(to_t(r));
+  return out;
+}
+
+// A histogram bucket from a row (key, le, count, sum), or (le, count, sum) with key "".
+BucketRow KeyedBucket(const db::Row& r) { return {r.Text(0), r.Int(1), r.Int(2), r.Int(3)}; }
+BucketRow UnkeyedBucket(const db::Row& r) { return {"", r.Int(0), r.Int(1), r.Int(2)}; }
+
 }  // namespace
 
 Result<std::vector<DayStatusCount>> RollupRepo::WorkflowDays(std::string_view who,
                                                              std::string_view from_day,
                                                              std::string_view to_day) {
-  const DayRange d = Days("", from_day, to_day);
-  SL_ASSIGN_OR_RETURN(auto rows, c_.Query("SELECT day, status, workflows FROM workflow_daily "
-                                          "WHERE user_id = ?" +
-                                              d.sql + " AND workflows <> 0 ORDER BY day, status",
-                                          With({std::string(who)}, d.params)));
-  std::vector<DayStatusCount> out;
-  out.reserve(rows.size());
-  for (const auto& r : rows) out.push_back({r.Text(0), r.Text(1), r.Int(2)});
-  return out;
+  return DailyRows<DayStatusCount>(c_, "SELECT day, status, workflows FROM workflow_daily",
+                                   " AND workflows <> 0 ORDER BY day, status", who, from_day,
+                                   to_day, [](const db::Row& r) {
+                                     return DayStatusCount{r.Text(0), r.Text(1), r.Int(2)};
+                                   });
 }
 
 Result<std::vector<BucketRow>> RollupRepo::PhaseDurations(std::string_view who,
                                                           std::string_view from_day,
                                                           std::string_view to_day) {
-  const DayRange d = Days("", from_day, to_day);
-  SL_ASSIGN_OR_RETURN(auto rows, c_.Query("SELECT phase, le_ms, sum(phases), sum(sum_ms) FROM "
-                                          "phase_duration_daily WHERE user_id = ?" +
-                                              d.sql + " GROUP BY phase, le_ms",
-                                          With({std::string(who)}, d.params)));
-  std::vector<BucketRow> out;
-  out.reserve(rows.size());
-  for (const auto& r : rows) out.push_back({r.Text(0), r.Int(1), r.Int(2), r.Int(3)});
-  return out;
+  return DailyRows<BucketRow>(c_,
+                              "SELECT phase, le_ms, sum(phases), sum(sum_ms) "
+                              "FROM phase_duration_daily",
+                              " GROUP BY phase, le_ms", who, from_day, to_day, KeyedBucket);
 }
 
 Result<std::vector<BucketRow>> RollupRepo::WorkflowCosts(std::string_view who,
                                                          std::string_view from_day,
                                                          std::string_view to_day) {
-  const DayRange d = Days("", from_day, to_day);
-  SL_ASSIGN_OR_RETURN(auto rows, c_.Query("SELECT le_nusd, sum(workflows), sum(sum_nusd) FROM "
-                                          "workflow_cost_daily WHERE user_id = ?" +
-                                              d.sql + " GROUP BY le_nusd",
-                                          With({std::string(who)}, d.params)));
-  std::vector<BucketRow> out;
-  out.reserve(rows.size());
-  for (const auto& r : rows) out.push_back({"", r.Int(0), r.Int(1), r.Int(2)});
-  return out;
+  return DailyRows<BucketRow>(c_,
+                              "SELECT le_nusd, sum(workflows), sum(sum_nusd) "
+                              "FROM workflow_cost_daily",
+                              " GROUP BY le_nusd", who, from_day, to_day, UnkeyedBucket);
 }
 
 Result<std::vector<CostGroup>> RollupRepo::UsageByModel(std::string_view user_id,
