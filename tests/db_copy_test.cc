@@ -16,6 +16,7 @@
 #include "support/checks.h"
 #include "support/store_access.h"
 #include "support/test_db.h"
+#include "support/usage_rows.h"
 
 namespace storyloom {
 namespace {
@@ -105,15 +106,8 @@ class DbCopyTest : public ::testing::Test {
       return {};
     });
     ASSERT_TRUE(w.has_value()) << w.error().ToString();
-    ApiUsage u;
-    u.user_id = user_id;
-    u.provider = "openai";
-    u.model = "gpt-x";
-    u.operation = "chat";
-    u.input_tokens = 123;
-    u.output_tokens = 45;
-    u.cost_nusd = 987654321;
-    ASSERT_TRUE(store_->RecordUsage(u).has_value());
+    ASSERT_TRUE(
+        store_->RecordUsage(testing::DistinctUsageCall(user_id, "", 987654321)).has_value());
   }
 
   TempDir dir_;
@@ -206,11 +200,7 @@ TEST_F(DbCopyTest, SqliteToPostgresAndBackIsLossless) {
       EXPECT_EQ(usage->items[i].cost_nusd, orig_usage->items[i].cost_nusd);
     }
     // New rows get fresh ids (sequences moved past the copied ones).
-    ApiUsage u;
-    u.user_id = w.user_id;
-    u.provider = "p";
-    u.operation = "chat";
-    auto added = (*s)->RecordUsage(u);
+    auto added = (*s)->RecordUsage(testing::DistinctUsageCall(w.user_id, "", 1));
     ASSERT_TRUE(added.has_value()) << added.error().ToString();
   }
 }

@@ -12,6 +12,7 @@
 #include "db/database.h"
 #include "support/store_access.h"
 #include "support/test_db.h"
+#include "support/usage_rows.h"
 
 namespace storyloom {
 namespace {
@@ -413,17 +414,8 @@ TEST_P(StoreTest, DeleteWorkflowCascadesAndReturnsFiles) {
 
 TEST_P(StoreTest, UsageRecordsKeepDailyRollupAndWorkflowCost) {
   Workflow w = Create(alice_, "p");
-  ApiUsage u;
-  u.workflow_id = w.id;
-  u.user_id = alice_;
-  u.provider = "openai";
-  u.model = "gpt-4o-mini";
-  u.operation = "chat";
-  u.input_tokens = 1000;
-  u.cached_input_tokens = 200;
-  u.output_tokens = 500;
-  u.cost_nusd = 450000;
-  u.created_at = 1764000000000;  // 2025-11-24
+  // 2025-11-24: input 1100 (700 cached), output 1300.
+  ApiUsage u = testing::DistinctUsageCall(alice_, w.id, 450000);
   auto a = store_->RecordUsage(u);
   ASSERT_TRUE(a) << a.error().ToString();
   EXPECT_GT(a->id, 0);
@@ -442,9 +434,9 @@ TEST_P(StoreTest, UsageRecordsKeepDailyRollupAndWorkflowCost) {
   EXPECT_EQ(d.day, "2025-11-24");
   EXPECT_EQ(d.calls, 2);
   EXPECT_EQ(d.errors, 1);
-  EXPECT_EQ(d.input_tokens, 1010);
-  EXPECT_EQ(d.cached_input_tokens, 200);
-  EXPECT_EQ(d.output_tokens, 500);
+  EXPECT_EQ(d.input_tokens, 1110);
+  EXPECT_EQ(d.cached_input_tokens, 700);
+  EXPECT_EQ(d.output_tokens, 1300);
   EXPECT_EQ(d.cost_nusd, 450000);
   EXPECT_EQ(d.unpriced_calls, 1);
   auto cost = store_->ReadOne<std::pair<NanoUsd, bool>>(
