@@ -1,5 +1,7 @@
 // Backup directories come from disk and may be damaged or hostile: manifest.json as
-// ReadManifest reads it, and each line as a logical-export row (JsonToValues), the way
+// ReadManifest reads and checks it (what it accepts must hold only plain relative paths,
+// sizes in range and well-formed checksums, and must survive being written and read back),
+// and each line as a logical-export row (JsonToValues), the way
 // restore.cc reads database/*.jsonl.
 #include <unistd.h>
 
@@ -13,6 +15,8 @@
 
 #include "core/bounded_json.h"
 #include "ops/backup_format.h"
+#include "ops/backup_io.h"
+#include "ops/backup_manifest.h"
 
 using namespace storyloom;
 
@@ -28,7 +32,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     out.write(in.data(), static_cast<std::streamsize>(in.size()));
   }
   if (auto m = ops::ReadManifest(dir)) {
-    if (!m->is_object() || m->value("format", 0) != ops::kManifestFormat) std::abort();
+    for (const auto& f : m->files) {
+      if (!ops::ValidateRelativePath(f.path) || f.size < 0 || f.size > ops::kMaxBackupFileBytes ||
+          f.sha256.size() != 64)
+        std::abort();
+    }
+    auto again = ops::ParseManifest(nlohmann::json::parse(ops::ManifestText(*m)));
+    if (!again || again->files.size() != m->files.size() ||
+        again->tables.size() != m->tables.size() || again->file_copy != m->file_copy)
+      std::abort();
   }
   std::string_view rest = in;
   while (!rest.empty()) {

@@ -93,9 +93,20 @@ struct RetentionReport {
   std::vector<std::string> removed;  // backup paths deleted
 };
 
-// Keeps the newest successful scheduled backup of each of the last `keep_daily` days and of
-// each of the last `keep_weekly` ISO weeks (the newest ok one always); deletes other scheduled
-// backups (directory and row). Manual backups are never deleted.
+struct RetentionPolicy {
+  int keep_daily = 7;
+  int keep_weekly = 4;
+};
+
+// The backups retention deletes, of `newest_first` (ListBackups' order): it keeps the newest
+// successful scheduled backup of each of the last `policy.keep_daily` days (UTC) and of each
+// of the last `policy.keep_weekly` weeks (Monday to Sunday), the newest successful one
+// always, every running one (another process may be writing it) and every manual one; the
+// other scheduled backups go, failed ones included. A pure function of its arguments.
+[[nodiscard]] std::vector<BackupRecord> PlanBackupRetention(
+    const std::vector<BackupRecord>& newest_first, const RetentionPolicy& policy);
+
+// Deletes what PlanBackupRetention picks: each backup's directory, then its row.
 [[nodiscard]] Result<RetentionReport> ApplyBackupRetention(Store& store, int keep_daily,
                                                            int keep_weekly);
 

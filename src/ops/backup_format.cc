@@ -1,14 +1,6 @@
 #include "ops/backup_format.h"
 
-#include <stdlib.h>
-
-#include <fstream>
-#include <sstream>
-
-#include "core/bounded_json.h"
 #include "core/hash.h"
-#include "ops/backup_io.h"
-#include "storyloom/store.h"
 
 namespace storyloom::ops {
 
@@ -83,63 +75,6 @@ Result<std::vector<Value>> JsonToValues(const json& row) {
     }
   }
   return out;
-}
-
-Result<json> ReadManifest(const std::filesystem::path& dir) {
-  std::error_code ec;
-  const auto st = std::filesystem::symlink_status(dir / kManifestFile, ec);
-  if (!std::filesystem::exists(st))
-    return Fail(Error::NotFound((dir / kManifestFile).string() + " does not exist"));
-  if (!std::filesystem::is_regular_file(st) ||
-      std::filesystem::file_size(dir / kManifestFile, ec) > kMaxManifestBytes) {
-    return Fail(Error::InvalidArgument((dir / kManifestFile).string() +
-                                       " is not a regular file of at most 512 MiB"));
-  }
-  std::ifstream in(dir / kManifestFile, std::ios::binary);
-  if (!in) return Fail(Error::NotFound((dir / kManifestFile).string() + " does not exist"));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  auto parsed = core::ParseJson(ss.str());
-  if (!parsed) {
-    return Fail(
-        Error::InvalidArgument((dir / kManifestFile).string() + ": " + parsed.error().message));
-  }
-  json j = std::move(*parsed);
-  if (!j.is_object()) {
-    return Fail(Error::InvalidArgument((dir / kManifestFile).string() + " is not a JSON object"));
-  }
-  // value("format", 0) would throw on a format of another type: compare the JSON itself.
-  if (j.value("format", json()) != json(kManifestFormat)) {
-    return Fail(
-        Error::InvalidArgument("unknown backup format in " + (dir / kManifestFile).string()));
-  }
-  return j;
-}
-
-Result<std::vector<std::string>> IntegrityCheckSqliteFile(const std::string& path) {
-  // Opening a database for reading still writes to it (journal mode, checkpoints on close):
-  // check a private copy so the backup's bytes, and its sha256, never change.
-  namespace fs = std::filesystem;
-  std::string tmpl = (fs::temp_directory_path() / "storyloom-verify-XXXXXX").string();
-  if (::mkdtemp(tmpl.data()) == nullptr)
-    return Fail(Error::Unavailable("cannot create a temporary directory"));
-  struct Cleanup {
-    std::string dir;
-    ~Cleanup() {
-      std::error_code ec;
-      fs::remove_all(dir, ec);
-    }
-  } cleanup{tmpl};
-  const fs::path copy = fs::path(tmpl) / "check.db";
-  std::error_code ec;
-  fs::copy_file(path, copy, ec);
-  if (ec) return Fail(Error::Unavailable("cannot copy " + path + ": " + ec.message()));
-  return IntegrityCheckOwnedSqliteFile(copy.string());
-}
-
-Result<std::vector<std::string>> IntegrityCheckOwnedSqliteFile(const std::string& path) {
-  SL_ASSIGN_OR_RETURN(auto copy, Store::OpenSnapshot(path));
-  return copy->CheckIntegrity();
 }
 
 }  // namespace storyloom::ops

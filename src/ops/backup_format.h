@@ -24,15 +24,4 @@ std::string RowToJsonLine(const Row& row, std::size_t columns);
 // The inverse of RowToJsonLine. invalid_argument for anything else.
 [[nodiscard]] Result<std::vector<Value>> JsonToValues(const nlohmann::json& row);
 
-// Reads and parses <dir>/manifest.json; not_found if absent, invalid_argument if malformed,
-// larger than kMaxManifestBytes (backup_io.h) or not a regular file.
-[[nodiscard]] Result<nlohmann::json> ReadManifest(const std::filesystem::path& dir);
-
-// Runs the database's integrity check (SQLite integrity_check) on the file at `path`; returns its
-// complaints (empty when the file is sound).
-[[nodiscard]] Result<std::vector<std::string>> IntegrityCheckSqliteFile(const std::string& path);
-// The same on a file the caller owns (a private copy): checked in place, no second copy.
-[[nodiscard]] Result<std::vector<std::string>> IntegrityCheckOwnedSqliteFile(
-    const std::string& path);
-
 }  // namespace storyloom::ops

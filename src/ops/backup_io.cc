@@ -7,12 +7,10 @@
 
 #include <cerrno>
 #include <cstring>
-#include <set>
 #include <vector>
 
 #include "core/hash.h"
 #include "core/storage_error.h"
-#include "ops/backup_format.h"
 
 namespace storyloom::ops {
 namespace fs = std::filesystem;
@@ -47,37 +45,6 @@ std::vector<std::string_view> Components(std::string_view rel) {
   }
 }
 
-bool IsSha256Hex(const json& v) {
-  if (!v.is_string()) return false;
-  const auto& s = v.get_ref<const std::string&>();
-  if (s.size() != 64) return false;
-  for (char c : s) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  }
-  return true;
-}
-
-bool IsSize(const json& v) {
-  if (!v.is_number_integer()) return false;
-  if (v.is_number_unsigned())
-    return v.get<std::uint64_t>() <= static_cast<std::uint64_t>(kMaxBackupFileBytes);
-  const auto n = v.get<std::int64_t>();
-  return n >= 0 && n <= kMaxBackupFileBytes;
-}
-
-Error Malformed(const std::string& what) {
-  return Error::InvalidArgument("the backup manifest is malformed: " + what);
-}
-
-// A database part: {"file": <expected>, "size", "sha256"}.
-Result<void> CheckPart(const json& part, const std::string& where) {
-  if (!part.is_object()) return Fail(Malformed(where + " is not an object"));
-  if (!IsSize(part.value("size", json()))) return Fail(Malformed(where + " has a bad size"));
-  if (!IsSha256Hex(part.value("sha256", json())))
-    return Fail(Malformed(where + " has a bad sha256"));
-  return {};
-}
-
 }  // namespace
 
 Result<void> ValidateRelativePath(std::string_view rel) {
@@ -98,63 +65,6 @@ Result<void> ValidateRelativePath(std::string_view rel) {
       return Fail(Error::InvalidArgument("bad path " + Quote(rel) +
                                          ": empty, '.', '..' or overlong component"));
     }
-  }
-  return {};
-}
-
-Result<void> ValidateManifest(const json& m) {
-  if (!m.is_object()) return Fail(Malformed("not an object"));
-  const json& dbj = m.value("database", json());
-  if (!dbj.is_object()) return Fail(Malformed("no database part"));
-  const json& sv = dbj.value("schema_version", json());
-  if (!sv.is_number_integer() || sv.get<std::int64_t>() < 0 || sv.get<std::int64_t>() > 1000000)
-    return Fail(Malformed("bad schema_version"));
-  const json& dialect = dbj.value("dialect", json());
-  if (dialect == "sqlite") {
-    if (dbj.value("file", json()) != kSqliteFile) {
-      return Fail(Malformed(fmt::format("the database file must be {}", kSqliteFile)));
-    }
-    SL_RETURN_IF_ERROR(CheckPart(dbj, "the database file"));
-  } else if (dialect == "postgres") {
-    const json& tables = dbj.value("tables", json());
-    if (!tables.is_array() || tables.size() > kMaxManifestTables)
-      return Fail(Malformed("bad table list"));
-    std::set<std::string> seen;
-    for (const auto& t : tables) {
-      SL_RETURN_IF_ERROR(CheckPart(t, "a table"));
-      const json& name = t.value("name", json());
-      const json& file = t.value("file", json());
-      if (!name.is_string() || !file.is_string()) return Fail(Malformed("a table has no name"));
-      const std::string& n = name.get_ref<const std::string&>();
-      bool ok = !n.empty() && n.size() <= 63;
-      for (char c : n) ok = ok && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_');
-      if (!ok || file != std::string(kLogicalDir) + "/" + n + ".jsonl" || !seen.insert(n).second) {
-        return Fail(Malformed("bad table " + Quote(n) + " or file " + Quote(file.dump())));
-      }
-    }
-  } else {
-    return Fail(Malformed("unknown database dialect"));
-  }
-  const json& files = m.value("files", json::array());
-  if (!files.is_array() || files.size() > kMaxManifestFiles)
-    return Fail(Malformed("bad file list"));
-  std::set<std::string> paths;
-  for (const auto& f : files) {
-    if (!f.is_object() || !f.value("path", json()).is_string())
-      return Fail(Malformed("a file entry has no path"));
-    const std::string& p = f["path"].get_ref<const std::string&>();
-    if (auto v = ValidateRelativePath(p); !v) return Fail(Malformed(v.error().message));
-    if (!IsSize(f.value("size", json()))) return Fail(Malformed(Quote(p) + " has a bad size"));
-    if (!IsSha256Hex(f.value("sha256", json())))
-      return Fail(Malformed(Quote(p) + " has a bad sha256"));
-    if (!paths.insert(p).second) return Fail(Malformed(Quote(p) + " is listed twice"));
-  }
-  const json& missing = m.value("missing_files", json::array());
-  if (!missing.is_array() || missing.size() > kMaxManifestFiles)
-    return Fail(Malformed("bad missing_files"));
-  for (const auto& p : missing) {
-    if (!p.is_string() || p.get_ref<const std::string&>().size() > kMaxRelativePathBytes)
-      return Fail(Malformed("bad missing_files entry"));
   }
   return {};
 }

@@ -1,5 +1,5 @@
-// File I/O for backups, which restore and verify treat as untrusted input: validation of a
-// manifest (shape, paths, sizes, checksums, counts), opening a file beneath a directory
+// File I/O for backups, which restore and verify treat as untrusted input: validation of
+// relative paths, opening a file beneath a directory
 // without following any symlink, copies checked against a size and sha256 as they are made,
 // private modes and fsync. Internal to src/ops; any thread.
 #pragma once
@@ -48,12 +48,6 @@ std::string Quote(std::string_view path);
 // components, none empty, "." or ".." or longer than 255 bytes, and no NUL, backslash or
 // control character anywhere.
 [[nodiscard]] Result<void> ValidateRelativePath(std::string_view rel);
-
-// invalid_argument unless the manifest has the shape CreateBackup writes: a database part
-// of a known dialect whose files are the expected names inside the backup, every size in
-// [0, kMaxBackupFileBytes], every sha256 64 lowercase hex digits, at most kMaxManifestFiles
-// files with valid, distinct relative paths. The message names the first problem.
-[[nodiscard]] Result<void> ValidateManifest(const nlohmann::json& manifest);
 
 // Opens the regular file `rel` (validated) beneath the directory `root` for reading. No
 // component below `root` may be a symlink: invalid_argument if one is, or if the file is not

@@ -20,6 +20,7 @@
 #include "ops/backup.h"
 #include "ops/backup_format.h"
 #include "ops/backup_io.h"
+#include "ops/backup_manifest.h"
 #include "storyloom/store.h"
 #include "storyloom/table_data.h"
 
@@ -67,11 +68,12 @@ bool IsPlainName(const std::string& s) {
 // A logical export: one JSON-lines file per table, a header line then one row a line.
 class JsonlSource : public TableSource {
  public:
-  JsonlSource(fs::path dir, json tables) : dir_(std::move(dir)), tables_(std::move(tables)) {}
+  JsonlSource(fs::path dir, std::vector<ManifestTable> tables)
+      : dir_(std::move(dir)), tables_(std::move(tables)) {}
   Result<std::vector<TableInfo>> Tables() override {
     std::vector<TableInfo> out;
     for (const auto& t : tables_) {
-      const std::string file = t["file"].get<std::string>();
+      const std::string& file = t.file.path;
       std::ifstream in(dir_ / file, std::ios::binary);
       std::string first;
       if (!in) return Fail(Error::InvalidArgument("cannot read " + file));
@@ -84,7 +86,7 @@ class JsonlSource : public TableSource {
       }
       json head = std::move(*parsed_head);
       // The header names the table the manifest listed, and plain column names.
-      bool ok = head.is_object() && head.value("table", json()) == t["name"] &&
+      bool ok = head.is_object() && head.value("table", json()) == t.name &&
                 head.value("columns", json()).is_array() && !head["columns"].empty() &&
                 head["columns"].size() <= 1000;
       std::vector<std::string> columns;
@@ -95,7 +97,7 @@ class JsonlSource : public TableSource {
         }
       }
       if (!ok) return Fail(Error::InvalidArgument("malformed header in " + file));
-      out.push_back({t["name"].get<std::string>(), std::move(columns), {}});
+      out.push_back({t.name, std::move(columns), {}});
       files_[out.back().name] = dir_ / file;
     }
     return out;
@@ -132,7 +134,7 @@ class JsonlSource : public TableSource {
 
  private:
   fs::path dir_;
-  json tables_;
+  std::vector<ManifestTable> tables_;
   std::map<std::string, fs::path> files_;
 };
 
@@ -164,13 +166,12 @@ Error AsVerification(const Error& e) {
   return Error::FailedPrecondition("the backup fails verification: " + e.message);
 }
 
-// Opens `rel` beneath the backup and copies it, checked, to `dest`.
+// Opens `rel` beneath the backup and copies it, checked against `entry`, to `dest`.
 Result<void> CopyFromBackup(const fs::path& backup, const std::string& rel, const fs::path& dest,
-                            const json& entry, const std::string& what) {
+                            const ManifestEntry& entry, const std::string& what) {
   auto fd = OpenBeneath(backup, rel);
   if (!fd) return Fail(AsVerification(fd.error()));
-  auto copied = CopyVerified(fd->get(), dest, entry["size"].get<std::int64_t>(),
-                             entry["sha256"].get<std::string>(), what);
+  auto copied = CopyVerified(fd->get(), dest, entry.size, entry.sha256, what);
   if (!copied) return Fail(AsVerification(copied.error()));
   return {};
 }
@@ -192,8 +193,7 @@ Result<RestoreReport> RestoreBackup(const std::string& path, const RestoreOption
   const fs::path dir = fs::absolute(path);
   // The backup is untrusted input: its manifest is validated (paths, sizes, checksums,
   // counts) before anything it names is opened.
-  SL_ASSIGN_OR_RETURN(json manifest, ReadManifest(dir));
-  SL_RETURN_IF_ERROR(ValidateManifest(manifest));
+  SL_ASSIGN_OR_RETURN(const Manifest manifest, ReadManifest(dir));
   fs::path data_dir = fs::absolute(options.data_dir).lexically_normal();
   if (!data_dir.has_filename()) data_dir = data_dir.parent_path();
   if (!DirIsEmpty(data_dir)) {
@@ -205,8 +205,7 @@ Result<RestoreReport> RestoreBackup(const std::string& path, const RestoreOption
                             ? "sqlite://" + (data_dir / "storyloom.db").string()
                             : options.database_url;
   SL_ASSIGN_OR_RETURN(auto url, Store::Locate(report.database_url));
-  const json& dbj = manifest["database"];
-  report.schema_version = dbj["schema_version"].get<int>();
+  report.schema_version = manifest.schema_version;
   const int latest = url.latest_schema_version;
   if (report.schema_version > latest) {
     return Fail(Error::FailedPrecondition(fmt::format(
@@ -236,34 +235,33 @@ Result<RestoreReport> RestoreBackup(const std::string& path, const RestoreOption
   SL_RETURN_IF_ERROR(CreatePrivateDirs(temp.dir, ".restore-work"));
 
   // 1. The database part, copied and checked before it is opened or parsed.
-  const bool sqlite_copy = dbj["dialect"] == "sqlite";
+  const bool sqlite_copy = manifest.file_copy;
   if (sqlite_copy) {
-    SL_RETURN_IF_ERROR(
-        CopyFromBackup(dir, kSqliteFile, work / kSqliteFile, dbj, "the database copy"));
-    SL_ASSIGN_OR_RETURN(auto problems,
-                        IntegrityCheckOwnedSqliteFile((work / kSqliteFile).string()));
+    SL_RETURN_IF_ERROR(CopyFromBackup(dir, kSqliteFile, work / kSqliteFile, manifest.database_file,
+                                      "the database copy"));
+    SL_ASSIGN_OR_RETURN(auto copy, Store::OpenSnapshot((work / kSqliteFile).string()));
+    SL_ASSIGN_OR_RETURN(auto problems, copy->CheckIntegrity());
     if (!problems.empty()) {
       return Fail(Error::FailedPrecondition(
           fmt::format("the backup fails verification: the database copy: {}", problems.front())));
     }
   } else {
     SL_RETURN_IF_ERROR(CreatePrivateDirs(work, kLogicalDir));
-    for (const auto& t : dbj["tables"]) {
-      const std::string rel = t["file"].get<std::string>();
-      SL_RETURN_IF_ERROR(CopyFromBackup(dir, rel, work / rel, t, rel));
+    for (const auto& t : manifest.tables) {
+      SL_RETURN_IF_ERROR(CopyFromBackup(dir, t.file.path, work / t.file.path, t.file, t.file.path));
     }
   }
 
   // 2. Every file, copied and checked (never linked: the restored tree must not share inodes
   // with the backup), each path validated and opened without following symlinks.
-  const auto& files = manifest.value("files", json::array());
+  const auto& files = manifest.files;
   SL_RETURN_IF_ERROR(CreatePrivateDirs(temp.dir, kOutputsDir));
   const fs::path outputs = temp.dir / kOutputsDir;
   std::int64_t done = 0;
   for (const auto& f : files) {
     if (options.on_progress)
       options.on_progress("files", done++, static_cast<std::int64_t>(files.size()));
-    const std::string rel = f["path"].get<std::string>();
+    const std::string& rel = f.path;
     if (const auto slash = rel.rfind('/'); slash != std::string::npos) {
       SL_RETURN_IF_ERROR(CreatePrivateDirs(outputs, rel.substr(0, slash)));
     }
@@ -304,7 +302,7 @@ Result<RestoreReport> RestoreBackup(const std::string& path, const RestoreOption
       SL_ASSIGN_OR_RETURN(auto copy, Store::OpenSnapshot((work / kSqliteFile).string()));
       src = Store::TablesOf(std::move(copy));
     } else {
-      src = std::make_unique<JsonlSource>(work, dbj["tables"]);
+      src = std::make_unique<JsonlSource>(work, manifest.tables);
     }
     SL_ASSIGN_OR_RETURN(report.rows,
                         target->LoadTables(*src, report.schema_version, options.on_progress));
@@ -314,8 +312,7 @@ Result<RestoreReport> RestoreBackup(const std::string& path, const RestoreOption
     SL_ASSIGN_OR_RETURN(auto migrated, restored->Migrate());
     report.migrated_to = migrated.current_version;
     // The snapshot saw this backup (and any other in progress) as running.
-    const std::string id =
-        manifest.value("id", json()).is_string() ? manifest["id"].get<std::string>() : "";
+    const std::string& id = manifest.id;
     SL_RETURN_IF_ERROR(
         restored->Write([&](StoreTx& tx) { return tx.backups().SettleAfterRestore(id); }));
   }

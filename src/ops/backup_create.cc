@@ -1,7 +1,5 @@
-// Backups: create (snapshot, files, manifest), list, verify, retention. Restore lives in
-// restore.cc.
-#include "ops/backup.h"
-
+// Backups: create (snapshot, files, manifest) and list. Verify, retention and restore have
+// files of their own.
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -21,8 +19,10 @@
 #include "core/hash.h"
 #include "core/ids.h"
 #include "core/storage_error.h"
+#include "ops/backup.h"
 #include "ops/backup_format.h"
 #include "ops/backup_io.h"
+#include "ops/backup_manifest.h"
 
 namespace storyloom::ops {
 namespace fs = std::filesystem;
@@ -60,48 +60,43 @@ Result<std::vector<TrackedFile>> ReadTrackedFiles(StoreTx& tx) {
 
 // SQLite: the online backup into <dir>/storyloom.db, then the file list and row counts read
 // from the copy, so they match it exactly.
-Result<void> SnapshotSqlite(Store& store, const fs::path& dir, json& manifest,
+Result<void> SnapshotSqlite(Store& store, const fs::path& dir, Manifest& manifest,
                             std::vector<TrackedFile>& files) {
   const fs::path copy = dir / kSqliteFile;
   SL_RETURN_IF_ERROR(store.SnapshotTo(copy.string()));
   {
     SL_ASSIGN_OR_RETURN(auto snap, Store::OpenSnapshot(fs::absolute(copy).string()));
-    json rows = json::object();
-    int version = 0;
     SL_RETURN_IF_ERROR(snap->Read([&](StoreTx& tx) -> Result<void> {
-      SL_ASSIGN_OR_RETURN(version, tx.tables().SchemaVersion());
+      SL_ASSIGN_OR_RETURN(manifest.schema_version, tx.tables().SchemaVersion());
       SL_ASSIGN_OR_RETURN(files, ReadTrackedFiles(tx));
       SL_ASSIGN_OR_RETURN(auto tables, tx.tables().List());
       for (const auto& t : tables) {
-        SL_ASSIGN_OR_RETURN(rows[t.name], tx.tables().Count(t));
+        SL_ASSIGN_OR_RETURN(manifest.rows[t.name], tx.tables().Count(t));
       }
       return {};
     }));
-    manifest["database"] = {{"dialect", "sqlite"}, {"schema_version", version}, {"rows", rows}};
   }
   // Hash after the copy is closed: nothing writes it from here on.
   std::error_code ec;
   MakePrivate(copy);
   SL_RETURN_IF_ERROR(FsyncPath(copy));
-  SL_ASSIGN_OR_RETURN(auto sha, core::Sha256File(copy.string()));
-  manifest["database"]["file"] = kSqliteFile;
-  manifest["database"]["size"] = static_cast<std::int64_t>(fs::file_size(copy, ec));
-  manifest["database"]["sha256"] = sha;
+  manifest.file_copy = true;
+  manifest.database_file.path = kSqliteFile;
+  SL_ASSIGN_OR_RETURN(manifest.database_file.sha256, core::Sha256File(copy.string()));
+  manifest.database_file.size = static_cast<std::int64_t>(fs::file_size(copy, ec));
   return {};
 }
 
 // PostgreSQL (any backend that is not embedded): every table to JSON lines, in one read
 // snapshot, parents first.
-Result<void> ExportLogical(Store& store, const fs::path& dir, json& manifest,
+Result<void> ExportLogical(Store& store, const fs::path& dir, Manifest& manifest,
                            std::vector<TrackedFile>& files, const ProgressFn& progress) {
   SL_RETURN_IF_ERROR(CreatePrivateDirs(dir, kLogicalDir));
-  json tables = json::array();
-  json rows = json::object();
-  int version = 0;
+  manifest.file_copy = false;
   SL_RETURN_IF_ERROR(store.Read([&](StoreTx& tx) -> Result<void> {
-    tables = json::array();
-    rows = json::object();
-    SL_ASSIGN_OR_RETURN(version, tx.tables().SchemaVersion());
+    manifest.tables.clear();
+    manifest.rows.clear();
+    SL_ASSIGN_OR_RETURN(manifest.schema_version, tx.tables().SchemaVersion());
     SL_ASSIGN_OR_RETURN(files, ReadTrackedFiles(tx));
     SL_ASSIGN_OR_RETURN(auto list, tx.tables().List());
     std::int64_t done = 0;
@@ -119,25 +114,19 @@ Result<void> ExportLogical(Store& store, const fs::path& dir, json& manifest,
       out.flush();
       if (!out) return Fail(core::SysError("cannot write", (dir / rel).string(), errno));
       out.close();
-      rows[t.name] = n;
-      tables.push_back({{"name", t.name}, {"file", rel}, {"rows", n}});
+      manifest.rows[t.name] = n;
+      manifest.tables.push_back({t.name, {rel, 0, ""}, n});
       if (progress) progress("database", ++done, static_cast<std::int64_t>(list.size()));
     }
     return {};
   }));
-  for (auto& t : tables) {
-    const fs::path p = dir / t["file"].get<std::string>();
+  for (auto& t : manifest.tables) {
+    const fs::path p = dir / t.file.path;
     MakePrivate(p);
     SL_RETURN_IF_ERROR(FsyncPath(p));
-    SL_ASSIGN_OR_RETURN(auto sha, core::Sha256File(p.string()));
-    t["sha256"] = sha;
-    t["size"] = static_cast<std::int64_t>(fs::file_size(p));
+    SL_ASSIGN_OR_RETURN(t.file.sha256, core::Sha256File(p.string()));
+    t.file.size = static_cast<std::int64_t>(fs::file_size(p));
   }
-  manifest["database"] = {{"dialect", "postgres"},
-                          {"format", "jsonl"},
-                          {"schema_version", version},
-                          {"rows", rows},
-                          {"tables", tables}};
   return {};
 }
 
@@ -156,29 +145,25 @@ Result<void> RecordStatus(Store& store, const std::string& id, const std::string
 
 Result<BackupResult> CreateInto(Store& store, const files::FileStore& fstore, const fs::path& dir,
                                 BackupResult& result, const BackupOptions& options) {
-  json manifest = {{"format", kManifestFormat},
-                   {"id", result.id},
-                   {"kind", options.kind},
-                   {"created_at", core::FormatRfc3339(core::WallMillis())}};
+  Manifest manifest;
+  manifest.id = result.id;
+  manifest.kind = options.kind;
+  manifest.created_at = core::FormatRfc3339(core::WallMillis());
   std::vector<TrackedFile> files;
   if (store.capabilities().embedded) {
     if (options.on_progress) options.on_progress("database", 0, 1);
     SL_RETURN_IF_ERROR(SnapshotSqlite(store, dir, manifest, files));
     if (options.on_progress) options.on_progress("database", 1, 1);
-    result.bytes += manifest["database"]["size"].get<std::int64_t>();
+    result.bytes += manifest.database_file.size;
   } else {
     SL_RETURN_IF_ERROR(ExportLogical(store, dir, manifest, files, options.on_progress));
-    for (const auto& t : manifest["database"]["tables"])
-      result.bytes += t["size"].get<std::int64_t>();
+    for (const auto& t : manifest.tables) result.bytes += t.file.size;
   }
   // Files: a hard link shares the bytes (FileStore never rewrites a file in place, it renames
   // a new one over it, so the link keeps what it linked); copy across filesystems. The
   // checksum is taken of what was linked, not copied from the snapshot's row: a file replaced
   // between the snapshot and its link would otherwise leave a stale checksum. Such a file is
   // listed in changed_files (the database copy describes the older bytes).
-  json jfiles = json::array();
-  json missing = json::array();
-  json changed = json::array();
   const fs::path out_root = dir / kOutputsDir;
   SL_RETURN_IF_ERROR(CreatePrivateDirs(dir, kOutputsDir));
   std::int64_t done = 0;
@@ -189,7 +174,6 @@ Result<BackupResult> CreateInto(Store& store, const files::FileStore& fstore, co
     std::error_code ec;
     if (!src || !fs::exists(*src, ec) || !ValidateRelativePath(f.path)) {
       result.missing.push_back(f.path);
-      missing.push_back(f.path);
       continue;
     }
     const fs::path dest = out_root / f.path;
@@ -203,7 +187,6 @@ Result<BackupResult> CreateInto(Store& store, const files::FileStore& fstore, co
       if (ec) {
         if (!fs::exists(*src)) {  // deleted while we copied
           result.missing.push_back(f.path);
-          missing.push_back(f.path);
           continue;
         }
         return Fail(core::SysError("cannot copy", *src, ec.value()));
@@ -217,9 +200,8 @@ Result<BackupResult> CreateInto(Store& store, const files::FileStore& fstore, co
     SL_ASSIGN_OR_RETURN(auto sha, Sha256Fd(fd.get(), size));
     if (sha != f.sha256 || size != f.size) {
       result.changed.push_back(f.path);
-      changed.push_back(f.path);
     }
-    jfiles.push_back({{"path", f.path}, {"size", size}, {"sha256", sha}});
+    manifest.files.push_back({f.path, size, sha});
     result.bytes += size;
     ++result.files;
   }
@@ -227,11 +209,10 @@ Result<BackupResult> CreateInto(Store& store, const files::FileStore& fstore, co
     options.on_progress("files", static_cast<std::int64_t>(files.size()),
                         static_cast<std::int64_t>(files.size()));
   }
-  manifest["files"] = std::move(jfiles);
-  manifest["missing_files"] = std::move(missing);
-  manifest["changed_files"] = std::move(changed);
-  manifest["linked"] = result.linked;
-  manifest["copied"] = result.copied;
+  manifest.missing_files = result.missing;
+  manifest.changed_files = result.changed;
+  manifest.linked = result.linked;
+  manifest.copied = result.copied;
   // Durable before the manifest names it: every byte and directory entry of the backup
   // (syncfs: one flush for the whole filesystem instead of one fsync per file), then the
   // manifest (written aside, fsynced, renamed) and the directories that hold it. Only then
@@ -241,7 +222,7 @@ Result<BackupResult> CreateInto(Store& store, const files::FileStore& fstore, co
     if (d.get() < 0 || ::syncfs(d.get()) != 0)
       return Fail(core::SysError("cannot sync", dir.string(), errno));
   }
-  const std::string text = manifest.dump(2) + "\n";
+  const std::string text = ManifestText(manifest);
   {
     const fs::path tmp = dir / "manifest.json.tmp";
     UniqueFd out(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600));
@@ -307,176 +288,6 @@ Result<std::vector<BackupRecord>> ListBackups(Store& store, int limit) {
 
 Result<std::optional<Millis>> LastGoodBackup(Store& store) {
   return store.ReadOne<std::optional<Millis>>([](StoreTx& tx) { return tx.backups().LastGood(); });
-}
-
-namespace {
-
-// Checks one file of the backup against its manifest entry, reading it beneath `root` without
-// following symlinks; appends what is wrong to `problems` (keyed by `name`).
-void CheckFile(const fs::path& root, const std::string& rel, std::int64_t size,
-               const std::string& sha256, const std::string& name,
-               std::vector<std::string>& problems) {
-  auto fd = OpenBeneath(root, rel);
-  if (!fd) {
-    problems.push_back(fd.error().code == ErrorCode::kNotFound
-                           ? fmt::format("{}: missing", name)
-                           : fmt::format("{}: {}", name, fd.error().message));
-    return;
-  }
-  struct stat st {};
-  if (::fstat(fd->get(), &st) != 0 || st.st_size != size) {
-    problems.push_back(fmt::format("{}: size {} but the manifest says {}", name, st.st_size, size));
-    return;
-  }
-  std::int64_t got = 0;
-  auto sha = Sha256Fd(fd->get(), got);
-  if (!sha || *sha != sha256 || got != size) {
-    problems.push_back(fmt::format("{}: sha256 differs from the manifest", name));
-  }
-}
-
-}  // namespace
-
-Result<VerifyReport> VerifyBackup(const std::string& path, const ProgressFn& on_progress) {
-  VerifyReport report;
-  const fs::path dir(path);
-  SL_ASSIGN_OR_RETURN(json manifest, ReadManifest(dir));
-  // A manifest is input like any other: its paths are checked before any is opened.
-  SL_RETURN_IF_ERROR(ValidateManifest(manifest));
-  const json& dbj = manifest["database"];
-  if (dbj["dialect"] == "sqlite") {
-    const std::string name = "database copy " + (dir / kSqliteFile).string();
-    auto fd = OpenBeneath(dir, kSqliteFile);
-    if (!fd) {
-      report.problems.push_back(fd.error().code == ErrorCode::kNotFound
-                                    ? name + ": missing"
-                                    : name + ": " + fd.error().message);
-    } else {
-      // integrity_check reads every page; run it on a private copy (made from the file
-      // checked here, with its checksum) so the backup is never opened for writing.
-      std::string tmpl = (fs::temp_directory_path() / "storyloom-verify-XXXXXX").string();
-      if (::mkdtemp(tmpl.data()) == nullptr)
-        return Fail(Error::Unavailable("cannot create a temporary directory"));
-      struct Cleanup {
-        std::string dir;
-        ~Cleanup() {
-          std::error_code ec;
-          fs::remove_all(dir, ec);
-        }
-      } cleanup{tmpl};
-      const fs::path copy = fs::path(tmpl) / "check.db";
-      auto copied = CopyVerified(fd->get(), copy, dbj["size"].get<std::int64_t>(),
-                                 dbj["sha256"].get<std::string>(), name);
-      if (!copied) {
-        report.problems.push_back(copied.error().code == ErrorCode::kFailedPrecondition
-                                      ? fmt::format("{}: sha256 differs from the manifest", name)
-                                      : copied.error().message);
-      } else {
-        auto check = IntegrityCheckOwnedSqliteFile(copy.string());
-        if (!check) {
-          report.problems.push_back(fmt::format("{}: {}", name, check.error().message));
-        } else {
-          for (const auto& p : *check) report.problems.push_back("database copy: " + p);
-        }
-      }
-    }
-  } else {
-    for (const auto& t : dbj["tables"]) {
-      const std::string rel = t["file"].get<std::string>();
-      CheckFile(dir, rel, t["size"].get<std::int64_t>(), t["sha256"].get<std::string>(),
-                (dir / rel).string(), report.problems);
-    }
-  }
-  const auto& files = manifest.value("files", json::array());
-  std::set<std::string> listed;
-  std::int64_t done = 0;
-  const fs::path root = dir / kOutputsDir;
-  for (const auto& f : files) {
-    if (on_progress) on_progress("verify", done++, static_cast<std::int64_t>(files.size()));
-    const std::string rel = f["path"].get<std::string>();
-    listed.insert(rel);
-    const std::size_t before = report.problems.size();
-    CheckFile(dir, std::string(kOutputsDir) + "/" + rel, f["size"].get<std::int64_t>(),
-              f["sha256"].get<std::string>(), rel, report.problems);
-    if (report.problems.size() == before ||
-        report.problems.back().find(": missing") == std::string::npos)
-      ++report.files_checked;
-  }
-  if (on_progress) on_progress("verify", done, static_cast<std::int64_t>(files.size()));
-  for (const auto& m : manifest.value("missing_files", json::array())) {
-    report.warnings.push_back(
-        fmt::format("{}: was already gone when the backup was taken", m.get<std::string>()));
-  }
-  for (const auto& m : manifest.value("changed_files", json::array())) {
-    if (!m.is_string()) continue;
-    report.warnings.push_back(fmt::format(
-        "{}: was replaced after the database snapshot; the backup holds the newer bytes",
-        m.get<std::string>()));
-  }
-  std::error_code ec;
-  if (fs::is_directory(fs::symlink_status(root, ec))) {
-    for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != fs::end(it);
-         it.increment(ec)) {
-      const auto st = it->symlink_status(ec);
-      const std::string rel = fs::relative(it->path(), root, ec).generic_string();
-      if (fs::is_symlink(st)) {
-        report.problems.push_back(fmt::format("{}: a symlink", Quote(rel)));
-        continue;
-      }
-      if (!fs::is_regular_file(st)) continue;
-      if (!listed.contains(rel))
-        report.problems.push_back(fmt::format("{}: not in the manifest", Quote(rel)));
-    }
-  } else if (fs::exists(fs::symlink_status(root, ec))) {
-    report.problems.push_back(fmt::format("{}: not a directory", kOutputsDir));
-  }
-  return report;
-}
-
-Result<RetentionReport> ApplyBackupRetention(Store& store, int keep_daily, int keep_weekly) {
-  SL_ASSIGN_OR_RETURN(auto all, ListBackups(store, 100000));
-  std::set<std::string> keep;
-  std::set<std::string> days, weeks;
-  bool newest_kept = false;
-  for (const auto& b : all) {  // newest first
-    if (b.kind != "scheduled") {
-      keep.insert(b.id);
-      continue;
-    }
-    if (b.status == "running") {  // another process may be writing it
-      keep.insert(b.id);
-      continue;
-    }
-    if (b.status != "ok") continue;
-    if (!newest_kept) {
-      keep.insert(b.id);
-      newest_kept = true;
-    }
-    const std::string day = core::FormatDay(b.created_at);
-    if (!days.contains(day) && static_cast<int>(days.size()) < keep_daily) {
-      days.insert(day);
-      keep.insert(b.id);
-    }
-    // ISO-ish week: days since the epoch's Monday (1970-01-05) divided by 7.
-    const std::string week = std::to_string((b.created_at / 86400000 - 4) / 7);
-    if (!weeks.contains(week) && static_cast<int>(weeks.size()) < keep_weekly) {
-      weeks.insert(week);
-      keep.insert(b.id);
-    }
-  }
-  RetentionReport report;
-  for (const auto& b : all) {
-    if (keep.contains(b.id)) continue;
-    std::error_code ec;
-    fs::remove_all(b.path, ec);
-    if (ec) {
-      spdlog::warn("backup retention: cannot remove {}: {}", b.path, ec.message());
-      continue;
-    }
-    SL_RETURN_IF_ERROR(store.Write([&](StoreTx& tx) { return tx.backups().Delete(b.id); }));
-    report.removed.push_back(b.path);
-  }
-  return report;
 }
 
 }  // namespace storyloom::ops
