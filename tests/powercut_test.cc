@@ -316,7 +316,9 @@ std::set<long long> WriteThenCut(PowercutMount& m, const std::string& sync,
     for (std::size_t nl; (nl = buf.find('\n')) != std::string::npos; buf.erase(0, nl + 1))
       acked.insert(std::stoll(buf.substr(0, nl)));
   }
-  EXPECT_EQ(static_cast<int>(acked.size()), acks)
+  // At least `acks`: one read may bring more lines than were still needed (a busy machine
+  // lets the writer run ahead; a 4 KiB read then held 62 ids where 26 were wanted).
+  EXPECT_GE(static_cast<int>(acked.size()), acks)
       << testing::ReadFileOrEmpty(m.mnt().parent_path() / "writer.log");
   EXPECT_TRUE(torn_seed ? m.CutTorn(torn_seed) : m.Cut()) << m.log();
   // Whatever the writer printed before the cut returned was acknowledged too.
