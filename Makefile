@@ -6,6 +6,8 @@
 #               target for FUZZ_SECONDS (25 s) over its seed corpus (scripts/fuzz)
 #   make lint   clang-tidy-16 (.clang-tidy) over src/**/*.cc with build-asan's compile database
 #   make fuzz   the fuzz targets for 10 minutes each (FUZZ_SECONDS=600)
+#   make bench-compare  Storyloom on both databases beside the seed's design, nginx and
+#               SQLite's own ceiling, one run, ratios against issue 14's targets
 #   make test-tsan  build with ThreadSanitizer (build-tsan) and run the suites labelled "tsan"
 #               (tests/CMakeLists.txt); TSAN_TESTS= runs every test under TSan instead
 JOBS ?= $(shell nproc)
@@ -15,7 +17,7 @@ TSAN_DIR := build-tsan
 TSAN_TESTS ?= -L tsan
 ARGS ?=
 
-.PHONY: run test lint check-layers test-tsan build-tsan fuzz fuzz-smoke build build-test deps bench bench-http bench-pg bench-db-copy format clean
+.PHONY: run test lint check-layers test-tsan build-tsan fuzz fuzz-smoke build build-test deps bench bench-http bench-pg bench-db-copy bench-compare format clean
 
 deps:
 	@scripts/install-deps
@@ -79,6 +81,12 @@ bench-pg: build
 
 bench-db-copy: build
 	@scripts/bench-db-copy
+
+# Storyloom beside the seed's design, nginx and SQLite's own ceiling, with the ratios of
+# issue 14 (docs/PERFORMANCE.md); installs the peers (nginx, FastAPI, uvicorn) first.
+bench-compare: build
+	@scripts/install-deps --bench
+	@scripts/bench-compare
 
 format:
 	@clang-format -i $$(git ls-files '*.cc' '*.h')

@@ -6,3 +6,11 @@ done = function(summary, latency, requests)
     summary.errors.write + summary.errors.timeout, latency:percentile(50) / 1000,
     latency:percentile(99) / 1000))
 end
+
+-- Paced runs (scripts/bench-compare's "half the maximum rate"): WRK_PACE_MS set, each
+-- connection waits that long before its next request, so c connections offer at most
+-- c * 1000 / WRK_PACE_MS requests per second.
+local pace = tonumber(os.getenv("WRK_PACE_MS") or "")
+if pace then
+  delay = function() return pace end
+end
