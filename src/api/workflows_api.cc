@@ -17,48 +17,62 @@ namespace {
 constexpr int kDetailFiles = 200;
 
 // The detail JSON of `w` (phases, scenes, files, cost) read inside `tx`.
-Result<json> WorkflowDetail(StoreTx& tx, const Workflow& w) {
+// What a workflow's detail shows besides its row.
+struct DetailParts {
+  std::vector<WorkflowPhase> phases;
+  std::vector<Scene> scenes;
+  Page<GeneratedFile> files;               // the first kDetailFiles
+  std::vector<GeneratedFile> scene_files;  // those files, and the scenes' beyond them
+  std::pair<NanoUsd, bool> cost{0, false};
+};
+
+// The detail document (pure): every phase in pipeline order, pending ones included.
+json DetailJson(const Workflow& w, const DetailParts& d) {
   json out = WorkflowJson(w);
-  SL_ASSIGN_OR_RETURN(auto phases, tx.phases().List(w.id));
-  SL_ASSIGN_OR_RETURN(auto scenes, tx.scenes().List(w.id));
-  // The first 200 files; the rest are a page away (files_next), never silently dropped.
-  SL_ASSIGN_OR_RETURN(auto files, tx.files().List({.workflow_id = w.id, .limit = kDetailFiles}));
-  // Scenes show their image and audio even when those are beyond the first page.
-  std::vector<GeneratedFile> scene_files = files.items;
-  for (const auto& s : scenes) {
-    for (const std::string* id : {&s.image_file_id, &s.audio_file_id}) {
-      if (id->empty()) continue;
-      bool have = false;
-      for (const auto& f : scene_files) have = have || f.id == *id;
-      if (have) continue;
-      if (auto f = tx.files().Get(*id); f) scene_files.push_back(std::move(*f));
-    }
-  }
-  SL_ASSIGN_OR_RETURN(auto cost, tx.usage().WorkflowCost(w.id));
-  // Every phase appears, pending ones included, in pipeline order.
   json pj = json::array();
   for (Phase phase : kPhaseOrder) {
     WorkflowPhase p{w.id, phase, PhaseStatus::kPending, 0, {}, {}, "", ""};
-    for (const auto& have : phases) {
+    for (const auto& have : d.phases) {
       if (have.phase == phase) p = have;
     }
     pj.push_back(PhaseJson(p));
   }
   out["phases"] = std::move(pj);
   json sj = json::array();
-  for (const auto& s : scenes) sj.push_back(SceneJson(s, scene_files));
+  for (const auto& s : d.scenes) sj.push_back(SceneJson(s, d.scene_files));
   out["scenes"] = std::move(sj);
   json fj = json::array();
-  for (const auto& f : files.items) fj.push_back(FileJson(f));
+  for (const auto& f : d.files.items) fj.push_back(FileJson(f));
   out["files"] = std::move(fj);
-  out["files_truncated"] = !files.next_cursor.empty();
-  out["files_next"] = files.next_cursor.empty()
+  out["files_truncated"] = !d.files.next_cursor.empty();
+  out["files_next"] = d.files.next_cursor.empty()
                           ? json(nullptr)
                           : json(fmt::format("/api/v1/files?workflow_id={}&limit=200&cursor={}",
-                                             w.id, files.next_cursor));
-  out["cost_usd"] = FormatUsd(cost.first);
-  out["cost_unpriced"] = cost.second;
+                                             w.id, d.files.next_cursor));
+  out["cost_usd"] = FormatUsd(d.cost.first);
+  out["cost_unpriced"] = d.cost.second;
   return out;
+}
+
+Result<json> WorkflowDetail(StoreTx& tx, const Workflow& w) {
+  DetailParts d;
+  SL_ASSIGN_OR_RETURN(d.phases, tx.phases().List(w.id));
+  SL_ASSIGN_OR_RETURN(d.scenes, tx.scenes().List(w.id));
+  // The first 200 files; the rest are a page away (files_next), never silently dropped.
+  SL_ASSIGN_OR_RETURN(d.files, tx.files().List({.workflow_id = w.id, .limit = kDetailFiles}));
+  // Scenes show their image and audio even when those are beyond the first page.
+  d.scene_files = d.files.items;
+  for (const auto& s : d.scenes) {
+    for (const std::string* id : {&s.image_file_id, &s.audio_file_id}) {
+      if (id->empty()) continue;
+      bool have = false;
+      for (const auto& f : d.scene_files) have = have || f.id == *id;
+      if (have) continue;
+      if (auto f = tx.files().Get(*id); f) d.scene_files.push_back(std::move(*f));
+    }
+  }
+  SL_ASSIGN_OR_RETURN(d.cost, tx.usage().WorkflowCost(w.id));
+  return DetailJson(w, d);
 }
 
 Result<json> WorkflowDetail(App& app, const Workflow& w) {
@@ -93,7 +107,14 @@ Result<http::Response> CreateWorkflow(App& app, http::Request& req, const Princi
   cr.idempotency_key = std::string(req.headers.Get("Idempotency-Key").value_or(""));
   cr.request_id = req.request_id;
   SL_ASSIGN_OR_RETURN(CreateResult created, app.manager.Create(cr));
-  SL_ASSIGN_OR_RETURN(json detail, WorkflowDetail(app, created.workflow));
+  // A new workflow is answered as committed: nothing has run it, so it has no phase rows,
+  // scenes, files or cost yet, and the detail needs no read. A replay reads what it is now.
+  json detail;
+  if (created.created) {
+    detail = DetailJson(created.workflow, {});
+  } else {
+    SL_ASSIGN_OR_RETURN(detail, WorkflowDetail(app, created.workflow));
+  }
   http::Response r = JsonResponse(created.created ? 201 : 200, detail);
   r.headers.Set("Location", "/api/v1/workflows/" + created.workflow.id);
   if (!created.created) r.headers.Set("Idempotent-Replayed", "true");
