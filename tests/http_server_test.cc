@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -661,6 +662,100 @@ TEST_F(ServerTest, StopAfterGraceAbandonsStuckRequest) {
   // Stop waits for the running handler's thread, but the connection is closed unanswered.
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 4s);
   EXPECT_FALSE(c.Read());
+}
+
+// Response::Later: a handler hands back a promise of an answer and frees its worker. One
+// worker thread serves two requests whose answers are both still owed, then each is
+// answered from another thread, in the opposite order.
+TEST_F(ServerTest, LaterAnswersDoNotHoldAWorker) {
+  options_.worker_threads = 1;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::map<std::string, std::shared_ptr<Responder>> owed;
+  router_->Add("GET", "/later/{name}", [&](Request& req) {
+    const std::string name = req.path_params["name"];
+    return Response::Later([&, name](std::shared_ptr<Responder> out) {
+      std::lock_guard lock(mu);
+      owed[name] = std::move(out);
+      cv.notify_all();
+    });
+  });
+  StartServer();
+  RawClient a(server_->port()), b(server_->port());
+  ASSERT_TRUE(a.Send(Get("/later/a")));
+  ASSERT_TRUE(b.Send(Get("/later/b")));
+  {
+    std::unique_lock lock(mu);
+    // Both handlers ran on the one worker: the first did not hold it while owing.
+    ASSERT_TRUE(cv.wait_for(lock, 10s, [&] { return owed.size() == 2; }));
+  }
+  std::thread([&] {
+    owed["b"]->Send(Response::Text(201, "made b"));
+    owed["a"]->Send(Response::Text(200, "made a"));
+    owed["a"]->Send(Response::Text(500, "a second answer is ignored"));
+  }).join();
+  auto rb = b.Read();
+  ASSERT_TRUE(rb);
+  EXPECT_EQ(rb->status, 201);
+  EXPECT_EQ(rb->body, "made b");
+  auto ra = a.Read();
+  ASSERT_TRUE(ra);
+  EXPECT_EQ(ra->status, 200);
+  EXPECT_EQ(ra->body, "made a");
+  auto done = completed(2);
+  ASSERT_EQ(done.size(), 2u);
+  EXPECT_EQ(done[0].status, 201);
+  // The connection serves the next request as usual.
+  ASSERT_TRUE(a.Send(Get("/later/a2")));
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, 10s, [&] { return owed.contains("a2"); }));
+  }
+  owed["a2"]->Send(Response::Text(200, "again"));
+  auto ra2 = a.Read();
+  ASSERT_TRUE(ra2);
+  EXPECT_EQ(ra2->body, "again");
+}
+
+// A completion that is dropped without answering still answers: 500, JSON error format.
+TEST_F(ServerTest, ALaterAnswerNeverSentBecomes500) {
+  router_->Add("GET", "/forgotten",
+               [](Request&) { return Response::Later([](std::shared_ptr<Responder>) {}); });
+  router_->Add("GET", "/throws", [](Request&) {
+    return Response::Later([](std::shared_ptr<Responder>) -> void {
+      throw std::runtime_error("completion setup failed");
+    });
+  });
+  StartServer();
+  for (const char* path : {"/forgotten", "/throws"}) {
+    RawClient c(server_->port());
+    ASSERT_TRUE(c.Send(Get(path)));
+    auto r = c.Read();
+    ASSERT_TRUE(r) << path;
+    EXPECT_EQ(r->status, 500) << path;
+    EXPECT_NE(r->body.find("\"internal\""), std::string::npos) << r->body;
+  }
+}
+
+// Stop keeps the io threads until every owed answer has been delivered (a commit in flight
+// completes into a live server), then returns.
+TEST_F(ServerTest, StopWaitsForAnOwedAnswer) {
+  std::promise<std::shared_ptr<Responder>> owed;
+  router_->Add("GET", "/owed", [&](Request&) {
+    return Response::Later([&](std::shared_ptr<Responder> out) { owed.set_value(std::move(out)); });
+  });
+  StartServer();
+  RawClient c(server_->port());
+  ASSERT_TRUE(c.Send(Get("/owed")));
+  auto f = owed.get_future();
+  ASSERT_EQ(f.wait_for(10s), std::future_status::ready);
+  std::shared_ptr<Responder> out = f.get();
+  auto stopper = std::async(std::launch::async, [&] { server_->Stop(100); });
+  // It cannot return while the answer is owed.
+  EXPECT_EQ(stopper.wait_for(500ms), std::future_status::timeout);
+  out->Send(Response::Text(200, "late but delivered"));
+  out.reset();
+  EXPECT_EQ(stopper.wait_for(20s), std::future_status::ready);
 }
 
 TEST_F(ServerTest, InlineIoRouteRunsOnIoThreadOthersOnWorkers) {

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <set>
@@ -11,6 +12,7 @@
 
 #include "core/hash.h"
 #include "support/server_process.h"
+#include "support/temp_dir.h"
 #include "support/test_db.h"
 
 namespace storyloom {
@@ -152,6 +154,48 @@ TEST_P(WorkflowApiTest, CreatedAnswerIsTheDetailAGetReturns) {
     ASSERT_EQ(again.status, 200) << again.body;
     EXPECT_EQ(again.Json(), got.Json());
   }
+}
+
+// A create waiting for its commit holds no handler thread (issue 14, part 1). With one
+// handler thread and the SQLite commit held (failpoint), creates queue for the commit while
+// other requests are still served; released, every create is answered 201 and committed.
+TEST(WorkflowCreateAsyncTest, CreatesWaitingForTheCommitLeaveTheHandlerFree) {
+  testing::TempDir hold_dir;
+  testing::ServerOptions o;
+  o.workers = 0;
+  o.env["STORYLOOM_HTTP_WORKERS"] = "1";
+  o.env["STORYLOOM_FAILPOINTS"] = "sqlite.commit_hold=" + hold_dir.path().string();
+  ServerProcess server(o);
+  auto alice = server.Client("alice");
+  ASSERT_EQ(alice->Get("/api/v1/workflows").status, 200);  // its token's first use is written
+  { std::ofstream(hold_dir.path() / "hold") << "1\n"; }
+  const json body = {{"prompt", "Held at the commit"}};
+  std::vector<int> statuses(6, 0);
+  std::vector<std::thread> creates;
+  creates.emplace_back([&] { statuses[0] = alice->Post("/api/v1/workflows", body).status; });
+  // The first create's commit is now held...
+  for (int i = 0; i < 2000 && !std::filesystem::exists(hold_dir.path() / "held"); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_TRUE(std::filesystem::exists(hold_dir.path() / "held")) << server.log();
+  for (int i = 1; i < 6; ++i) {
+    creates.emplace_back([&, i] {
+      HttpClient c(server.url());
+      c.set_token(server.token("alice"));
+      statuses[i] = c.Post("/api/v1/workflows", body).status;
+    });
+  }
+  // ...and the one handler thread still serves: a create waiting on it does not hold it.
+  HttpClient reader(server.url());
+  reader.set_token(server.token("alice"));
+  auto list = reader.Request("GET", "/api/v1/workflows", "", {}, 10000);
+  EXPECT_EQ(list.status, 200) << "the handler thread was held by a create waiting for its commit";
+  std::filesystem::remove(hold_dir.path() / "hold");
+  for (auto& t : creates) t.join();
+  for (int i = 0; i < 6; ++i) EXPECT_EQ(statuses[i], 201) << "create " << i;
+  auto after = alice->Get("/api/v1/workflows?limit=50");
+  ASSERT_EQ(after.status, 200);
+  EXPECT_EQ(after.Json()["items"].size(), 6u);
 }
 
 TEST_P(WorkflowApiTest, ListFiltersSearchesAndPages) {

@@ -37,6 +37,8 @@ enum class ErrorReason {
   kInsufficientStorage,  // resource_exhausted: the disk or a quota is full (HTTP 507)
   kStorageIo,            // unavailable: a read, write or sync of storage failed
   kDatabaseUnavailable,  // unavailable: the database is unreachable, busy or closing
+  kOverloaded,           // unavailable: too much work is waiting; retry in a moment (HTTP 503
+                         // with Retry-After)
 };
 
 struct Error {
@@ -98,6 +100,9 @@ struct Error {
   static Error DatabaseUnavailable(std::string msg) {
     return {ErrorCode::kUnavailable, std::move(msg), {}, ErrorReason::kDatabaseUnavailable};
   }
+  static Error Overloaded(std::string msg) {
+    return {ErrorCode::kUnavailable, std::move(msg), {}, ErrorReason::kOverloaded};
+  }
 
   bool IsMalformed() const { return reason == ErrorReason::kMalformed; }
   bool IsForeignKey() const { return reason == ErrorReason::kForeignKey; }
@@ -107,6 +112,7 @@ struct Error {
   // Full disk or I/O error: the storage, not the request, is at fault; retry later.
   bool IsStorageFault() const { return IsInsufficientStorage() || IsStorageIo(); }
   bool IsDatabaseUnavailable() const { return reason == ErrorReason::kDatabaseUnavailable; }
+  bool IsOverloaded() const { return reason == ErrorReason::kOverloaded; }
 
   // "not_found: workflow 0190… does not exist"
   std::string ToString() const;

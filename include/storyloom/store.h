@@ -74,6 +74,7 @@ struct StoreOptions {
   std::string synchronous = "FULL";  // SQLite
   int readers = 4;
   int busy_timeout_ms = 10000;
+  int max_queued_writes = 4096;  // WriteAsync calls waiting at once
 };
 
 class Store {
@@ -124,6 +125,13 @@ class Store {
 
   // Runs `fn` in one write transaction; it returns once the commit is durable.
   [[nodiscard]] Result<void> Write(const std::function<Result<void>(StoreTx&)>& fn);
+  // Write without holding the calling thread: `fn` joins the next group commit and `done`
+  // gets its outcome once the commit is durable. `done` runs exactly once, on the
+  // database's writer thread (SQLite), so it must be short and must not block; on
+  // PostgreSQL it runs before WriteAsync returns. Refused (overloaded, with `done` never
+  // called) when too many writes are waiting, or when the database is closing.
+  [[nodiscard]] Result<void> WriteAsync(std::function<Result<void>(StoreTx&)> fn,
+                                        std::function<void(Result<void>)> done);
   // Runs `fn` on one consistent read snapshot.
   [[nodiscard]] Result<void> Read(const std::function<Result<void>(StoreTx&)>& fn);
 

@@ -79,6 +79,14 @@ Result<json> WorkflowDetail(App& app, const Workflow& w) {
   return app.store.ReadOne<json>([&](StoreTx& tx) { return WorkflowDetail(tx, w); });
 }
 
+// The 201 of a new workflow, built from the row committed (it has no phases, scenes, files
+// or cost yet).
+http::Response CreatedResponse(const CreateResult& created) {
+  http::Response r = JsonResponse(201, DetailJson(created.workflow, {}));
+  r.headers.Set("Location", "/api/v1/workflows/" + created.workflow.id);
+  return r;
+}
+
 Result<http::Response> CreateWorkflow(App& app, http::Request& req, const Principal& p) {
   SL_ASSIGN_OR_RETURN(json body, JsonBody(req));
   auto prompt_it = body.find("prompt");
@@ -106,18 +114,24 @@ Result<http::Response> CreateWorkflow(App& app, http::Request& req, const Princi
   cr.options_json = options;
   cr.idempotency_key = std::string(req.headers.Get("Idempotency-Key").value_or(""));
   cr.request_id = req.request_id;
-  SL_ASSIGN_OR_RETURN(CreateResult created, app.manager.Create(cr));
-  // A new workflow is answered as committed: nothing has run it, so it has no phase rows,
-  // scenes, files or cost yet, and the detail needs no read. A replay reads what it is now.
-  json detail;
-  if (created.created) {
-    detail = DetailJson(created.workflow, {});
-  } else {
-    SL_ASSIGN_OR_RETURN(detail, WorkflowDetail(app, created.workflow));
+  if (cr.idempotency_key.empty()) {
+    // Nothing to replay: the create joins the next group commit and is answered from it,
+    // without holding this handler thread while the commit waits for the disk.
+    App* a = &app;
+    return http::Response::Later([a, cr = std::move(cr)](std::shared_ptr<http::Responder> out) {
+      auto queued = a->manager.CreateAsync(cr, [out](Result<CreateResult> created) {
+        out->Send(created ? CreatedResponse(*created) : ErrorResponse(created.error()));
+      });
+      if (!queued) out->Send(ErrorResponse(queued.error()));
+    });
   }
-  http::Response r = JsonResponse(created.created ? 201 : 200, detail);
+  SL_ASSIGN_OR_RETURN(CreateResult created, app.manager.Create(cr));
+  if (created.created) return CreatedResponse(created);
+  // A replay: the workflow as it is now.
+  SL_ASSIGN_OR_RETURN(json detail, WorkflowDetail(app, created.workflow));
+  http::Response r = JsonResponse(200, detail);
   r.headers.Set("Location", "/api/v1/workflows/" + created.workflow.id);
-  if (!created.created) r.headers.Set("Idempotent-Replayed", "true");
+  r.headers.Set("Idempotent-Replayed", "true");
   return r;
 }
 

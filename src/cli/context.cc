@@ -125,6 +125,7 @@ Result<std::unique_ptr<Store>> OpenStore(const core::Config& config, bool migrat
   db::Options o;
   o.synchronous = config.sqlite_synchronous;
   o.readers = config.db_readers;
+  o.max_queued_writes = config.db_max_queued_writes;
   SL_ASSIGN_OR_RETURN(auto db, db::Open(config.DatabaseUrl(), o));
   if (migrate) {
     db::MigrateOptions mo;

@@ -143,6 +143,7 @@ const std::vector<Setting>& Settings() {
       {"database_url", Text(&C::database_url)},
       {"sqlite_synchronous", OneOf(&C::sqlite_synchronous, {"FULL", "NORMAL", "EXTRA", "OFF"})},
       {"db_readers", Int(&C::db_readers, 1, 64)},
+      {"db_max_queued_writes", Int(&C::db_max_queued_writes, 1, 1000000)},
       {"min_free_disk_bytes", Int(&C::min_free_disk_bytes, 0, 1ll << 50)},
       // Server
       {"host", Text(&C::host)},

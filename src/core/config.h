@@ -18,6 +18,8 @@ struct Config {
   std::string database_url;  // "" = sqlite:<data_dir>/storyloom.db
   std::string sqlite_synchronous = "FULL";
   int db_readers = 4;
+  // Creates waiting for their commit at once; past it they get 503 with Retry-After.
+  int db_max_queued_writes = 4096;
   // /readyz answers 503 (and /metrics storyloom_disk_low 1) below this much free space
   // under data_dir.
   std::uint64_t min_free_disk_bytes = 64ull << 20;

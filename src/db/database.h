@@ -112,7 +112,13 @@ struct Options {
   std::string synchronous = "FULL";
   int busy_timeout_ms = 10000;
   int readers = 4;  // SQLite reader connections / PostgreSQL pool size
+  // Asynchronous writes (WriteAsync) waiting for their commit at once; past it they are
+  // refused, so a flood is answered instead of queued without bound.
+  int max_queued_writes = 4096;
 };
+
+// The outcome of an asynchronous write, once its commit is durable (or failed).
+using WriteDone = std::function<void(Result<void>)>;
 
 using Stats = DatabaseStats;
 
@@ -130,6 +136,16 @@ class Database {
   // shared the commit are unaffected. `fn` may be called again after a transient failure,
   // so it must not have side effects outside the connection.
   [[nodiscard]] virtual Result<void> Write(const std::function<Result<void>(Connection&)>& fn) = 0;
+
+  // Write without waiting: queues `fn` for the next group commit and returns at once, so
+  // the caller's thread is free while the commit happens. `done` gets what Write would
+  // have returned, exactly once, on the writer's thread (SQLite; it must not block, and
+  // should post longer work elsewhere) or, on backends without a writer thread (PostgreSQL,
+  // for now), on the caller's, before WriteAsync returns. Refused, with `done` never called,
+  // when Options::max_queued_writes writes are waiting (unavailable, reason overloaded) or
+  // the database is closing.
+  [[nodiscard]] virtual Result<void> WriteAsync(std::function<Result<void>(Connection&)> fn,
+                                                WriteDone done);
 
   // Runs `fn` on a read connection inside one read transaction (a consistent snapshot).
   [[nodiscard]] virtual Result<void> Read(const std::function<Result<void>(Connection&)>& fn) = 0;

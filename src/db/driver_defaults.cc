@@ -1,6 +1,7 @@
 // The portable defaults of optional driver features: Connection::BulkInsert as multi-row
 // INSERTs of as many rows as the statement's parameter limit allows (each statement
-// prepared once per row count), and Database::Listen as "not supported".
+// prepared once per row count), Database::Listen as "not supported", and
+// Database::WriteAsync as a Write whose outcome is handed to the callback.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -50,6 +51,11 @@ Result<void> Connection::BulkInsert(std::string_view table, std::span<const std:
     }
     SL_RETURN_IF_ERROR(Exec(sql, params));
   }
+  return {};
+}
+
+Result<void> Database::WriteAsync(std::function<Result<void>(Connection&)> fn, WriteDone done) {
+  done(Write(fn));
   return {};
 }
 

@@ -108,7 +108,10 @@ int WorkflowManager::running() const {
   return static_cast<int>(active_.size());
 }
 
-Result<CreateResult> WorkflowManager::Create(const CreateRequest& req) {
+namespace {
+
+// Checks a create request; returns its options, parsed and written back as JSON.
+Result<std::string> ValidatedOptions(const CreateRequest& req) {
   SL_ASSIGN_OR_RETURN(WorkflowOptions opts, ParseWorkflowOptions(req.options_json));
   if (req.prompt.find_first_not_of(" \t\r\n") == std::string::npos) {
     return Fail(Error::InvalidArgument("prompt must not be empty", "prompt"));
@@ -123,21 +126,53 @@ Result<CreateResult> WorkflowManager::Create(const CreateRequest& req) {
     return Fail(Error::InvalidArgument("Idempotency-Key must be at most 200 characters",
                                        "Idempotency-Key"));
   }
+  return opts.ToJson();
+}
+
+// What a create writes in its transaction: the workflow and, when it is new, its "queued"
+// event.
+struct CreateWrite {
+  CreateRequest req;
+  std::string options;
   std::optional<CreateResult> out;
   std::optional<WorkflowEvent> event;
-  SL_RETURN_IF_ERROR(store_.Write([&](StoreTx& tx) -> Result<void> {
-    SL_ASSIGN_OR_RETURN(out, tx.workflows().Create({req.user_id, req.prompt, req.title,
-                                                    opts.ToJson(), req.idempotency_key}));
+
+  Result<void> operator()(StoreTx& tx) {
+    out.reset();
+    event.reset();
+    SL_ASSIGN_OR_RETURN(out, tx.workflows().Create({req.user_id, req.prompt, req.title, options,
+                                                    req.idempotency_key}));
     if (out->created) {
       SL_ASSIGN_OR_RETURN(
           event, tx.events().Append(out->workflow.id, "status", json{{"status", "queued"}}.dump(),
                                     req.request_id));
     }
     return {};
-  }));
-  if (event) bus_.Publish(*event);
+  }
+};
+
+}  // namespace
+
+Result<CreateResult> WorkflowManager::Create(const CreateRequest& req) {
+  SL_ASSIGN_OR_RETURN(std::string options, ValidatedOptions(req));
+  CreateWrite w{req, std::move(options), {}, {}};
+  SL_RETURN_IF_ERROR(store_.Write([&](StoreTx& tx) { return w(tx); }));
+  if (w.event) bus_.Publish(*w.event);
   Notify();
-  return std::move(*out);
+  return std::move(*w.out);
+}
+
+Result<void> WorkflowManager::CreateAsync(const CreateRequest& req,
+                                          std::function<void(Result<CreateResult>)> done) {
+  SL_ASSIGN_OR_RETURN(std::string options, ValidatedOptions(req));
+  auto w = std::make_shared<CreateWrite>(CreateWrite{req, std::move(options), {}, {}});
+  return store_.WriteAsync([w](StoreTx& tx) { return (*w)(tx); },
+                           [this, w, done = std::move(done)](Result<void> r) {
+                             if (!r) return done(Fail(r.error()));
+                             if (w->event) bus_.Publish(*w->event);
+                             Notify();
+                             done(std::move(*w->out));
+                           });
 }
 
 Result<Workflow> WorkflowManager::Cancel(const std::string& id, const std::string& request_id) {

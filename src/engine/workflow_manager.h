@@ -68,6 +68,14 @@ class WorkflowManager {
 
   // Validates and queues a workflow; with a known idempotency key returns the earlier one.
   [[nodiscard]] Result<CreateResult> Create(const CreateRequest& req);
+  // The same without holding the calling thread: validates at once (an error is returned
+  // and `done` never called), then the workflow joins the database's next group commit
+  // and `done` gets the result once it is durable, on the database's writer thread (see
+  // Store::WriteAsync: keep it short). Refused (overloaded) when too many creates wait. The
+  // manager must outlive the completion: stop the HTTP server, which waits for the
+  // responses it has in flight, before the manager.
+  [[nodiscard]] Result<void> CreateAsync(const CreateRequest& req,
+                                         std::function<void(Result<CreateResult>)> done);
   // Cancels a queued or running workflow (running ones stop at the next step boundary).
   // failed_precondition if it already finished.
   [[nodiscard]] Result<Workflow> Cancel(const std::string& id, const std::string& request_id = "");

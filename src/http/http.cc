@@ -87,6 +87,12 @@ Response Response::Text(int status, std::string body, std::string content_type) 
   return r;
 }
 
+Response Response::Later(std::function<void(std::shared_ptr<Responder>)> start) {
+  Response r;
+  r.later = std::make_shared<Deferred>(Deferred{std::move(start)});
+  return r;
+}
+
 Response Response::Error(int status, std::string_view code, std::string_view message) {
   nlohmann::json j = {{"error", {{"code", code}, {"message", message}}}};
   // Replace, not throw, on invalid UTF-8 in messages that echo client input.

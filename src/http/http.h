@@ -75,18 +75,40 @@ struct FileBody {
   std::uint64_t length = 0;
 };
 
+struct Deferred;
+
 struct Response {
   int status = 200;
   Headers headers;
   std::string body;                // used unless `file` or `sse` is set
   std::optional<FileBody> file;    // stream a file range
   std::shared_ptr<SseSource> sse;  // keep the connection open for events
+  // Answered later (see Later): the handler's thread is free while the answer waits.
+  std::shared_ptr<Deferred> later;
 
   static Response Json(int status, std::string body);
   static Response Text(int status, std::string body,
                        std::string content_type = "text/plain; charset=utf-8");
   // The JSON error format: {"error":{"code":"not_found","message":"..."}}.
   static Response Error(int status, std::string_view code, std::string_view message);
+  // A response finished later, from any thread, typically by the completion of an
+  // asynchronous commit (Store::WriteAsync). Once the handler has returned it, the server
+  // calls `start` on the handler's thread with a Responder; Responder::Send delivers the
+  // real response. A Responder destroyed without Send answers 500, so a forgotten
+  // completion never leaves a client waiting or a shutdown hanging. Server::Stop waits
+  // for every response in flight this way.
+  static Response Later(std::function<void(std::shared_ptr<class Responder>)> start);
+};
+
+// The handle a deferred response is delivered through. Thread-safe; the first Send wins.
+class Responder {
+ public:
+  virtual ~Responder() = default;
+  virtual void Send(Response r) = 0;
+};
+
+struct Deferred {
+  std::function<void(std::shared_ptr<Responder>)> start;
 };
 
 using Handler = std::function<Response(Request&)>;

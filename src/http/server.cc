@@ -129,6 +129,7 @@ struct ServerCore {
   std::optional<net::steady_timer> accept_backoff;  // on the acceptor's strand
   LogLimiter log_limiter;
   std::atomic<std::uint64_t> upload_tmp_bytes{0};  // reserved by uploads in flight
+  int deferred_in_flight = 0;  // Response::Later answers not yet delivered; guarded by mu
 
   std::mutex mu;
   std::condition_variable cv;                                     // signalled when a session ends
@@ -457,16 +458,63 @@ class Session : public std::enable_shared_from_this<Session> {
     return Response::Error(500, "internal", "internal error");
   }
 
+  // Delivers a Response::Later answer: posts it to the session's strand once, or a 500 if
+  // the handler's completion was dropped. Holds the session (and Server::Stop keeps the
+  // io_context running) until then.
+  class SessionResponder : public Responder {
+   public:
+    explicit SessionResponder(std::shared_ptr<Session> s) : session_(std::move(s)) {
+      std::lock_guard lock(session_->core_->mu);
+      ++session_->core_->deferred_in_flight;
+    }
+    ~SessionResponder() override {
+      if (!sent_.load()) Send(Response::Error(500, "internal", "internal error"));
+    }
+    void Send(Response r) override {
+      if (sent_.exchange(true)) return;
+      if (r.later) r = Response::Error(500, "internal", "internal error");  // no chains
+      // The session goes with the answer: the io thread, not this one, releases it.
+      auto self = std::move(session_);
+      net::post(self->stream_.get_executor(), [self, r = std::move(r)]() mutable {
+        self->resp_ = std::move(r);
+        self->Write();
+        {
+          std::lock_guard lock(self->core_->mu);
+          --self->core_->deferred_in_flight;
+        }
+        self->core_->cv.notify_all();
+      });
+    }
+
+   private:
+    std::shared_ptr<Session> session_;
+    std::atomic<bool> sent_{false};
+  };
+
+  // On a worker, right after the handler returned a Response::Later.
+  void StartLater(const std::shared_ptr<Deferred>& later) {
+    auto responder = std::make_shared<SessionResponder>(shared_from_this());
+    try {
+      later->start(responder);
+    } catch (const std::exception& e) {
+      spdlog::error("http: handler {} threw starting its answer: {} (request {})", route_name_,
+                    e.what(), req_.request_id);
+      responder->Send(Response::Error(500, "internal", "internal error"));
+    }
+  }
+
   void Dispatch() {
     stream_.expires_never();
     if (route_->options.inline_io) {
       resp_ = Invoke();
+      if (resp_.later) resp_ = Response::Error(500, "internal", "internal error");
       return Write();
     }
     // The worker touches only req_ and route_: the strand leaves them alone until the
     // response is posted back.
     net::post(*core_->workers, [self = shared_from_this()] {
       Response r = self->Invoke();
+      if (r.later) return self->StartLater(r.later);
       net::post(self->stream_.get_executor(), [self, r = std::move(r)]() mutable {
         self->resp_ = std::move(r);
         self->Write();
@@ -912,6 +960,15 @@ void Server::Stop(int grace_ms) {
   s.workers.reset();
   s.CloseAllSinks();
   wait_sessions(Clock::now() + std::chrono::seconds(1));
+  // Answers still owed (Response::Later) are delivered through the io threads: keep them
+  // running until each has been (their commits finish, or fail, within moments).
+  {
+    std::unique_lock lock(s.mu);
+    if (!s.cv.wait_for(lock, std::chrono::seconds(30),
+                       [&s] { return s.deferred_in_flight == 0; })) {
+      spdlog::error("http: {} deferred answers still owed after 30 s", s.deferred_in_flight);
+    }
+  }
 
   s.work.reset();
   s.ioc->stop();

@@ -69,6 +69,7 @@ Response ErrorResponse(const Error& e, LogLimiter& fault_log) {
       Response::Json(HttpStatus(e), nlohmann::json{{"error", err}}.dump(
                                         -1, ' ', false, nlohmann::json::error_handler_t::replace));
   if (e.code == ErrorCode::kUnauthenticated) r.headers.Set("WWW-Authenticate", "Bearer");
+  if (e.IsOverloaded()) r.headers.Set("Retry-After", "1");
   return r;
 }
 

@@ -18,6 +18,7 @@ Result<std::unique_ptr<Store>> Store::Open(std::string_view url, const StoreOpti
   db::Options o;
   o.synchronous = options.synchronous;
   o.readers = options.readers;
+  o.max_queued_writes = options.max_queued_writes;
   o.busy_timeout_ms = options.busy_timeout_ms;
   SL_ASSIGN_OR_RETURN(auto db, db::Open(url, o));
   return std::make_unique<Store>(std::move(db));
@@ -42,6 +43,16 @@ Result<void> Store::Write(const std::function<Result<void>(StoreTx&)>& fn) {
     StoreTx tx(c);
     return fn(tx);
   });
+}
+
+Result<void> Store::WriteAsync(std::function<Result<void>(StoreTx&)> fn,
+                               std::function<void(Result<void>)> done) {
+  return db_->WriteAsync(
+      [fn = std::move(fn)](db::Connection& c) {
+        StoreTx tx(c);
+        return fn(tx);
+      },
+      std::move(done));
 }
 
 Result<void> Store::Read(const std::function<Result<void>(StoreTx&)>& fn) {

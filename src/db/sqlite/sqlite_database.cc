@@ -9,8 +9,11 @@
 #include <condition_variable>
 #include <deque>
 #include <filesystem>
+#include <fstream>
+#include <memory>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "core/durable_dirs.h"
 #include "core/failpoint.h"
@@ -28,6 +31,9 @@ struct WriteRequest {
   const std::function<Result<void>(Connection&)>* fn;
   Result<void> result;
   bool done = false;
+  // WriteAsync: the request owns its function and is deleted once `on_done` has run.
+  std::function<Result<void>(Connection&)> owned_fn;
+  WriteDone on_done;
 };
 
 class SqliteDatabase final : public Database {
@@ -71,6 +77,24 @@ class SqliteDatabase final : public Database {
     queue_cv_.notify_all();
     done_cv_.wait(lock, [&] { return req.done; });
     return std::move(req.result);
+  }
+
+  Result<void> WriteAsync(std::function<Result<void>(Connection&)> fn, WriteDone done) override {
+    auto req = std::make_unique<WriteRequest>();
+    req->owned_fn = std::move(fn);
+    req->fn = &req->owned_fn;
+    req->on_done = std::move(done);
+    {
+      std::lock_guard lock(queue_mu_);
+      if (stopping_) return Fail(Error::DatabaseUnavailable("database is closing"));
+      if (queued_async_ >= static_cast<std::size_t>(std::max(1, options_.max_queued_writes))) {
+        return Fail(Error::Overloaded("too many writes are waiting for the database"));
+      }
+      ++queued_async_;
+      queue_.push_back(req.release());
+    }
+    queue_cv_.notify_all();
+    return {};
   }
 
   Result<void> Read(const std::function<Result<void>(Connection&)>& fn) override {
@@ -163,17 +187,51 @@ class SqliteDatabase final : public Database {
         std::lock_guard lock(writer_mu_);
         RunBatch(batch);
       }
+      std::vector<std::unique_ptr<WriteRequest>> finished;  // asynchronous ones
       {
         std::lock_guard lock(queue_mu_);
-        for (WriteRequest* r : batch) r->done = true;
+        for (WriteRequest* r : batch) {
+          if (r->on_done) {
+            finished.emplace_back(r);
+          } else {
+            r->done = true;
+          }
+        }
+        queued_async_ -= finished.size();
       }
       done_cv_.notify_all();
       batch.clear();
+      // Outside every lock: a completion may queue the next write.
+      for (auto& r : finished) Complete(*r);
     }
+  }
+
+  static void Complete(WriteRequest& r) {
+    try {
+      r.on_done(std::move(r.result));
+    } catch (const std::exception& e) {
+      spdlog::error("a write's completion threw: {}", e.what());
+    } catch (...) {
+      spdlog::error("a write's completion threw");
+    }
+  }
+
+  // Test builds: failpoint `sqlite.commit_hold=DIR` holds each commit while DIR/hold exists,
+  // after creating DIR/held, so a test can see what waits on a commit (and what does not).
+  static void HoldCommitForTests() {
+    const auto dir = FailpointArg("sqlite.commit_hold");
+    if (!dir || dir->empty()) return;
+    const std::filesystem::path hold = std::filesystem::path(*dir) / "hold";
+    std::error_code ec;
+    if (!std::filesystem::exists(hold, ec)) return;
+    std::ofstream(std::filesystem::path(*dir) / "held") << "1\n";
+    while (std::filesystem::exists(hold, ec))
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
 
   // COMMIT, or the error a test build injects there (failpoint sqlite.commit=EIO|ENOSPC).
   static Result<void> Commit(SqliteConnection& c) {
+    HoldCommitForTests();
     if (const int err = FailpointErrno("sqlite.commit"); err != 0) {
       return Fail(core::SysError("failpoint at the commit of", "the SQLite database", err));
     }
@@ -229,6 +287,7 @@ class SqliteDatabase final : public Database {
   std::condition_variable queue_cv_;
   std::condition_variable done_cv_;
   std::deque<WriteRequest*> queue_;  // guarded by queue_mu_
+  std::size_t queued_async_ = 0;     // WriteAsync requests queued or running; queue_mu_
   bool stopping_ = false;            // guarded by queue_mu_
 
   mutable std::mutex readers_mu_;
