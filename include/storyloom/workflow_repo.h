@@ -77,6 +77,11 @@ class WorkflowRepo {
   [[nodiscard]] Result<CreateResult> Create(const NewWorkflow& w);
   // not_found if no workflow has `id`.
   [[nodiscard]] Result<Workflow> Get(std::string_view id);
+  // Get, and the row stays locked to this transaction until it ends: for a decision that
+  // writes the row back (start, cancel, retry). On PostgreSQL (SELECT ... FOR UPDATE) it
+  // waits for a concurrent writer of the row and reads what that writer committed, so no
+  // status change is lost. SQLite has one writer and needs no lock.
+  [[nodiscard]] Result<Workflow> GetForUpdate(std::string_view id);
   [[nodiscard]] Result<Page<Workflow>> List(const WorkflowFilter& f);
   // not_found if no workflow has `id`.
   [[nodiscard]] Result<void> Update(std::string_view id, const WorkflowUpdate& u);

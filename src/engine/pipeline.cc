@@ -194,7 +194,7 @@ Result<RunOutcome> Pipeline::Run() {
   SL_RETURN_IF_ERROR(d_.store.Write([&](StoreTx& tx) -> Result<void> {
     started.clear();  // the callback may run again after a transient failure
     ended.reset();
-    auto found = tx.workflows().Get(w_.id);
+    auto found = tx.workflows().GetForUpdate(w_.id);  // a cancel committing now is seen
     if (!found && found.error().code == ErrorCode::kNotFound) {
       ended = WorkflowStatus::kCancelled;  // deleted before it started
       return {};

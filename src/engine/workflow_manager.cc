@@ -187,7 +187,7 @@ Result<Workflow> WorkflowManager::Cancel(const std::string& id, const std::strin
     SL_RETURN_IF_ERROR(WriteWithEvent(
         store_, bus_, id,
         [&](StoreTx& tx) -> Result<void> {
-          SL_ASSIGN_OR_RETURN(Workflow cur, tx.workflows().Get(id));
+          SL_ASSIGN_OR_RETURN(Workflow cur, tx.workflows().GetForUpdate(id));
           WorkflowUpdate u;
           if (cur.status == WorkflowStatus::kQueued) {
             u.status = WorkflowStatus::kCancelled;
@@ -219,7 +219,7 @@ Result<Workflow> WorkflowManager::Retry(const std::string& id, const std::string
   SL_RETURN_IF_ERROR(WriteWithEvent(
       store_, bus_, id,
       [&](StoreTx& tx) -> Result<void> {
-        SL_ASSIGN_OR_RETURN(Workflow w, tx.workflows().Get(id));
+        SL_ASSIGN_OR_RETURN(Workflow w, tx.workflows().GetForUpdate(id));
         if (w.status != WorkflowStatus::kFailed && w.status != WorkflowStatus::kCancelled) {
           return Fail(Error::FailedPrecondition(
               fmt::format("only failed or cancelled workflows can be retried; this one is {}",

@@ -92,6 +92,17 @@ Result<Workflow> WorkflowRepo::Get(std::string_view id) {
   return store::WorkflowFromRow(*row);
 }
 
+Result<Workflow> WorkflowRepo::GetForUpdate(std::string_view id) {
+  const Value v[] = {std::string(id)};
+  const char* lock = c_.dialect() == db::Dialect::kPostgres ? " FOR UPDATE" : "";
+  SL_ASSIGN_OR_RETURN(auto row, c_.QueryOpt(fmt::format("SELECT {} FROM workflows WHERE id = ? AND "
+                                                        "delete_requested = 0{}",
+                                                        kWorkflowColumns, lock),
+                                            v));
+  if (!row) return Fail(Error::NotFound(fmt::format("workflow {} does not exist", id)));
+  return store::WorkflowFromRow(*row);
+}
+
 Result<Page<Workflow>> WorkflowRepo::List(const WorkflowFilter& f) {
   SL_RETURN_IF_ERROR(store::CheckIdCursor(f.cursor));
   const int limit = store::ClampLimit(f.limit);
