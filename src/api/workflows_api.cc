@@ -118,12 +118,13 @@ Result<http::Response> CreateWorkflow(App& app, http::Request& req, const Princi
     // Nothing to replay: the create joins the next group commit and is answered from it,
     // without holding this handler thread while the commit waits for the disk.
     App* a = &app;
-    return http::Response::Later([a, cr = std::move(cr)](std::shared_ptr<http::Responder> out) {
-      auto queued = a->manager.CreateAsync(cr, [out](Result<CreateResult> created) {
-        out->Send(created ? CreatedResponse(*created) : ErrorResponse(created.error()));
-      });
-      if (!queued) out->Send(ErrorResponse(queued.error()));
-    });
+    return http::Response::Later(
+        [a, cr = std::move(cr)](const std::shared_ptr<http::Responder>& out) {
+          auto queued = a->manager.CreateAsync(cr, [out](Result<CreateResult> created) {
+            out->Send(created ? CreatedResponse(*created) : ErrorResponse(created.error()));
+          });
+          if (!queued) out->Send(ErrorResponse(queued.error()));
+        });
   }
   SL_ASSIGN_OR_RETURN(CreateResult created, app.manager.Create(cr));
   if (created.created) return CreatedResponse(created);

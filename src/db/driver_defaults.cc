@@ -55,7 +55,11 @@ Result<void> Connection::BulkInsert(std::string_view table, std::span<const std:
 }
 
 Result<void> Database::WriteAsync(std::function<Result<void>(Connection&)> fn, WriteDone done) {
-  done(Write(fn));
+  // Taken by value for the drivers that keep them (the SQLite writer's queue); used at once
+  // here.
+  const auto write = std::move(fn);
+  const auto finish = std::move(done);
+  finish(Write(write));
   return {};
 }
 
