@@ -47,6 +47,8 @@ struct TableInfo {
 using RowBatch = std::vector<std::vector<Value>>;
 // Receives rows in batches; may consume the batch.
 using BatchSink = std::function<Result<void>(RowBatch&)>;
+// Rows a TableSource hands over at a time; each batch is loaded in one transaction.
+inline constexpr std::size_t kRowBatchSize = 1000;
 
 // Where the rows of a load come from: another database, or a backup's files.
 class TableSource {

@@ -33,6 +33,6 @@ using TableSource = storyloom::TableSource;
                                               int schema_version, const ProgressFn& progress);
 
 // Rows per batch read from a source and written in one transaction.
-inline constexpr std::size_t kLoadBatch = 1000;
+inline constexpr std::size_t kLoadBatch = storyloom::kRowBatchSize;
 
 }  // namespace storyloom::db

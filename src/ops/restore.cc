@@ -53,9 +53,6 @@ Result<bool> ReadLine(std::istream& in, std::string& line) {
   }
 }
 
-// Rows handed to the load at a time (one insert transaction each).
-constexpr std::size_t kBatchRows = 1000;
-
 bool IsPlainName(const std::string& s) {
   if (s.empty() || s.size() > 63) return false;
   for (char c : s) {
@@ -64,7 +61,7 @@ bool IsPlainName(const std::string& s) {
   return true;
 }
 
-// Streams the rows of one table of the backup to `sink`, kBatchRows at a time.
+// Streams the rows of one table of the backup to `sink`, kRowBatchSize at a time.
 // A logical export: one JSON-lines file per table, a header line then one row a line.
 class JsonlSource : public TableSource {
  public:
@@ -123,7 +120,7 @@ class JsonlSource : public TableSource {
                                                        t.columns.size())));
       }
       batch.push_back(std::move(values));
-      if (batch.size() >= kBatchRows) {
+      if (batch.size() >= kRowBatchSize) {
         SL_RETURN_IF_ERROR(sink(batch));
         batch.clear();
       }
