@@ -292,6 +292,66 @@ TEST_F(PostgresTest, ErrorsMapToCanonicalCodes) {
   EXPECT_EQ(Count(*db, "SELECT count(*) FROM p"), 1);
 }
 
+// BEGIN travels with a transaction's first statement and a read's COMMIT is not waited
+// for (issue 14): the first statement must still be inside the transaction, a read's
+// snapshot must still hold from its first statement on, and the unread COMMIT must not
+// trouble the next user of the connection.
+TEST_F(PostgresTest, TransactionsBeginWithTheirFirstStatement) {
+  auto db = OpenDb(*tdb_, 2);
+  ASSERT_TRUE(db->Exclusive(
+      [](db::Connection& c) { return c.ExecScript("CREATE TABLE t (x INTEGER PRIMARY KEY)"); }));
+  // The first statement (prepared in the same pipeline) is rolled back with the second.
+  auto failed = db->Write([](db::Connection& c) -> Result<void> {
+    SL_RETURN_IF_ERROR(c.Exec("INSERT INTO t VALUES (1)"));
+    SL_RETURN_IF_ERROR(c.Exec("INSERT INTO t VALUES (1)"));
+    return {};
+  });
+  ASSERT_FALSE(failed);
+  EXPECT_EQ(failed.error().code, ErrorCode::kAlreadyExists);
+  EXPECT_EQ(Count(*db, "SELECT count(*) FROM t"), 0);
+  // Again with the statement already prepared on that connection.
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_FALSE(db->Write([](db::Connection& c) -> Result<void> {
+      SL_RETURN_IF_ERROR(c.Exec("INSERT INTO t VALUES (1)"));
+      return Fail(Error::Internal("changed my mind"));
+    }));
+  }
+  EXPECT_EQ(Count(*db, "SELECT count(*) FROM t"), 0);
+
+  // A read sees one snapshot, taken at its first statement, even when a write commits
+  // between its statements.
+  auto read = db->Read([&](db::Connection& c) -> Result<void> {
+    SL_ASSIGN_OR_RETURN(auto before, c.QueryOne("SELECT count(*) FROM t"));
+    // The pool has two connections: the write takes the other one.
+    SL_RETURN_IF_ERROR(db->Write([](db::Connection& w) -> Result<void> {
+      SL_RETURN_IF_ERROR(w.Exec("INSERT INTO t VALUES (2)"));
+      return {};
+    }));
+    SL_ASSIGN_OR_RETURN(auto after, c.QueryOne("SELECT count(*) FROM t"));
+    EXPECT_EQ(before.Int(0), after.Int(0));
+    return {};
+  });
+  ASSERT_TRUE(read) << read.error().ToString();
+  EXPECT_EQ(Count(*db, "SELECT count(*) FROM t"), 1);
+
+  // Reads (whose COMMIT answers are read later), writes, empty transactions and failed
+  // reads, interleaved on the same two connections.
+  for (int i = 0; i < 40; ++i) {
+    ASSERT_EQ(Count(*db, "SELECT count(*) FROM t"), 1 + i);
+    ASSERT_TRUE(db->Read([](db::Connection&) -> Result<void> { return {}; }));
+    EXPECT_FALSE(db->Read([](db::Connection& c) -> Result<void> {
+      SL_RETURN_IF_ERROR(c.Query("SELECT no_such_column FROM t"));
+      return {};
+    }));
+    auto w = db->Write([&](db::Connection& c) -> Result<void> {
+      const Value v[] = {std::int64_t{100 + i}};
+      SL_RETURN_IF_ERROR(c.Exec("INSERT INTO t VALUES (?)", v));
+      return {};
+    });
+    ASSERT_TRUE(w) << i << ": " << w.error().ToString();
+  }
+}
+
 TEST_F(PostgresTest, UnreachableServerIsUnavailable) {
   auto db = db::Open("postgresql://storyloom@127.0.0.1:1/nothing");
   ASSERT_FALSE(db);
@@ -503,6 +563,71 @@ TEST_P(BulkInsertTest, RoundTripsEveryKindOfValue) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, BulkInsertTest, ::testing::ValuesIn(testing::Backends()));
+
+// QueryBatch: independent queries in one call (one pipeline on PostgreSQL), on both
+// backends, as a transaction's first statement and after others.
+class QueryBatchTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(QueryBatchTest, AnswersEachQueryInOrderInsideTheTransaction) {
+  TestDatabase tdb(GetParam());
+  auto db = OpenDb(tdb, 2);
+  ASSERT_TRUE(db->Exclusive([](db::Connection& c) {
+    return c.ExecScript("CREATE TABLE b (k INTEGER PRIMARY KEY, v TEXT)");
+  }));
+  // A batch as the first thing a write does, then the write's own statements: the batch
+  // is inside the transaction, so a later failure takes nothing of it along wrongly.
+  auto w = db->Write([](db::Connection& c) -> Result<void> {
+    const db::Statement batch[] = {{"SELECT count(*) FROM b", {}},
+                                   {"SELECT ? || ?", {std::string("a"), std::string("b")}},
+                                   {"SELECT count(*) FROM b", {}}};
+    SL_ASSIGN_OR_RETURN(auto rows, c.QueryBatch(batch));
+    EXPECT_EQ(rows.size(), 3u);
+    EXPECT_EQ(rows[0].front().Int(0), 0);
+    EXPECT_EQ(rows[1].front().Text(0), "ab");
+    for (int k = 1; k <= 3; ++k) {
+      const Value v[] = {std::int64_t{k}, std::string("v") + std::to_string(k)};
+      SL_RETURN_IF_ERROR(c.Exec("INSERT INTO b VALUES (?, ?)", v));
+    }
+    return {};
+  });
+  ASSERT_TRUE(w) << w.error().ToString();
+  auto r = db->Read([](db::Connection& c) -> Result<void> {
+    const db::Statement batch[] = {
+        {"SELECT v FROM b WHERE k = ?", {std::int64_t{2}}},
+        {"SELECT k FROM b WHERE k > ? ORDER BY k", {std::int64_t{1}}},
+        {"SELECT v FROM b WHERE k = ?", {std::int64_t{9}}},  // no rows
+        {"SELECT v FROM b WHERE k = ?", {std::int64_t{3}}},  // the same statement again
+    };
+    SL_ASSIGN_OR_RETURN(auto rows, c.QueryBatch(batch));
+    EXPECT_EQ(rows.size(), 4u);
+    EXPECT_EQ(rows[0].front().Text(0), "v2");
+    EXPECT_EQ(rows[1].size(), 2u);
+    EXPECT_TRUE(rows[2].empty());
+    EXPECT_EQ(rows[3].front().Text(0), "v3");
+    SL_ASSIGN_OR_RETURN(auto none, c.QueryBatch({}));
+    EXPECT_TRUE(none.empty());
+    return {};
+  });
+  ASSERT_TRUE(r) << r.error().ToString();
+
+  // One failing query fails the batch with its own error, and the write rolls back
+  // whatever it did before.
+  auto failed = db->Write([](db::Connection& c) -> Result<void> {
+    SL_RETURN_IF_ERROR(c.Exec("DELETE FROM b WHERE k = 1"));
+    const db::Statement batch[] = {
+        {"SELECT count(*) FROM b", {}}, {"SELECT no_such_column FROM b", {}}, {"SELECT 1", {}}};
+    SL_RETURN_IF_ERROR(c.QueryBatch(batch));
+    return {};
+  });
+  ASSERT_FALSE(failed);
+  EXPECT_NE(failed.error().message.find("no_such_column"), std::string::npos)
+      << failed.error().ToString();
+  EXPECT_EQ(Count(*db, "SELECT count(*) FROM b"), 3);
+  // The connections are fine afterwards.
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(Count(*db, "SELECT count(*) FROM b WHERE k > 0"), 3);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, QueryBatchTest, ::testing::ValuesIn(testing::Backends()));
 
 }  // namespace
 }  // namespace storyloom

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -459,6 +460,80 @@ TEST_P(StoreTest, UsageRecordsKeepDailyRollupAndWorkflowCost) {
                   ->ReadOne<std::vector<UsageDaily>>(
                       [&](StoreTx& tx) { return tx.usage().ListDaily("2025-11-25", "", ""); })
                   ->empty());
+}
+
+// GetDetail reads the workflow and its parts in one batch: each part must be exactly what
+// its own repository returns, only this workflow's, and a missing or deleted workflow is
+// not_found.
+TEST_P(StoreTest, DetailReadsEveryPartOfOneWorkflow) {
+  Workflow w = Create(alice_, "p", "Detail");
+  Workflow other = Create(bob_, "q");
+  for (Phase phase : {Phase::kScenes, Phase::kStory}) {
+    WorkflowPhase p{w.id, phase, PhaseStatus::kCompleted, 1, 10, 20, "", "{}"};
+    ASSERT_TRUE(store_->Write([&](StoreTx& tx) { return tx.phases().Upsert(p); }));
+  }
+  for (int n : {2, 1}) {
+    Scene s;
+    s.workflow_id = w.id;
+    s.scene_number = n;
+    s.title = "Scene " + std::to_string(n);
+    ASSERT_TRUE(store_->WriteOne<Scene>([&](StoreTx& tx) { return tx.scenes().Add(s); }));
+  }
+  std::vector<std::string> file_ids;
+  for (int i = 0; i < 5; ++i) {
+    file_ids.push_back(
+        AddFile(w, w.id + "/images/f" + std::to_string(i) + ".png", FileType::kImage).id);
+  }
+  AddFile(other, other.id + "/images/x.png", FileType::kImage);
+  ApiUsage u = testing::DistinctUsageCall(alice_, w.id, 1234);
+  ASSERT_TRUE(store_->RecordUsage(u));
+  ApiUsage theirs = testing::DistinctUsageCall(bob_, other.id, 99);
+  ASSERT_TRUE(store_->RecordUsage(theirs));
+
+  auto d = store_->ReadOne<WorkflowDetailView>(
+      [&](StoreTx& tx) { return tx.workflows().GetDetail(w.id, 3); });
+  ASSERT_TRUE(d) << d.error().ToString();
+  EXPECT_EQ(d->workflow.id, w.id);
+  EXPECT_EQ(d->workflow.title, "Detail");
+  ASSERT_EQ(d->phases.size(), 2u);
+  EXPECT_EQ(d->phases[0].phase, Phase::kStory);
+  EXPECT_EQ(d->phases[1].phase, Phase::kScenes);
+  ASSERT_EQ(d->scenes.size(), 2u);
+  EXPECT_EQ(d->scenes[0].scene_number, 1);
+  EXPECT_EQ(d->scenes[1].scene_number, 2);
+  std::sort(file_ids.begin(), file_ids.end());
+  ASSERT_EQ(d->files.items.size(), 3u);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(d->files.items[i].id, file_ids[i]);
+  EXPECT_EQ(d->files.next_cursor, file_ids[2]);
+  EXPECT_EQ(d->cost, 1234);
+  EXPECT_FALSE(d->cost_unpriced);
+
+  // The same parts, one repository at a time.
+  auto files = store_->ReadOne<Page<GeneratedFile>>(
+      [&](StoreTx& tx) { return tx.files().List({.workflow_id = w.id, .limit = 3}); });
+  ASSERT_TRUE(files);
+  EXPECT_EQ(files->next_cursor, d->files.next_cursor);
+
+  // A workflow with nothing yet.
+  auto bare = store_->ReadOne<WorkflowDetailView>(
+      [&](StoreTx& tx) { return tx.workflows().GetDetail(other.id, 200); });
+  ASSERT_TRUE(bare);
+  EXPECT_TRUE(bare->phases.empty());
+  EXPECT_EQ(bare->files.items.size(), 1u);
+  EXPECT_TRUE(bare->files.next_cursor.empty());
+  EXPECT_EQ(bare->cost, 99);
+
+  auto missing = store_->ReadOne<WorkflowDetailView>([&](StoreTx& tx) {
+    return tx.workflows().GetDetail("0190aaaa-0000-7000-8000-000000000000", 200);
+  });
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code, ErrorCode::kNotFound);
+  ASSERT_TRUE(store_->WriteOne<WorkflowDeletion>(
+      [&](StoreTx& tx) { return tx.workflows().RequestDelete(w.id); }));
+  auto deleted = store_->ReadOne<WorkflowDetailView>(
+      [&](StoreTx& tx) { return tx.workflows().GetDetail(w.id, 200); });
+  ASSERT_FALSE(deleted);
+  EXPECT_EQ(deleted.error().code, ErrorCode::kNotFound);
 }
 
 TEST_P(StoreTest, UsersAndTokens) {

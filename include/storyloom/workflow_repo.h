@@ -34,6 +34,16 @@ struct WorkflowFilter {
   std::string cursor;  // from a previous page's next_cursor
 };
 
+// A workflow with what its detail shows (WorkflowRepo::GetDetail).
+struct WorkflowDetailView {
+  Workflow workflow;
+  std::vector<WorkflowPhase> phases;  // those started, in pipeline order
+  std::vector<Scene> scenes;          // by scene number
+  Page<GeneratedFile> files;          // the first page, by id
+  NanoUsd cost = 0;                   // of its provider calls
+  bool cost_unpriced = false;         // some call had no price
+};
+
 // Optional fields to change; unset ones stay as they are.
 struct WorkflowUpdate {
   std::optional<std::string> title;
@@ -77,6 +87,9 @@ class WorkflowRepo {
   [[nodiscard]] Result<CreateResult> Create(const NewWorkflow& w);
   // not_found if no workflow has `id`.
   [[nodiscard]] Result<Workflow> Get(std::string_view id);
+  // Get, with what the workflow's detail shows: its phases, scenes, first `file_limit`
+  // files and cost, read together (one round trip on PostgreSQL). not_found as Get.
+  [[nodiscard]] Result<WorkflowDetailView> GetDetail(std::string_view id, int file_limit);
   // Get, and the row stays locked to this transaction until it ends: for a decision that
   // writes the row back (start, cancel, retry). On PostgreSQL (SELECT ... FOR UPDATE) it
   // waits for a concurrent writer of the row and reads what that writer committed, so no

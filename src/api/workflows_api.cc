@@ -7,6 +7,7 @@
 #include "api/json_views.h"
 #include "api/routes.h"
 #include "api/sse_hub.h"
+#include "core/ids.h"
 
 namespace storyloom::api {
 
@@ -16,18 +17,10 @@ namespace {
 
 constexpr int kDetailFiles = 200;
 
-// The detail JSON of `w` (phases, scenes, files, cost) read inside `tx`.
-// What a workflow's detail shows besides its row.
-struct DetailParts {
-  std::vector<WorkflowPhase> phases;
-  std::vector<Scene> scenes;
-  Page<GeneratedFile> files;               // the first kDetailFiles
-  std::vector<GeneratedFile> scene_files;  // those files, and the scenes' beyond them
-  std::pair<NanoUsd, bool> cost{0, false};
-};
-
 // The detail document (pure): every phase in pipeline order, pending ones included.
-json DetailJson(const Workflow& w, const DetailParts& d) {
+// `scene_files` holds the first page of files and the scenes' files beyond it.
+json DetailJson(const WorkflowDetailView& d, const std::vector<GeneratedFile>& scene_files) {
+  const Workflow& w = d.workflow;
   json out = WorkflowJson(w);
   json pj = json::array();
   for (Phase phase : kPhaseOrder) {
@@ -39,7 +32,7 @@ json DetailJson(const Workflow& w, const DetailParts& d) {
   }
   out["phases"] = std::move(pj);
   json sj = json::array();
-  for (const auto& s : d.scenes) sj.push_back(SceneJson(s, d.scene_files));
+  for (const auto& s : d.scenes) sj.push_back(SceneJson(s, scene_files));
   out["scenes"] = std::move(sj);
   json fj = json::array();
   for (const auto& f : d.files.items) fj.push_back(FileJson(f));
@@ -49,40 +42,48 @@ json DetailJson(const Workflow& w, const DetailParts& d) {
                           ? json(nullptr)
                           : json(fmt::format("/api/v1/files?workflow_id={}&limit=200&cursor={}",
                                              w.id, d.files.next_cursor));
-  out["cost_usd"] = FormatUsd(d.cost.first);
-  out["cost_unpriced"] = d.cost.second;
+  out["cost_usd"] = FormatUsd(d.cost);
+  out["cost_unpriced"] = d.cost_unpriced;
   return out;
 }
 
-Result<json> WorkflowDetail(StoreTx& tx, const Workflow& w) {
-  DetailParts d;
-  SL_ASSIGN_OR_RETURN(d.phases, tx.phases().List(w.id));
-  SL_ASSIGN_OR_RETURN(d.scenes, tx.scenes().List(w.id));
+// The detail JSON of workflow `id` read inside `tx` (one round trip on PostgreSQL, plus one
+// per scene file beyond the first page of files). Only `p`'s own workflows are found
+// (any for admins); the rest are not_found like those that do not exist.
+Result<json> WorkflowDetail(StoreTx& tx, const std::string& id, const Principal& p) {
+  if (!core::IsUuid(id)) return Fail(Error::NotFound("no such workflow"));
+  auto d = tx.workflows().GetDetail(id, kDetailFiles);
+  if (!d) {
+    if (d.error().code == ErrorCode::kNotFound) return Fail(Error::NotFound("no such workflow"));
+    return Fail(d.error());
+  }
+  // Read before the owner is known, so read in one batch; what is not `p`'s is dropped.
+  if (!p.is_admin() && d->workflow.user_id != p.user_id) {
+    return Fail(Error::NotFound("no such workflow"));
+  }
   // The first 200 files; the rest are a page away (files_next), never silently dropped.
-  SL_ASSIGN_OR_RETURN(d.files, tx.files().List({.workflow_id = w.id, .limit = kDetailFiles}));
   // Scenes show their image and audio even when those are beyond the first page.
-  d.scene_files = d.files.items;
-  for (const auto& s : d.scenes) {
-    for (const std::string* id : {&s.image_file_id, &s.audio_file_id}) {
-      if (id->empty()) continue;
+  std::vector<GeneratedFile> scene_files = d->files.items;
+  for (const auto& s : d->scenes) {
+    for (const std::string* fid : {&s.image_file_id, &s.audio_file_id}) {
+      if (fid->empty()) continue;
       bool have = false;
-      for (const auto& f : d.scene_files) have = have || f.id == *id;
+      for (const auto& f : scene_files) have = have || f.id == *fid;
       if (have) continue;
-      if (auto f = tx.files().Get(*id); f) d.scene_files.push_back(std::move(*f));
+      if (auto f = tx.files().Get(*fid); f) scene_files.push_back(std::move(*f));
     }
   }
-  SL_ASSIGN_OR_RETURN(d.cost, tx.usage().WorkflowCost(w.id));
-  return DetailJson(w, d);
+  return DetailJson(*d, scene_files);
 }
 
-Result<json> WorkflowDetail(App& app, const Workflow& w) {
-  return app.store.ReadOne<json>([&](StoreTx& tx) { return WorkflowDetail(tx, w); });
+Result<json> WorkflowDetail(App& app, const std::string& id, const Principal& p) {
+  return app.store.ReadOne<json>([&](StoreTx& tx) { return WorkflowDetail(tx, id, p); });
 }
 
 // The 201 of a new workflow, built from the row committed (it has no phases, scenes, files
 // or cost yet).
 http::Response CreatedResponse(const CreateResult& created) {
-  http::Response r = JsonResponse(201, DetailJson(created.workflow, {}));
+  http::Response r = JsonResponse(201, DetailJson({.workflow = created.workflow}, {}));
   r.headers.Set("Location", "/api/v1/workflows/" + created.workflow.id);
   return r;
 }
@@ -129,7 +130,7 @@ Result<http::Response> CreateWorkflow(App& app, http::Request& req, const Princi
   SL_ASSIGN_OR_RETURN(CreateResult created, app.manager.Create(cr));
   if (created.created) return CreatedResponse(created);
   // A replay: the workflow as it is now.
-  SL_ASSIGN_OR_RETURN(json detail, WorkflowDetail(app, created.workflow));
+  SL_ASSIGN_OR_RETURN(json detail, WorkflowDetail(app, created.workflow.id, p));
   http::Response r = JsonResponse(200, detail);
   r.headers.Set("Location", "/api/v1/workflows/" + created.workflow.id);
   r.headers.Set("Idempotent-Replayed", "true");
@@ -162,11 +163,8 @@ Result<http::Response> ListWorkflows(App& app, http::Request& req, const Princip
 }
 
 Result<http::Response> GetWorkflow(App& app, http::Request& req, const Principal& p) {
-  // One read transaction for the ownership check and the detail.
-  SL_ASSIGN_OR_RETURN(json detail, app.store.ReadOne<json>([&](StoreTx& tx) -> Result<json> {
-    SL_ASSIGN_OR_RETURN(Workflow w, OwnedWorkflow(tx, req.path_params["id"], p));
-    return WorkflowDetail(tx, w);
-  }));
+  // One read transaction, one batch of reads, for the ownership check and the detail.
+  SL_ASSIGN_OR_RETURN(json detail, WorkflowDetail(app, req.path_params["id"], p));
   return JsonResponse(200, detail);
 }
 
@@ -192,14 +190,14 @@ Result<http::Response> WorkflowEvents(App& app, http::Request& req, const Princi
 Result<http::Response> CancelWorkflow(App& app, http::Request& req, const Principal& p) {
   SL_ASSIGN_OR_RETURN(Workflow w, OwnedWorkflow(app, req.path_params["id"], p));
   SL_ASSIGN_OR_RETURN(Workflow after, app.manager.Cancel(w.id, req.request_id));
-  SL_ASSIGN_OR_RETURN(json detail, WorkflowDetail(app, after));
+  SL_ASSIGN_OR_RETURN(json detail, WorkflowDetail(app, after.id, p));
   return JsonResponse(202, detail);
 }
 
 Result<http::Response> RetryWorkflow(App& app, http::Request& req, const Principal& p) {
   SL_ASSIGN_OR_RETURN(Workflow w, OwnedWorkflow(app, req.path_params["id"], p));
   SL_ASSIGN_OR_RETURN(Workflow after, app.manager.Retry(w.id, req.request_id));
-  SL_ASSIGN_OR_RETURN(json detail, WorkflowDetail(app, after));
+  SL_ASSIGN_OR_RETURN(json detail, WorkflowDetail(app, after.id, p));
   return JsonResponse(202, detail);
 }
 

@@ -30,6 +30,17 @@ Result<std::vector<std::string>> Connection::DropIndexesListed(std::string_view 
   return restore;
 }
 
+Result<std::vector<std::vector<Row>>> Connection::QueryBatch(
+    std::span<const Statement> statements) {
+  std::vector<std::vector<Row>> out;
+  out.reserve(statements.size());
+  for (const Statement& s : statements) {
+    SL_ASSIGN_OR_RETURN(auto rows, Query(s.sql, s.params));
+    out.push_back(std::move(rows));
+  }
+  return out;
+}
+
 Result<std::optional<Row>> Connection::QueryOpt(std::string_view sql,
                                                 std::span<const Value> params) {
   SL_ASSIGN_OR_RETURN(auto rows, Query(sql, params));

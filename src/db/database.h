@@ -49,6 +49,12 @@ struct CatalogTable {
   std::vector<std::pair<std::string, std::string>> foreign_keys;  // (column, parent table)
 };
 
+// A statement with its parameters, for Connection::QueryBatch.
+struct Statement {
+  std::string sql;
+  std::vector<Value> params;
+};
+
 // A connection inside a Read or Write callback. Not thread-safe: used by one callback at a
 // time. Statements are prepared once and cached per connection.
 class Connection {
@@ -62,6 +68,11 @@ class Connection {
   // Runs `sql` and returns the number of rows it changed.
   [[nodiscard]] virtual Result<std::int64_t> Exec(std::string_view sql,
                                                   std::span<const Value> params = {}) = 0;
+  // Runs independent queries (none needs another's result) and returns each one's rows, in
+  // order; the first failure fails the batch. PostgreSQL sends them in one pipeline, so
+  // the batch costs one round trip; elsewhere they run one after another.
+  [[nodiscard]] virtual Result<std::vector<std::vector<Row>>> QueryBatch(
+      std::span<const Statement> statements);
   // Runs several `;`-separated statements without parameters (migrations).
   [[nodiscard]] virtual Result<void> ExecScript(std::string_view sql) = 0;
 

@@ -112,31 +112,33 @@ Result<GeneratedFile> FileRepo::GetByPath(std::string_view file_path) {
   return store::FileFromRow(*row);
 }
 
-Result<Page<GeneratedFile>> FileRepo::List(const FileFilter& f) {
+Result<db::Statement> store::FileListStatement(const FileFilter& f) {
   SL_RETURN_IF_ERROR(store::CheckIdCursor(f.cursor));
-  const int limit = store::ClampLimit(f.limit);
-  std::string sql =
-      fmt::format("SELECT {} FROM {} WHERE 1 = 1{}", kFileColumns, kFileFrom, kVisible);
-  std::vector<Value> params;
+  db::Statement st{
+      fmt::format("SELECT {} FROM {} WHERE 1 = 1{}", kFileColumns, kFileFrom, kVisible), {}};
   if (!f.user_id.empty()) {
-    sql += " AND f.user_id = ?";
-    params.emplace_back(f.user_id);
+    st.sql += " AND f.user_id = ?";
+    st.params.emplace_back(f.user_id);
   }
   if (!f.workflow_id.empty()) {
-    sql += " AND f.workflow_id = ?";
-    params.emplace_back(f.workflow_id);
+    st.sql += " AND f.workflow_id = ?";
+    st.params.emplace_back(f.workflow_id);
   }
   if (f.type) {
-    sql += " AND f.file_type = ?";
-    params.emplace_back(std::string(ToString(*f.type)));
+    st.sql += " AND f.file_type = ?";
+    st.params.emplace_back(std::string(ToString(*f.type)));
   }
   if (!f.cursor.empty()) {
-    sql += " AND f.id > ?";
-    params.emplace_back(f.cursor);
+    st.sql += " AND f.id > ?";
+    st.params.emplace_back(f.cursor);
   }
-  sql += " ORDER BY f.id LIMIT ?";
-  params.emplace_back(std::int64_t{limit + 1});
-  SL_ASSIGN_OR_RETURN(auto rows, c_.Query(sql, params));
+  st.sql += " ORDER BY f.id LIMIT ?";
+  st.params.emplace_back(std::int64_t{store::ClampLimit(f.limit) + 1});
+  return st;
+}
+
+Page<GeneratedFile> store::FilePageFromRows(const std::vector<db::Row>& rows, const FileFilter& f) {
+  const int limit = store::ClampLimit(f.limit);
   Page<GeneratedFile> page;
   for (const auto& r : rows) page.items.push_back(store::FileFromRow(r));
   if (static_cast<int>(page.items.size()) > limit) {
@@ -144,6 +146,12 @@ Result<Page<GeneratedFile>> FileRepo::List(const FileFilter& f) {
     page.next_cursor = page.items.back().id;
   }
   return page;
+}
+
+Result<Page<GeneratedFile>> FileRepo::List(const FileFilter& f) {
+  SL_ASSIGN_OR_RETURN(const db::Statement st, store::FileListStatement(f));
+  SL_ASSIGN_OR_RETURN(auto rows, c_.Query(st.sql, st.params));
+  return store::FilePageFromRows(rows, f);
 }
 
 Result<GeneratedFile> FileRepo::Delete(std::string_view id) {

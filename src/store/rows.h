@@ -3,9 +3,12 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "db/database.h"
 #include "storyloom/error.h"
+#include "storyloom/file_repo.h"
 #include "storyloom/types.h"
 
 namespace storyloom::store {
@@ -52,6 +55,20 @@ User UserFromRow(const db::Row& r);
 inline constexpr std::string_view kTokenColumns =
     "id, user_id, name, kind, token_hash, created_at, expires_at, last_used_at, revoked_at";
 ApiToken TokenFromRow(const db::Row& r);
+
+// Reads that a repository shares with WorkflowRepo::GetDetail's batch (one round trip on
+// PostgreSQL): each statement, then the mapping of its rows.
+db::Statement WorkflowGetStatement(std::string_view id);  // visible workflows only
+db::Statement PhaseListStatement(std::string_view workflow_id);
+// In pipeline order; internal if a row names an unknown phase.
+Result<std::vector<WorkflowPhase>> PhasesFromRows(const std::vector<db::Row>& rows);
+db::Statement SceneListStatement(std::string_view workflow_id);  // by scene number
+// invalid_argument if the cursor is malformed; the page size is clamped.
+Result<db::Statement> FileListStatement(const FileFilter& f);
+Page<GeneratedFile> FilePageFromRows(const std::vector<db::Row>& rows, const FileFilter& f);
+// (total cost, whether some call had no price) of a workflow's calls.
+db::Statement WorkflowCostStatement(db::Dialect dialect, std::string_view workflow_id);
+std::pair<NanoUsd, bool> WorkflowCostFromRow(const db::Row& row);
 
 // Clamps a page size to 1..200.
 int ClampLimit(int limit);

@@ -30,12 +30,14 @@ Result<void> PhaseRepo::Upsert(const WorkflowPhase& p) {
   return {};
 }
 
-Result<std::vector<WorkflowPhase>> PhaseRepo::List(std::string_view workflow_id) {
-  const Value v[] = {std::string(workflow_id)};
-  SL_ASSIGN_OR_RETURN(auto rows, c_.Query("SELECT workflow_id, phase, status, attempts, "
-                                          "started_at, finished_at, error, output FROM "
-                                          "workflow_phases WHERE workflow_id = ?",
-                                          v));
+db::Statement store::PhaseListStatement(std::string_view workflow_id) {
+  return {
+      "SELECT workflow_id, phase, status, attempts, started_at, finished_at, error, output "
+      "FROM workflow_phases WHERE workflow_id = ?",
+      {std::string(workflow_id)}};
+}
+
+Result<std::vector<WorkflowPhase>> store::PhasesFromRows(const std::vector<db::Row>& rows) {
   std::vector<WorkflowPhase> out;
   for (const auto& r : rows) {
     WorkflowPhase p;
@@ -56,6 +58,12 @@ Result<std::vector<WorkflowPhase>> PhaseRepo::List(std::string_view workflow_id)
   std::sort(out.begin(), out.end(),
             [](const WorkflowPhase& a, const WorkflowPhase& b) { return a.phase < b.phase; });
   return out;
+}
+
+Result<std::vector<WorkflowPhase>> PhaseRepo::List(std::string_view workflow_id) {
+  const db::Statement st = store::PhaseListStatement(workflow_id);
+  SL_ASSIGN_OR_RETURN(auto rows, c_.Query(st.sql, st.params));
+  return store::PhasesFromRows(rows);
 }
 
 Result<Scene> SceneRepo::Add(const Scene& s) {
@@ -111,13 +119,15 @@ Result<void> SceneRepo::Update(const Scene& s) {
   return {};
 }
 
+db::Statement store::SceneListStatement(std::string_view workflow_id) {
+  return {fmt::format("SELECT {} FROM scenes WHERE workflow_id = ? ORDER BY scene_number",
+                      store::kSceneColumns),
+          {std::string(workflow_id)}};
+}
+
 Result<std::vector<Scene>> SceneRepo::List(std::string_view workflow_id) {
-  const Value v[] = {std::string(workflow_id)};
-  SL_ASSIGN_OR_RETURN(auto rows,
-                      c_.Query(fmt::format("SELECT {} FROM scenes WHERE workflow_id = ? ORDER "
-                                           "BY scene_number",
-                                           store::kSceneColumns),
-                               v));
+  const db::Statement st = store::SceneListStatement(workflow_id);
+  SL_ASSIGN_OR_RETURN(auto rows, c_.Query(st.sql, st.params));
   std::vector<Scene> out;
   for (const auto& r : rows) out.push_back(store::SceneFromRow(r));
   return out;

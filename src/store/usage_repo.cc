@@ -148,13 +148,20 @@ Result<Page<ApiUsage>> UsageRepo::List(const UsageFilter& f) {
   return page;
 }
 
+db::Statement store::WorkflowCostStatement(db::Dialect dialect, std::string_view workflow_id) {
+  return {"SELECT " + store::SafeSum(dialect, "cost_nusd") +
+              ", count(*) - count(cost_nusd) FROM api_usage WHERE workflow_id = ?",
+          {std::string(workflow_id)}};
+}
+
+std::pair<NanoUsd, bool> store::WorkflowCostFromRow(const db::Row& row) {
+  return {row.Int(0), row.Int(1) > 0};
+}
+
 Result<std::pair<NanoUsd, bool>> UsageRepo::WorkflowCost(std::string_view workflow_id) {
-  const Value v[] = {std::string(workflow_id)};
-  SL_ASSIGN_OR_RETURN(auto row, c_.QueryOne("SELECT " + store::SafeSum(c_.dialect(), "cost_nusd") +
-                                                ", count(*) - count(cost_nusd) FROM api_usage "
-                                                "WHERE workflow_id = ?",
-                                            v));
-  return std::pair<NanoUsd, bool>{row.Int(0), row.Int(1) > 0};
+  const db::Statement st = store::WorkflowCostStatement(c_.dialect(), workflow_id);
+  SL_ASSIGN_OR_RETURN(auto row, c_.QueryOne(st.sql, st.params));
+  return store::WorkflowCostFromRow(row);
 }
 
 Result<std::vector<UsageDaily>> UsageRepo::ListDaily(std::string_view from_day,

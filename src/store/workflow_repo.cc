@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include <map>
+#include <tuple>
 
 #include "core/clock.h"
 #include "core/ids.h"
@@ -82,14 +83,37 @@ Result<CreateResult> WorkflowRepo::Create(const NewWorkflow& w) {
   return CreateResult{std::move(out), true};
 }
 
+db::Statement store::WorkflowGetStatement(std::string_view id) {
+  return {fmt::format("SELECT {} FROM workflows WHERE id = ? AND delete_requested = 0",
+                      kWorkflowColumns),
+          {std::string(id)}};
+}
+
 Result<Workflow> WorkflowRepo::Get(std::string_view id) {
-  const Value v[] = {std::string(id)};
-  SL_ASSIGN_OR_RETURN(auto row, c_.QueryOpt(fmt::format("SELECT {} FROM workflows WHERE id = ? AND "
-                                                        "delete_requested = 0",
-                                                        kWorkflowColumns),
-                                            v));
+  const db::Statement st = store::WorkflowGetStatement(id);
+  SL_ASSIGN_OR_RETURN(auto row, c_.QueryOpt(st.sql, st.params));
   if (!row) return Fail(Error::NotFound(fmt::format("workflow {} does not exist", id)));
   return store::WorkflowFromRow(*row);
+}
+
+Result<WorkflowDetailView> WorkflowRepo::GetDetail(std::string_view id, int file_limit) {
+  // Independent reads, so one batch: the parts of a workflow that does not exist come back
+  // empty and are dropped.
+  const FileFilter files{.workflow_id = std::string(id), .limit = file_limit};
+  SL_ASSIGN_OR_RETURN(db::Statement file_list, store::FileListStatement(files));
+  const db::Statement batch[] = {store::WorkflowGetStatement(id), store::PhaseListStatement(id),
+                                 store::SceneListStatement(id), std::move(file_list),
+                                 store::WorkflowCostStatement(c_.dialect(), id)};
+  SL_ASSIGN_OR_RETURN(auto rows, c_.QueryBatch(batch));
+  if (rows[0].empty()) return Fail(Error::NotFound(fmt::format("workflow {} does not exist", id)));
+  WorkflowDetailView d;
+  d.workflow = store::WorkflowFromRow(rows[0].front());
+  SL_ASSIGN_OR_RETURN(d.phases, store::PhasesFromRows(rows[1]));
+  for (const auto& r : rows[2]) d.scenes.push_back(store::SceneFromRow(r));
+  d.files = store::FilePageFromRows(rows[3], files);
+  if (rows[4].empty()) return Fail(Error::Internal("the cost query returned no row"));
+  std::tie(d.cost, d.cost_unpriced) = store::WorkflowCostFromRow(rows[4].front());
+  return d;
 }
 
 Result<Workflow> WorkflowRepo::GetForUpdate(std::string_view id) {

@@ -166,7 +166,23 @@ void PostgresConnection::ClearLastError() {
 }
 
 Result<void> PostgresConnection::EnsureHealthy() {
-  bool reset = broken();
+  pending_begin_ = nullptr;
+  if (unread_answer_ && !broken()) {
+    // The answer to SendWithoutWaiting (a read's COMMIT). A read-only COMMIT does not fail
+    // in practice; if it did, the transaction must not stay open for the next user.
+    unread_answer_ = false;
+    bool failed = false;
+    while (PGresult* raw = PQgetResult(conn_)) {
+      ResultPtr res(raw);
+      if (PQresultStatus(res.get()) != PGRES_COMMAND_OK) {
+        failed = true;
+        spdlog::warn("PostgreSQL: {}", Trim(PQresultErrorMessage(res.get())));
+      }
+    }
+    if (failed && !broken() && in_transaction()) (void)Run("ROLLBACK");
+  }
+  unread_answer_ = false;
+  bool reset = broken() || PQpipelineStatus(conn_) != PQ_PIPELINE_OFF;
   if (!reset) {
     // An idle connection has nothing to read unless the server is closing it (it sends a
     // FATAL error first): readable means dead, or about to be.
@@ -175,6 +191,7 @@ Result<void> PostgresConnection::EnsureHealthy() {
   }
   if (!reset) return {};
   spdlog::info("PostgreSQL connection lost; reconnecting");
+  if (PQpipelineStatus(conn_) != PQ_PIPELINE_OFF) (void)PQexitPipelineMode(conn_);
   PQreset(conn_);
   statements_.clear();  // prepared statements die with the server session
   next_statement_ = 0;
@@ -213,44 +230,146 @@ Result<void> PostgresConnection::Run(const char* sql) {
   return {};
 }
 
+Result<void> PostgresConnection::FlushBegin() {
+  if (pending_begin_ == nullptr) return {};
+  return Run(std::exchange(pending_begin_, nullptr));
+}
+
+void PostgresConnection::SendWithoutWaiting(const char* sql) {
+  // If it cannot be sent the connection is broken, and EnsureHealthy resets it.
+  unread_answer_ = PQsendQuery(conn_, sql) == 1;
+}
+
+Result<PostgresConnection::Bound> PostgresConnection::Bind(std::string_view sql,
+                                                           std::span<const Value> params) {
+  Bound b;
+  b.key = std::string(sql);
+  if (auto it = statements_.find(b.key); it != statements_.end()) {
+    b.name = it->second.name;
+    b.parameter_count = it->second.parameter_count;
+  } else {
+    RewrittenSql rewritten = RewritePlaceholders(sql);
+    b.name = fmt::format("sl{}", ++next_statement_);
+    b.parameter_count = rewritten.parameter_count;
+    b.prepare = std::move(rewritten.sql);
+  }
+  if (static_cast<std::size_t>(b.parameter_count) != params.size()) {
+    return Fail(Error::Internal(
+        fmt::format("statement wants {} parameters, got {}", b.parameter_count, params.size())));
+  }
+  // Parameters go as text; numbers are formatted here, NULL is a null pointer.
+  b.params.reserve(params.size());
+  for (const Value& v : params) {
+    if (std::holds_alternative<std::monostate>(v)) {
+      b.params.emplace_back();
+    } else if (const auto* n = std::get_if<std::int64_t>(&v)) {
+      b.params.emplace_back(fmt::format("{}", *n));
+    } else if (const auto* d = std::get_if<double>(&v)) {
+      b.params.emplace_back(fmt::format("{}", *d));  // shortest form that reads back exactly
+    } else {
+      b.params.emplace_back(std::get<std::string>(v));
+    }
+  }
+  return b;
+}
+
+namespace {
+std::vector<const char*> ParamPointers(const std::vector<std::optional<std::string>>& params) {
+  std::vector<const char*> out;
+  out.reserve(params.size());
+  for (const auto& p : params) out.push_back(p ? p->c_str() : nullptr);
+  return out;
+}
+}  // namespace
+
+Result<std::vector<PostgresConnection::ResultPtr>> PostgresConnection::RunPipeline(
+    std::span<Bound> batch) {
+  // A statement new to this connection that appears twice is prepared once.
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    for (std::size_t j = 0; j < i && batch[i].prepare; ++j) {
+      if (batch[j].key == batch[i].key) {
+        batch[i].name = batch[j].name;
+        batch[i].prepare.reset();
+      }
+    }
+  }
+  const char* begin = std::exchange(pending_begin_, nullptr);
+  if (PQenterPipelineMode(conn_) != 1) return Fail(Failure(nullptr, "pipeline mode failed"));
+  // What each answer is for, in the order they come.
+  enum class Kind { kBegin, kPrepare, kStatement };
+  std::vector<std::pair<Kind, std::size_t>> expected;
+  bool sent = true;
+  if (begin != nullptr) {
+    sent = PQsendQueryParams(conn_, begin, 0, nullptr, nullptr, nullptr, nullptr, 0) == 1;
+    expected.emplace_back(Kind::kBegin, 0);
+  }
+  for (std::size_t i = 0; sent && i < batch.size(); ++i) {
+    const Bound& b = batch[i];
+    if (b.prepare) {
+      sent =
+          PQsendPrepare(conn_, b.name.c_str(), b.prepare->c_str(), b.parameter_count, nullptr) == 1;
+      expected.emplace_back(Kind::kPrepare, i);
+    }
+    const std::vector<const char*> values = ParamPointers(b.params);
+    sent = sent && PQsendQueryPrepared(conn_, b.name.c_str(), b.parameter_count, values.data(),
+                                       nullptr, nullptr, /*resultFormat=*/0) == 1;
+    expected.emplace_back(Kind::kStatement, i);
+  }
+  sent = sent && PQpipelineSync(conn_) == 1;
+  // A connection that fails here is broken; EnsureHealthy resets it (and its pipeline).
+  if (!sent) return Fail(Failure(nullptr, "sending the statements failed"));
+  // Each command answers with its result and a null; after an error the rest answer
+  // PGRES_PIPELINE_ABORTED; the sync answers last.
+  std::vector<ResultPtr> out(batch.size());
+  std::optional<Error> error;
+  for (const auto& [kind, i] : expected) {
+    ResultPtr res(PQgetResult(conn_));
+    if (res == nullptr) return Fail(Failure(nullptr, "a statement got no answer"));
+    ResultPtr end(PQgetResult(conn_));
+    const ExecStatusType status = PQresultStatus(res.get());
+    if (status == PGRES_PIPELINE_ABORTED) continue;
+    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+      if (!error) {
+        error = Failure(res.get(), kind == Kind::kBegin     ? std::string_view(begin)
+                                   : kind == Kind::kPrepare ? "prepare failed"
+                                                            : "statement failed");
+      }
+      continue;
+    }
+    if (kind == Kind::kPrepare) {
+      statements_.emplace(batch[i].key, PreparedStatement{batch[i].name, batch[i].parameter_count});
+    } else if (kind == Kind::kStatement) {
+      out[i] = std::move(res);
+    }
+  }
+  ResultPtr sync(PQgetResult(conn_));
+  if (PQresultStatus(sync.get()) != PGRES_PIPELINE_SYNC || PQexitPipelineMode(conn_) != 1) {
+    return Fail(error.value_or(Failure(nullptr, "the pipeline did not end cleanly")));
+  }
+  if (error) return Fail(std::move(*error));
+  return out;
+}
+
 Result<PostgresConnection::ResultPtr> PostgresConnection::Execute(std::string_view sql,
                                                                   std::span<const Value> params) {
-  std::string key(sql);
-  auto it = statements_.find(key);
-  if (it == statements_.end()) {
-    RewrittenSql rewritten = RewritePlaceholders(sql);
-    std::string name = fmt::format("sl{}", ++next_statement_);
+  SL_ASSIGN_OR_RETURN(Bound b, Bind(sql, params));
+  if (pending_begin_ != nullptr) {
+    SL_ASSIGN_OR_RETURN(auto results, RunPipeline(std::span<Bound>(&b, 1)));
+    return std::move(results.front());
+  }
+  if (b.prepare) {
     // No parameter types: the server infers each from its context (a JSONB column takes
     // the text of a JSON document, a BIGINT column the digits of a number).
     ResultPtr prepared(
-        PQprepare(conn_, name.c_str(), rewritten.sql.c_str(), rewritten.parameter_count, nullptr));
+        PQprepare(conn_, b.name.c_str(), b.prepare->c_str(), b.parameter_count, nullptr));
     if (PQresultStatus(prepared.get()) != PGRES_COMMAND_OK) {
       return Fail(Failure(prepared.get(), "prepare failed"));
     }
-    it = statements_.emplace(std::move(key), Statement{std::move(name), rewritten.parameter_count})
-             .first;
+    statements_.emplace(b.key, PreparedStatement{b.name, b.parameter_count});
   }
-  if (static_cast<std::size_t>(it->second.parameter_count) != params.size()) {
-    return Fail(Error::Internal(fmt::format("statement wants {} parameters, got {}",
-                                            it->second.parameter_count, params.size())));
-  }
-  // Parameters go as text; numbers are formatted here, NULL is a null pointer.
-  std::vector<std::string> storage(params.size());
-  std::vector<const char*> values(params.size(), nullptr);
-  for (std::size_t i = 0; i < params.size(); ++i) {
-    const Value& v = params[i];
-    if (std::holds_alternative<std::monostate>(v)) continue;
-    if (const auto* n = std::get_if<std::int64_t>(&v)) {
-      storage[i] = fmt::format("{}", *n);
-    } else if (const auto* d = std::get_if<double>(&v)) {
-      storage[i] = fmt::format("{}", *d);  // shortest form that reads back exactly
-    } else {
-      storage[i] = std::get<std::string>(v);
-    }
-    values[i] = storage[i].c_str();
-  }
-  ResultPtr res(PQexecPrepared(conn_, it->second.name.c_str(), static_cast<int>(params.size()),
-                               values.data(), nullptr, nullptr, /*resultFormat=*/0));
+  const std::vector<const char*> values = ParamPointers(b.params);
+  ResultPtr res(PQexecPrepared(conn_, b.name.c_str(), b.parameter_count, values.data(), nullptr,
+                               nullptr, /*resultFormat=*/0));
   const ExecStatusType status = PQresultStatus(res.get());
   if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
     return Fail(Failure(res.get(), "statement failed"));
@@ -258,22 +377,44 @@ Result<PostgresConnection::ResultPtr> PostgresConnection::Execute(std::string_vi
   return res;
 }
 
-Result<std::vector<Row>> PostgresConnection::Query(std::string_view sql,
-                                                   std::span<const Value> params) {
-  SL_ASSIGN_OR_RETURN(ResultPtr res, Execute(sql, params));
-  const int nrows = PQntuples(res.get());
-  const int ncols = PQnfields(res.get());
+namespace {
+std::vector<Row> RowsOf(const PGresult* res) {
+  const int nrows = PQntuples(res);
+  const int ncols = PQnfields(res);
   std::vector<Oid> types(static_cast<std::size_t>(ncols));
-  for (int c = 0; c < ncols; ++c) types[c] = PQftype(res.get(), c);
+  for (int c = 0; c < ncols; ++c) types[c] = PQftype(res, c);
   std::vector<Row> rows;
   rows.reserve(static_cast<std::size_t>(nrows));
   for (int r = 0; r < nrows; ++r) {
     std::vector<Value> values;
     values.reserve(static_cast<std::size_t>(ncols));
-    for (int c = 0; c < ncols; ++c) values.push_back(ColumnValue(res.get(), r, c, types[c]));
+    for (int c = 0; c < ncols; ++c) values.push_back(ColumnValue(res, r, c, types[c]));
     rows.emplace_back(std::move(values));
   }
   return rows;
+}
+}  // namespace
+
+Result<std::vector<Row>> PostgresConnection::Query(std::string_view sql,
+                                                   std::span<const Value> params) {
+  SL_ASSIGN_OR_RETURN(ResultPtr res, Execute(sql, params));
+  return RowsOf(res.get());
+}
+
+Result<std::vector<std::vector<Row>>> PostgresConnection::QueryBatch(
+    std::span<const Statement> statements) {
+  if (statements.empty()) return std::vector<std::vector<Row>>{};
+  std::vector<Bound> batch;
+  batch.reserve(statements.size());
+  for (const Statement& st : statements) {
+    SL_ASSIGN_OR_RETURN(Bound b, Bind(st.sql, st.params));
+    batch.push_back(std::move(b));
+  }
+  SL_ASSIGN_OR_RETURN(auto results, RunPipeline(batch));
+  std::vector<std::vector<Row>> out;
+  out.reserve(results.size());
+  for (const auto& res : results) out.push_back(RowsOf(res.get()));
+  return out;
 }
 
 Result<std::int64_t> PostgresConnection::Exec(std::string_view sql, std::span<const Value> params) {
@@ -288,6 +429,7 @@ Result<void> PostgresConnection::BulkInsert(std::string_view table,
                                             std::span<const std::string> columns,
                                             std::span<const std::vector<Value>> rows) {
   if (columns.empty()) return Fail(Error::InvalidArgument("BulkInsert needs columns"));
+  SL_RETURN_IF_ERROR(FlushBegin());
   std::string sql = fmt::format("COPY \"{}\" (", table);
   for (std::size_t i = 0; i < columns.size(); ++i) {
     sql += fmt::format("{}\"{}\"", i ? ", " : "", columns[i]);
@@ -369,6 +511,7 @@ Result<std::vector<std::string>> PostgresConnection::WaitForNotifications(
 Result<void> PostgresConnection::ExecScript(std::string_view sql) {
   // The simple protocol runs several statements in one call; PQexec returns the last
   // result, which is the error if any statement failed (the rest are skipped).
+  SL_RETURN_IF_ERROR(FlushBegin());
   const std::string script(sql);
   ResultPtr res(PQexec(conn_, script.c_str()));
   const ExecStatusType status = PQresultStatus(res.get());

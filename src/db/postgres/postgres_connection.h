@@ -10,6 +10,8 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "db/database.h"
 
@@ -27,6 +29,8 @@ class PostgresConnection final : public Connection {
   Dialect dialect() const override { return Dialect::kPostgres; }
   Result<std::vector<Row>> Query(std::string_view sql, std::span<const Value> params) override;
   Result<std::int64_t> Exec(std::string_view sql, std::span<const Value> params) override;
+  // One pipeline: one round trip for the whole batch (and a pending BEGIN).
+  Result<std::vector<std::vector<Row>>> QueryBatch(std::span<const Statement> statements) override;
   Result<void> ExecScript(std::string_view sql) override;
   // COPY … FROM STDIN in the text format, streamed in chunks of about 1 MiB.
   Result<void> BulkInsert(std::string_view table, std::span<const std::string> columns,
@@ -42,6 +46,18 @@ class PostgresConnection final : public Connection {
 
   // Runs a parameterless statement with the simple protocol (BEGIN, COMMIT, ROLLBACK).
   Result<void> Run(const char* sql);
+
+  // Transactions begin lazily: DeferBegin keeps `begin` (a BEGIN statement, a literal), and
+  // the first statement run afterwards sends it in one pipeline with that statement, so a
+  // transaction's first query costs one round trip, not two. ExecScript and BulkInsert send
+  // it on its own first. TakeBegun reports whether it went out and forgets it if not (a
+  // transaction that ran no statement has nothing to commit).
+  void DeferBegin(const char* begin) { pending_begin_ = begin; }
+  bool TakeBegun() { return std::exchange(pending_begin_, nullptr) == nullptr; }
+
+  // Sends `sql` (the COMMIT of a read-only transaction) without waiting for the answer; the
+  // next EnsureHealthy reads it before the connection is used again.
+  void SendWithoutWaiting(const char* sql);
 
   // Makes sure the connection is usable before it is handed out: a connection the server
   // closed (restart, pg_terminate_backend, idle timeout) is reset once. Returns
@@ -76,22 +92,40 @@ class PostgresConnection final : public Connection {
   };
   using ResultPtr = std::unique_ptr<PGresult, ResultDeleter>;
 
+  // A statement ready to send: its prepared name, the SQL to prepare first when it is new
+  // on this connection, and its parameters as text (nullopt for NULL).
+  struct Bound {
+    std::string key;  // the SQL as written
+    std::string name;
+    std::optional<std::string> prepare;  // the rewritten SQL, when not prepared yet
+    int parameter_count = 0;
+    std::vector<std::optional<std::string>> params;
+  };
+  // Looks `sql` up among the prepared statements (or names it anew) and formats `params`.
+  Result<Bound> Bind(std::string_view sql, std::span<const Value> params);
   // Prepares (once per connection) and runs `sql`; returns the successful result.
   Result<ResultPtr> Execute(std::string_view sql, std::span<const Value> params);
+  // Sends a pending BEGIN, the statements (preparing the new ones first) and a sync in one
+  // pipeline, and returns each statement's result.
+  Result<std::vector<ResultPtr>> RunPipeline(std::span<Bound> batch);
+  // Sends a pending BEGIN on its own (before the simple protocol or COPY).
+  Result<void> FlushBegin();
   // Maps a failed result (or a lost connection when `res` is null) to an Error and
   // remembers it as the last error.
   Error Failure(const PGresult* res, std::string_view what);
 
-  struct Statement {
+  struct PreparedStatement {
     std::string name;  // server-side prepared statement name
     int parameter_count = 0;
   };
 
   PGconn* conn_;
-  std::unordered_map<std::string, Statement> statements_;  // keyed by the SQL as written
+  std::unordered_map<std::string, PreparedStatement> statements_;  // keyed by the SQL as written
   int next_statement_ = 0;
   std::optional<Error> last_error_;
   std::string last_sqlstate_;
+  const char* pending_begin_ = nullptr;  // DeferBegin's statement, not sent yet
+  bool unread_answer_ = false;           // SendWithoutWaiting's answer is still to be read
 };
 
 // Maps a SQLSTATE and message to an Error: 23505 → already_exists, 23503 →

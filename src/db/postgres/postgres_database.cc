@@ -89,8 +89,9 @@ class PostgresDatabase final : public Database {
     int reconnects = 0;
     for (;;) {
       Retry retry = Retry::kNo;
-      Result<void> r = WithConnection(
-          [&](PostgresConnection& c) { return Transaction(c, "BEGIN", fn, &retry); });
+      Result<void> r = WithConnection([&](PostgresConnection& c) {
+        return Transaction(c, "BEGIN", fn, /*read_only=*/false, &retry);
+      });
       if (r) {
         std::lock_guard lock(stats_mu_);
         ++stats_.write_transactions;
@@ -115,7 +116,8 @@ class PostgresDatabase final : public Database {
     for (;;) {
       Retry retry = Retry::kNo;
       Result<void> r = WithConnection([&](PostgresConnection& c) {
-        return Transaction(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", fn, &retry);
+        return Transaction(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", fn,
+                           /*read_only=*/true, &retry);
       });
       if (!r && retry == Retry::kReconnect && reconnects < kMaxReconnectRetries) {
         ++reconnects;
@@ -182,11 +184,14 @@ class PostgresDatabase final : public Database {
     return r;
   }
 
-  // BEGIN (as `begin`), fn, COMMIT; ROLLBACK if anything fails. Sets `retry` when running
-  // fn again can succeed: after a serialization failure or deadlock, or when the
-  // connection died before COMMIT was sent (the server then rolled back).
+  // BEGIN (as `begin`), fn, COMMIT; ROLLBACK if anything fails. BEGIN travels with fn's
+  // first statement (DeferBegin); a read's COMMIT is sent without waiting for its answer
+  // (`read_only`: the rows are already read, and the next user of the connection reads
+  // it). Sets `retry` when running fn again can succeed: after a serialization failure or
+  // deadlock, or when the connection died before COMMIT was sent (the server then rolled
+  // back).
   static Result<void> Transaction(PostgresConnection& c, const char* begin, const Callback& fn,
-                                  Retry* retry) {
+                                  bool read_only, Retry* retry) {
     c.ClearLastError();
     auto classify = [&] {
       if (c.broken()) {
@@ -195,11 +200,9 @@ class PostgresDatabase final : public Database {
         *retry = Retry::kConflict;
       }
     };
-    if (auto r = c.Run(begin); !r) {
-      classify();
-      return r;
-    }
+    c.DeferBegin(begin);
     Result<void> result = fn(c);
+    if (!c.TakeBegun()) return result;  // no statement ran: nothing to commit or roll back
     if (result && c.transaction_failed()) {
       // fn ignored a failed statement; COMMIT would silently roll everything back.
       const Error cause = c.last_error().value_or(Error::Internal("unknown error"));
@@ -212,6 +215,10 @@ class PostgresDatabase final : public Database {
       classify();
       if (!c.broken()) (void)c.Run("ROLLBACK");
       return result;
+    }
+    if (read_only) {
+      c.SendWithoutWaiting("COMMIT");
+      return {};
     }
     if (auto r = c.Run("COMMIT"); !r) {
       if (c.broken()) {
