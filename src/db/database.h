@@ -149,12 +149,13 @@ class Database {
   [[nodiscard]] virtual Result<void> Write(const std::function<Result<void>(Connection&)>& fn) = 0;
 
   // Write without waiting: queues `fn` for the next group commit and returns at once, so
-  // the caller's thread is free while the commit happens. `done` gets what Write would
-  // have returned, exactly once, on the writer's thread (SQLite; it must not block, and
-  // should post longer work elsewhere) or, on backends without a writer thread (PostgreSQL,
-  // for now), on the caller's, before WriteAsync returns. Refused, with `done` never called,
-  // when Options::max_queued_writes writes are waiting (unavailable, reason overloaded) or
-  // the database is closing.
+  // the caller's thread is free while the commit happens (SQLite: the writer's next batch;
+  // PostgreSQL: the next transaction of one of two writer threads, up to 64 writes each).
+  // `done` gets what Write would have returned, exactly once, on a writer thread (it must
+  // not block, and should post longer work elsewhere); on a backend without writer threads
+  // (the default), on the caller's, before WriteAsync returns. Refused, with `done` never
+  // called, when Options::max_queued_writes writes are waiting (unavailable, reason
+  // overloaded) or the database is closing.
   [[nodiscard]] virtual Result<void> WriteAsync(std::function<Result<void>(Connection&)> fn,
                                                 WriteDone done);
 

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <mutex>
 #include <random>
 #include <shared_mutex>
@@ -20,6 +21,12 @@ namespace {
 constexpr int kMaxConflictRetries = 3;
 // A connection found dead mid-transaction is reconnected and the callback rerun once.
 constexpr int kMaxReconnectRetries = 1;
+// Threads that run WriteAsync's queue, each many writes to a transaction: while one waits
+// for its COMMIT to reach the disk, the other fills its next transaction.
+constexpr int kAsyncWriters = 2;
+// The most asynchronous writes that share one transaction (this also bounds the work
+// redone when one of them fails).
+constexpr std::size_t kMaxAsyncBatch = 64;
 
 using Callback = std::function<Result<void>(Connection&)>;
 
@@ -70,6 +77,15 @@ class PostgresDatabase final : public Database {
         display_(std::move(display)),
         options_(std::move(options)) {}
 
+  ~PostgresDatabase() override {
+    {
+      std::lock_guard lock(async_mu_);
+      stopping_ = true;
+    }
+    async_cv_.notify_all();
+    for (auto& t : async_writers_) t.join();  // each finishes what is queued first
+  }
+
   Result<void> Init() {
     const int n = std::max(2, options_.readers);
     for (int i = 0; i < n; ++i) {
@@ -77,11 +93,28 @@ class PostgresDatabase final : public Database {
       free_.push_back(conn.get());
       pool_.push_back(std::move(conn));
     }
+    for (int i = 0; i < kAsyncWriters; ++i) {
+      async_writers_.emplace_back([this] { AsyncWriterLoop(); });
+    }
     return {};
   }
 
   Dialect dialect() const override { return Dialect::kPostgres; }
   std::string display_url() const override { return display_; }
+
+  Result<void> WriteAsync(Callback fn, WriteDone done) override {
+    {
+      std::lock_guard lock(async_mu_);
+      if (stopping_) return Fail(Error::DatabaseUnavailable("database is closing"));
+      if (async_pending_ >= static_cast<std::size_t>(std::max(1, options_.max_queued_writes))) {
+        return Fail(Error::Overloaded("too many writes are waiting for the database"));
+      }
+      ++async_pending_;
+      async_queue_.push_back({std::move(fn), std::move(done)});
+    }
+    async_cv_.notify_one();
+    return {};
+  }
 
   Result<void> Write(const Callback& fn) override {
     std::shared_lock exclusive(exclusive_mu_);
@@ -191,7 +224,7 @@ class PostgresDatabase final : public Database {
   // deadlock, or when the connection died before COMMIT was sent (the server then rolled
   // back).
   static Result<void> Transaction(PostgresConnection& c, const char* begin, const Callback& fn,
-                                  bool read_only, Retry* retry) {
+                                  bool read_only, Retry* retry, bool* in_doubt = nullptr) {
     c.ClearLastError();
     auto classify = [&] {
       if (c.broken()) {
@@ -222,6 +255,7 @@ class PostgresDatabase final : public Database {
     }
     if (auto r = c.Run("COMMIT"); !r) {
       if (c.broken()) {
+        if (in_doubt != nullptr) *in_doubt = true;
         return Fail(Error::DatabaseUnavailable(
             "the connection to PostgreSQL was lost during COMMIT; the transaction may or may "
             "not have been applied"));
@@ -230,6 +264,61 @@ class PostgresDatabase final : public Database {
       return r;
     }
     return {};
+  }
+
+  struct AsyncWrite {
+    Callback fn;
+    WriteDone done;
+  };
+
+  // Takes up to kMaxAsyncBatch queued writes at a time and runs them in one transaction.
+  void AsyncWriterLoop() {
+    for (;;) {
+      std::vector<AsyncWrite> batch;
+      {
+        std::unique_lock lock(async_mu_);
+        async_cv_.wait(lock, [&] { return stopping_ || !async_queue_.empty(); });
+        if (async_queue_.empty()) return;  // stopping, and nothing left
+        while (!async_queue_.empty() && batch.size() < kMaxAsyncBatch) {
+          batch.push_back(std::move(async_queue_.front()));
+          async_queue_.pop_front();
+        }
+      }
+      RunAsyncBatch(batch);
+      std::lock_guard lock(async_mu_);
+      async_pending_ -= batch.size();
+    }
+  }
+
+  // One transaction for the whole batch, one COMMIT. If any write fails (or the
+  // transaction conflicts, or the connection is lost before COMMIT), the batch is rolled
+  // back and each write runs again on its own as Write runs it, so a failure is only its
+  // own. A connection lost during COMMIT leaves the batch in doubt: every write gets that
+  // error, as Write would give it, and none is run again.
+  void RunAsyncBatch(std::vector<AsyncWrite>& batch) {
+    if (batch.size() > 1) {
+      std::shared_lock exclusive(exclusive_mu_);
+      Retry retry = Retry::kNo;
+      bool in_doubt = false;
+      const Callback all = [&](Connection& c) -> Result<void> {
+        for (auto& w : batch) SL_RETURN_IF_ERROR(w.fn(c));
+        return {};
+      };
+      Result<void> r = WithConnection([&](PostgresConnection& c) {
+        return Transaction(c, "BEGIN", all, /*read_only=*/false, &retry, &in_doubt);
+      });
+      if (r || in_doubt) {
+        {
+          std::lock_guard lock(stats_mu_);
+          stats_.write_transactions += static_cast<std::int64_t>(batch.size());
+          ++stats_.write_batches;
+        }
+        for (auto& w : batch) w.done(r);
+        return;
+      }
+      exclusive.unlock();
+    }
+    for (auto& w : batch) w.done(Write(w.fn));
   }
 
   // Sleeps a little, more after each conflict, with jitter so retries do not collide.
@@ -255,6 +344,13 @@ class PostgresDatabase final : public Database {
 
   mutable std::mutex stats_mu_;
   Stats stats_;  // guarded by stats_mu_
+
+  std::mutex async_mu_;
+  std::condition_variable async_cv_;
+  std::deque<AsyncWrite> async_queue_;  // guarded by async_mu_
+  std::size_t async_pending_ = 0;       // queued or running; guarded by async_mu_
+  bool stopping_ = false;               // guarded by async_mu_
+  std::vector<std::thread> async_writers_;
 };
 
 }  // namespace
