@@ -737,6 +737,60 @@ TEST_F(ServerTest, ALaterAnswerNeverSentBecomes500) {
   }
 }
 
+// SendBuilt runs the builder off the thread that completes (a database writer's): the
+// answer arrives as built, a builder that throws answers 500, and only the first answer
+// counts.
+TEST_F(ServerTest, ALaterAnswerIsBuiltOffTheCompletingThread) {
+  std::mutex mu;
+  std::vector<std::pair<std::thread::id, std::thread::id>> threads;  // (completing, building)
+  std::vector<std::thread> completers;                               // the "database writers"
+  auto complete_from_a_thread = [&](bool throws) {
+    return [&, throws](Request&) {
+      return Response::Later([&, throws](std::shared_ptr<Responder> out) {
+        std::lock_guard lock(mu);
+        completers.emplace_back([&, out, throws] {
+          const auto completing = std::this_thread::get_id();
+          out->SendBuilt([&, completing, throws]() -> Response {
+            if (throws) throw std::runtime_error("building failed");
+            std::lock_guard lock(mu);
+            threads.emplace_back(completing, std::this_thread::get_id());
+            return Response::Text(201, "built");
+          });
+          out->Send(Response::Text(200, "second answer, ignored"));
+        });
+      });
+    };
+  };
+  router_->Add("GET", "/built", complete_from_a_thread(false));
+  router_->Add("GET", "/throws", complete_from_a_thread(true));
+  StartServer();
+  for (int i = 0; i < 3; ++i) {
+    RawClient c(server_->port());
+    ASSERT_TRUE(c.Send(Get("/built")));
+    auto r = c.Read();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 201);
+    EXPECT_EQ(r->body, "built");
+  }
+  {
+    std::lock_guard lock(mu);
+    ASSERT_EQ(threads.size(), 3u);
+    for (const auto& [completing, building] : threads) EXPECT_NE(completing, building);
+  }
+  RawClient c(server_->port());
+  ASSERT_TRUE(c.Send(Get("/throws")));
+  auto r = c.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 500);
+  EXPECT_NE(r->body.find("\"internal\""), std::string::npos) << r->body;
+  std::vector<std::thread> done;
+  {
+    std::lock_guard lock(mu);
+    done.swap(completers);
+  }
+  for (auto& t : done) t.join();
+}
+
 // Stop keeps the io threads until every owed answer has been delivered (a commit in flight
 // completes into a live server), then returns.
 TEST_F(ServerTest, StopWaitsForAnOwedAnswer) {

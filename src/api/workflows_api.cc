@@ -122,7 +122,10 @@ Result<http::Response> CreateWorkflow(App& app, http::Request& req, const Princi
     return http::Response::Later(
         [a, cr = std::move(cr)](const std::shared_ptr<http::Responder>& out) {
           auto queued = a->manager.CreateAsync(cr, [out](Result<CreateResult> created) {
-            out->Send(created ? CreatedResponse(*created) : ErrorResponse(created.error()));
+            // Called on a database writer thread: the answer is built elsewhere.
+            out->SendBuilt([created = std::move(created)] {
+              return created ? CreatedResponse(*created) : ErrorResponse(created.error());
+            });
           });
           if (!queued) out->Send(ErrorResponse(queued.error()));
         });

@@ -471,12 +471,25 @@ class Session : public std::enable_shared_from_this<Session> {
       if (!sent_.load()) Send(Response::Error(500, "internal", "internal error"));
     }
     void Send(Response r) override {
+      SendBuilt([r = std::move(r)]() mutable { return std::move(r); });
+    }
+
+    // Built on the connection's io thread, which stays up until every owed answer is sent
+    // (Server::Stop), so no answer is dropped on the way. The session goes with the
+    // answer: the io thread, not this one, releases it.
+    void SendBuilt(std::function<Response()> build) override {
       if (sent_.exchange(true)) return;
-      if (r.later) r = Response::Error(500, "internal", "internal error");  // no chains
-      // The session goes with the answer: the io thread, not this one, releases it.
       auto self = std::move(session_);
-      net::post(self->stream_.get_executor(), [self, r = std::move(r)]() mutable {
-        self->resp_ = std::move(r);
+      net::post(self->stream_.get_executor(), [self, build = std::move(build)]() mutable {
+        try {
+          self->resp_ = build();
+        } catch (const std::exception& e) {
+          spdlog::error("http: building a deferred answer threw: {}", e.what());
+          self->resp_ = Response::Error(500, "internal", "internal error");
+        }
+        if (self->resp_.later) {  // no chains
+          self->resp_ = Response::Error(500, "internal", "internal error");
+        }
         self->Write();
         {
           std::lock_guard lock(self->core_->mu);

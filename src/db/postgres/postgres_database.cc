@@ -87,7 +87,8 @@ class PostgresDatabase final : public Database {
   }
 
   Result<void> Init() {
-    const int n = std::max(2, options_.readers);
+    // The pool: the readers, and one connection for each asynchronous writer.
+    const int n = std::max(2, options_.readers) + kAsyncWriters;
     for (int i = 0; i < n; ++i) {
       SL_ASSIGN_OR_RETURN(auto conn, PostgresConnection::Connect(conninfo_));
       free_.push_back(conn.get());
