@@ -29,7 +29,10 @@ class CleanupPlanTest : public ::testing::TestWithParam<std::string> {
   }
 
   // A workflow with one file on disk, completed `age_days` ago.
-  Workflow Completed(int age_days) {
+  Workflow Completed(int age_days) { return Ended(age_days, WorkflowStatus::kCompleted); }
+
+  // A workflow with one file on disk that ran and ended as `end` `age_days` ago.
+  Workflow Ended(int age_days, WorkflowStatus end) {
     auto created =
         store_->CreateWorkflow({alice_, "a prompt " + std::to_string(n_++), "", "{}", ""});
     EXPECT_TRUE(created.has_value());
@@ -46,10 +49,10 @@ class CleanupPlanTest : public ::testing::TestWithParam<std::string> {
     f.file_size = stored->size;
     f.sha256 = stored->sha256;
     EXPECT_TRUE(store_->AddGeneratedFile(f).has_value());
-    for (WorkflowStatus s : {WorkflowStatus::kRunning, WorkflowStatus::kCompleted}) {
+    for (WorkflowStatus s : {WorkflowStatus::kRunning, end}) {
       WorkflowUpdate up;
       up.status = s;
-      if (s == WorkflowStatus::kCompleted) {
+      if (s == end) {
         up.finished_at = std::optional<Millis>(core::WallMillis() - age_days * kDay);
       }
       EXPECT_TRUE(store_->UpdateWorkflow(w.id, up).has_value());
@@ -70,6 +73,7 @@ class CleanupPlanTest : public ::testing::TestWithParam<std::string> {
   ops::CleanupOptions Options() const {
     ops::CleanupOptions o;
     o.completed_days = 90;
+    o.failed_days = 90;
     o.batch = 2;  // two batches for three workflows
     return o;
   }
@@ -113,13 +117,13 @@ TEST_P(CleanupPlanTest, ThePlanWritesNothingAndIsTheDryRun) {
 }
 
 TEST_P(CleanupPlanTest, ApplyLeavesAWorkflowRetriedSincePlanned) {
-  const Workflow a = Completed(100), b = Completed(120), c = Completed(200);
+  const Workflow a = Completed(100), b = Ended(120, WorkflowStatus::kFailed), c = Completed(200);
   auto plan = ops::PlanCleanup(*store_, Options());
   ASSERT_TRUE(plan.has_value()) << plan.error().ToString();
   ASSERT_EQ(plan->workflows.size(), 3u);
-  // Retried after the plan was made: running again, so no longer expired.
+  // Retried after the plan was made: queued again, so no longer expired.
   WorkflowUpdate retry;
-  retry.status = WorkflowStatus::kRunning;
+  retry.status = WorkflowStatus::kQueued;
   ASSERT_TRUE(store_->UpdateWorkflow(b.id, retry).has_value());
 
   std::vector<std::int64_t> progress;

@@ -183,6 +183,55 @@ TEST_P(StoreTest, UpdateWorkflowFields) {
             ErrorCode::kNotFound);
 }
 
+// A status changes only along the workflow's transitions, checked by the UPDATE itself:
+// from any other status nothing is written and the caller hears "conflict".
+TEST_P(StoreTest, StatusChangesFollowTheWorkflowTransitions) {
+  Workflow w = Create(alice_, "p");
+  auto to = [&](WorkflowStatus s) {
+    WorkflowUpdate u;
+    u.status = s;
+    u.title = std::string("became ") + std::string(ToString(s));
+    return store_->UpdateWorkflow(w.id, u);
+  };
+  auto status = [&] { return store_->GetWorkflow(w.id)->status; };
+  auto refused = [&](WorkflowStatus s) {
+    const WorkflowStatus before = status();
+    const std::string title = store_->GetWorkflow(w.id)->title;
+    auto r = to(s);
+    EXPECT_FALSE(r.has_value()) << ToString(before) << " -> " << ToString(s);
+    if (r.has_value()) return;
+    EXPECT_EQ(r.error().code, ErrorCode::kFailedPrecondition) << r.error().ToString();
+    EXPECT_EQ(r.error().detail, "conflict");
+    EXPECT_EQ(status(), before);
+    EXPECT_EQ(store_->GetWorkflow(w.id)->title, title);  // nothing of it was written
+  };
+  refused(WorkflowStatus::kCompleted);  // queued: never ran
+  ASSERT_TRUE(to(WorkflowStatus::kRunning));
+  ASSERT_TRUE(to(WorkflowStatus::kRunning));  // resumed
+  refused(WorkflowStatus::kQueued);           // only a failed or cancelled one is retried
+  ASSERT_TRUE(to(WorkflowStatus::kCancelled));
+  EXPECT_EQ(store_->GetWorkflow(w.id)->title, "became cancelled");
+  refused(WorkflowStatus::kRunning);  // a cancel is never overwritten by a start
+  refused(WorkflowStatus::kFailed);
+  refused(WorkflowStatus::kCancelled);
+  refused(WorkflowStatus::kCompleted);
+  ASSERT_TRUE(to(WorkflowStatus::kQueued));  // the retry
+  ASSERT_TRUE(to(WorkflowStatus::kRunning));
+  ASSERT_TRUE(to(WorkflowStatus::kCompleted));
+  refused(WorkflowStatus::kFailed);
+  refused(WorkflowStatus::kQueued);
+  // Updates without a status are not transitions.
+  WorkflowUpdate rename;
+  rename.title = std::string("renamed");
+  ASSERT_TRUE(store_->UpdateWorkflow(w.id, rename));
+  EXPECT_EQ(store_->UpdateWorkflow("0190aaaa-0000-7000-8000-000000000000", rename).error().code,
+            ErrorCode::kNotFound);
+  WorkflowUpdate start;
+  start.status = WorkflowStatus::kRunning;
+  EXPECT_EQ(store_->UpdateWorkflow("0190aaaa-0000-7000-8000-000000000000", start).error().code,
+            ErrorCode::kNotFound);
+}
+
 TEST_P(StoreTest, ListIsKeysetPaginatedNewestFirstAndFiltered) {
   std::vector<std::string> ids;
   for (int i = 0; i < 25; ++i) ids.push_back(Create(alice_, "story " + std::to_string(i)).id);
@@ -203,8 +252,10 @@ TEST_P(StoreTest, ListIsKeysetPaginatedNewestFirstAndFiltered) {
   EXPECT_EQ(pages, 3);
   std::vector<std::string> expected(ids.rbegin(), ids.rend());
   EXPECT_EQ(seen, expected);
-  WorkflowUpdate done;
+  WorkflowUpdate running, done;
+  running.status = WorkflowStatus::kRunning;
   done.status = WorkflowStatus::kCompleted;
+  ASSERT_TRUE(store_->UpdateWorkflow(ids[3], running));
   ASSERT_TRUE(store_->UpdateWorkflow(ids[3], done));
   auto completed = store_->ListWorkflows({.user_id = alice_, .status = WorkflowStatus::kCompleted});
   ASSERT_TRUE(completed);
@@ -669,8 +720,10 @@ TEST_P(StoreTest, ClaimHonoursThePerUserCapAcrossOwners) {
   ASSERT_TRUE(second.has_value());
   EXPECT_TRUE(second->empty());
   // One of hers finishes: exactly one more may start.
-  WorkflowUpdate done;
+  WorkflowUpdate running, done;
+  running.status = WorkflowStatus::kRunning;
   done.status = WorkflowStatus::kCompleted;
+  ASSERT_TRUE(store_->UpdateWorkflow(alice_wfs[0].id, running));
   ASSERT_TRUE(store_->UpdateWorkflow(alice_wfs[0].id, done));
   ASSERT_TRUE(store_->Write(
       [&](StoreTx& tx) { return tx.workflows().ReleaseLease(alice_wfs[0].id, "node-1"); }));

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,6 +34,12 @@ struct WorkflowFilter {
   int limit = 50;      // 1..200
   std::string cursor;  // from a previous page's next_cursor
 };
+
+// The statuses a workflow may be in to become `to`: queued from failed or cancelled (a
+// retry), running from queued (a start; running again when resumed), completed from
+// running, failed and cancelled from queued or running. Staying in a status is allowed
+// except for failed and cancelled, which are entered once.
+std::span<const WorkflowStatus> WorkflowStatusesBefore(WorkflowStatus to);
 
 // A workflow with what its detail shows (WorkflowRepo::GetDetail).
 struct WorkflowDetailView {
@@ -96,7 +103,9 @@ class WorkflowRepo {
   // status change is lost. SQLite has one writer and needs no lock.
   [[nodiscard]] Result<Workflow> GetForUpdate(std::string_view id);
   [[nodiscard]] Result<Page<Workflow>> List(const WorkflowFilter& f);
-  // not_found if no workflow has `id`.
+  // not_found if no workflow has `id`. A status change happens only along the workflow's
+  // transitions (WorkflowStatusesBefore), checked in the UPDATE itself; from any other
+  // status nothing changes and the answer is failed_precondition (detail "conflict").
   [[nodiscard]] Result<void> Update(std::string_view id, const WorkflowUpdate& u);
   // Deletes the workflow and (by cascade) its phases, scenes, files rows and events;
   // usage rows stay with workflow_id cleared. Returns the file rows that were deleted so the

@@ -3,6 +3,7 @@
 
 #include <map>
 #include <tuple>
+#include <utility>
 
 #include "core/clock.h"
 #include "core/ids.h"
@@ -175,6 +176,26 @@ Result<Page<Workflow>> WorkflowRepo::List(const WorkflowFilter& f) {
   return page;
 }
 
+std::span<const WorkflowStatus> WorkflowStatusesBefore(WorkflowStatus to) {
+  using enum WorkflowStatus;
+  static constexpr WorkflowStatus kToQueued[] = {kQueued, kFailed, kCancelled};
+  static constexpr WorkflowStatus kToRunning[] = {kQueued, kRunning};
+  static constexpr WorkflowStatus kToCompleted[] = {kRunning, kCompleted};
+  static constexpr WorkflowStatus kToEnded[] = {kQueued, kRunning};
+  switch (to) {
+    case kQueued:
+      return kToQueued;
+    case kRunning:
+      return kToRunning;
+    case kCompleted:
+      return kToCompleted;
+    case kFailed:
+    case kCancelled:
+      break;
+  }
+  return kToEnded;
+}
+
 Result<void> WorkflowRepo::Update(std::string_view id, const WorkflowUpdate& u) {
   std::string sql = "UPDATE workflows SET updated_at = ?";
   std::vector<Value> params{core::WallMillis()};
@@ -205,9 +226,29 @@ Result<void> WorkflowRepo::Update(std::string_view id, const WorkflowUpdate& u) 
   if (u.finished_at) set("finished_at", db::OptInt(*u.finished_at));
   sql += " WHERE id = ?";
   params.emplace_back(std::string(id));
+  if (u.status) {
+    // The transition is part of the statement: a status that changed since the caller
+    // read it (another instance, a cancel) makes this change nothing.
+    sql += " AND status IN (";
+    const char* sep = "";
+    for (WorkflowStatus from : WorkflowStatusesBefore(*u.status)) {
+      sql += std::exchange(sep, ", ");
+      sql += "?";
+      params.emplace_back(std::string(ToString(from)));
+    }
+    sql += ")";
+  }
   SL_ASSIGN_OR_RETURN(auto changed, c_.Exec(sql, params));
-  if (changed == 0) return Fail(Error::NotFound(fmt::format("workflow {} does not exist", id)));
-  return {};
+  if (changed > 0) return {};
+  if (u.status) {
+    if (auto now = Get(id); now) {
+      return Fail(
+          Error::FailedPrecondition(fmt::format("workflow {} is {} and cannot become {}", id,
+                                                ToString(now->status), ToString(*u.status)),
+                                    "conflict"));
+    }
+  }
+  return Fail(Error::NotFound(fmt::format("workflow {} does not exist", id)));
 }
 
 Result<std::vector<GeneratedFile>> WorkflowRepo::Delete(std::string_view id) {
