@@ -625,6 +625,35 @@ TEST_P(QueryBatchTest, AnswersEachQueryInOrderInsideTheTransaction) {
   EXPECT_EQ(Count(*db, "SELECT count(*) FROM b"), 3);
   // The connections are fine afterwards.
   for (int i = 0; i < 4; ++i) EXPECT_EQ(Count(*db, "SELECT count(*) FROM b WHERE k > 0"), 3);
+
+  // ReadBatch: a read transaction of just these queries (BEGIN, them and COMMIT in one
+  // pipeline on PostgreSQL).
+  for (int i = 0; i < 4; ++i) {
+    const db::Statement batch[] = {{"SELECT count(*) FROM b", {}},
+                                   {"SELECT v FROM b WHERE k = ?", {std::int64_t{3}}}};
+    auto rows = db->ReadBatch(batch);
+    ASSERT_TRUE(rows) << rows.error().ToString();
+    ASSERT_EQ(rows->size(), 2u);
+    EXPECT_EQ((*rows)[0].front().Int(0), 3);
+    EXPECT_EQ((*rows)[1].front().Text(0), "v3");
+    const db::Statement bad[] = {{"SELECT count(*) FROM b", {}},
+                                 {"SELECT no_such_column FROM b", {}}};
+    auto refused = db->ReadBatch(bad);
+    ASSERT_FALSE(refused);
+    EXPECT_NE(refused.error().message.find("no_such_column"), std::string::npos);
+    // Writes still work on the connection the failed read used.
+    auto w2 = db->Write([&](db::Connection& c) -> Result<void> {
+      const Value v[] = {std::int64_t{50 + i}, std::string("x")};
+      SL_RETURN_IF_ERROR(c.Exec("INSERT INTO b VALUES (?, ?)", v));
+      return {};
+    });
+    ASSERT_TRUE(w2) << w2.error().ToString();
+    ASSERT_TRUE(db->Write([&](db::Connection& c) -> Result<void> {
+      const Value v[] = {std::int64_t{50 + i}};
+      SL_RETURN_IF_ERROR(c.Exec("DELETE FROM b WHERE k = ?", v));
+      return {};
+    }));
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, QueryBatchTest, ::testing::ValuesIn(testing::Backends()));

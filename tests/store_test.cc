@@ -559,6 +559,19 @@ TEST_P(StoreTest, DetailReadsEveryPartOfOneWorkflow) {
   EXPECT_EQ(d->cost, 1234);
   EXPECT_FALSE(d->cost_unpriced);
 
+  // The same, as a read of its own (one pipeline on PostgreSQL).
+  auto alone = store_->GetWorkflowDetail(w.id, 3);
+  ASSERT_TRUE(alone) << alone.error().ToString();
+  EXPECT_EQ(alone->workflow.id, w.id);
+  EXPECT_EQ(alone->phases.size(), 2u);
+  EXPECT_EQ(alone->scenes.size(), 2u);
+  ASSERT_EQ(alone->files.items.size(), 3u);
+  EXPECT_EQ(alone->files.items[2].id, file_ids[2]);
+  EXPECT_EQ(alone->files.next_cursor, d->files.next_cursor);
+  EXPECT_EQ(alone->cost, 1234);
+  EXPECT_EQ(store_->GetWorkflowDetail("0190aaaa-0000-7000-8000-000000000000", 3).error().code,
+            ErrorCode::kNotFound);
+
   // The same parts, one repository at a time.
   auto files = store_->ReadOne<Page<GeneratedFile>>(
       [&](StoreTx& tx) { return tx.files().List({.workflow_id = w.id, .limit = 3}); });

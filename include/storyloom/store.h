@@ -144,6 +144,9 @@ class Store {
   // The seed's db_manager calls.
   [[nodiscard]] Result<CreateResult> CreateWorkflow(const NewWorkflow& w);
   [[nodiscard]] Result<Workflow> GetWorkflow(std::string_view id);
+  // WorkflowRepo::GetDetail as a read of its own: on PostgreSQL one round trip in all
+  // (BEGIN, the five reads and COMMIT in one pipeline).
+  [[nodiscard]] Result<WorkflowDetailView> GetWorkflowDetail(std::string_view id, int file_limit);
   [[nodiscard]] Result<Page<Workflow>> ListWorkflows(const WorkflowFilter& f);
   [[nodiscard]] Result<void> UpdateWorkflow(std::string_view id, const WorkflowUpdate& u);
   [[nodiscard]] Result<GeneratedFile> AddGeneratedFile(const NewFile& f);

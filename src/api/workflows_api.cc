@@ -47,12 +47,12 @@ json DetailJson(const WorkflowDetailView& d, const std::vector<GeneratedFile>& s
   return out;
 }
 
-// The detail JSON of workflow `id` read inside `tx` (one round trip on PostgreSQL, plus one
-// per scene file beyond the first page of files). Only `p`'s own workflows are found
+// The detail JSON of workflow `id`: one read (one round trip on PostgreSQL), and one more
+// only for scene files beyond the first page of files. Only `p`'s own workflows are found
 // (any for admins); the rest are not_found like those that do not exist.
-Result<json> WorkflowDetail(StoreTx& tx, const std::string& id, const Principal& p) {
+Result<json> WorkflowDetail(App& app, const std::string& id, const Principal& p) {
   if (!core::IsUuid(id)) return Fail(Error::NotFound("no such workflow"));
-  auto d = tx.workflows().GetDetail(id, kDetailFiles);
+  auto d = app.store.GetWorkflowDetail(id, kDetailFiles);
   if (!d) {
     if (d.error().code == ErrorCode::kNotFound) return Fail(Error::NotFound("no such workflow"));
     return Fail(d.error());
@@ -64,20 +64,24 @@ Result<json> WorkflowDetail(StoreTx& tx, const std::string& id, const Principal&
   // The first 200 files; the rest are a page away (files_next), never silently dropped.
   // Scenes show their image and audio even when those are beyond the first page.
   std::vector<GeneratedFile> scene_files = d->files.items;
+  std::vector<std::string> beyond;
   for (const auto& s : d->scenes) {
     for (const std::string* fid : {&s.image_file_id, &s.audio_file_id}) {
       if (fid->empty()) continue;
       bool have = false;
       for (const auto& f : scene_files) have = have || f.id == *fid;
-      if (have) continue;
-      if (auto f = tx.files().Get(*fid); f) scene_files.push_back(std::move(*f));
+      if (!have) beyond.push_back(*fid);
     }
   }
+  if (!beyond.empty()) {
+    SL_RETURN_IF_ERROR(app.store.Read([&](StoreTx& tx) -> Result<void> {
+      for (const std::string& fid : beyond) {
+        if (auto f = tx.files().Get(fid); f) scene_files.push_back(std::move(*f));
+      }
+      return {};
+    }));
+  }
   return DetailJson(*d, scene_files);
-}
-
-Result<json> WorkflowDetail(App& app, const std::string& id, const Principal& p) {
-  return app.store.ReadOne<json>([&](StoreTx& tx) { return WorkflowDetail(tx, id, p); });
 }
 
 // The 201 of a new workflow, built from the row committed (it has no phases, scenes, files

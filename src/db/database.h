@@ -162,6 +162,12 @@ class Database {
   // Runs `fn` on a read connection inside one read transaction (a consistent snapshot).
   [[nodiscard]] virtual Result<void> Read(const std::function<Result<void>(Connection&)>& fn) = 0;
 
+  // A read transaction that runs just `statements` (independent queries, one snapshot) and
+  // returns each one's rows. PostgreSQL sends BEGIN, the statements and COMMIT in one
+  // pipeline: one round trip for the whole read. By default, Read with QueryBatch.
+  [[nodiscard]] virtual Result<std::vector<std::vector<Row>>> ReadBatch(
+      std::span<const Statement> statements);
+
   // Runs `fn` on a dedicated connection outside any transaction, with exclusive use of
   // the writer: migrations, VACUUM, backups. Blocks other writes while it runs.
   [[nodiscard]] virtual Result<void> Exclusive(

@@ -63,6 +63,15 @@ Result<void> Database::WriteAsync(std::function<Result<void>(Connection&)> fn, W
   return {};
 }
 
+Result<std::vector<std::vector<Row>>> Database::ReadBatch(std::span<const Statement> statements) {
+  std::vector<std::vector<Row>> out;
+  SL_RETURN_IF_ERROR(Read([&](Connection& c) -> Result<void> {
+    SL_ASSIGN_OR_RETURN(out, c.QueryBatch(statements));
+    return {};
+  }));
+  return out;
+}
+
 Result<std::unique_ptr<Listener>> Database::Listen(const std::string&) {
   return Fail(Error::FailedPrecondition(display_url() + " has no notifications"));
 }

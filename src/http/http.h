@@ -109,7 +109,10 @@ class Responder {
   // connection's io thread): for completions that run on a thread with better things to do
   // (a database writer), so that building the answer does not delay the next commit. A
   // `build` that throws answers 500. By default it builds at once.
-  virtual void SendBuilt(std::function<Response()> build) { Send(build()); }
+  virtual void SendBuilt(std::function<Response()> build) {
+    const auto built = std::move(build);
+    Send(built());
+  }
 };
 
 struct Deferred {

@@ -10,6 +10,7 @@
 #include "storyloom/error.h"
 #include "storyloom/file_repo.h"
 #include "storyloom/types.h"
+#include "storyloom/workflow_repo.h"
 
 namespace storyloom::store {
 
@@ -66,6 +67,14 @@ db::Statement SceneListStatement(std::string_view workflow_id);  // by scene num
 // invalid_argument if the cursor is malformed; the page size is clamped.
 Result<db::Statement> FileListStatement(const FileFilter& f);
 Page<GeneratedFile> FilePageFromRows(const std::vector<db::Row>& rows, const FileFilter& f);
+// WorkflowRepo::GetDetail's batch (also Store::GetWorkflowDetail's): the statements, then
+// the view from their rows (not_found if there is no such workflow).
+Result<std::vector<db::Statement>> WorkflowDetailStatements(db::Dialect dialect,
+                                                            std::string_view id,
+                                                            const FileFilter& files);
+Result<WorkflowDetailView> WorkflowDetailFromRows(std::string_view id,
+                                                  const std::vector<std::vector<db::Row>>& rows,
+                                                  const FileFilter& files);
 // (total cost, whether some call had no price) of a workflow's calls.
 db::Statement WorkflowCostStatement(db::Dialect dialect, std::string_view workflow_id);
 std::pair<NanoUsd, bool> WorkflowCostFromRow(const db::Row& row);

@@ -4,6 +4,7 @@
 #include "db/migrations.h"
 #include "db/table_load.h"
 #include "db/url.h"
+#include "store/rows.h"
 
 namespace storyloom {
 namespace {
@@ -100,6 +101,12 @@ Result<CreateResult> Store::CreateWorkflow(const NewWorkflow& w) {
 }
 Result<Workflow> Store::GetWorkflow(std::string_view id) {
   return ReadOne<Workflow>([&](StoreTx& tx) { return tx.workflows().Get(id); });
+}
+Result<WorkflowDetailView> Store::GetWorkflowDetail(std::string_view id, int file_limit) {
+  const FileFilter files{.workflow_id = std::string(id), .limit = file_limit};
+  SL_ASSIGN_OR_RETURN(auto batch, store::WorkflowDetailStatements(db_->dialect(), id, files));
+  SL_ASSIGN_OR_RETURN(auto rows, db_->ReadBatch(batch));
+  return store::WorkflowDetailFromRows(id, rows, files);
 }
 Result<Page<Workflow>> Store::ListWorkflows(const WorkflowFilter& f) {
   return ReadOne<Page<Workflow>>([&](StoreTx& tx) { return tx.workflows().List(f); });

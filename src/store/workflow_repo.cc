@@ -97,15 +97,25 @@ Result<Workflow> WorkflowRepo::Get(std::string_view id) {
   return store::WorkflowFromRow(*row);
 }
 
-Result<WorkflowDetailView> WorkflowRepo::GetDetail(std::string_view id, int file_limit) {
+Result<std::vector<db::Statement>> store::WorkflowDetailStatements(db::Dialect dialect,
+                                                                   std::string_view id,
+                                                                   const FileFilter& files) {
   // Independent reads, so one batch: the parts of a workflow that does not exist come back
   // empty and are dropped.
-  const FileFilter files{.workflow_id = std::string(id), .limit = file_limit};
   SL_ASSIGN_OR_RETURN(db::Statement file_list, store::FileListStatement(files));
-  const db::Statement batch[] = {store::WorkflowGetStatement(id), store::PhaseListStatement(id),
-                                 store::SceneListStatement(id), std::move(file_list),
-                                 store::WorkflowCostStatement(c_.dialect(), id)};
-  SL_ASSIGN_OR_RETURN(auto rows, c_.QueryBatch(batch));
+  std::vector<db::Statement> batch;
+  batch.reserve(5);
+  batch.push_back(store::WorkflowGetStatement(id));
+  batch.push_back(store::PhaseListStatement(id));
+  batch.push_back(store::SceneListStatement(id));
+  batch.push_back(std::move(file_list));
+  batch.push_back(store::WorkflowCostStatement(dialect, id));
+  return batch;
+}
+
+Result<WorkflowDetailView> store::WorkflowDetailFromRows(
+    std::string_view id, const std::vector<std::vector<db::Row>>& rows, const FileFilter& files) {
+  if (rows.size() != 5) return Fail(Error::Internal("the detail batch lost a query"));
   if (rows[0].empty()) return Fail(Error::NotFound(fmt::format("workflow {} does not exist", id)));
   WorkflowDetailView d;
   d.workflow = store::WorkflowFromRow(rows[0].front());
@@ -115,6 +125,13 @@ Result<WorkflowDetailView> WorkflowRepo::GetDetail(std::string_view id, int file
   if (rows[4].empty()) return Fail(Error::Internal("the cost query returned no row"));
   std::tie(d.cost, d.cost_unpriced) = store::WorkflowCostFromRow(rows[4].front());
   return d;
+}
+
+Result<WorkflowDetailView> WorkflowRepo::GetDetail(std::string_view id, int file_limit) {
+  const FileFilter files{.workflow_id = std::string(id), .limit = file_limit};
+  SL_ASSIGN_OR_RETURN(auto batch, store::WorkflowDetailStatements(c_.dialect(), id, files));
+  SL_ASSIGN_OR_RETURN(auto rows, c_.QueryBatch(batch));
+  return store::WorkflowDetailFromRows(id, rows, files);
 }
 
 Result<Workflow> WorkflowRepo::GetForUpdate(std::string_view id) {

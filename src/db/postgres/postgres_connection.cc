@@ -283,7 +283,7 @@ std::vector<const char*> ParamPointers(const std::vector<std::optional<std::stri
 }  // namespace
 
 Result<std::vector<PostgresConnection::ResultPtr>> PostgresConnection::RunPipeline(
-    std::span<Bound> batch) {
+    std::span<Bound> batch, const char* end) {
   // A statement new to this connection that appears twice is prepared once.
   for (std::size_t i = 0; i < batch.size(); ++i) {
     for (std::size_t j = 0; j < i && batch[i].prepare; ++j) {
@@ -296,7 +296,7 @@ Result<std::vector<PostgresConnection::ResultPtr>> PostgresConnection::RunPipeli
   const char* begin = std::exchange(pending_begin_, nullptr);
   if (PQenterPipelineMode(conn_) != 1) return Fail(Failure(nullptr, "pipeline mode failed"));
   // What each answer is for, in the order they come.
-  enum class Kind { kBegin, kPrepare, kStatement };
+  enum class Kind { kBegin, kPrepare, kStatement, kEnd };
   std::vector<std::pair<Kind, std::size_t>> expected;
   bool sent = true;
   if (begin != nullptr) {
@@ -315,6 +315,10 @@ Result<std::vector<PostgresConnection::ResultPtr>> PostgresConnection::RunPipeli
                                        nullptr, nullptr, /*resultFormat=*/0) == 1;
     expected.emplace_back(Kind::kStatement, i);
   }
+  if (sent && end != nullptr) {
+    sent = PQsendQueryParams(conn_, end, 0, nullptr, nullptr, nullptr, nullptr, 0) == 1;
+    expected.emplace_back(Kind::kEnd, 0);
+  }
   sent = sent && PQpipelineSync(conn_) == 1;
   // A connection that fails here is broken; EnsureHealthy resets it (and its pipeline).
   if (!sent) return Fail(Failure(nullptr, "sending the statements failed"));
@@ -325,12 +329,13 @@ Result<std::vector<PostgresConnection::ResultPtr>> PostgresConnection::RunPipeli
   for (const auto& [kind, i] : expected) {
     ResultPtr res(PQgetResult(conn_));
     if (res == nullptr) return Fail(Failure(nullptr, "a statement got no answer"));
-    ResultPtr end(PQgetResult(conn_));
+    ResultPtr closing(PQgetResult(conn_));  // the null that ends this command's answer
     const ExecStatusType status = PQresultStatus(res.get());
     if (status == PGRES_PIPELINE_ABORTED) continue;
     if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
       if (!error) {
         error = Failure(res.get(), kind == Kind::kBegin     ? std::string_view(begin)
+                                   : kind == Kind::kEnd     ? std::string_view(end)
                                    : kind == Kind::kPrepare ? "prepare failed"
                                                             : "statement failed");
       }
@@ -414,6 +419,27 @@ Result<std::vector<std::vector<Row>>> PostgresConnection::QueryBatch(
   std::vector<std::vector<Row>> out;
   out.reserve(results.size());
   for (const auto& res : results) out.push_back(RowsOf(res.get()));
+  return out;
+}
+
+Result<std::vector<std::vector<Row>>> PostgresConnection::QueryBatchInTransaction(
+    const char* begin, std::span<const Statement> statements) {
+  std::vector<Bound> batch;
+  batch.reserve(statements.size());
+  for (const Statement& st : statements) {
+    SL_ASSIGN_OR_RETURN(Bound b, Bind(st.sql, st.params));
+    batch.push_back(std::move(b));
+  }
+  pending_begin_ = begin;
+  auto results = RunPipeline(batch, "COMMIT");
+  if (!results) {
+    // A failed statement left the transaction aborted (its COMMIT was skipped).
+    if (!broken() && in_transaction()) (void)Run("ROLLBACK");
+    return Fail(results.error());
+  }
+  std::vector<std::vector<Row>> out;
+  out.reserve(results->size());
+  for (const auto& res : *results) out.push_back(RowsOf(res.get()));
   return out;
 }
 

@@ -31,6 +31,10 @@ class PostgresConnection final : public Connection {
   Result<std::int64_t> Exec(std::string_view sql, std::span<const Value> params) override;
   // One pipeline: one round trip for the whole batch (and a pending BEGIN).
   Result<std::vector<std::vector<Row>>> QueryBatch(std::span<const Statement> statements) override;
+  // A whole transaction in one pipeline: `begin`, the statements, COMMIT. On failure the
+  // transaction is rolled back.
+  Result<std::vector<std::vector<Row>>> QueryBatchInTransaction(
+      const char* begin, std::span<const Statement> statements);
   Result<void> ExecScript(std::string_view sql) override;
   // COPY … FROM STDIN in the text format, streamed in chunks of about 1 MiB.
   Result<void> BulkInsert(std::string_view table, std::span<const std::string> columns,
@@ -105,9 +109,9 @@ class PostgresConnection final : public Connection {
   Result<Bound> Bind(std::string_view sql, std::span<const Value> params);
   // Prepares (once per connection) and runs `sql`; returns the successful result.
   Result<ResultPtr> Execute(std::string_view sql, std::span<const Value> params);
-  // Sends a pending BEGIN, the statements (preparing the new ones first) and a sync in one
-  // pipeline, and returns each statement's result.
-  Result<std::vector<ResultPtr>> RunPipeline(std::span<Bound> batch);
+  // Sends a pending BEGIN, the statements (preparing the new ones first), then `end` (a
+  // COMMIT, when given) and a sync in one pipeline, and returns each statement's result.
+  Result<std::vector<ResultPtr>> RunPipeline(std::span<Bound> batch, const char* end = nullptr);
   // Sends a pending BEGIN on its own (before the simple protocol or COPY).
   Result<void> FlushBegin();
   // Maps a failed result (or a lost connection when `res` is null) to an Error and

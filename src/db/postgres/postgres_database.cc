@@ -21,6 +21,8 @@ namespace {
 constexpr int kMaxConflictRetries = 3;
 // A connection found dead mid-transaction is reconnected and the callback rerun once.
 constexpr int kMaxReconnectRetries = 1;
+// Reads see one snapshot and write nothing.
+constexpr const char* kReadBegin = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
 // Threads that run WriteAsync's queue, each many writes to a transaction: while one waits
 // for its COMMIT to reach the disk, the other fills its next transaction.
 constexpr int kAsyncWriters = 2;
@@ -150,7 +152,7 @@ class PostgresDatabase final : public Database {
     for (;;) {
       Retry retry = Retry::kNo;
       Result<void> r = WithConnection([&](PostgresConnection& c) {
-        return Transaction(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", fn,
+        return Transaction(c, kReadBegin, fn,
                            /*read_only=*/true, &retry);
       });
       if (!r && retry == Retry::kReconnect && reconnects < kMaxReconnectRetries) {
@@ -160,6 +162,34 @@ class PostgresDatabase final : public Database {
       std::lock_guard lock(stats_mu_);
       ++stats_.reads;
       return r;
+    }
+  }
+
+  Result<std::vector<std::vector<Row>>> ReadBatch(std::span<const Statement> statements) override {
+    int reconnects = 0;
+    for (;;) {
+      std::vector<std::vector<Row>> out;
+      bool lost = false;
+      Result<void> r = WithConnection([&](PostgresConnection& c) -> Result<void> {
+        c.ClearLastError();
+        auto rows = c.QueryBatchInTransaction(kReadBegin, statements);
+        if (!rows) {
+          lost = c.broken();
+          return Fail(rows.error());
+        }
+        out = std::move(*rows);
+        return {};
+      });
+      if (!r && lost && reconnects < kMaxReconnectRetries) {
+        ++reconnects;
+        continue;
+      }
+      {
+        std::lock_guard lock(stats_mu_);
+        ++stats_.reads;
+      }
+      if (!r) return Fail(r.error());
+      return out;
     }
   }
 
