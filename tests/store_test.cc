@@ -513,8 +513,8 @@ TEST_P(StoreTest, UsageRecordsKeepDailyRollupAndWorkflowCost) {
                   ->empty());
 }
 
-// GetDetail reads the workflow and its parts in one batch: each part must be exactly what
-// its own repository returns, only this workflow's, and a missing or deleted workflow is
+// Store::GetWorkflowDetail reads the workflow and its parts in one batch: each part must be exactly
+// what its own repository returns, only this workflow's, and a missing or deleted workflow is
 // not_found.
 TEST_P(StoreTest, DetailReadsEveryPartOfOneWorkflow) {
   Workflow w = Create(alice_, "p", "Detail");
@@ -541,8 +541,7 @@ TEST_P(StoreTest, DetailReadsEveryPartOfOneWorkflow) {
   ApiUsage theirs = testing::DistinctUsageCall(bob_, other.id, 99);
   ASSERT_TRUE(store_->RecordUsage(theirs));
 
-  auto d = store_->ReadOne<WorkflowDetailView>(
-      [&](StoreTx& tx) { return tx.workflows().GetDetail(w.id, 3); });
+  auto d = store_->GetWorkflowDetail(w.id, 3);
   ASSERT_TRUE(d) << d.error().ToString();
   EXPECT_EQ(d->workflow.id, w.id);
   EXPECT_EQ(d->workflow.title, "Detail");
@@ -579,23 +578,19 @@ TEST_P(StoreTest, DetailReadsEveryPartOfOneWorkflow) {
   EXPECT_EQ(files->next_cursor, d->files.next_cursor);
 
   // A workflow with nothing yet.
-  auto bare = store_->ReadOne<WorkflowDetailView>(
-      [&](StoreTx& tx) { return tx.workflows().GetDetail(other.id, 200); });
+  auto bare = store_->GetWorkflowDetail(other.id, 200);
   ASSERT_TRUE(bare);
   EXPECT_TRUE(bare->phases.empty());
   EXPECT_EQ(bare->files.items.size(), 1u);
   EXPECT_TRUE(bare->files.next_cursor.empty());
   EXPECT_EQ(bare->cost, 99);
 
-  auto missing = store_->ReadOne<WorkflowDetailView>([&](StoreTx& tx) {
-    return tx.workflows().GetDetail("0190aaaa-0000-7000-8000-000000000000", 200);
-  });
+  auto missing = store_->GetWorkflowDetail("0190aaaa-0000-7000-8000-000000000000", 200);
   ASSERT_FALSE(missing);
   EXPECT_EQ(missing.error().code, ErrorCode::kNotFound);
   ASSERT_TRUE(store_->WriteOne<WorkflowDeletion>(
       [&](StoreTx& tx) { return tx.workflows().RequestDelete(w.id); }));
-  auto deleted = store_->ReadOne<WorkflowDetailView>(
-      [&](StoreTx& tx) { return tx.workflows().GetDetail(w.id, 200); });
+  auto deleted = store_->GetWorkflowDetail(w.id, 200);
   ASSERT_FALSE(deleted);
   EXPECT_EQ(deleted.error().code, ErrorCode::kNotFound);
 }

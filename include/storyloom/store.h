@@ -144,8 +144,9 @@ class Store {
   // The seed's db_manager calls.
   [[nodiscard]] Result<CreateResult> CreateWorkflow(const NewWorkflow& w);
   [[nodiscard]] Result<Workflow> GetWorkflow(std::string_view id);
-  // WorkflowRepo::GetDetail as a read of its own: on PostgreSQL one round trip in all
-  // (BEGIN, the five reads and COMMIT in one pipeline).
+  // The workflow with what its detail shows: phases, scenes, the first `file_limit` files
+  // and cost, in one read transaction (on PostgreSQL one round trip in all: BEGIN, the five
+  // reads and COMMIT in one pipeline). not_found as GetWorkflow.
   [[nodiscard]] Result<WorkflowDetailView> GetWorkflowDetail(std::string_view id, int file_limit);
   [[nodiscard]] Result<Page<Workflow>> ListWorkflows(const WorkflowFilter& f);
   [[nodiscard]] Result<void> UpdateWorkflow(std::string_view id, const WorkflowUpdate& u);

@@ -41,7 +41,7 @@ struct WorkflowFilter {
 // except for failed and cancelled, which are entered once.
 std::span<const WorkflowStatus> WorkflowStatusesBefore(WorkflowStatus to);
 
-// A workflow with what its detail shows (WorkflowRepo::GetDetail).
+// A workflow with what its detail shows (Store::GetWorkflowDetail).
 struct WorkflowDetailView {
   Workflow workflow;
   std::vector<WorkflowPhase> phases;  // those started, in pipeline order
@@ -94,9 +94,6 @@ class WorkflowRepo {
   [[nodiscard]] Result<CreateResult> Create(const NewWorkflow& w);
   // not_found if no workflow has `id`.
   [[nodiscard]] Result<Workflow> Get(std::string_view id);
-  // Get, with what the workflow's detail shows: its phases, scenes, first `file_limit`
-  // files and cost, read together (one round trip on PostgreSQL). not_found as Get.
-  [[nodiscard]] Result<WorkflowDetailView> GetDetail(std::string_view id, int file_limit);
   // Get, and the row stays locked to this transaction until it ends: for a decision that
   // writes the row back (start, cancel, retry). On PostgreSQL (SELECT ... FOR UPDATE) it
   // waits for a concurrent writer of the row and reads what that writer committed, so no

@@ -57,7 +57,7 @@ inline constexpr std::string_view kTokenColumns =
     "id, user_id, name, kind, token_hash, created_at, expires_at, last_used_at, revoked_at";
 ApiToken TokenFromRow(const db::Row& r);
 
-// Reads that a repository shares with WorkflowRepo::GetDetail's batch (one round trip on
+// Reads that a repository shares with Store::GetWorkflowDetail's batch (one round trip on
 // PostgreSQL): each statement, then the mapping of its rows.
 db::Statement WorkflowGetStatement(std::string_view id);  // visible workflows only
 db::Statement PhaseListStatement(std::string_view workflow_id);
@@ -67,7 +67,7 @@ db::Statement SceneListStatement(std::string_view workflow_id);  // by scene num
 // invalid_argument if the cursor is malformed; the page size is clamped.
 Result<db::Statement> FileListStatement(const FileFilter& f);
 Page<GeneratedFile> FilePageFromRows(const std::vector<db::Row>& rows, const FileFilter& f);
-// WorkflowRepo::GetDetail's batch (also Store::GetWorkflowDetail's): the statements, then
+// Store::GetWorkflowDetail's batch: the statements, then
 // the view from their rows (not_found if there is no such workflow).
 Result<std::vector<db::Statement>> WorkflowDetailStatements(db::Dialect dialect,
                                                             std::string_view id,

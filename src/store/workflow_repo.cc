@@ -127,13 +127,6 @@ Result<WorkflowDetailView> store::WorkflowDetailFromRows(
   return d;
 }
 
-Result<WorkflowDetailView> WorkflowRepo::GetDetail(std::string_view id, int file_limit) {
-  const FileFilter files{.workflow_id = std::string(id), .limit = file_limit};
-  SL_ASSIGN_OR_RETURN(auto batch, store::WorkflowDetailStatements(c_.dialect(), id, files));
-  SL_ASSIGN_OR_RETURN(auto rows, c_.QueryBatch(batch));
-  return store::WorkflowDetailFromRows(id, rows, files);
-}
-
 Result<Workflow> WorkflowRepo::GetForUpdate(std::string_view id) {
   const Value v[] = {std::string(id)};
   const char* lock = c_.dialect() == db::Dialect::kPostgres ? " FOR UPDATE" : "";

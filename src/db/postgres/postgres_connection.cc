@@ -167,10 +167,9 @@ void PostgresConnection::ClearLastError() {
 
 Result<void> PostgresConnection::EnsureHealthy() {
   pending_begin_ = nullptr;
-  if (unread_answer_ && !broken()) {
+  if (std::exchange(unread_answer_, false) && !broken()) {
     // The answer to SendWithoutWaiting (a read's COMMIT). A read-only COMMIT does not fail
     // in practice; if it did, the transaction must not stay open for the next user.
-    unread_answer_ = false;
     bool failed = false;
     while (PGresult* raw = PQgetResult(conn_)) {
       ResultPtr res(raw);
@@ -181,7 +180,6 @@ Result<void> PostgresConnection::EnsureHealthy() {
     }
     if (failed && !broken() && in_transaction()) (void)Run("ROLLBACK");
   }
-  unread_answer_ = false;
   bool reset = broken() || PQpipelineStatus(conn_) != PQ_PIPELINE_OFF;
   if (!reset) {
     // An idle connection has nothing to read unless the server is closing it (it sends a
@@ -406,41 +404,34 @@ Result<std::vector<Row>> PostgresConnection::Query(std::string_view sql,
   return RowsOf(res.get());
 }
 
-Result<std::vector<std::vector<Row>>> PostgresConnection::QueryBatch(
-    std::span<const Statement> statements) {
-  if (statements.empty()) return std::vector<std::vector<Row>>{};
+Result<std::vector<std::vector<Row>>> PostgresConnection::PipelineRows(
+    std::span<const Statement> statements, const char* end) {
   std::vector<Bound> batch;
   batch.reserve(statements.size());
   for (const Statement& st : statements) {
     SL_ASSIGN_OR_RETURN(Bound b, Bind(st.sql, st.params));
     batch.push_back(std::move(b));
   }
-  SL_ASSIGN_OR_RETURN(auto results, RunPipeline(batch));
+  SL_ASSIGN_OR_RETURN(auto results, RunPipeline(batch, end));
   std::vector<std::vector<Row>> out;
   out.reserve(results.size());
   for (const auto& res : results) out.push_back(RowsOf(res.get()));
   return out;
 }
 
+Result<std::vector<std::vector<Row>>> PostgresConnection::QueryBatch(
+    std::span<const Statement> statements) {
+  if (statements.empty()) return std::vector<std::vector<Row>>{};
+  return PipelineRows(statements, nullptr);
+}
+
 Result<std::vector<std::vector<Row>>> PostgresConnection::QueryBatchInTransaction(
     const char* begin, std::span<const Statement> statements) {
-  std::vector<Bound> batch;
-  batch.reserve(statements.size());
-  for (const Statement& st : statements) {
-    SL_ASSIGN_OR_RETURN(Bound b, Bind(st.sql, st.params));
-    batch.push_back(std::move(b));
-  }
   pending_begin_ = begin;
-  auto results = RunPipeline(batch, "COMMIT");
-  if (!results) {
-    // A failed statement left the transaction aborted (its COMMIT was skipped).
-    if (!broken() && in_transaction()) (void)Run("ROLLBACK");
-    return Fail(results.error());
-  }
-  std::vector<std::vector<Row>> out;
-  out.reserve(results->size());
-  for (const auto& res : *results) out.push_back(RowsOf(res.get()));
-  return out;
+  auto rows = PipelineRows(statements, "COMMIT");
+  // A failed statement left the transaction aborted (its COMMIT was skipped).
+  if (!rows && !broken() && in_transaction()) (void)Run("ROLLBACK");
+  return rows;
 }
 
 Result<std::int64_t> PostgresConnection::Exec(std::string_view sql, std::span<const Value> params) {

@@ -112,6 +112,9 @@ class PostgresConnection final : public Connection {
   // Sends a pending BEGIN, the statements (preparing the new ones first), then `end` (a
   // COMMIT, when given) and a sync in one pipeline, and returns each statement's result.
   Result<std::vector<ResultPtr>> RunPipeline(std::span<Bound> batch, const char* end = nullptr);
+  // Binds `statements`, runs them with RunPipeline(…, end) and returns their rows.
+  Result<std::vector<std::vector<Row>>> PipelineRows(std::span<const Statement> statements,
+                                                     const char* end);
   // Sends a pending BEGIN on its own (before the simple protocol or COPY).
   Result<void> FlushBegin();
   // Maps a failed result (or a lost connection when `res` is null) to an Error and

@@ -148,49 +148,24 @@ class PostgresDatabase final : public Database {
   }
 
   Result<void> Read(const Callback& fn) override {
-    int reconnects = 0;
-    for (;;) {
-      Retry retry = Retry::kNo;
-      Result<void> r = WithConnection([&](PostgresConnection& c) {
-        return Transaction(c, kReadBegin, fn,
-                           /*read_only=*/true, &retry);
-      });
-      if (!r && retry == Retry::kReconnect && reconnects < kMaxReconnectRetries) {
-        ++reconnects;
-        continue;
-      }
-      std::lock_guard lock(stats_mu_);
-      ++stats_.reads;
-      return r;
-    }
+    return ReadOnce([&](PostgresConnection& c, Retry* retry) {
+      return Transaction(c, kReadBegin, fn, /*read_only=*/true, retry);
+    });
   }
 
   Result<std::vector<std::vector<Row>>> ReadBatch(std::span<const Statement> statements) override {
-    int reconnects = 0;
-    for (;;) {
-      std::vector<std::vector<Row>> out;
-      bool lost = false;
-      Result<void> r = WithConnection([&](PostgresConnection& c) -> Result<void> {
-        c.ClearLastError();
-        auto rows = c.QueryBatchInTransaction(kReadBegin, statements);
-        if (!rows) {
-          lost = c.broken();
-          return Fail(rows.error());
-        }
-        out = std::move(*rows);
-        return {};
-      });
-      if (!r && lost && reconnects < kMaxReconnectRetries) {
-        ++reconnects;
-        continue;
+    std::vector<std::vector<Row>> out;
+    SL_RETURN_IF_ERROR(ReadOnce([&](PostgresConnection& c, Retry* retry) -> Result<void> {
+      c.ClearLastError();
+      auto rows = c.QueryBatchInTransaction(kReadBegin, statements);
+      if (!rows) {
+        if (c.broken()) *retry = Retry::kReconnect;
+        return Fail(rows.error());
       }
-      {
-        std::lock_guard lock(stats_mu_);
-        ++stats_.reads;
-      }
-      if (!r) return Fail(r.error());
-      return out;
-    }
+      out = std::move(*rows);
+      return {};
+    }));
+    return out;
   }
 
   Result<void> Exclusive(const Callback& fn) override {
@@ -228,6 +203,24 @@ class PostgresDatabase final : public Database {
   }
 
  private:
+  // A read attempt on a pooled connection, run once more on a fresh connection when it
+  // sets `retry` to kReconnect (the connection died under it); counted as one read.
+  template <typename Attempt>
+  Result<void> ReadOnce(Attempt&& attempt) {
+    int reconnects = 0;
+    for (;;) {
+      Retry retry = Retry::kNo;
+      Result<void> r = WithConnection([&](PostgresConnection& c) { return attempt(c, &retry); });
+      if (!r && retry == Retry::kReconnect && reconnects < kMaxReconnectRetries) {
+        ++reconnects;
+        continue;
+      }
+      std::lock_guard lock(stats_mu_);
+      ++stats_.reads;
+      return r;
+    }
+  }
+
   // Runs `fn` with a healthy connection taken from the pool, then returns it.
   template <typename Fn>
   Result<void> WithConnection(Fn&& fn) {
