@@ -36,6 +36,7 @@ struct DatabaseStats {
   std::int64_t write_transactions = 0;  // commits
   std::int64_t write_batches = 0;       // writes that shared a commit count once
   std::int64_t reads = 0;
+  std::int64_t checkpoints = 0;  // SQLite: WAL checkpoints run (background or by the writer)
 };
 
 // The schema's migration state (db/migrations.h has the detail).

@@ -126,6 +126,11 @@ struct Options {
   // Asynchronous writes (WriteAsync) waiting for their commit at once; past it they are
   // refused, so a flood is answered instead of queued without bound.
   int max_queued_writes = 4096;
+  // SQLite WAL checkpoints: past `wal_checkpoint_pages` pages in the WAL after a commit a
+  // background thread checkpoints (passively, beside the writes); past `wal_max_pages` the
+  // writer checkpoints itself after its commit, so the WAL stays bounded.
+  int wal_checkpoint_pages = 1000;
+  int wal_max_pages = 10000;
 };
 
 // The outcome of an asynchronous write, once its commit is durable (or failed).

@@ -48,12 +48,22 @@ class SqliteDatabase final : public Database {
     }
     queue_cv_.notify_all();
     if (writer_thread_.joinable()) writer_thread_.join();
+    {
+      std::lock_guard lock(checkpoint_mu_);
+      checkpoint_stop_ = true;
+    }
+    checkpoint_cv_.notify_all();
+    if (checkpoint_thread_.joinable()) checkpoint_thread_.join();
     // Checkpoint so the WAL is folded into the main file on a clean shutdown.
     if (writer_) (void)writer_->ExecScript("PRAGMA wal_checkpoint(TRUNCATE);");
   }
 
   Result<void> Init() {
     SL_ASSIGN_OR_RETURN(writer_, SqliteConnection::Open(path_, false, options_));
+    // Replaces SQLite's automatic checkpoint (which is itself a WAL hook).
+    sqlite3_wal_hook(writer_->handle(), &SqliteDatabase::OnWalCommit, this);
+    SL_ASSIGN_OR_RETURN(checkpointer_, SqliteConnection::Open(path_, false, options_));
+    checkpoint_thread_ = std::thread([this] { CheckpointLoop(); });
     const int n = std::max(1, options_.readers);
     for (int i = 0; i < n; ++i) {
       SL_ASSIGN_OR_RETURN(auto reader, SqliteConnection::Open(path_, true, options_));
@@ -117,6 +127,9 @@ class SqliteDatabase final : public Database {
 
   Result<void> Exclusive(const std::function<Result<void>(Connection&)>& fn) override {
     std::lock_guard lock(writer_mu_);
+    // No background checkpoint meanwhile: an explicit wal_checkpoint(TRUNCATE) would meet
+    // its lock and give up (SQLITE_BUSY) instead of waiting.
+    std::lock_guard checkpoint(checkpoint_run_mu_);
     return fn(*writer_);
   }
 
@@ -206,6 +219,53 @@ class SqliteDatabase final : public Database {
     }
   }
 
+  // WAL checkpoints. SQLite's automatic checkpoint (every 1,000 WAL pages) runs inside the
+  // commit that crosses the mark, on the writer thread, so every write queued behind that
+  // commit waits for it. Instead this hook, which SQLite calls on the writer thread after
+  // each commit with the pages now in the WAL, only signals the checkpointer thread: it runs
+  // passive checkpoints on a connection of its own, beside the writes. If it falls far
+  // behind (Options::wal_max_pages, about 40 MB of WAL by default), the writer checkpoints
+  // itself, so the WAL stays bounded whatever happens to the checkpointer.
+  static int OnWalCommit(void* self, sqlite3* db, const char* name, int frames) {
+    auto* d = static_cast<SqliteDatabase*>(self);
+    if (frames >= d->options_.wal_max_pages) {
+      d->RunCheckpoint(db, name);
+    } else if (frames >= d->options_.wal_checkpoint_pages) {
+      {
+        std::lock_guard lock(d->checkpoint_mu_);
+        d->checkpoint_wanted_ = true;
+      }
+      d->checkpoint_cv_.notify_one();
+    }
+    return SQLITE_OK;
+  }
+
+  // A passive checkpoint: copies what no reader still needs and never waits for a lock.
+  void RunCheckpoint(sqlite3* db, const char* name) {
+    int log = 0;
+    int done = 0;
+    const int rc = sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+    if (rc == SQLITE_OK) {
+      std::lock_guard lock(readers_mu_);
+      ++stats_.checkpoints;
+    } else if (rc != SQLITE_BUSY) {
+      spdlog::warn("SQLite WAL checkpoint failed: {}", sqlite3_errstr(rc));
+    }
+  }
+
+  void CheckpointLoop() {
+    for (;;) {
+      {
+        std::unique_lock lock(checkpoint_mu_);
+        checkpoint_cv_.wait(lock, [&] { return checkpoint_stop_ || checkpoint_wanted_; });
+        if (checkpoint_stop_) return;
+        checkpoint_wanted_ = false;
+      }
+      std::lock_guard run(checkpoint_run_mu_);
+      RunCheckpoint(checkpointer_->handle(), "main");
+    }
+  }
+
   static void Complete(WriteRequest& r) {
     try {
       r.on_done(std::move(r.result));
@@ -282,6 +342,14 @@ class SqliteDatabase final : public Database {
   std::mutex writer_mu_;  // held while the writer connection is in use
   std::unique_ptr<SqliteConnection> writer_;
   std::thread writer_thread_;
+
+  std::unique_ptr<SqliteConnection> checkpointer_;  // used by checkpoint_thread_ only
+  std::thread checkpoint_thread_;
+  std::mutex checkpoint_mu_;
+  std::condition_variable checkpoint_cv_;
+  bool checkpoint_wanted_ = false;  // guarded by checkpoint_mu_
+  bool checkpoint_stop_ = false;    // guarded by checkpoint_mu_
+  std::mutex checkpoint_run_mu_;    // held by a background checkpoint and by Exclusive
 
   std::mutex queue_mu_;
   std::condition_variable queue_cv_;
