@@ -17,7 +17,7 @@ TSAN_DIR := build-tsan
 TSAN_TESTS ?= -L tsan
 ARGS ?=
 
-.PHONY: run test lint check-layers test-tsan build-tsan fuzz fuzz-smoke build build-test deps bench bench-http bench-pg bench-db-copy bench-compare format clean
+.PHONY: run test lint check-layers test-tsan build-tsan fuzz fuzz-smoke build build-test deps bench bench-http bench-pg bench-db-copy bench-compare bench-scale format clean
 
 deps:
 	@scripts/install-deps
@@ -87,6 +87,12 @@ bench-db-copy: build
 bench-compare: build
 	@scripts/install-deps --bench
 	@scripts/bench-compare
+
+# At scale (issue 14): 1M workflows and 10M usage rows on both backends, restart with
+# 10,000 queued workflows, the engine's rate, 10,000 SSE streams (docs/PERFORMANCE.md).
+bench-scale: build
+	@scripts/install-deps --bench
+	@scripts/bench-scale
 
 format:
 	@clang-format -i $$(git ls-files '*.cc' '*.h')
