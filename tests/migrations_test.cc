@@ -39,6 +39,24 @@ TEST(MigrationsTest, EmbeddedMigrationsAreNumberedFromOneWithoutGaps) {
   }
 }
 
+// The claim's per-user count of live leases (WorkflowRepo::CountLeased) reads the partial
+// index of leased workflows (0010), not every queued one.
+TEST(MigrationsTest, CountingAUsersLiveLeasesUsesTheLeaseIndex) {
+  TempDir dir;
+  auto db = OpenDb((dir / "s.db").string());
+  ASSERT_TRUE(db::Migrate(*db, {.backup_dir = (dir / "backups").string()}));
+  std::string plan;
+  ASSERT_TRUE(db->Read([&](db::Connection& c) -> Result<void> {
+    SL_ASSIGN_OR_RETURN(
+        auto rows, c.Query("EXPLAIN QUERY PLAN SELECT count(*) FROM workflows WHERE user_id = 'u' "
+                           "AND status IN ('queued', 'running') AND lease_owner IS NOT NULL AND "
+                           "lease_expires_at >= 0"));
+    for (const auto& r : rows) plan += r.Text(3) + "\n";
+    return {};
+  }));
+  EXPECT_NE(plan.find("workflows_leased"), std::string::npos) << plan;
+}
+
 TEST(MigrationsTest, FromEmptyCreatesEveryTableAndRerunIsANoOp) {
   TempDir dir;
   auto db = OpenDb((dir / "s.db").string());

@@ -6,8 +6,10 @@
 
 #include <atomic>
 #include <chrono>
+#include <latch>
 #include <set>
 #include <thread>
+#include <vector>
 
 #include "db/database.h"
 #include "db/migrations.h"
@@ -64,6 +66,54 @@ class PostgresTest : public ::testing::Test {
   void SetUp() override { tdb_ = std::make_unique<TestDatabase>("postgres"); }
   std::unique_ptr<TestDatabase> tdb_;
 };
+
+// The pool opens connections when they are needed, never more than its size (the readers
+// and one for each asynchronous writer): a CLI command that runs one query opens one.
+// Counted by the server (pg_stat_activity), from another connection.
+TEST_F(PostgresTest, ThePoolOpensConnectionsOnlyWhenNeeded) {
+  auto db = OpenDb(*tdb_, 3);  // a pool of 3 + 2
+  auto observer = OpenDb(*tdb_, 2);
+  auto others = [&] {
+    return Count(*observer,
+                 "SELECT count(*) FROM pg_stat_activity "
+                 "WHERE datname = current_database() AND pid <> pg_backend_pid()");
+  };
+  EXPECT_EQ(others(), 1) << "opening the database";
+
+  // Five reads at once, held inside their transactions until counted: five connections.
+  std::latch inside(6);
+  std::latch counted(1);
+  std::vector<std::thread> readers;
+  for (int i = 0; i < 5; ++i) {
+    readers.emplace_back([&] {
+      EXPECT_TRUE(db->Read([&](db::Connection& c) -> Result<void> {
+        SL_RETURN_IF_ERROR(c.Query("SELECT 1"));
+        inside.arrive_and_wait();
+        counted.wait();
+        return {};
+      }));
+    });
+  }
+  inside.arrive_and_wait();
+  EXPECT_EQ(others(), 5);
+  counted.count_down();
+  for (auto& t : readers) t.join();
+
+  // Eight threads that overlap: still five, the pool's size.
+  std::vector<std::thread> busy;
+  for (int i = 0; i < 8; ++i) {
+    busy.emplace_back([&] {
+      for (int j = 0; j < 10; ++j) {
+        EXPECT_TRUE(db->Read([](db::Connection& c) -> Result<void> {
+          SL_RETURN_IF_ERROR(c.Query("SELECT pg_sleep(0.002)"));
+          return {};
+        }));
+      }
+    });
+  }
+  for (auto& t : busy) t.join();
+  EXPECT_EQ(others(), 5);
+}
 
 TEST_F(PostgresTest, QuestionMarksInLiteralsReachTheServerUntouched) {
   auto db = OpenDb(*tdb_);
@@ -151,11 +201,11 @@ TEST_F(PostgresTest, MigratesFromEmptyAndRerunsAsNoOp) {
   EXPECT_TRUE(again->applied.empty());
   EXPECT_EQ(Count(*db, "SELECT count(*) FROM schema_migrations"),
             static_cast<std::int64_t>(all.size()));
-  // The search indexes exist and every table of the model is there.
+  // The search indexes and the lease index exist, and every table of the model is there.
   EXPECT_EQ(Count(*db,
                   "SELECT count(*) FROM pg_indexes WHERE indexname IN "
-                  "('workflows_title_trgm', 'workflows_prompt_trgm')"),
-            2);
+                  "('workflows_title_trgm', 'workflows_prompt_trgm', 'workflows_leased')"),
+            3);
   EXPECT_EQ(Count(*db,
                   "SELECT count(*) FROM information_schema.tables WHERE table_schema = "
                   "'public' AND table_name IN ('users', 'api_tokens', 'workflows', "

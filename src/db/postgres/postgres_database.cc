@@ -85,20 +85,18 @@ class PostgresDatabase final : public Database {
       stopping_ = true;
     }
     async_cv_.notify_all();
-    for (auto& t : async_writers_) t.join();  // each finishes what is queued first
+    // Each finishes what is queued first. No WriteAsync starts a writer after stopping_.
+    for (auto& t : async_writers_) t.join();
   }
 
+  // Opens one connection, so a wrong URL or an unreachable server fails here. The rest of
+  // the pool (the readers, and one for each asynchronous writer) is opened when first
+  // needed, and the writers' threads start with the first WriteAsync: a CLI command that
+  // runs one query opens one connection.
   Result<void> Init() {
-    // The pool: the readers, and one connection for each asynchronous writer.
-    const int n = std::max(2, options_.readers) + kAsyncWriters;
-    for (int i = 0; i < n; ++i) {
-      SL_ASSIGN_OR_RETURN(auto conn, PostgresConnection::Connect(conninfo_));
-      free_.push_back(conn.get());
-      pool_.push_back(std::move(conn));
-    }
-    for (int i = 0; i < kAsyncWriters; ++i) {
-      async_writers_.emplace_back([this] { AsyncWriterLoop(); });
-    }
+    SL_ASSIGN_OR_RETURN(auto conn, PostgresConnection::Connect(conninfo_));
+    free_.push_back(conn.get());
+    pool_.push_back(std::move(conn));
     return {};
   }
 
@@ -114,6 +112,11 @@ class PostgresDatabase final : public Database {
       }
       ++async_pending_;
       async_queue_.push_back({std::move(fn), std::move(done)});
+      if (async_writers_.empty()) {
+        for (int i = 0; i < kAsyncWriters; ++i) {
+          async_writers_.emplace_back([this] { AsyncWriterLoop(); });
+        }
+      }
     }
     async_cv_.notify_one();
     return {};
@@ -224,12 +227,28 @@ class PostgresDatabase final : public Database {
   // Runs `fn` with a healthy connection taken from the pool, then returns it.
   template <typename Fn>
   Result<void> WithConnection(Fn&& fn) {
-    PostgresConnection* c;
+    PostgresConnection* c = nullptr;
     {
       std::unique_lock lock(pool_mu_);
-      pool_cv_.wait(lock, [&] { return !free_.empty(); });
-      c = free_.back();
-      free_.pop_back();
+      pool_cv_.wait(lock, [&] { return !free_.empty() || opening_ + pool_.size() < Capacity(); });
+      if (!free_.empty()) {
+        c = free_.back();
+        free_.pop_back();
+      } else {
+        ++opening_;
+      }
+    }
+    if (c == nullptr) {
+      // The pool grows by one, outside the lock (connecting takes a round trip or more).
+      auto conn = PostgresConnection::Connect(conninfo_);
+      std::lock_guard lock(pool_mu_);
+      --opening_;
+      if (!conn) {
+        pool_cv_.notify_one();  // another waiter may try again
+        return Fail(Error::DatabaseUnavailable(conn.error().message));
+      }
+      c = conn->get();
+      pool_.push_back(std::move(*conn));
     }
     Result<void> r = c->EnsureHealthy();
     if (r) r = fn(*c);
@@ -365,16 +384,22 @@ class PostgresDatabase final : public Database {
   std::condition_variable pool_cv_;
   std::vector<std::unique_ptr<PostgresConnection>> pool_;
   std::vector<PostgresConnection*> free_;  // guarded by pool_mu_
+  std::size_t opening_ = 0;                // connections being opened; guarded by pool_mu_
+  // The pool's size once grown: the readers, and one connection for each asynchronous
+  // writer, so writers never take the readers' connections.
+  std::size_t Capacity() const {
+    return static_cast<std::size_t>(std::max(2, options_.readers) + kAsyncWriters);
+  }
 
   mutable std::mutex stats_mu_;
   Stats stats_;  // guarded by stats_mu_
 
   std::mutex async_mu_;
   std::condition_variable async_cv_;
-  std::deque<AsyncWrite> async_queue_;  // guarded by async_mu_
-  std::size_t async_pending_ = 0;       // queued or running; guarded by async_mu_
-  bool stopping_ = false;               // guarded by async_mu_
-  std::vector<std::thread> async_writers_;
+  std::deque<AsyncWrite> async_queue_;      // guarded by async_mu_
+  std::size_t async_pending_ = 0;           // queued or running; guarded by async_mu_
+  bool stopping_ = false;                   // guarded by async_mu_
+  std::vector<std::thread> async_writers_;  // started by the first WriteAsync; async_mu_
 };
 
 }  // namespace
