@@ -8,6 +8,7 @@
 // file and no row once its run (on any instance) has stopped.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -297,12 +298,71 @@ TEST_P(HostileFilesTest, ResumeKeepsEveryUploadedFileAndDetailSaysWhenItIsPartia
   ASSERT_TRUE(w["files_next"].is_string());
   auto next = alice->Get(w["files_next"].get<std::string>());
   ASSERT_EQ(next.status, 200) << next.body;
-  EXPECT_FALSE(next.Json()["items"].empty());
+  ASSERT_FALSE(next.Json()["items"].empty());
+  // It continues where the detail's files stop: the next ones made, none seen twice.
+  EXPECT_GT(next.Json()["items"][0]["id"].get<std::string>(),
+            w["files"].back()["id"].get<std::string>());
   // Scenes still show their images although those files come late in the list.
   for (const auto& s : w["scenes"]) EXPECT_TRUE(s["image"].is_object()) << s.dump();
   // A small workflow's detail is complete and says so.
   json small = alice->Get("/api/v1/workflows/" + FinishedWorkflow("alice")).Json();
   EXPECT_EQ(small["files_truncated"], false);
+}
+
+// Lists come newest first (docs/API.md), files and tokens too; `?order=oldest` pages files
+// in the order they were made, which is how the detail's files_next continues.
+TEST_P(HostileFilesTest, FilesAndTokensAreListedNewestFirst) {
+  const std::string wid = CancelledWorkflow();
+  ASSERT_FALSE(wid.empty());
+  auto alice = server_->Client("alice");
+  std::vector<std::string> made;
+  for (int i = 0; i < 5; ++i) {
+    auto up = Upload(*alice, wid, "order-" + std::to_string(i) + ".txt",
+                     "file " + std::to_string(i), "text/plain");
+    ASSERT_EQ(up.status, 201) << up.body;
+    made.push_back(up.Json()["id"]);
+  }
+  // Every page of two, following next_cursor; only the files made here are kept.
+  auto listed = [&](const std::string& order) {
+    std::vector<std::string> ids;
+    std::string cursor;
+    for (int pages = 0; pages < 50; ++pages) {
+      auto r = alice->Get("/api/v1/files?workflow_id=" + wid + "&limit=2" + order +
+                          (cursor.empty() ? "" : "&cursor=" + cursor));
+      EXPECT_EQ(r.status, 200) << r.body;
+      if (r.status != 200) break;
+      const json page = r.Json();
+      for (const auto& f : page["items"]) {
+        const std::string id = f["id"];
+        if (std::find(made.begin(), made.end(), id) != made.end()) ids.push_back(id);
+      }
+      if (page["next_cursor"].is_null()) break;
+      cursor = page["next_cursor"];
+    }
+    return ids;
+  };
+  EXPECT_EQ(listed("&order=oldest"), made);
+  std::vector<std::string> newest(made.rbegin(), made.rend());
+  EXPECT_EQ(listed(""), newest);
+  EXPECT_EQ(listed("&order=newest"), newest);
+  auto bad = alice->Get("/api/v1/files?workflow_id=" + wid + "&order=sideways");
+  EXPECT_EQ(bad.status, 422) << bad.body;  // invalid_argument, as every bad parameter
+  EXPECT_EQ(bad.Json()["error"]["field"], "order") << bad.body;
+
+  std::vector<std::string> tokens;
+  for (const char* name : {"older", "newer"}) {
+    auto t = alice->Post("/api/v1/tokens", {{"name", name}});
+    ASSERT_EQ(t.status, 201) << t.body;
+    tokens.push_back(t.Json()["id"]);
+  }
+  auto list = alice->Get("/api/v1/tokens");
+  ASSERT_EQ(list.status, 200) << list.body;
+  const json listed_tokens = list.Json();
+  std::vector<std::string> seen;
+  for (const auto& t : listed_tokens["items"]) seen.push_back(t["id"]);
+  ASSERT_GE(seen.size(), 2u);
+  EXPECT_EQ(seen[0], tokens[1]) << list.body;
+  EXPECT_EQ(seen[1], tokens[0]) << list.body;
 }
 
 TEST_P(HostileFilesTest, UploadsRacingAResumeAreNeverDeleted) {

@@ -21,6 +21,7 @@ struct FileFilter {
   std::optional<FileType> type;
   int limit = 100;
   std::string cursor;
+  bool oldest_first = false;  // newest first by default, like every list
 };
 
 struct NewFile {

@@ -165,6 +165,11 @@ Result<http::Response> ListFiles(App& app, http::Request& req, const Principal& 
       return Fail(
           Error::InvalidArgument("type must be image, audio, video, text, json or other", "type"));
   }
+  if (auto order = req.Query("order"); order == "oldest") {
+    f.oldest_first = true;
+  } else if (!order.empty() && order != "newest") {
+    return Fail(Error::InvalidArgument("order must be newest or oldest", "order"));
+  }
   SL_ASSIGN_OR_RETURN(f.limit, QueryInt(req, "limit", 100, 1, 200));
   f.cursor = std::string(req.Query("cursor"));
   SL_ASSIGN_OR_RETURN(auto page, app.store.ReadOne<Page<GeneratedFile>>(

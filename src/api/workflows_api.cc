@@ -38,10 +38,11 @@ json DetailJson(const WorkflowDetailView& d, const std::vector<GeneratedFile>& s
   for (const auto& f : d.files.items) fj.push_back(FileJson(f));
   out["files"] = std::move(fj);
   out["files_truncated"] = !d.files.next_cursor.empty();
-  out["files_next"] = d.files.next_cursor.empty()
-                          ? json(nullptr)
-                          : json(fmt::format("/api/v1/files?workflow_id={}&limit=200&cursor={}",
-                                             w.id, d.files.next_cursor));
+  out["files_next"] =
+      d.files.next_cursor.empty()
+          ? json(nullptr)
+          : json(fmt::format("/api/v1/files?workflow_id={}&order=oldest&limit=200&cursor={}", w.id,
+                             d.files.next_cursor));
   out["cost_usd"] = FormatUsd(d.cost);
   out["cost_unpriced"] = d.cost_unpriced;
   return out;

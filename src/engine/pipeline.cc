@@ -137,7 +137,8 @@ void Pipeline::RemoveUntrackedFiles() {
   std::string cursor;
   for (;;) {
     auto page = d_.store.ReadOne<Page<GeneratedFile>>([&](StoreTx& tx) {
-      return tx.files().List({.workflow_id = w_.id, .limit = 200, .cursor = cursor});
+      return tx.files().List(
+          {.workflow_id = w_.id, .limit = 200, .cursor = cursor, .oldest_first = true});
     });
     if (!page) return;  // without the whole tracked set, delete nothing
     for (const auto& f : page->items) keep.insert(f.file_path);

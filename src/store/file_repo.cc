@@ -128,11 +128,12 @@ Result<db::Statement> store::FileListStatement(const FileFilter& f) {
     st.sql += " AND f.file_type = ?";
     st.params.emplace_back(std::string(ToString(*f.type)));
   }
+  // Ids are UUIDv7: their order is the order the files were made.
   if (!f.cursor.empty()) {
-    st.sql += " AND f.id > ?";
+    st.sql += f.oldest_first ? " AND f.id > ?" : " AND f.id < ?";
     st.params.emplace_back(f.cursor);
   }
-  st.sql += " ORDER BY f.id LIMIT ?";
+  st.sql += f.oldest_first ? " ORDER BY f.id LIMIT ?" : " ORDER BY f.id DESC LIMIT ?";
   st.params.emplace_back(std::int64_t{store::ClampLimit(f.limit) + 1});
   return st;
 }

@@ -103,7 +103,7 @@ Result<Workflow> Store::GetWorkflow(std::string_view id) {
   return ReadOne<Workflow>([&](StoreTx& tx) { return tx.workflows().Get(id); });
 }
 Result<WorkflowDetailView> Store::GetWorkflowDetail(std::string_view id, int file_limit) {
-  const FileFilter files{.workflow_id = std::string(id), .limit = file_limit};
+  const FileFilter files{.workflow_id = std::string(id), .limit = file_limit, .oldest_first = true};
   SL_ASSIGN_OR_RETURN(auto batch, store::WorkflowDetailStatements(db_->dialect(), id, files));
   SL_ASSIGN_OR_RETURN(auto rows, db_->ReadBatch(batch));
   return store::WorkflowDetailFromRows(id, rows, files);

@@ -158,7 +158,7 @@ Result<std::vector<ApiToken>> TokenRepo::List(std::string_view user_id) {
     sql += " AND user_id = ?";
     params.emplace_back(std::string(user_id));
   }
-  sql += " ORDER BY id";
+  sql += " ORDER BY id DESC";  // newest first (UUIDv7 ids)
   SL_ASSIGN_OR_RETURN(auto rows, c_.Query(sql, params));
   std::vector<ApiToken> out;
   for (const auto& r : rows) out.push_back(store::TokenFromRow(r));
