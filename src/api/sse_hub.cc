@@ -1,6 +1,9 @@
 #include "api/sse_hub.h"
 
+#include <algorithm>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 namespace storyloom::api {
 
@@ -43,21 +46,41 @@ class SseHub::Stream : public http::SseSource, public std::enable_shared_from_th
     if (final_before) Close();
   }
 
-  // Sends events committed after the last one sent (replay and cross-instance polling).
+  // Sends events committed after the last one sent (the replay at the start).
   void CatchUp(Store& store) {
+    std::vector<std::shared_ptr<Stream>> self{shared_from_this()};
+    CatchUpAll(store, workflow_id_, self);
+  }
+
+  // Catches up `streams`, all of workflow `workflow_id`, with the events committed after
+  // the last one each has sent (cross-instance wake-ups and polls). The streams share the
+  // reads: each batch is read once, from the earliest event any of them still needs, and
+  // offered to all of them (Deliver drops what a stream has already sent), so 10,000
+  // streams of one workflow cost one read, not 10,000.
+  static void CatchUpAll(Store& store, const std::string& workflow_id,
+                         const std::vector<std::shared_ptr<Stream>>& streams) {
+    constexpr int kBatch = 500;
     for (;;) {
-      std::int64_t after;
-      {
-        std::lock_guard lock(mu_);
-        if (done_) return;
-        after = last_id_;
+      std::optional<std::int64_t> after;
+      for (const auto& s : streams) {
+        if (auto id = s->Needs()) after = after ? std::min(*after, *id) : *id;
       }
+      if (!after) return;
       auto events = store.ReadOne<std::vector<WorkflowEvent>>(
-          [&](StoreTx& tx) { return tx.events().List(workflow_id_, after, 500); });
+          [&](StoreTx& tx) { return tx.events().List(workflow_id, *after, kBatch); });
       if (!events || events->empty()) return;
-      for (const auto& e : *events) Deliver(e);
-      if (events->size() < 500) return;
+      for (const auto& s : streams) {
+        for (const auto& e : *events) s->Deliver(e);
+      }
+      if (events->size() < static_cast<std::size_t>(kBatch)) return;
     }
+  }
+
+  // The id after which this stream needs events; nullopt once it is done.
+  std::optional<std::int64_t> Needs() {
+    std::lock_guard lock(mu_);
+    if (done_) return std::nullopt;
+    return last_id_;
   }
 
   void Deliver(const WorkflowEvent& e) {
@@ -167,7 +190,12 @@ std::vector<std::shared_ptr<SseHub::Stream>> SseHub::LiveStreams(
 }
 
 void SseHub::CatchUp(const std::set<std::string>* workflow_ids) {
-  for (const auto& s : LiveStreams(workflow_ids)) s->CatchUp(store_);
+  std::map<std::string, std::vector<std::shared_ptr<Stream>>> by_workflow;
+  for (auto& s : LiveStreams(workflow_ids)) {
+    const std::string id = s->workflow_id();
+    by_workflow[id].push_back(std::move(s));
+  }
+  for (const auto& [id, streams] : by_workflow) Stream::CatchUpAll(store_, id, streams);
 }
 
 }  // namespace storyloom::api
