@@ -293,6 +293,44 @@ TEST_P(StoreTest, TextSearchMatchesTitleAndPromptSubstrings) {
   EXPECT_EQ(store_->ListWorkflows({.q = "renamed"})->items.size(), 1u);
 }
 
+// Search results page like every list: newest first, each match once, only the user's own,
+// and a page whose cursor row was deleted meanwhile continues with the older matches.
+TEST_P(StoreTest, TextSearchPagesNewestFirstAndSurvivesADeletedCursor) {
+  std::vector<std::string> matches;  // oldest first
+  for (int i = 0; i < 8; ++i) {
+    matches.push_back(Create(alice_, "a voyage numbered " + std::to_string(i), "Voyage").id);
+    Create(alice_, "something else " + std::to_string(i), "Other");
+    Create(bob_, "bob's voyage " + std::to_string(i), "Voyage");
+  }
+  std::vector<std::string> want(matches.rbegin(), matches.rend());
+  std::vector<std::string> got;
+  std::string cursor;
+  for (int pages = 0; pages < 10; ++pages) {
+    auto page =
+        store_->ListWorkflows({.user_id = alice_, .q = "voyage", .limit = 3, .cursor = cursor});
+    ASSERT_TRUE(page) << page.error().ToString();
+    for (const auto& w : page->items) got.push_back(w.id);
+    if (page->next_cursor.empty()) break;
+    cursor = page->next_cursor;
+  }
+  EXPECT_EQ(got, want);
+
+  // The first page ends at want[2]; that workflow is deleted before the next page is read.
+  auto first = store_->ListWorkflows({.user_id = alice_, .q = "voyage", .limit = 3});
+  ASSERT_TRUE(first);
+  ASSERT_EQ(first->next_cursor, want[2]);
+  ASSERT_TRUE(store_->Write([&](StoreTx& tx) -> Result<void> {
+    SL_RETURN_IF_ERROR(tx.workflows().Delete(want[2]));
+    return {};
+  }));
+  auto next = store_->ListWorkflows(
+      {.user_id = alice_, .q = "voyage", .limit = 3, .cursor = first->next_cursor});
+  ASSERT_TRUE(next) << next.error().ToString();
+  ASSERT_EQ(next->items.size(), 3u);
+  EXPECT_EQ(next->items[0].id, want[3]);
+  EXPECT_EQ(next->items[2].id, want[5]);
+}
+
 TEST_P(StoreTest, PhasesUpsertAndListInPipelineOrder) {
   Workflow w = Create(alice_, "p");
   for (Phase phase : {Phase::kImages, Phase::kStory, Phase::kScenes}) {
