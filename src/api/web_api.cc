@@ -1,4 +1,6 @@
-// The browser UI: embedded files under /, with index.html for the app's own paths.
+// The browser UI: embedded files under /, with index.html for the app's own paths; and the
+// API description: GET /api/v1/openapi.json and its browsable reference at /api/docs (both
+// public, like the UI's files: they describe the API, they hold no data).
 #include <algorithm>
 
 #include "api/handler_util.h"
@@ -48,19 +50,35 @@ http::Response Serve(const WebAsset& a) {
 }  // namespace
 
 void AddWebRoutes(App&, http::Router& r) {
-  r.SetFallback([](http::Request& req) -> http::Response {
-    if (req.path.starts_with("/api/")) {
-      return ErrorResponse(Error::NotFound("no such API endpoint: " + req.path));
-    }
-    if (req.method != "GET" && req.method != "HEAD") {
-      http::Response m = ErrorResponse(Error{ErrorCode::kNotFound, "no such endpoint", ""});
-      return m;
-    }
-    if (const WebAsset* a = Find(req.path)) return Serve(*a);
-    // The single-page app's own routes all load index.html.
-    if (const WebAsset* index = Find("/index.html")) return Serve(*index);
-    return ErrorResponse(Error::NotFound("no such page"));
-  }, {.inline_io = true});
+  r.Add("GET", "/api/v1/openapi.json",
+        [](http::Request&) {
+          http::Response resp = http::Response::Json(200, std::string(OpenApiJson()));
+          resp.headers.Set("X-Content-Type-Options", "nosniff");
+          resp.headers.Set("Cache-Control", "public, max-age=300");
+          return resp;
+        },
+        {.inline_io = true});
+  r.Add("GET", "/api/docs",
+        [](http::Request&) -> http::Response {
+          if (const WebAsset* page = Find("/api-docs.html")) return Serve(*page);
+          return ErrorResponse(Error::NotFound("no such page"));
+        },
+        {.inline_io = true});
+  r.SetFallback(
+      [](http::Request& req) -> http::Response {
+        if (req.path.starts_with("/api/")) {
+          return ErrorResponse(Error::NotFound("no such API endpoint: " + req.path));
+        }
+        if (req.method != "GET" && req.method != "HEAD") {
+          http::Response m = ErrorResponse(Error{ErrorCode::kNotFound, "no such endpoint", ""});
+          return m;
+        }
+        if (const WebAsset* a = Find(req.path)) return Serve(*a);
+        // The single-page app's own routes all load index.html.
+        if (const WebAsset* index = Find("/index.html")) return Serve(*index);
+        return ErrorResponse(Error::NotFound("no such page"));
+      },
+      {.inline_io = true});
 }
 
 }  // namespace storyloom::api

@@ -1,4 +1,5 @@
-// The browser UI's files (web/), compiled into the binary. Read-only; any thread.
+// The browser UI's files (web/) and the API description (docs/openapi.yaml as JSON),
+// compiled into the binary. Read-only; any thread.
 #pragma once
 
 #include <string_view>
@@ -13,5 +14,8 @@ struct WebAsset {
 
 // Every embedded asset, sorted by path.
 const std::vector<WebAsset>& WebAssets();
+
+// docs/openapi.yaml as compact JSON, converted at build time (cmake/openapi.cmake).
+std::string_view OpenApiJson();
 
 }  // namespace storyloom::api
