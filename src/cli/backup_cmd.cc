@@ -1,9 +1,13 @@
-// storyloom backup create | list | verify PATH | restore PATH --data-dir NEW [--database URL]
+// storyloom backup create | list [--json] | verify PATH | restore PATH --data-dir NEW [--database
+// URL]
 #include <fmt/format.h>
 
 #include <cstdio>
+#include <nlohmann/json.hpp>
 
+#include "api/json_views.h"
 #include "cli/commands.h"
+#include "cli/output.h"
 #include "core/clock.h"
 #include "files/file_store.h"
 #include "ops/backup.h"
@@ -15,6 +19,7 @@ struct BackupFlags {
   std::string path;
   std::string target_data_dir;
   std::string target_database;
+  bool json = false;
 };
 
 int Create(const GlobalFlags& flags) {
@@ -42,10 +47,31 @@ int Create(const GlobalFlags& flags) {
   });
 }
 
-int List(const GlobalFlags& flags) {
+// GET /api/v1/admin/backups's item, field for field.
+nlohmann::json BackupJson(const BackupRecord& b) {
+  using nlohmann::json;
+  return {{"id", b.id},
+          {"path", b.path},
+          {"kind", b.kind},
+          {"status", b.status},
+          {"size_bytes", b.size_bytes},
+          {"files", b.files},
+          {"manifest_sha256", b.manifest_sha256.empty() ? json(nullptr) : json(b.manifest_sha256)},
+          {"error", b.error.empty() ? json(nullptr) : json(b.error)},
+          {"created_at", api::TimeJson(b.created_at)},
+          {"finished_at", api::TimeJson(b.finished_at)}};
+}
+
+int List(const GlobalFlags& flags, bool json) {
   return WithStore(flags, /*migrate=*/false, [&](Store& store) {
     auto list = ops::ListBackups(store);
     if (!list) return Die(list.error().message);
+    if (json) {
+      nlohmann::json items = nlohmann::json::array();
+      for (const auto& b : *list) items.push_back(BackupJson(b));
+      PrintJson({{"items", items}});
+      return 0;
+    }
     std::printf("%-24s %-9s %-7s %10s %8s  %s\n", "created", "kind", "status", "MiB", "files",
                 "path");
     for (const auto& b : *list) {
@@ -97,9 +123,9 @@ void AddBackupCommand(CLI::App& app, GlobalFlags& flags, Action& action) {
   cmd->add_subcommand("create",
                       "Back up the database and every tracked file (prints the path last)")
       ->callback([&] { action = [&] { return Create(flags); }; });
-  cmd->add_subcommand("list", "List backups, newest first")->callback([&] {
-    action = [&] { return List(flags); };
-  });
+  CLI::App* list = cmd->add_subcommand("list", "List backups, newest first");
+  AddJsonFlag(list, bf.json);
+  list->callback([&] { action = [&] { return List(flags, bf.json); }; });
   CLI::App* verify = cmd->add_subcommand("verify", "Check a backup against its manifest");
   verify->add_option("path", bf.path, "backup directory")->required();
   verify->callback([&] { action = [&] { return Verify(flags, bf); }; });

@@ -1,8 +1,13 @@
-// storyloom users budget NAME [USD] [--soft USD] [--clear]: a user's monthly budget.
+// storyloom users budget NAME [USD] [--soft USD] [--clear] [--json]: a user's monthly budget.
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
 #include "cli/commands.h"
+#include "cli/output.h"
 #include "engine/pricing.h"
+#include "engine/usage_recorder.h"
 
 namespace storyloom::cli {
 namespace {
@@ -12,10 +17,33 @@ struct BudgetFlags {
   std::string hard;
   std::string soft;
   bool clear = false;
+  bool json = false;
 };
 
 std::string Usd(const std::optional<NanoUsd>& v) {
   return v ? "$" + engine::FormatNanoUsd(*v) : std::string("none");
+}
+
+nlohmann::json UsdOrNull(const std::optional<NanoUsd>& v) {
+  return v ? nlohmann::json(engine::FormatNanoUsd(*v)) : nlohmann::json(nullptr);
+}
+
+nlohmann::json BudgetJson(const User& u, const engine::BudgetStatus& st) {
+  nlohmann::json j = {{"user_id", u.id},
+                      {"username", u.username},
+                      {"period", st.period},
+                      {"monthly_usd", UsdOrNull(st.limits.hard_nusd)},
+                      {"soft_usd", UsdOrNull(st.limits.soft_nusd)},
+                      {"spent_usd", engine::FormatNanoUsd(st.spent_nusd)},
+                      {"reserved_usd", engine::FormatNanoUsd(st.reserved_nusd)},
+                      {"spent_nusd", st.spent_nusd},
+                      {"reserved_nusd", st.reserved_nusd}};
+  j["remaining_usd"] =
+      st.limits.hard_nusd
+          ? UsdOrNull(std::max<NanoUsd>(
+                0, *st.limits.hard_nusd - engine::SaturatingAdd(st.spent_nusd, st.reserved_nusd)))
+          : nlohmann::json(nullptr);
+  return j;
 }
 
 int Budget(const GlobalFlags& flags, const BudgetFlags& bf) {
@@ -33,8 +61,10 @@ int Budget(const GlobalFlags& flags, const BudgetFlags& bf) {
     }
     const bool change = bf.clear || !bf.hard.empty() || !bf.soft.empty();
     BudgetLimits shown;
+    User user;
     auto r = store.Write([&](StoreTx& tx) -> Result<void> {
       SL_ASSIGN_OR_RETURN(User u, tx.users().FindByName(bf.name));
+      user = u;
       SL_ASSIGN_OR_RETURN(BudgetLimits cur, tx.budgets().GetLimits(u.id));
       shown = cur;
       if (!change) return {};
@@ -53,6 +83,13 @@ int Budget(const GlobalFlags& flags, const BudgetFlags& bf) {
       return tx.audit().Append(a);
     });
     if (!r) return Die(r.error().message);
+    if (bf.json) {
+      // GET /api/v1/budgets's user item: the limits and the month to date.
+      auto st = engine::UsageRecorder(store).Status(user.id);
+      if (!st) return Die(st.error().message);
+      PrintJson(BudgetJson(user, *st));
+      return 0;
+    }
     std::printf("%s: monthly budget %s, soft limit %s\n", bf.name.c_str(),
                 Usd(shown.hard_nusd).c_str(), Usd(shown.soft_nusd).c_str());
     return 0;
@@ -76,6 +113,7 @@ void AddBudgetCommand(CLI::App& app, GlobalFlags& flags, Action& action) {
   budget->add_option("usd", bf.hard, "monthly hard limit in USD");
   budget->add_option("--soft", bf.soft, "monthly soft limit in USD (a warning event)");
   budget->add_flag("--clear", bf.clear, "remove the limits not given");
+  AddJsonFlag(budget, bf.json);
   budget->callback([&] { action = [&] { return Budget(flags, bf); }; });
 }
 

@@ -25,5 +25,7 @@ void AddUsageCommand(CLI::App& app, GlobalFlags& flags, Action& action);
 void AddPricesCommand(CLI::App& app, GlobalFlags& flags, Action& action);
 // Adds `users budget`; call after AddUsersCommand.
 void AddBudgetCommand(CLI::App& app, GlobalFlags& flags, Action& action);
+// Adds `completion bash|zsh`, which prints a script generated from `app`'s whole tree.
+void AddCompletionCommand(CLI::App& app, Action& action);
 
 }  // namespace storyloom::cli

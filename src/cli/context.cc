@@ -11,6 +11,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "cli/output.h"
 #include "core/durable_dirs.h"
 #include "db/database.h"
 #include "db/migrations.h"
@@ -24,7 +25,8 @@ void AddGlobalFlags(CLI::App& app, GlobalFlags& flags) {
   app.add_option("--database", flags.database_url,
                  "database URL: sqlite:///abs/path.db, sqlite:rel.db or postgresql://user@host/db "
                  "(STORYLOOM_DATABASE_URL)");
-  app.add_option("--log-level", flags.log_level, "trace, debug, info, warn, error or off");
+  app.add_option("--log-level", flags.log_level, "trace, debug, info, warn, error or off")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
 }
 
 int Die(const std::string& message, int code) {
@@ -101,7 +103,10 @@ class JsonMessageFlag : public spdlog::custom_flag_formatter {
 }  // namespace
 
 void SetupLogging(const core::Config& config) {
-  auto logger = spdlog::stderr_color_mt("storyloom");
+  // Colour only for a person at a terminal: never with NO_COLOR set or stderr redirected.
+  auto logger = spdlog::stderr_color_mt("storyloom", ColorAllowed(STDERR_FILENO)
+                                                         ? spdlog::color_mode::automatic
+                                                         : spdlog::color_mode::never);
   spdlog::set_default_logger(logger);
   spdlog::set_level(spdlog::level::from_str(config.log_level));
   if (config.log_json) {

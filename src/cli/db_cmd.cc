@@ -1,10 +1,12 @@
-// storyloom db migrate | status | check
+// storyloom db migrate | status [--json] | check
 #include <fmt/format.h>
 
 #include <cstdio>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/output.h"
 #include "core/clock.h"
 #include "core/durable_dirs.h"
 #include "db/database.h"
@@ -37,60 +39,105 @@ int Migrate(const GlobalFlags& flags) {
   return 0;
 }
 
-int Status(const GlobalFlags& flags) {
-  return WithDatabase(flags, [&](const core::Config& config, db::Database& db) {
-    std::printf("database       %s\n", db.display_url().c_str());
-    auto st = db::GetMigrationStatus(db);
-    if (!st) return Die(st.error().message);
-    std::printf("schema         version %d of %d%s\n", st->current_version, st->latest_version,
-                st->pending.empty() ? "" : " (migrations pending: run storyloom db migrate)");
-    for (const auto& m : st->pending)
-      std::printf("  pending      %04d_%s\n", m.version, m.name.c_str());
-    if (db.capabilities().embedded && st->current_version > 0) {
-      auto r = db.Read([&](db::Connection& c) -> Result<void> {
-        SL_ASSIGN_OR_RETURN(auto pages, c.QueryOne("PRAGMA page_count"));
-        SL_ASSIGN_OR_RETURN(auto size, c.QueryOne("PRAGMA page_size"));
-        SL_ASSIGN_OR_RETURN(auto freelist, c.QueryOne("PRAGMA freelist_count"));
-        const double total = static_cast<double>(pages.Int(0)) * static_cast<double>(size.Int(0));
-        std::printf("size           %.1f MiB (%lld pages of %lld bytes)\n", total / 1048576.0,
-                    static_cast<long long>(pages.Int(0)), static_cast<long long>(size.Int(0)));
-        std::printf("free pages     %lld (%.1f%% fragmentation)\n",
-                    static_cast<long long>(freelist.Int(0)),
-                    pages.Int(0) ? 100.0 * freelist.Int(0) / pages.Int(0) : 0.0);
-        // quick_check: integrity_check without the index cross-checks, fast enough for status.
-        SL_ASSIGN_OR_RETURN(auto quick, c.Query("PRAGMA quick_check"));
-        const bool sound = quick.size() == 1 && quick[0].Text(0) == "ok";
-        std::printf("integrity      %s\n",
-                    sound
-                        ? "ok (quick_check; db check runs the full one)"
-                        : fmt::format("{} problem(s): {}", quick.size(), quick[0].Text(0)).c_str());
-        SL_ASSIGN_OR_RETURN(auto wf, c.QueryOne("SELECT count(*) FROM workflows"));
-        SL_ASSIGN_OR_RETURN(
-            auto files,
-            c.QueryOne("SELECT count(*), coalesce(sum(file_size), 0) FROM generated_files"));
-        SL_ASSIGN_OR_RETURN(auto usage, c.QueryOne("SELECT count(*) FROM api_usage"));
-        std::printf("workflows      %lld\n", static_cast<long long>(wf.Int(0)));
-        std::printf("files          %lld (%.1f MiB)\n", static_cast<long long>(files.Int(0)),
-                    files.Int(1) / 1048576.0);
-        std::printf("usage rows     %lld\n", static_cast<long long>(usage.Int(0)));
-        SL_ASSIGN_OR_RETURN(auto last,
-                            c.QueryOpt("SELECT created_at, path FROM backups WHERE status "
-                                       "= 'ok' ORDER BY created_at DESC LIMIT 1"));
-        if (last) {
-          std::printf("last backup    %s (%s)\n", core::FormatRfc3339(last->Int(0)).c_str(),
-                      last->Text(1).c_str());
-        } else {
-          std::printf("last backup    never\n");
-        }
-        return {};
-      });
-      if (!r) return Die(r.error().message);
-      std::error_code ec;
-      const std::string path =
-          db::ParseDatabaseUrl(config.DatabaseUrl()).value_or(db::DatabaseUrl{}).sqlite_path;
-      const auto wal = std::filesystem::file_size(path + "-wal", ec);
-      std::printf("wal            %.1f MiB\n", ec ? 0.0 : wal / 1048576.0);
+// What `db status` shows, as one JSON object (`db status --json` prints it as it is):
+// database and schema always; for SQLite also size, fragmentation, quick_check, row counts,
+// the last backup and the WAL.
+Result<nlohmann::json> StatusJson(const core::Config& config, db::Database& db) {
+  using nlohmann::json;
+  json out = {{"database", db.display_url()}};
+  SL_ASSIGN_OR_RETURN(auto st, db::GetMigrationStatus(db));
+  json pending = json::array();
+  for (const auto& m : st.pending) pending.push_back({{"version", m.version}, {"name", m.name}});
+  out["schema_version"] = st.current_version;
+  out["latest_version"] = st.latest_version;
+  out["pending_migrations"] = pending;
+  if (!db.capabilities().embedded || st.current_version == 0) return out;
+  SL_RETURN_IF_ERROR(db.Read([&](db::Connection& c) -> Result<void> {
+    SL_ASSIGN_OR_RETURN(auto pages, c.QueryOne("PRAGMA page_count"));
+    SL_ASSIGN_OR_RETURN(auto size, c.QueryOne("PRAGMA page_size"));
+    SL_ASSIGN_OR_RETURN(auto freelist, c.QueryOne("PRAGMA freelist_count"));
+    out["page_count"] = pages.Int(0);
+    out["page_size"] = size.Int(0);
+    out["size_bytes"] = pages.Int(0) * size.Int(0);
+    out["free_pages"] = freelist.Int(0);
+    // quick_check: integrity_check without the index cross-checks, fast enough for status.
+    SL_ASSIGN_OR_RETURN(auto quick, c.Query("PRAGMA quick_check"));
+    json problems = json::array();
+    for (const auto& row : quick) {
+      if (row.Text(0) != "ok") problems.push_back(row.Text(0));
     }
+    out["quick_check"] = {{"ok", problems.empty()}, {"problems", problems}};
+    SL_ASSIGN_OR_RETURN(auto wf, c.QueryOne("SELECT count(*) FROM workflows"));
+    SL_ASSIGN_OR_RETURN(
+        auto files,
+        c.QueryOne("SELECT count(*), coalesce(sum(file_size), 0) FROM generated_files"));
+    SL_ASSIGN_OR_RETURN(auto usage, c.QueryOne("SELECT count(*) FROM api_usage"));
+    out["workflows"] = wf.Int(0);
+    out["files"] = files.Int(0);
+    out["file_bytes"] = files.Int(1);
+    out["usage_rows"] = usage.Int(0);
+    SL_ASSIGN_OR_RETURN(auto last, c.QueryOpt("SELECT created_at, path FROM backups WHERE status "
+                                              "= 'ok' ORDER BY created_at DESC LIMIT 1"));
+    out["last_backup"] =
+        last ? json{{"created_at", core::FormatRfc3339(last->Int(0))}, {"path", last->Text(1)}}
+             : json(nullptr);
+    return {};
+  }));
+  std::error_code ec;
+  const std::string path =
+      db::ParseDatabaseUrl(config.DatabaseUrl()).value_or(db::DatabaseUrl{}).sqlite_path;
+  const auto wal = std::filesystem::file_size(path + "-wal", ec);
+  out["wal_bytes"] = ec ? 0 : static_cast<std::int64_t>(wal);
+  return out;
+}
+
+int Status(const GlobalFlags& flags, bool json) {
+  return WithDatabase(flags, [&](const core::Config& config, db::Database& db) {
+    auto got = StatusJson(config, db);
+    if (!got) return Die(got.error().message);
+    const nlohmann::json& s = *got;
+    if (json) {
+      PrintJson(s);
+      return 0;
+    }
+    const auto num = [&](const char* key) {
+      return static_cast<long long>(s[key].get<std::int64_t>());
+    };
+    std::printf("database       %s\n", s["database"].get<std::string>().c_str());
+    std::printf(
+        "schema         version %d of %d%s\n", s["schema_version"].get<int>(),
+        s["latest_version"].get<int>(),
+        s["pending_migrations"].empty() ? "" : " (migrations pending: run storyloom db migrate)");
+    for (const auto& m : s["pending_migrations"]) {
+      std::printf("  pending      %04d_%s\n", m["version"].get<int>(),
+                  m["name"].get<std::string>().c_str());
+    }
+    if (!s.contains("size_bytes")) return 0;
+    std::printf("size           %.1f MiB (%lld pages of %lld bytes)\n",
+                static_cast<double>(num("size_bytes")) / 1048576.0, num("page_count"),
+                num("page_size"));
+    std::printf("free pages     %lld (%.1f%% fragmentation)\n", num("free_pages"),
+                num("page_count") ? 100.0 * static_cast<double>(num("free_pages")) /
+                                        static_cast<double>(num("page_count"))
+                                  : 0.0);
+    const auto& problems = s["quick_check"]["problems"];
+    std::printf("integrity      %s\n", problems.empty()
+                                           ? "ok (quick_check; db check runs the full one)"
+                                           : fmt::format("{} problem(s): {}", problems.size(),
+                                                         problems[0].get<std::string>())
+                                                 .c_str());
+    std::printf("workflows      %lld\n", num("workflows"));
+    std::printf("files          %lld (%.1f MiB)\n", num("files"),
+                static_cast<double>(num("file_bytes")) / 1048576.0);
+    std::printf("usage rows     %lld\n", num("usage_rows"));
+    if (s["last_backup"].is_object()) {
+      std::printf("last backup    %s (%s)\n",
+                  s["last_backup"]["created_at"].get<std::string>().c_str(),
+                  s["last_backup"]["path"].get<std::string>().c_str());
+    } else {
+      std::printf("last backup    never\n");
+    }
+    std::printf("wal            %.1f MiB\n", static_cast<double>(num("wal_bytes")) / 1048576.0);
     return 0;
   });
 }
@@ -141,8 +188,11 @@ void AddDbCommand(CLI::App& app, GlobalFlags& flags, Action& action) {
   db->require_subcommand(1);
   db->add_subcommand("migrate", "Apply pending schema migrations (backs up SQLite first)")
       ->callback([&] { action = [&] { return Migrate(flags); }; });
-  db->add_subcommand("status", "Schema version, size, WAL, fragmentation, last backup")
-      ->callback([&] { action = [&] { return Status(flags); }; });
+  static bool json = false;
+  CLI::App* status =
+      db->add_subcommand("status", "Schema version, size, WAL, fragmentation, last backup");
+  AddJsonFlag(status, json);
+  status->callback([&] { action = [&] { return Status(flags, json); }; });
   db->add_subcommand("check", "Run integrity_check and foreign_key_check")->callback([&] {
     action = [&] { return Check(flags); };
   });

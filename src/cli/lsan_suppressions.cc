@@ -1,6 +1,6 @@
-// LeakSanitizer suppressions for the storyloom binary (sanitizer builds), picked up by the sanitizer runtime
-// without any environment variable. Only leaks that a library keeps on purpose for the
-// life of the process belong here.
+// LeakSanitizer suppressions for the storyloom binary (sanitizer builds), picked up by the
+// sanitizer runtime without any environment variable. Only leaks that a library keeps on purpose
+// for the life of the process belong here.
 
 extern "C" const char* __lsan_default_suppressions() {
   // Cairo's toy text API caches fontconfig patterns process-wide (a fixed ~1 KB however

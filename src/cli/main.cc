@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "cli/commands.h"
+#include "cli/output.h"
 #include "core/failpoint.h"
 
 namespace {
@@ -50,6 +51,10 @@ int RunCli(int argc, char** argv) {
   mallopt(M_TRIM_THRESHOLD, 32 << 20);
   CLI::App app{"Storyloom: a self-hosted story generation server that never forgets.", "storyloom"};
   app.require_subcommand(1);
+  // Options a subcommand does not know go up to its parents, so the global options work
+  // after the subcommand too, at any depth (`storyloom users add bob --data-dir D`).
+  // Subcommands inherit the setting when they are added, so it comes first.
+  app.fallthrough();
   app.set_version_flag("--version", "storyloom 0.1.0");
   GlobalFlags flags;
   AddGlobalFlags(app, flags);
@@ -66,6 +71,8 @@ int RunCli(int argc, char** argv) {
   AddUsageCommand(app, flags, action);
   AddPricesCommand(app, flags, action);
   AddBudgetCommand(app, flags, action);
+  AddCompletionCommand(app, action);
+  AddConventionFooters(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -1,4 +1,4 @@
-// storyloom prices list | set | import FILE.toml|FILE.json
+// storyloom prices list [--json] | set | import FILE.toml|FILE.json
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "cli/commands.h"
+#include "cli/output.h"
 #include "core/clock.h"
 #include "engine/pricing.h"
 
@@ -21,6 +22,7 @@ struct PricesFlags {
   std::string input, cached_input, output, per_image, per_mchar, per_minute;
   std::string effective_from, source = "cli";
   std::string file;
+  bool json = false;
 };
 
 Result<std::optional<NanoUsd>> OptUsd(const std::string& s) {
@@ -41,7 +43,7 @@ Result<ModelPrice> PriceFromJson(const json& j, std::size_t index) {
   ModelPrice p;
   auto text = [&](const char* key, std::string& out) -> Result<void> {
     auto it = j.find(key);
-    if (it == j.end()) return {};
+    if (it == j.end() || it->is_null()) return {};
     if (!it->is_string())
       return Fail(Error::InvalidArgument(fmt::format("price #{}: {} must be text", index, key)));
     out = it->get<std::string>();
@@ -105,10 +107,36 @@ Result<json> ReadPriceFile(const std::string& path) {
     j = json::parse(ss.str(), nullptr, false);
     if (j.is_discarded()) return Fail(Error::InvalidArgument(path + " is not valid JSON"));
   }
+  // {"prices": [...]}, or {"items": [...]} as `prices list --json` prints it.
   if (j.is_object() && j.contains("prices")) j = j["prices"];
+  if (j.is_object() && j.contains("items")) j = j["items"];
   if (!j.is_array())
     return Fail(Error::InvalidArgument(path + " must hold a list of prices ([[prices]] in TOML)"));
   return j;
+}
+
+// A price as `prices list --json` prints it: the keys of an import file (USD amounts as
+// decimal strings, null when not set), so the output imports again, plus id and effective_to.
+json PriceJson(const ModelPrice& p) {
+  auto usd = [](const std::optional<NanoUsd>& v) {
+    return v ? json(engine::FormatNanoUsd(*v)) : json(nullptr);
+  };
+  auto text = [](const std::string& s) { return s.empty() ? json(nullptr) : json(s); };
+  return {{"id", p.id},
+          {"provider", p.provider},
+          {"model", p.model_pattern},
+          {"operation", p.operation},
+          {"image_size", text(p.image_size)},
+          {"image_quality", text(p.image_quality)},
+          {"input_per_mtok_usd", usd(p.input_per_mtok_nusd)},
+          {"cached_input_per_mtok_usd", usd(p.cached_input_per_mtok_nusd)},
+          {"output_per_mtok_usd", usd(p.output_per_mtok_nusd)},
+          {"per_image_usd", usd(p.per_image_nusd)},
+          {"per_mchar_usd", usd(p.per_mchar_nusd)},
+          {"per_minute_usd", usd(p.per_minute_nusd)},
+          {"effective_from", core::FormatRfc3339(p.effective_from)},
+          {"effective_to", p.effective_to ? json(core::FormatRfc3339(*p.effective_to)) : json()},
+          {"source", text(p.source)}};
 }
 
 int List(const GlobalFlags& flags, const PricesFlags& pf) {
@@ -116,6 +144,12 @@ int List(const GlobalFlags& flags, const PricesFlags& pf) {
     auto rows = store.ReadOne<std::vector<ModelPrice>>(
         [&](StoreTx& tx) { return tx.prices().List(!pf.all, core::WallMillis()); });
     if (!rows) return Die(rows.error().message);
+    if (pf.json) {
+      json items = json::array();
+      for (const auto& p : *rows) items.push_back(PriceJson(p));
+      PrintJson({{"items", items}});
+      return 0;
+    }
     std::printf(
         "%s\n",
         fmt::format(
@@ -206,6 +240,7 @@ void AddPricesCommand(CLI::App& app, GlobalFlags& flags, Action& action) {
   CLI::App* list =
       prices->add_subcommand("list", "List the prices in effect (--all: every version)");
   list->add_flag("--all", pf.all, "include replaced prices");
+  AddJsonFlag(list, pf.json);
   list->callback([&] { action = [&] { return List(flags, pf); }; });
   CLI::App* set = prices->add_subcommand(
       "set",

@@ -6,7 +6,9 @@
 #include <nlohmann/json.hpp>
 
 #include "api/auth.h"
+#include "api/json_views.h"
 #include "cli/commands.h"
+#include "cli/output.h"
 #include "core/clock.h"
 #include "core/ids.h"
 
@@ -19,6 +21,7 @@ struct TokensFlags {
   std::string expires;  // "30d", "12h", "90m"; "" or "never" = no expiry
   std::string id;
   bool all = false;
+  bool json = false;
 };
 
 // "30d" -> 30 days in ms; "" / "never" / "0" -> 0 (no expiry).
@@ -88,12 +91,30 @@ int List(const GlobalFlags& flags, const TokensFlags& tf) {
     auto when = [](const std::optional<Millis>& t) {
       return t ? core::FormatRfc3339(*t) : std::string("-");
     };
+    auto state_of = [now](const ApiToken& t) {
+      return t.revoked_at                             ? "revoked"
+             : (t.expires_at && *t.expires_at <= now) ? "expired"
+                                                      : "active";
+    };
+    if (tf.json) {
+      // GET /api/v1/tokens's items (TokenJson and `active`), plus the owner's name and state.
+      nlohmann::json items = nlohmann::json::array();
+      for (const auto& t : *tokens) {
+        const std::string_view state = state_of(t);
+        if (!tf.all && state != "active") continue;
+        nlohmann::json j = api::TokenJson(t);
+        j["active"] = state == "active";
+        j["state"] = state;
+        j["username"] = names[t.user_id];
+        items.push_back(std::move(j));
+      }
+      PrintJson({{"items", items}});
+      return 0;
+    }
     std::printf("%-36s  %-16s  %-20s  %-8s  %-24s  %s\n", "ID", "USER", "NAME", "STATE", "EXPIRES",
                 "LAST USED");
     for (const auto& t : *tokens) {
-      const char* state = t.revoked_at                             ? "revoked"
-                          : (t.expires_at && *t.expires_at <= now) ? "expired"
-                                                                   : "active";
+      const char* state = state_of(t);
       if (!tf.all && std::string_view(state) != "active") continue;
       std::printf("%-36s  %-16s  %-20s  %-8s  %-24s  %s\n", t.id.c_str(), names[t.user_id].c_str(),
                   t.name.c_str(), state, when(t.expires_at).c_str(), when(t.last_used_at).c_str());
@@ -135,6 +156,7 @@ void AddTokensCommand(CLI::App& app, GlobalFlags& flags, Action& action) {
   CLI::App* list = tokens->add_subcommand("list", "List API tokens (of USER if given)");
   list->add_option("user", tf.user, "username");
   list->add_flag("--all", tf.all, "include revoked and expired tokens");
+  AddJsonFlag(list, tf.json);
   list->callback([&] { action = [&] { return List(flags, tf); }; });
   CLI::App* revoke = tokens->add_subcommand("revoke", "Revoke the API token with ID");
   revoke->add_option("id", tf.id, "token id (from tokens list)")->required();

@@ -1,11 +1,12 @@
 // storyloom usage report [--from DATE] [--to DATE] [--by
-// day|model|provider|operation|user|workflow]
+// day|model|provider|operation|user|workflow] [--json]
 #include <fmt/format.h>
 
 #include <map>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/output.h"
 #include "core/clock.h"
 #include "engine/pricing.h"
 
@@ -18,6 +19,7 @@ struct UsageFlags {
   std::string by = "day";
   std::string user;
   std::string format = "table";
+  bool json = false;  // --json: --format json
 };
 
 Result<Millis> ParseDate(const std::string& flag, const std::string& s) {
@@ -77,7 +79,7 @@ int Report(const GlobalFlags& flags, const UsageFlags& uf) {
     }
     UsageTotals total;
     for (const auto& [k, t] : groups) total.Add(t);
-    if (uf.format == "json") {
+    if (uf.json || uf.format == "json") {
       nlohmann::json items = nlohmann::json::array();
       // The CLI's row leaves out reasoning_tokens and audio_ms (the table has no room for them).
       auto row = [](const UsageTotals& t) {
@@ -140,8 +142,9 @@ void AddUsageCommand(CLI::App& app, GlobalFlags& flags, Action& action) {
   report->add_option("--by", uf.by, "group by day, model, provider, operation, user or workflow")
       ->check(CLI::IsMember({"day", "model", "provider", "operation", "user", "workflow"}));
   report->add_option("--user", uf.user, "only this user's usage");
-  report->add_option("--format", uf.format, "table or json")
-      ->check(CLI::IsMember({"table", "json"}));
+  CLI::Option* format = report->add_option("--format", uf.format, "table or json")
+                            ->check(CLI::IsMember({"table", "json"}));
+  AddJsonFlag(report, uf.json)->excludes(format);
   report->callback([&] { action = [&] { return Report(flags, uf); }; });
 }
 

@@ -7,7 +7,9 @@
 #include <nlohmann/json.hpp>
 
 #include "api/auth.h"
+#include "api/json_views.h"
 #include "cli/commands.h"
+#include "cli/output.h"
 #include "core/clock.h"
 #include "core/ids.h"
 
@@ -20,6 +22,7 @@ struct UsersFlags {
   bool password_stdin = false;
   std::string email;
   std::string budget;  // USD; "" = none
+  bool json = false;
 };
 
 // "12.50" -> nano-USD, exactly (up to 9 decimals).
@@ -89,10 +92,17 @@ int Add(const GlobalFlags& flags, const UsersFlags& uf) {
   });
 }
 
-int List(const GlobalFlags& flags) {
+int List(const GlobalFlags& flags, bool json) {
   return WithStore(flags, /*migrate=*/true, [&](Store& store) {
     auto users = store.ReadOne<std::vector<User>>([](StoreTx& tx) { return tx.users().List(); });
     if (!users) return Die(users.error().message);
+    if (json) {
+      // GET /api/v1/users's items, field for field.
+      nlohmann::json items = nlohmann::json::array();
+      for (const auto& u : *users) items.push_back(api::UserJson(u));
+      PrintJson({{"items", items}});
+      return 0;
+    }
     std::printf("%-24s %-6s %-9s %s\n", "USERNAME", "ROLE", "STATE", "ID");
     for (const auto& u : *users) {
       std::printf("%-24s %-6s %-9s %s\n", u.username.c_str(), std::string(ToString(u.role)).c_str(),
@@ -183,9 +193,9 @@ void AddUsersCommand(CLI::App& app, GlobalFlags& flags, Action& action) {
   add->add_flag("--password-stdin", uf.password_stdin, "read the password from standard input");
   add->add_option("--budget", uf.budget, "monthly budget in USD (default: none)");
   add->callback([&] { action = [&] { return Add(flags, uf); }; });
-  users->add_subcommand("list", "List users")->callback([&] {
-    action = [&] { return List(flags); };
-  });
+  CLI::App* list = users->add_subcommand("list", "List users");
+  AddJsonFlag(list, uf.json);
+  list->callback([&] { action = [&] { return List(flags, uf.json); }; });
   CLI::App* disable =
       users->add_subcommand("disable", "Disable a user (their tokens stop working)");
   disable->add_option("name", uf.name, "username")->required();
