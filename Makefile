@@ -10,21 +10,40 @@
 #               SQLite's own ceiling, one run, ratios against issue 14's targets
 #   make test-tsan  build with ThreadSanitizer (build-tsan) and run the suites labelled "tsan"
 #               (tests/CMakeLists.txt); TSAN_TESTS= runs every test under TSan instead
+#   make deb    build/storyloom_<version>_<arch>.deb (cmake/packaging.cmake; docs/OPERATIONS.md)
+#   make install  the binary, man page, config, unit and completions under PREFIX (/usr/local),
+#               DESTDIR honoured
 JOBS ?= $(shell nproc)
 RELEASE_DIR := build
 TEST_DIR := build-asan
 TSAN_DIR := build-tsan
 TSAN_TESTS ?= -L tsan
 ARGS ?=
+PREFIX ?= /usr/local
 
-.PHONY: run test lint check-layers test-tsan build-tsan fuzz fuzz-smoke build build-test deps bench bench-http bench-pg bench-db-copy bench-compare bench-scale format clean
+.PHONY: run test lint check-layers test-tsan build-tsan fuzz fuzz-smoke build build-test deps bench bench-http bench-pg bench-db-copy bench-compare bench-scale format clean deb install
 
 deps:
 	@scripts/install-deps
 
+RELEASE_CONFIGURE = cmake -S . -B $(RELEASE_DIR) -DCMAKE_BUILD_TYPE=Release -DSTORYLOOM_TESTS=OFF >/dev/null
+
 build: deps
-	@cmake -S . -B $(RELEASE_DIR) -DCMAKE_BUILD_TYPE=Release -DSTORYLOOM_TESTS=OFF >/dev/null
+	@$(RELEASE_CONFIGURE)
 	@cmake --build $(RELEASE_DIR) -j $(JOBS)
+
+# The Debian package, from the Release tree: the server and the files cmake/packaging.cmake
+# generates from it (man page, completions); bench/ is not built for it.
+deb: deps
+	@$(RELEASE_CONFIGURE)
+	@cmake --build $(RELEASE_DIR) -j $(JOBS) --target deb
+	@ls $(RELEASE_DIR)/storyloom_*.deb
+
+# cmake --install of the same files: make install [PREFIX=/usr/local] [DESTDIR=/tmp/stage]
+install: deps
+	@$(RELEASE_CONFIGURE)
+	@cmake --build $(RELEASE_DIR) -j $(JOBS) --target storyloom storyloom_package_files
+	@DESTDIR="$(DESTDIR)" cmake --install $(RELEASE_DIR) --prefix "$(PREFIX)"
 
 run: build
 	@$(RELEASE_DIR)/storyloom serve $(ARGS)
@@ -38,7 +57,7 @@ build-test: deps
 
 # The TSan build and suites add about half to a cold `make test`, 65 s to a warm one
 # (docs/RELIABILITY.md "Races").
-test: check-layers build-test lint build-tsan
+test: check-layers build-test lint build-tsan deb
 	@cd $(TEST_DIR) && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j $(JOBS)
 	@cd $(TSAN_DIR) && ctest --output-on-failure -j $(JOBS) $(TSAN_TESTS)
 	@$(MAKE) --no-print-directory fuzz-smoke
