@@ -152,7 +152,9 @@ function content(c) {
   for (const [media, m] of Object.entries(c || {})) {
     box.append(el('div', { class: 'media' }, media));
     if (m.schema) box.append(schemaTree(m.schema));
-    if (m['x-event-data']) box.append(el('div', { class: 'note' }, 'each event\'s data:'), schemaTree(m['x-event-data']));
+    for (const [type, schema] of Object.entries(m['x-events'] || {})) {
+      box.append(el('div', { class: 'note' }, `event: ${type} — data:`), schemaTree(schema));
+    }
   }
   return box;
 }

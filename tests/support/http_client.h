@@ -1,5 +1,10 @@
 // A small blocking HTTP client over libcurl for tests against a real server on loopback.
 // One HttpClient per thread.
+//
+// With STORYLOOM_RECORD_EXCHANGES=<dir> set, every exchange (method, path, query, status,
+// the headers the API description names, and JSON or event-stream bodies) is appended as one
+// JSON line to <dir>/exchanges-<pid>.jsonl, at most 64 MiB per process; `make test` checks
+// them against docs/openapi.yaml afterwards (tests/openapi/README.md). Any thread.
 #pragma once
 
 #include <map>
@@ -28,8 +33,9 @@ class HttpClient {
   void set_token(std::string token) { token_ = std::move(token); }
   const std::string& base_url() const { return base_; }
 
-  HttpResult Request(const std::string& method, const std::string& path, const std::string& body = "",
-                     const std::vector<std::string>& headers = {}, long timeout_ms = 30000);
+  HttpResult Request(const std::string& method, const std::string& path,
+                     const std::string& body = "", const std::vector<std::string>& headers = {},
+                     long timeout_ms = 30000);
   HttpResult Get(const std::string& path, const std::vector<std::string>& headers = {}) {
     return Request("GET", path, "", headers);
   }
