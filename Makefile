@@ -1,7 +1,8 @@
 # Storyloom: the two commands of the Quick start, and a few for developers.
 #   make run    install what is missing, build (optimised), start the server on SQLite
 #   make test   install, check the layer graph (scripts/check-layers), build with ASan+UBSan,
-#               run clang-tidy (make lint), run every test through ctest, then the
+#               run clang-tidy (make lint), run every test through ctest (recording the HTTP
+#               exchanges, then checking them against docs/openapi.yaml), then the
 #               concurrency-heavy suites under ThreadSanitizer (test-tsan), then each fuzz
 #               target for FUZZ_SECONDS (25 s) over its seed corpus (scripts/fuzz)
 #   make lint   clang-tidy-16 (.clang-tidy) over src/**/*.cc with build-asan's compile database
@@ -57,8 +58,13 @@ build-test: deps
 
 # The TSan build and suites add about half to a cold `make test`, 65 s to a warm one
 # (docs/RELIABILITY.md "Races").
+# The ASan run records every HTTP exchange of the tests; scripts/test-openapi then checks them
+# against docs/openapi.yaml (tests/openapi/README.md).
 test: check-layers build-test lint build-tsan deb
-	@cd $(TEST_DIR) && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j $(JOBS)
+	@rm -rf $(TEST_DIR)/exchanges && mkdir -p $(TEST_DIR)/exchanges
+	@cd $(TEST_DIR) && ASAN_OPTIONS=detect_leaks=1 STORYLOOM_RECORD_EXCHANGES=$(CURDIR)/$(TEST_DIR)/exchanges \
+		ctest --output-on-failure -j $(JOBS)
+	@scripts/test-openapi validate $(TEST_DIR)/exchanges
 	@cd $(TSAN_DIR) && ctest --output-on-failure -j $(JOBS) $(TSAN_TESTS)
 	@$(MAKE) --no-print-directory fuzz-smoke
 
