@@ -17,11 +17,12 @@ function el(tag, attrs = {}, ...children) {
   return node;
 }
 
-// Prose with `code` spans; everything else stays text.
+// Prose with `code` and **strong** spans; everything else stays text.
 function prose(text, cls = 'prose') {
   const p = el('div', { class: cls });
-  String(text || '').split(/(`[^`]+`)/).forEach((part) => {
+  String(text || '').split(/(`[^`]+`|\*\*[^*]+\*\*)/).forEach((part) => {
     if (part.startsWith('`') && part.endsWith('`') && part.length > 1) p.append(el('code', {}, part.slice(1, -1)));
+    else if (part.startsWith('**') && part.endsWith('**') && part.length > 4) p.append(el('strong', {}, part.slice(2, -2)));
     else if (part) p.append(document.createTextNode(part));
   });
   return p;

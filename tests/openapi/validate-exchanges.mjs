@@ -223,7 +223,7 @@ console.log(`validate-exchanges: ${checked} exchanges from ${files.length} proce
 if (missing.length) console.log(`  operations no test exercised: ${missing.join(', ')}`);
 if (failures.length) {
   const shown = failures.slice(0, 60);
-  console.error(`\n${failures.length} exchange(s) do not match docs/openapi.yaml:`);
+  console.error(`\n${failures.length} exchange(s) do not match ${path.relative(process.cwd(), specPath)}:`);
   for (const f of shown) console.error('  ' + f);
   if (failures.length > shown.length) console.error(`  … and ${failures.length - shown.length} more`);
   process.exit(1);
