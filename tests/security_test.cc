@@ -53,9 +53,11 @@ using testing::RegisteredRoutes;
 
 // Routes open without credentials by design: liveness, readiness and the sign-in endpoints
 // (docs/SECURITY.md). /metrics is not: it needs the metrics token or an administrator.
+// The routes docs/API.md lists as answering without credentials (the API description is
+// public by design: docs/API.md; tests/openapi_test.cc checks it is served to anyone).
 bool IsPublic(const std::string& path) {
   return path == "/healthz" || path == "/readyz" || path == "/login" ||
-         path == "/api/v1/auth/login";
+         path == "/api/v1/auth/login" || path == "/api/v1/openapi.json" || path == "/api/docs";
 }
 
 std::string Fill(std::string pattern, const std::string& id, const std::string& file_path) {
