@@ -6,7 +6,8 @@
 #      exposure score stays at or below 2.0);
 #   4. installs it into a scratch root with `dpkg --root` (the maintainer scripts run outside
 #      it, honouring DPKG_ROOT): files, the conffile's record, the storyloom user, the data
-#      directory it owns, the enabled unit, `storyloom --version`;
+#      directory it owns, the enabled unit, `storyloom --version`; installs it again over
+#      an edited conffile (kept);
 #   5. runs the installed binary as the storyloom user with the installed config, its data
 #      in the scratch root's /var/lib/storyloom, on a free loopback port: /healthz answers;
 #   6. purges it: nothing the package owned is left, nor its data directory; only the
@@ -132,6 +133,19 @@ out=$("$root/usr/bin/storyloom" --version) || fail "storyloom --version exits no
 [ "$out" = "storyloom $version" ] || fail "storyloom --version prints '$out'"
 zcat "$root/usr/share/man/man1/storyloom.1.gz" | grep -q '^\.TH STORYLOOM "1"' ||
   fail "storyloom.1 is not a man page of section 1"
+
+# Installing again (an upgrade's path through postinst, "configure <old version>") keeps an
+# edited conffile and the user, and leaves the service enabled.
+sed -i 's/^port = 8080$/port = 8181/' "$root/etc/storyloom/storyloom.toml"
+dpkg --root="$root" --force-script-chrootless --force-depends -i "$deb" >"$work/dpkg-i2.log" 2>&1 || {
+  cat "$work/dpkg-i2.log" >&2
+  fail "dpkg --root -i, a second time"
+}
+grep -qx 'port = 8181' "$root/etc/storyloom/storyloom.toml" || fail "reinstalling lost an edit of the conffile"
+[ "$(grep -c '^storyloom:' "$root/etc/passwd")" = 1 ] || fail "reinstalling changed the storyloom user"
+[ -L "$root/etc/systemd/system/multi-user.target.wants/storyloom.service" ] ||
+  fail "reinstalling left the service disabled"
+echo "reinstalled: the edited conffile, the user and the enabled unit kept"
 
 # The unit as installed: the command, the user, the hardening, then systemd's own checks.
 step "unit"
