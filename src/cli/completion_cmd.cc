@@ -99,10 +99,23 @@ std::string Quote(const std::string& s) {
   return q + "'";
 }
 
-std::string Join(const std::vector<std::string>& words) {
+// f(x) for every x of `xs`, separated by spaces.
+template <typename T, typename F>
+std::string JoinEach(const std::vector<T>& xs, F f) {
   std::string out;
-  for (const auto& w : words) out += (out.empty() ? "" : " ") + w;
+  for (const auto& x : xs) {
+    if (!out.empty()) out += ' ';
+    out += f(x);
+  }
   return out;
+}
+
+// zsh's "name:description", quoted.
+std::string Described(const std::string& name, const std::string& description) {
+  std::string entry = name;
+  entry += ':';
+  entry += description;
+  return Quote(entry);
 }
 
 // _storyloom_value LEVEL OPTION: prints (bash) or sets REPLY to (zsh) what OPTION's value
@@ -129,9 +142,8 @@ std::string Bash(const std::vector<LevelSpec>& levels) {
   out += "_storyloom_commands() {\n  case \"$1\" in\n";
   for (const auto& level : levels) {
     if (level.subcommands.empty()) continue;
-    std::vector<std::string> names;
-    for (const auto& [name, desc] : level.subcommands) names.push_back(name);
-    out += "    " + Quote(level.path) + ") echo " + Quote(Join(names)) + " ;;\n";
+    const std::string names = JoinEach(level.subcommands, [](const auto& c) { return c.first; });
+    out += "    " + Quote(level.path) + ") echo " + Quote(names) + " ;;\n";
   }
   out += "  esac\n}\n\n";
   out += "# _storyloom_arguments LEVEL: the words LEVEL's argument may be, when they are known.\n";
@@ -144,9 +156,8 @@ std::string Bash(const std::vector<LevelSpec>& levels) {
   out += "# _storyloom_options LEVEL: every option LEVEL accepts, the global ones included.\n";
   out += "_storyloom_options() {\n  case \"$1\" in\n";
   for (const auto& level : levels) {
-    std::vector<std::string> names;
-    for (const auto& o : level.options) names.push_back(o.name);
-    out += "    " + Quote(level.path) + ") echo " + Quote(Join(names)) + " ;;\n";
+    const std::string names = JoinEach(level.options, [](const OptionSpec& o) { return o.name; });
+    out += "    " + Quote(level.path) + ") echo " + Quote(names) + " ;;\n";
   }
   out += "  esac\n}\n\n";
   out += "# _storyloom_value LEVEL OPTION: \"\" for a flag, \"*\" for any value (file names), or\n";
@@ -216,9 +227,9 @@ std::string Zsh(const std::vector<LevelSpec>& levels) {
   out += "_storyloom_commands() {\n  reply=()\n  case \"$1\" in\n";
   for (const auto& level : levels) {
     if (level.subcommands.empty()) continue;
-    std::vector<std::string> items;
-    for (const auto& [name, desc] : level.subcommands) items.push_back(Quote(name + ":" + desc));
-    out += "    " + Quote(level.path) + ") reply=(" + Join(items) + ") ;;\n";
+    const std::string items =
+        JoinEach(level.subcommands, [](const auto& c) { return Described(c.first, c.second); });
+    out += "    " + Quote(level.path) + ") reply=(" + items + ") ;;\n";
   }
   out += "  esac\n}\n\n";
   out += "# _storyloom_arguments LEVEL: reply=(words LEVEL's argument may be), when known.\n";
@@ -231,9 +242,9 @@ std::string Zsh(const std::vector<LevelSpec>& levels) {
   out += "# _storyloom_options LEVEL: reply=(option:description ...), global options included.\n";
   out += "_storyloom_options() {\n  reply=()\n  case \"$1\" in\n";
   for (const auto& level : levels) {
-    std::vector<std::string> items;
-    for (const auto& o : level.options) items.push_back(Quote(o.name + ":" + o.description));
-    out += "    " + Quote(level.path) + ") reply=(" + Join(items) + ") ;;\n";
+    const std::string items = JoinEach(
+        level.options, [](const OptionSpec& o) { return Described(o.name, o.description); });
+    out += "    " + Quote(level.path) + ") reply=(" + items + ") ;;\n";
   }
   out += "  esac\n}\n\n";
   out += "# _storyloom_value LEVEL OPTION: REPLY=\"\" for a flag, \"*\" for any value (file\n";

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace storyloom::cli {
 
@@ -28,13 +29,12 @@ bool ColorAllowed(int fd) {
 
 namespace {
 
+// The conventions; the list of commands with --json is added from the tree.
 constexpr const char* kRootFooter =
     "Conventions:\n"
     "  Global options (--config, --data-dir, --database, --log-level) may come before or after\n"
     "  the subcommand: `storyloom users add bob --data-dir D` is `storyloom --data-dir D users\n"
     "  add bob`.\n"
-    "  Listing commands take --json: users list, users budget, tokens list, usage report,\n"
-    "  prices list, backup list, db status, cleanup, fsck.\n"
     "  Colour appears only in log lines on a terminal; NO_COLOR=1 (any non-empty value) or a\n"
     "  stderr that is not a terminal turns it off.\n"
     "  Shell completion: storyloom completion bash|zsh prints the script.\n"
@@ -50,19 +50,42 @@ constexpr const char* kSubcommandFooter =
     "Global options (--config, --data-dir, --database, --log-level) are accepted here too.\n"
     "Exit status: 0 success, 1 error, 2 usage (see storyloom --help).";
 
-void SetFooters(CLI::App& app) {
+// Sets the subcommands' footers, and adds to `json` the path of each that takes --json.
+void SetFooters(CLI::App& app, const std::string& path, std::vector<std::string>& json) {
   for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) {
     if (sub->get_name().empty()) continue;  // an option group, not a subcommand
     sub->footer(kSubcommandFooter);
-    SetFooters(*sub);
+    const std::string sub_path = path.empty() ? sub->get_name() : path + " " + sub->get_name();
+    if (sub->get_option_no_throw("--json") != nullptr) json.push_back(sub_path);
+    SetFooters(*sub, sub_path, json);
   }
+}
+
+// "  Listing commands take --json: a, b, c.", wrapped at 92 columns.
+std::string JsonLine(const std::vector<std::string>& commands) {
+  std::string out = "  Listing commands take --json:";
+  std::size_t line_start = 0;
+  for (std::size_t i = 0; i < commands.size(); ++i) {
+    const std::string word = commands[i] + (i + 1 < commands.size() ? "," : ".");
+    if (out.size() - line_start + 1 + word.size() > 92) {
+      out += "\n ";
+      line_start = out.size() - 2;
+    }
+    out += ' ';
+    out += word;
+  }
+  return out + "\n";
 }
 
 }  // namespace
 
 void AddConventionFooters(CLI::App& app) {
-  app.footer(kRootFooter);
-  SetFooters(app);
+  std::vector<std::string> json;
+  SetFooters(app, "", json);
+  std::string footer = kRootFooter;
+  const std::string before = "  Colour appears";
+  footer.insert(footer.find(before), JsonLine(json));
+  app.footer(footer);
 }
 
 }  // namespace storyloom::cli
