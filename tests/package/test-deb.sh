@@ -9,7 +9,9 @@
 #      directory it owns, the enabled unit, `storyloom --version`; installs it again over
 #      an edited conffile (kept);
 #   5. runs the installed binary as the storyloom user with the installed config, its data
-#      in the scratch root's /var/lib/storyloom, on a free loopback port: /healthz answers;
+#      in the scratch root's /var/lib/storyloom, on a free loopback port: /healthz answers and
+#      a workflow completes, and under strace every system call it and espeak-ng make is one
+#      the unit's SystemCallFilter allows (systemd itself does not run here);
 #   6. purges it: nothing the package owned is left, nor its data directory; only the
 #      account files stay (Debian keeps system users).
 # The scratch root holds no libraries, so dpkg is told --force-depends, and the binary runs
@@ -29,7 +31,7 @@ if [ "$(id -u)" -ne 0 ]; then
   echo "SKIP: needs root (dpkg --root, and running the server as the storyloom user)"
   exit 77
 fi
-for tool in lintian dpkg-deb systemd-analyze curl setpriv; do
+for tool in lintian dpkg-deb systemd-analyze curl setpriv strace python3; do
   command -v "$tool" >/dev/null || fail "$tool is missing: run scripts/install-deps"
 done
 [ -f "$rel/CMakeCache.txt" ] || fail "$rel is not a configured build tree: run make deb"
@@ -175,11 +177,18 @@ systemd-analyze security --offline=true --threshold=20 "$work/storyloom.service"
 }
 grep 'Overall exposure level' "$work/security.log" | sed 's/^→ //'
 
-# 5. Serve, as the storyloom user, with the packaged config and the scratch root's data dir.
+# 5. Serve, as the storyloom user, with the packaged config and the scratch root's data dir,
+# under strace: one workflow (the offline provider: Cairo pictures, espeak-ng narration), then
+# every system call the server and its children made must pass the unit's SystemCallFilter.
 step "serve"
+as_user() { setpriv --reuid="$uid" --regid="$gid" --clear-groups --inh-caps=-all env HOME=/nonexistent "$@"; }
+sl() { as_user "$root/usr/bin/storyloom" --config "$root/etc/storyloom/storyloom.toml" --data-dir "$root/var/lib/storyloom" "$@"; }
+install -d -o "$uid" -g "$gid" "$work/trace"
+# setpriv and env exec, so $server is strace's pid and the server is its child.
 setpriv --reuid="$uid" --regid="$gid" --clear-groups --inh-caps=-all env HOME=/nonexistent \
-  "$root/usr/bin/storyloom" --config "$root/etc/storyloom/storyloom.toml" \
-  --data-dir "$root/var/lib/storyloom" serve --port 0 >"$work/serve.log" 2>&1 &
+  strace -f -qq -o "$work/trace/serve" "$root/usr/bin/storyloom" \
+  --config "$root/etc/storyloom/storyloom.toml" --data-dir "$root/var/lib/storyloom" \
+  serve --port 0 >"$work/serve.log" 2>&1 &
 server=$!
 url=""
 for _ in $(seq 300); do # until it prints its address: up to 30 s
@@ -197,7 +206,24 @@ health=$(curl -sS --max-time 10 -w ' %{http_code}' "$url/healthz") || fail "GET 
 [ -f "$root/var/lib/storyloom/storyloom.db" ] || fail "no database in <root>/var/lib/storyloom"
 [ "$(stat -c %u "$root/var/lib/storyloom/storyloom.db")" = "$uid" ] ||
   fail "the database is not the storyloom user's"
-kill -TERM "$server"
+token=$(sl tokens create admin 2>/dev/null | tail -1)
+created=$(curl -sS --max-time 10 -H "Authorization: Bearer $token" \
+  -d '{"prompt":"A lighthouse keeper finds a map","options":{"scenes":1}}' "$url/api/v1/workflows")
+field() { python3 -c 'import json, sys; print(json.load(sys.stdin).get(sys.argv[1], ""))' "$1"; }
+id=$(field id <<<"$created" 2>/dev/null) || id=""
+[ -n "$id" ] || fail "POST /api/v1/workflows answered $created"
+status=""
+for _ in $(seq 600); do # until it finishes: up to 60 s
+  status=$(curl -sS --max-time 10 -H "Authorization: Bearer $token" "$url/api/v1/workflows/$id" |
+    field status 2>/dev/null) || status=""
+  case "$status" in completed | failed | cancelled) break ;; esac
+  sleep 0.1
+done
+[ "$status" = completed ] || fail "workflow $id is $status, not completed"
+find "$root/var/lib/storyloom/save_outputs/$id" -name '*.wav' | grep -q . ||
+  fail "workflow $id has no narration (espeak-ng)"
+spid=$(pgrep -P "$server" -x storyloom) || fail "no server process under strace"
+kill -TERM "$spid"
 rc=0
 wait "$server" || rc=$?
 server=""
@@ -205,7 +231,30 @@ server=""
   cat "$work/serve.log" >&2
   fail "storyloom serve exited $rc after SIGTERM"
 }
-echo "$url/healthz: 200 (${health% *}), stopped cleanly"
+echo "$url/healthz: 200 (${health% *}); workflow $id completed; stopped cleanly"
+
+grep -q 'execve("[^"]*espeak-ng"' "$work/trace/serve" || fail "the trace has no espeak-ng"
+
+# The unit's filter, SystemCallFilter=@system-service then ~@privileged, expanded.
+expand() {
+  systemd-analyze syscall-filter "$1" | sed -n 's/^    //p' | while read -r w; do
+    case "$w" in
+      @*) expand "$w" ;;
+      \#*) ;;
+      *) echo "$w" ;;
+    esac
+  done
+}
+expand @system-service | sort -u >"$work/allowed"
+expand @privileged | sort -u >"$work/privileged"
+sed -n 's/^[0-9]* \(<\.\.\. \)\{0,1\}\([a-z0-9_]*\)[ (].*/\2/p' "$work/trace/serve" | sort -u >"$work/used"
+comm -23 "$work/used" "$work/allowed" >"$work/denied"
+comm -12 "$work/used" "$work/privileged" >>"$work/denied"
+if [ -s "$work/denied" ]; then
+  tr '\n' ' ' <"$work/denied" >&2
+  fail "system calls the unit's SystemCallFilter denies (above)"
+fi
+echo "$(wc -l <"$work/used") system calls, all allowed by SystemCallFilter"
 
 # 6. Purge: the package's files, its data and its enablement go; the account files stay.
 step "purge (dpkg --root --purge)"
