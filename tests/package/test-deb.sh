@@ -222,7 +222,9 @@ done
 [ "$status" = completed ] || fail "workflow $id is $status, not completed"
 find "$root/var/lib/storyloom/save_outputs/$id" -name '*.wav' | grep -q . ||
   fail "workflow $id has no narration (espeak-ng)"
-spid=$(pgrep -P "$server" -x storyloom) || fail "no server process under strace"
+spid=$(cat "/proc/$server/task/$server/children" 2>/dev/null) || spid=""
+spid=${spid%% *}
+[ -n "$spid" ] || fail "no server process under strace"
 kill -TERM "$spid"
 rc=0
 wait "$server" || rc=$?
