@@ -1,7 +1,8 @@
 # Storyloom: the two commands of the Quick start, and a few for developers.
 #   make run    install what is missing, build (optimised), start the server on SQLite
 #   make test   install, check the layer graph (scripts/check-layers), build with ASan+UBSan,
-#               run clang-tidy (make lint), run every test through ctest (recording the HTTP
+#               run clang-tidy (make lint), build the Debian package (make deb, for the
+#               ctest package_deb), run every test through ctest (recording the HTTP
 #               exchanges, then checking them against docs/openapi.yaml), then the
 #               concurrency-heavy suites under ThreadSanitizer (test-tsan), then each fuzz
 #               target for FUZZ_SECONDS (25 s) over its seed corpus (scripts/fuzz)
