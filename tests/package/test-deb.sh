@@ -133,6 +133,8 @@ echo "user storyloom ($uid:$gid), /var/lib/storyloom owned by it, service enable
 
 out=$("$root/usr/bin/storyloom" --version) || fail "storyloom --version exits non-zero"
 [ "$out" = "storyloom $version" ] || fail "storyloom --version prints '$out'"
+zcat "$root/usr/share/doc/storyloom/changelog.gz" | head -1 | grep -qF "storyloom ($version) " ||
+  fail "packaging/changelog's newest entry is not $version"
 zcat "$root/usr/share/man/man1/storyloom.1.gz" | grep -q '^\.TH STORYLOOM "1"' ||
   fail "storyloom.1 is not a man page of section 1"
 
