@@ -40,7 +40,10 @@ work=$(mktemp -d /tmp/storyloom-deb-test.XXXXXX)
 server=""
 cleanup() {
   if [ -n "$server" ] && kill -0 "$server" 2>/dev/null; then
-    kill -KILL "$server" 2>/dev/null || true
+    # strace's child first: a tracee outlives a killed tracer.
+    for p in $(cat "/proc/$server/task/$server/children" 2>/dev/null) "$server"; do
+      kill -KILL "$p" 2>/dev/null || true
+    done
     wait "$server" 2>/dev/null || true
   fi
   rm -rf "$work"
