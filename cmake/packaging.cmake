@@ -63,7 +63,8 @@ if(STORYLOOM_PACKAGE_FILES)
   install(FILES ${PKG_SRC}/storyloom.lintian-overrides
           DESTINATION ${CMAKE_INSTALL_DATADIR}/lintian/overrides RENAME storyloom)
   # The configuration and the unit: their directories, and the unit's text, follow the prefix
-  # given at install time (CMAKE_INSTALL_PREFIX inside cmake_install.cmake).
+  # given at install time (CMAKE_INSTALL_PREFIX inside cmake_install.cmake); the unit is
+  # written per prefix, so a make install beside CPack's (prefix /usr) writes another file.
   install(CODE "
     if(CMAKE_INSTALL_PREFIX STREQUAL \"/usr\")
       set(STORYLOOM_SYSCONFDIR /etc)
@@ -73,8 +74,8 @@ if(STORYLOOM_PACKAGE_FILES)
       set(STORYLOOM_UNITDIR \"\${CMAKE_INSTALL_PREFIX}/lib/systemd/system\")
     endif()
     set(STORYLOOM_BINDIR \"\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_BINDIR}\")
-    configure_file(${PKG_SRC}/storyloom.service.in ${PKG_OUT}/unit/storyloom.service @ONLY)
-    file(INSTALL ${PKG_OUT}/unit/storyloom.service DESTINATION \"\${STORYLOOM_UNITDIR}\"
+    configure_file(${PKG_SRC}/storyloom.service.in ${PKG_OUT}/unit\${CMAKE_INSTALL_PREFIX}/storyloom.service @ONLY)
+    file(INSTALL ${PKG_OUT}/unit\${CMAKE_INSTALL_PREFIX}/storyloom.service DESTINATION \"\${STORYLOOM_UNITDIR}\"
          FILE_PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
     file(INSTALL ${PKG_SRC}/storyloom.toml DESTINATION \"\${STORYLOOM_SYSCONFDIR}/storyloom\"
          FILE_PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)

@@ -2,8 +2,8 @@
 # tests/package/test-deb.sh RELEASE_DIR: the Debian package, as a user would check it.
 #   1. builds it (cmake --build RELEASE_DIR --target deb; nothing to do after `make deb`);
 #   2. lintian: no error or warning that packaging/storyloom.lintian-overrides does not explain;
-#   3. its contents, its conffile, and the unit (systemd-analyze verify, and security: the
-#      exposure score stays at or below 2.0);
+#   3. its contents (and make install's, with DESTDIR and PREFIX=/usr/local), its conffile,
+#      and the unit (systemd-analyze verify, and security: the exposure stays at most 2.0);
 #   4. installs it into a scratch root with `dpkg --root` (the maintainer scripts run outside
 #      it, honouring DPKG_ROOT): files, the conffile's record, the storyloom user, the data
 #      directory it owns, the enabled unit, `storyloom --version`; installs it again over
@@ -97,6 +97,21 @@ for s in postinst prerm postrm; do
   [ -x "$work/control/$s" ] || fail "no executable $s"
   sh -n "$work/control/$s" || fail "$s: shell syntax"
 done
+
+# make install's rules for another prefix, with DESTDIR: the same files under /usr/local, the
+# unit pointing at them.
+step "cmake --install (DESTDIR, PREFIX=/usr/local)"
+DESTDIR="$work/stage" cmake --install "$rel" --prefix /usr/local >"$work/install.log" 2>&1 || {
+  cat "$work/install.log" >&2
+  fail "cmake --install with DESTDIR"
+}
+(cd "$work/stage" && find . -type f | sed 's|^\.||' | sort) >"$work/installed"
+sed 's|^/etc/|/usr/local/etc/|;t;s|^/lib/|/usr/local/lib/|;t;s|^/usr/|/usr/local/|' "$work/files" |
+  sort >"$work/expected-local"
+diff -u "$work/expected-local" "$work/installed" || fail "make install's files differ from the package's"
+grep -qxF 'ExecStart=/usr/local/bin/storyloom --config /usr/local/etc/storyloom/storyloom.toml serve' \
+  "$work/stage/usr/local/lib/systemd/system/storyloom.service" ||
+  fail "the /usr/local unit does not run /usr/local/bin/storyloom with /usr/local/etc's config"
 
 # 4. Install into a scratch root laid out like a system: dpkg's database and the
 # directories systemd's helpers expect.
