@@ -57,30 +57,6 @@ TEST(MigrationsTest, CountingAUsersLiveLeasesUsesTheLeaseIndex) {
   EXPECT_NE(plan.find("workflows_leased"), std::string::npos) << plan;
 }
 
-// A user's search window (WorkflowRepo::List) walks the user's workflows in seq order through
-// workflows_user_seq (0011), sorts nothing, and reads its lower end from the index alone.
-TEST(MigrationsTest, AUsersSearchWindowWalksTheUserSeqIndex) {
-  TempDir dir;
-  auto db = OpenDb((dir / "s.db").string());
-  ASSERT_TRUE(db::Migrate(*db, {.backup_dir = (dir / "backups").string()}));
-  std::string plan;
-  ASSERT_TRUE(db->Read([&](db::Connection& c) -> Result<void> {
-    SL_ASSIGN_OR_RETURN(
-        auto rows,
-        // The shape of WorkflowRepo::List's window for a second page with a status filter.
-        c.Query("EXPLAIN QUERY PLAN SELECT id FROM workflows INDEXED BY workflows_user_seq "
-                "WHERE user_id = 'u' AND delete_requested = 0 AND status = 'queued' AND seq < 99 "
-                "AND seq >= coalesce((SELECT seq FROM workflows INDEXED BY workflows_user_seq "
-                "WHERE user_id = 'u' AND seq < 99 ORDER BY seq DESC LIMIT 1 OFFSET 999), 0) AND "
-                "(title LIKE '%a%' OR original_prompt LIKE '%a%') ORDER BY seq DESC LIMIT 51"));
-    for (const auto& r : rows) plan += r.Text(3) + "\n";
-    return {};
-  }));
-  EXPECT_NE(plan.find("workflows_user_seq"), std::string::npos) << plan;
-  EXPECT_EQ(plan.find("TEMP B-TREE"), std::string::npos) << plan;
-  EXPECT_NE(plan.find("COVERING INDEX workflows_user_seq"), std::string::npos) << plan;
-}
-
 TEST(MigrationsTest, FromEmptyCreatesEveryTableAndRerunIsANoOp) {
   TempDir dir;
   auto db = OpenDb((dir / "s.db").string());

@@ -331,62 +331,6 @@ TEST_P(StoreTest, TextSearchPagesNewestFirstAndSurvivesADeletedCursor) {
   EXPECT_EQ(next->items[2].id, want[5]);
 }
 
-// A user's search reads a window of the user's newest workflows first and turns to the text
-// index when the window holds less than a page. Whatever the window, the pages are the same:
-// newest first, each match once, case folded the same way, the status filter kept.
-TEST_P(StoreTest, UserSearchGivesTheSamePagesWhateverItsWindow) {
-  std::vector<std::string> matches;  // oldest first
-  std::vector<std::string> queued_matches;
-  for (int i = 0; i < 40; ++i) {
-    // Dense matches at first and at the end, sparse between: some windows fill a page, some
-    // do not, and a page may start in one stretch and end in the other.
-    const bool match = i < 6 || i >= 32 || i % 7 == 0;
-    if (match) {
-      const std::string prompt =
-          (i % 2 ? "A VOYAGE numbered " : "a voyage numbered ") + std::to_string(i);
-      matches.push_back(Create(alice_, prompt, "Story").id);
-      if (i % 3 == 0) {
-        ASSERT_TRUE(store_->Write([&](StoreTx& tx) -> Result<void> {
-          return tx.workflows().Update(matches.back(), {.status = WorkflowStatus::kFailed});
-        }));
-      } else {
-        queued_matches.push_back(matches.back());
-      }
-    } else {
-      Create(alice_, "something else " + std::to_string(i), "Other");
-    }
-    Create(bob_, "bob's voyage " + std::to_string(i), "Voyage");
-  }
-  const std::vector<std::string> want(matches.rbegin(), matches.rend());
-  const std::vector<std::string> want_queued(queued_matches.rbegin(), queued_matches.rend());
-  auto pages = [&](int window, int limit, std::optional<WorkflowStatus> status) {
-    std::vector<std::string> got;
-    std::string cursor;
-    for (int n = 0; n < 100; ++n) {
-      auto page = store_->ListWorkflows({.user_id = alice_,
-                                         .status = status,
-                                         .q = "voyage",
-                                         .limit = limit,
-                                         .cursor = cursor,
-                                         .search_window = window});
-      EXPECT_TRUE(page) << page.error().ToString();
-      if (!page) break;
-      for (const auto& w : page->items) got.push_back(w.id);
-      if (page->next_cursor.empty()) break;
-      cursor = page->next_cursor;
-    }
-    return got;
-  };
-  for (int window : {1, 2, 4, 7, 50, 0}) {
-    for (int limit : {1, 3, 5, 50}) {
-      EXPECT_EQ(pages(window, limit, std::nullopt), want)
-          << "window " << window << " limit " << limit;
-      EXPECT_EQ(pages(window, limit, WorkflowStatus::kQueued), want_queued)
-          << "queued, window " << window << " limit " << limit;
-    }
-  }
-}
-
 TEST_P(StoreTest, PhasesUpsertAndListInPipelineOrder) {
   Workflow w = Create(alice_, "p");
   for (Phase phase : {Phase::kImages, Phase::kStory, Phase::kScenes}) {

@@ -33,9 +33,6 @@ struct WorkflowFilter {
   std::string q;       // substring of title or prompt
   int limit = 50;      // 1..200
   std::string cursor;  // from a previous page's next_cursor
-  // A user's search matches this many of the user's newest workflows before it turns to
-  // the text index; 0 = chosen from the limit (store::SearchWindow). Tests set it small.
-  int search_window = 0;
 };
 
 // The statuses a workflow may be in to become `to`: queued from failed or cancelled (a

@@ -81,9 +81,6 @@ std::pair<NanoUsd, bool> WorkflowCostFromRow(const db::Row& row);
 
 // Clamps a page size to 1..200.
 int ClampLimit(int limit);
-// How many of a user's newest workflows a search matches before it turns to the text index
-// (WorkflowRepo::List).
-int SearchWindow(int limit);
 // Returns invalid_argument (field "cursor") unless `cursor` is "" or a UUID.
 Result<void> CheckIdCursor(std::string_view cursor);
 // Returns invalid_argument (field "cursor") unless `cursor` is "" or a positive integer.

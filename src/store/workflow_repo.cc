@@ -1,9 +1,7 @@
 // Workflows: create (idempotent), get, keyset list with search, update, delete, leases.
 #include <fmt/format.h>
 
-#include <algorithm>
 #include <map>
-#include <optional>
 #include <tuple>
 #include <utility>
 
@@ -140,119 +138,14 @@ Result<Workflow> WorkflowRepo::GetForUpdate(std::string_view id) {
   return store::WorkflowFromRow(*row);
 }
 
-namespace {
-
-bool IsAscii(std::string_view s) {
-  return std::ranges::all_of(s, [](char ch) { return static_cast<unsigned char>(ch) < 0x80; });
-}
-
-Page<Workflow> PageFromRows(const std::vector<db::Row>& rows, int limit) {
-  Page<Workflow> page;
-  for (const auto& r : rows) page.items.push_back(store::WorkflowFromRow(r));
-  if (static_cast<int>(page.items.size()) > limit) {
-    page.items.pop_back();
-    page.next_cursor = page.items.back().id;
-  }
-  return page;
-}
-
-}  // namespace
-
-int store::SearchWindow(int limit) { return std::clamp(40 * (limit + 1), 1000, 8000); }
-
 Result<Page<Workflow>> WorkflowRepo::List(const WorkflowFilter& f) {
   SL_RETURN_IF_ERROR(store::CheckIdCursor(f.cursor));
   const int limit = store::ClampLimit(f.limit);
-  const bool pg = c_.dialect() == db::Dialect::kPostgres;
   // SQLite's search walks the trigram index newest first (its rowid is workflows.seq, in the
   // order the rows were written) and stops at the page's end: filtering the index's matches
   // by id instead read every match of every user and sorted them (a common word at
   // 1,000,000 workflows: 26 ms for one user, 233 ms for an admin; make bench-scale).
-  const bool fts = !pg && !f.q.empty() && CodePoints(f.q) >= 3;
-  // Where the page starts. A search page continues after the cursor's row in the index's
-  // order; if that row has been deleted since, from the next older one.
-  const char* after_op = "<";
-  std::optional<Value> after_value;
-  if (!f.cursor.empty() && fts) {
-    const Value v[] = {f.cursor};
-    SL_ASSIGN_OR_RETURN(auto at, c_.QueryOpt("SELECT seq FROM workflows WHERE id = ?", v));
-    if (at) {
-      after_value = at->Int(0);
-    } else {
-      SL_ASSIGN_OR_RETURN(
-          auto older,
-          c_.QueryOpt("SELECT seq FROM workflows WHERE id < ? ORDER BY id DESC LIMIT 1", v));
-      after_op = "<=";
-      after_value = older ? older->Int(0) : std::int64_t{0};
-    }
-  } else if (!f.cursor.empty()) {
-    after_value = f.cursor;
-  }
-  const char* like = pg ? "ILIKE" : "LIKE";
-  const std::string matches =
-      fmt::format("(title {0} ? ESCAPE '\\' OR original_prompt {0} ? ESCAPE '\\')", like);
-
-  // One user's search first reads that user's newest rows through the user's own index and
-  // matches them there: a common word fills the page within a few hundred of them, where the
-  // text index, newest first, passes every other user's matches too (a user with 5% of
-  // 1,000,000 workflows: p99 29-89 ms, make bench-scale). When the window holds fewer
-  // matches than a page, the text index takes over from the same place, so a rare word
-  // costs one window more. SQLite's LIKE folds only ASCII case where the trigram index folds
-  // all of Unicode, so other text goes straight to the index.
-  if (!f.user_id.empty() && !f.q.empty() && (pg || (fts && IsAscii(f.q)))) {
-    const int window = f.search_window > 0 ? f.search_window : store::SearchWindow(limit);
-    std::vector<Value> params{f.user_id};
-    std::string sql;
-    if (pg) {
-      // The window as a subquery with its own limit, so no plan can trade it for the
-      // trigram index.
-      sql = fmt::format("SELECT {} FROM workflows WHERE user_id = ? AND delete_requested = 0",
-                        kWorkflowColumns);
-      if (f.status) {
-        sql += " AND status = ?";
-        params.emplace_back(std::string(ToString(*f.status)));
-      }
-      if (after_value) {
-        sql += fmt::format(" AND id {} ?", after_op);
-        params.push_back(*after_value);
-      }
-      sql = fmt::format(
-          "SELECT {} FROM ({} ORDER BY id DESC LIMIT ?) AS recent WHERE {} ORDER BY "
-          "id DESC LIMIT ?",
-          kWorkflowColumns, sql, matches);
-      params.emplace_back(std::int64_t{window});
-    } else {
-      // The window as a range of workflows_user_seq, its lower end read from the index alone,
-      // so the walk streams newest first and stops at the page's end.
-      sql = fmt::format(
-          "SELECT {} FROM workflows INDEXED BY workflows_user_seq WHERE user_id = ? AND "
-          "delete_requested = 0",
-          kWorkflowColumns);
-      if (f.status) {
-        sql += " AND status = ?";
-        params.emplace_back(std::string(ToString(*f.status)));
-      }
-      std::string bound =
-          " AND seq >= coalesce((SELECT seq FROM workflows INDEXED BY "
-          "workflows_user_seq WHERE user_id = ?";
-      if (after_value) {
-        sql += fmt::format(" AND seq {} ?", after_op);
-        params.push_back(*after_value);
-        bound += fmt::format(" AND seq {} ?", after_op);
-      }
-      sql += bound + " ORDER BY seq DESC LIMIT 1 OFFSET ?), 0) AND " + matches +
-             " ORDER BY seq DESC LIMIT ?";
-      params.emplace_back(f.user_id);
-      if (after_value) params.push_back(*after_value);
-      params.emplace_back(std::int64_t{window - 1});
-    }
-    params.emplace_back(LikePattern(f.q));
-    params.emplace_back(LikePattern(f.q));
-    params.emplace_back(std::int64_t{limit + 1});
-    SL_ASSIGN_OR_RETURN(auto rows, c_.Query(sql, params));
-    if (static_cast<int>(rows.size()) > limit) return PageFromRows(rows, limit);
-  }
-
+  const bool fts = c_.dialect() == db::Dialect::kSqlite && !f.q.empty() && CodePoints(f.q) >= 3;
   std::string sql =
       fts ? fmt::format(
                 "SELECT {} FROM (SELECT rowid AS fts_seq FROM workflows_fts WHERE "
@@ -279,13 +172,27 @@ Result<Page<Workflow>> WorkflowRepo::List(const WorkflowFilter& f) {
     sql += " AND status = ?";
     params.emplace_back(std::string(ToString(*f.status)));
   }
-  if (after_value) {
-    // The index's rowid is the row's seq: bound it there, so the walk starts at the cursor.
-    sql += fmt::format(" AND {} {} ?", fts ? "found.fts_seq" : "id", after_op);
-    params.push_back(*after_value);
+  if (!f.cursor.empty() && fts) {
+    // A search page continues after the cursor's row in the index's order; if that row has
+    // been deleted since, from the next older one.
+    const Value v[] = {f.cursor};
+    SL_ASSIGN_OR_RETURN(auto at, c_.QueryOpt("SELECT seq FROM workflows WHERE id = ?", v));
+    if (at) {
+      sql += " AND found.fts_seq < ?";
+      params.emplace_back(at->Int(0));
+    } else {
+      SL_ASSIGN_OR_RETURN(
+          auto older,
+          c_.QueryOpt("SELECT seq FROM workflows WHERE id < ? ORDER BY id DESC LIMIT 1", v));
+      sql += " AND found.fts_seq <= ?";
+      params.emplace_back(older ? older->Int(0) : std::int64_t{0});
+    }
+  } else if (!f.cursor.empty()) {
+    sql += " AND id < ?";
+    params.emplace_back(f.cursor);
   }
   if (!f.q.empty() && !fts) {
-    if (pg) {
+    if (c_.dialect() == db::Dialect::kPostgres) {
       // Statements are prepared once, and PostgreSQL soon settles on a generic plan that
       // cannot see the pattern: a common word then rechecks thousands of rows through the
       // trigram index (277 ms at 1,000,000 workflows, make bench-scale) where a plan made
@@ -293,14 +200,21 @@ Result<Page<Workflow>> WorkflowRepo::List(const WorkflowFilter& f) {
       // read transaction only).
       SL_RETURN_IF_ERROR(c_.Exec("SET LOCAL plan_cache_mode = force_custom_plan"));
     }
-    sql += " AND " + matches;
+    const char* op = c_.dialect() == db::Dialect::kPostgres ? "ILIKE" : "LIKE";
+    sql += fmt::format(" AND (title {0} ? ESCAPE '\\' OR original_prompt {0} ? ESCAPE '\\')", op);
     params.emplace_back(LikePattern(f.q));
     params.emplace_back(LikePattern(f.q));
   }
   sql += fts ? " ORDER BY found.fts_seq DESC LIMIT ?" : " ORDER BY id DESC LIMIT ?";
   params.emplace_back(std::int64_t{limit + 1});
   SL_ASSIGN_OR_RETURN(auto rows, c_.Query(sql, params));
-  return PageFromRows(rows, limit);
+  Page<Workflow> page;
+  for (const auto& r : rows) page.items.push_back(store::WorkflowFromRow(r));
+  if (static_cast<int>(page.items.size()) > limit) {
+    page.items.pop_back();
+    page.next_cursor = page.items.back().id;
+  }
+  return page;
 }
 
 std::span<const WorkflowStatus> WorkflowStatusesBefore(WorkflowStatus to) {
