@@ -4,6 +4,7 @@
 // its output; keep the command's name and the script's function names stable.
 #include <cstdio>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "cli/commands.h"
@@ -18,6 +19,7 @@ struct OptionSpec {
   // "" for a flag; otherwise what its value completes to: "*" anything (the shell's file
   // names), or the allowed words separated by spaces.
   std::string value;
+  bool inherited = false;  // an ancestor's option, accepted here by fallthrough
 };
 
 // One command level: "" for storyloom itself, "users add" for `storyloom users add`.
@@ -71,6 +73,7 @@ void Collect(CLI::App& app, const std::string& path, std::vector<LevelSpec>& out
   }
   for (const CLI::App* up = app.get_parent(); up != nullptr; up = up->get_parent()) {
     for (auto& o : OptionsOf(*up, /*own=*/false)) {
+      o.inherited = true;
       bool shadowed = false;  // `backup restore --data-dir` is its own, not the global one
       for (const auto& mine : level.options) shadowed = shadowed || mine.name == o.name;
       if (!shadowed) level.options.push_back(std::move(o));
@@ -120,16 +123,37 @@ std::string Described(const std::string& name, const std::string& description) {
 
 // _storyloom_value LEVEL OPTION: prints (bash) or sets REPLY to (zsh) what OPTION's value
 // completes to at LEVEL, "" for a flag or an unknown option. Shared by both scripts.
+// One branch of a `case`: "    PATTERN) ACTION'VALUE' ;;".
+std::string Branch(const std::string& pattern, std::string_view action, const std::string& value) {
+  std::string out = "    ";
+  out += pattern;
+  out += ") ";
+  out += action;
+  out += Quote(value);
+  out += " ;;\n";
+  return out;
+}
+
 std::string ValueFunction(const std::vector<LevelSpec>& levels, bool zsh) {
+  const std::string_view set = zsh ? "REPLY=" : "echo ";
   std::string out = "_storyloom_value() {\n  case \"$1|$2\" in\n";
+  // Each level's own options first: one of them shadows an ancestor's of the same name.
   for (const auto& level : levels) {
     for (const auto& o : level.options) {
-      if (o.value.empty()) continue;
-      out += "    " + Quote(level.path + "|" + o.name) + ") " + (zsh ? "REPLY=" : "echo ") +
-             Quote(o.value) + " ;;\n";
+      if (o.value.empty() || o.inherited) continue;
+      out += Branch(Quote(level.path + "|" + o.name), set, o.value);
     }
   }
-  out += std::string("    *) ") + (zsh ? "REPLY=''" : ":") + " ;;\n  esac\n}\n";
+  // Then a parent's options once more for every level below it (the global ones: any level).
+  for (const auto& level : levels) {
+    if (level.subcommands.empty()) continue;
+    for (const auto& o : level.options) {
+      if (o.value.empty() || o.inherited) continue;
+      const std::string below = level.path.empty() ? "*" : Quote(level.path + " ") + "*";
+      out += Branch(below + Quote("|" + o.name), set, o.value);
+    }
+  }
+  out += "    *) " + (zsh ? std::string("REPLY=''") : std::string(":")) + " ;;\n  esac\n}\n";
   return out;
 }
 

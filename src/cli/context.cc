@@ -30,6 +30,8 @@ void AddGlobalFlags(CLI::App& app, GlobalFlags& flags) {
 }
 
 int Die(const std::string& message, int code) {
+  // What the command printed comes first, then why it failed, also when both go to one pipe.
+  std::fflush(stdout);
   std::fprintf(stderr, "storyloom: %s\n", message.c_str());
   return code;
 }

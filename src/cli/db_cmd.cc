@@ -1,4 +1,4 @@
-// storyloom db migrate | status [--json] | check
+// storyloom db migrate | status [--json] | check [--json]
 #include <fmt/format.h>
 
 #include <cstdio>
@@ -142,40 +142,76 @@ int Status(const GlobalFlags& flags, bool json) {
   });
 }
 
-int Check(const GlobalFlags& flags) {
-  return WithDatabase(flags, [&](const core::Config&, db::Database& db) {
-    int problems = 0;
-    auto r = db.Read([&](db::Connection& c) -> Result<void> {
-      if (!db.capabilities().embedded) {
-        SL_RETURN_IF_ERROR(c.Query("SELECT 1"));
-        std::printf("connection     ok\n");
-        return {};
-      }
-      SL_ASSIGN_OR_RETURN(auto integrity, c.Query("PRAGMA integrity_check"));
-      for (const auto& row : integrity) {
-        if (row.Text(0) != "ok") {
-          ++problems;
-          std::printf("integrity: %s\n", row.Text(0).c_str());
-        }
-      }
-      if (problems == 0) std::printf("integrity_check    ok\n");
-      SL_ASSIGN_OR_RETURN(auto fks, c.Query("PRAGMA foreign_key_check"));
-      for (const auto& row : fks) {
-        ++problems;
-        std::printf("foreign key: %s row %lld references missing %s\n", row.Text(0).c_str(),
-                    static_cast<long long>(row.Int(1)), row.Text(2).c_str());
-      }
-      if (fks.empty()) std::printf("foreign_key_check  ok\n");
+// What `db check` found, as `db check --json` prints it: for SQLite the integrity_check
+// and foreign_key_check findings, for PostgreSQL that the connection works; the migrations.
+Result<nlohmann::json> CheckJson(db::Database& db) {
+  using nlohmann::json;
+  json out = json::object();
+  SL_RETURN_IF_ERROR(db.Read([&](db::Connection& c) -> Result<void> {
+    if (!db.capabilities().embedded) {
+      SL_RETURN_IF_ERROR(c.Query("SELECT 1"));
+      out["connection"] = "ok";
       return {};
-    });
-    if (!r) return Die(r.error().message);
-    auto st = db::GetMigrationStatus(db);
-    if (!st) {
-      ++problems;
-      std::printf("migrations: %s\n", st.error().message.c_str());
-    } else {
-      std::printf("migrations         %s\n", st->pending.empty() ? "current" : "pending");
     }
+    SL_ASSIGN_OR_RETURN(auto integrity, c.Query("PRAGMA integrity_check"));
+    json problems = json::array();
+    for (const auto& row : integrity) {
+      if (row.Text(0) != "ok") problems.push_back(row.Text(0));
+    }
+    out["integrity_check"] = problems;
+    SL_ASSIGN_OR_RETURN(auto fks, c.Query("PRAGMA foreign_key_check"));
+    json missing = json::array();
+    for (const auto& row : fks) {
+      missing.push_back({{"table", row.Text(0)}, {"rowid", row.Int(1)}, {"parent", row.Text(2)}});
+    }
+    out["foreign_key_check"] = missing;
+    return {};
+  }));
+  std::size_t problems = out.value("integrity_check", json::array()).size() +
+                         out.value("foreign_key_check", json::array()).size();
+  auto st = db::GetMigrationStatus(db);
+  if (!st) {
+    ++problems;
+    out["migrations"] = st.error().message;
+  } else {
+    out["migrations"] = st->pending.empty() ? "current" : "pending";
+  }
+  out["problems"] = problems;
+  out["ok"] = problems == 0;
+  return out;
+}
+
+int Check(const GlobalFlags& flags, bool json) {
+  return WithDatabase(flags, [&](const core::Config&, db::Database& db) {
+    auto got = CheckJson(db);
+    if (!got) return Die(got.error().message);
+    const nlohmann::json& c = *got;
+    if (json) {
+      PrintJson(c);
+    } else if (c.contains("connection")) {
+      std::printf("connection     ok\n");
+    } else {
+      for (const auto& p : c["integrity_check"]) {
+        std::printf("integrity: %s\n", p.get<std::string>().c_str());
+      }
+      if (c["integrity_check"].empty()) std::printf("integrity_check    ok\n");
+      for (const auto& f : c["foreign_key_check"]) {
+        std::printf("foreign key: %s row %lld references missing %s\n",
+                    f["table"].get<std::string>().c_str(),
+                    static_cast<long long>(f["rowid"].get<std::int64_t>()),
+                    f["parent"].get<std::string>().c_str());
+      }
+      if (c["foreign_key_check"].empty()) std::printf("foreign_key_check  ok\n");
+    }
+    const std::string migrations = c["migrations"].get<std::string>();
+    if (!json) {
+      if (migrations == "current" || migrations == "pending") {
+        std::printf("migrations         %s\n", migrations.c_str());
+      } else {
+        std::printf("migrations: %s\n", migrations.c_str());
+      }
+    }
+    const auto problems = c["problems"].get<std::size_t>();
     if (problems > 0) return Die(fmt::format("{} problem(s) found", problems));
     return 0;
   });
@@ -188,14 +224,15 @@ void AddDbCommand(CLI::App& app, GlobalFlags& flags, Action& action) {
   db->require_subcommand(1);
   db->add_subcommand("migrate", "Apply pending schema migrations (backs up SQLite first)")
       ->callback([&] { action = [&] { return Migrate(flags); }; });
-  static bool json = false;
+  static bool status_json = false;
   CLI::App* status =
       db->add_subcommand("status", "Schema version, size, WAL, fragmentation, last backup");
-  AddJsonFlag(status, json);
-  status->callback([&] { action = [&] { return Status(flags, json); }; });
-  db->add_subcommand("check", "Run integrity_check and foreign_key_check")->callback([&] {
-    action = [&] { return Check(flags); };
-  });
+  AddJsonFlag(status, status_json);
+  status->callback([&] { action = [&] { return Status(flags, status_json); }; });
+  static bool check_json = false;
+  CLI::App* check = db->add_subcommand("check", "Run integrity_check and foreign_key_check");
+  AddJsonFlag(check, check_json);
+  check->callback([&] { action = [&] { return Check(flags, check_json); }; });
 }
 
 }  // namespace storyloom::cli
