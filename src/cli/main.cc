@@ -55,7 +55,7 @@ int RunCli(int argc, char** argv) {
   // after the subcommand too, at any depth (`storyloom users add bob --data-dir D`).
   // Subcommands inherit the setting when they are added, so it comes first.
   app.fallthrough();
-  app.set_version_flag("--version", "storyloom 0.1.0");
+  app.set_version_flag("--version", "storyloom " STORYLOOM_VERSION);
   GlobalFlags flags;
   AddGlobalFlags(app, flags);
   Action action;

@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <cstring>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
 
 #include "api/app.h"
 #include "api/auth.h"
@@ -43,27 +45,36 @@ void RaiseFileLimit() {
   }
 }
 
-// On first start there is no user: make an admin and print, once, how to sign in.
-Result<void> BootstrapAdmin(Store& store, api::Authenticator& auth, const core::Config& config) {
+// On first start there is no user: make an admin, and say once how to sign in (PrintFirstUser,
+// when the server listens and its address is known).
+struct FirstUser {
+  std::string password;
+  std::string link_secret;
+};
+
+Result<std::optional<FirstUser>> BootstrapAdmin(Store& store, api::Authenticator& auth) {
   SL_ASSIGN_OR_RETURN(auto users,
                       store.ReadOne<std::int64_t>([](StoreTx& tx) { return tx.users().Count(); }));
-  if (users > 0) return {};
-  const std::string password = core::RandomToken(12);
+  if (users > 0) return std::nullopt;
+  FirstUser first{core::RandomToken(12), ""};
   User admin;
   admin.username = "admin";
   admin.role = Role::kAdmin;
-  SL_ASSIGN_OR_RETURN(admin.password_hash, api::Authenticator::HashPassword(password));
+  SL_ASSIGN_OR_RETURN(admin.password_hash, api::Authenticator::HashPassword(first.password));
   SL_ASSIGN_OR_RETURN(admin,
                       store.WriteOne<User>([&](StoreTx& tx) { return tx.users().Create(admin); }));
   SL_ASSIGN_OR_RETURN(auto link, auth.Issue(admin.id, "login", "first start", 24LL * 3600 * 1000));
+  first.link_secret = link.secret;
+  return first;
+}
+
+void PrintFirstUser(const FirstUser& first, const core::Config& config) {
   std::printf(
       "\nCreated the first user: admin\n"
       "  password: %s   (change it with: storyloom users passwd admin)\n"
       "  or open this one-time sign-in link (valid 24 hours):\n"
       "  %s/login?token=%s\n\n",
-      password.c_str(), config.PublicUrl().c_str(), link.secret.c_str());
-  std::fflush(stdout);
-  return {};
+      first.password.c_str(), config.PublicUrl().c_str(), first.link_secret.c_str());
 }
 
 int Serve(const GlobalFlags& flags, const ServeFlags& sf) {
@@ -87,7 +98,8 @@ int Serve(const GlobalFlags& flags, const ServeFlags& sf) {
   if (!rt) return Die(rt.error().message);
   Runtime& r = **rt;
   api::Authenticator auth(*r.store);
-  if (auto b = BootstrapAdmin(*r.store, auth, config); !b) return Die(b.error().message);
+  auto first_user = BootstrapAdmin(*r.store, auth);
+  if (!first_user) return Die(first_user.error().message);
 
   api::App app{config, *r.store, *r.files, *r.bus, *r.relay, *r.manager, *r.usage, auth, nullptr};
   ops::ServerMetricsOptions mopts;
@@ -155,7 +167,8 @@ int Serve(const GlobalFlags& flags, const ServeFlags& sf) {
   sched.retention_usage_days = config.retention_usage_days;
   ops::OpsScheduler scheduler(*r.store, *r.files, sched);
   scheduler.Start();
-  config.port = server.port();
+  config.port = server.port();  // the kernel's pick under --port 0
+  if (*first_user) PrintFirstUser(**first_user, config);
   std::printf("Storyloom is running at %s (database %s, %d workers). Press Ctrl+C to stop.\n",
               config.PublicUrl().c_str(), r.store->display_url().c_str(), config.workers);
   std::fflush(stdout);
