@@ -1,4 +1,5 @@
 // /api/v1/admin/cleanup and /api/v1/admin/backups (administrators), and GET /metrics.
+#include "api/admin_views.h"
 #include "api/handler_util.h"
 #include "api/json_views.h"
 #include "api/routes.h"
@@ -13,19 +14,6 @@ namespace storyloom::api {
 using nlohmann::json;
 
 namespace {
-
-json BackupJson(const BackupRecord& b) {
-  return {{"id", b.id},
-          {"path", b.path},
-          {"kind", b.kind},
-          {"status", b.status},
-          {"size_bytes", b.size_bytes},
-          {"files", b.files},
-          {"manifest_sha256", b.manifest_sha256.empty() ? json(nullptr) : json(b.manifest_sha256)},
-          {"error", b.error.empty() ? json(nullptr) : json(b.error)},
-          {"created_at", TimeJson(b.created_at)},
-          {"finished_at", TimeJson(b.finished_at)}};
-}
 
 Result<http::Response> Cleanup(App& app, http::Request& req, const Principal& p) {
   bool dry_run = false;
@@ -43,14 +31,6 @@ Result<http::Response> Cleanup(App& app, http::Request& req, const Principal& p)
   o.usage_days = app.config.retention_usage_days;
   o.dry_run = dry_run;
   SL_ASSIGN_OR_RETURN(auto r, ops::RunCleanup(app.store, app.files, o));
-  json items = json::array();
-  for (const auto& w : r.workflows) {
-    items.push_back({{"id", w.workflow_id},
-                     {"status", w.status},
-                     {"finished_at", TimeJson(w.finished_at)},
-                     {"files", w.files},
-                     {"bytes", w.bytes}});
-  }
   if (!dry_run) {
     AuditEntry e;
     e.user_id = p.user_id;
@@ -58,18 +38,7 @@ Result<http::Response> Cleanup(App& app, http::Request& req, const Principal& p)
     e.remote_addr = req.remote_addr;
     (void)app.store.Write([&](StoreTx& tx) { return tx.audit().Append(e); });
   }
-  return JsonResponse(200, {{"dry_run", dry_run},
-                            {"workflows", items},
-                            {"files", r.files},
-                            {"bytes", r.bytes},
-                            {"usage_rows", r.usage_rows},
-                            {"sessions", r.sessions},
-                            {"file_errors", r.file_errors},
-                            {"vacuumed_pages", r.vacuumed_pages},
-                            {"policy",
-                             {{"completed_days", o.completed_days},
-                              {"failed_days", o.failed_days},
-                              {"usage_days", o.usage_days}}}});
+  return JsonResponse(200, CleanupJson(r, o));
 }
 
 Result<http::Response> ListBackups(App& app, http::Request& req, const Principal&) {

@@ -2,6 +2,7 @@
 // limits and every user's, and set users' limits; a user sees their own.
 #include <fmt/format.h>
 
+#include "api/admin_views.h"
 #include "api/handler_util.h"
 #include "api/routes.h"
 #include "engine/pricing.h"
@@ -12,32 +13,9 @@ using nlohmann::json;
 
 namespace {
 
-json UsdOrNull(const std::optional<NanoUsd>& v) {
-  return v ? json(engine::FormatNanoUsd(*v)) : json(nullptr);
-}
-
-json BudgetJson(const engine::BudgetStatus& st) {
-  json j = {{"period", st.period},
-            {"monthly_usd", UsdOrNull(st.limits.hard_nusd)},
-            {"soft_usd", UsdOrNull(st.limits.soft_nusd)},
-            {"spent_usd", engine::FormatNanoUsd(st.spent_nusd)},
-            {"reserved_usd", engine::FormatNanoUsd(st.reserved_nusd)},
-            {"spent_nusd", st.spent_nusd},
-            {"reserved_nusd", st.reserved_nusd}};
-  j["remaining_usd"] =
-      st.limits.hard_nusd
-          ? json(engine::FormatNanoUsd(std::max<NanoUsd>(
-                0, *st.limits.hard_nusd - engine::SaturatingAdd(st.spent_nusd, st.reserved_nusd))))
-          : json(nullptr);
-  return j;
-}
-
 Result<json> UserBudget(App& app, const User& u) {
   SL_ASSIGN_OR_RETURN(engine::BudgetStatus st, app.usage.Status(u.id));
-  json j = BudgetJson(st);
-  j["user_id"] = u.id;
-  j["username"] = u.username;
-  return j;
+  return UserBudgetJson(u, st);
 }
 
 Result<http::Response> GetBudgets(App& app, http::Request&, const Principal& p) {

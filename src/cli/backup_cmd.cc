@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "api/admin_views.h"
 #include "api/json_views.h"
 #include "cli/commands.h"
 #include "cli/output.h"
@@ -47,28 +48,13 @@ int Create(const GlobalFlags& flags) {
   });
 }
 
-// GET /api/v1/admin/backups's item, field for field.
-nlohmann::json BackupJson(const BackupRecord& b) {
-  using nlohmann::json;
-  return {{"id", b.id},
-          {"path", b.path},
-          {"kind", b.kind},
-          {"status", b.status},
-          {"size_bytes", b.size_bytes},
-          {"files", b.files},
-          {"manifest_sha256", b.manifest_sha256.empty() ? json(nullptr) : json(b.manifest_sha256)},
-          {"error", b.error.empty() ? json(nullptr) : json(b.error)},
-          {"created_at", api::TimeJson(b.created_at)},
-          {"finished_at", api::TimeJson(b.finished_at)}};
-}
-
 int List(const GlobalFlags& flags, bool json) {
   return WithStore(flags, /*migrate=*/false, [&](Store& store) {
     auto list = ops::ListBackups(store);
     if (!list) return Die(list.error().message);
     if (json) {
       nlohmann::json items = nlohmann::json::array();
-      for (const auto& b : *list) items.push_back(BackupJson(b));
+      for (const auto& b : *list) items.push_back(api::BackupJson(b));
       PrintJson({{"items", items}});
       return 0;
     }

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "api/admin_views.h"
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "engine/pricing.h"
@@ -22,28 +23,6 @@ struct BudgetFlags {
 
 std::string Usd(const std::optional<NanoUsd>& v) {
   return v ? "$" + engine::FormatNanoUsd(*v) : std::string("none");
-}
-
-nlohmann::json UsdOrNull(const std::optional<NanoUsd>& v) {
-  return v ? nlohmann::json(engine::FormatNanoUsd(*v)) : nlohmann::json(nullptr);
-}
-
-nlohmann::json BudgetJson(const User& u, const engine::BudgetStatus& st) {
-  nlohmann::json j = {{"user_id", u.id},
-                      {"username", u.username},
-                      {"period", st.period},
-                      {"monthly_usd", UsdOrNull(st.limits.hard_nusd)},
-                      {"soft_usd", UsdOrNull(st.limits.soft_nusd)},
-                      {"spent_usd", engine::FormatNanoUsd(st.spent_nusd)},
-                      {"reserved_usd", engine::FormatNanoUsd(st.reserved_nusd)},
-                      {"spent_nusd", st.spent_nusd},
-                      {"reserved_nusd", st.reserved_nusd}};
-  j["remaining_usd"] =
-      st.limits.hard_nusd
-          ? UsdOrNull(std::max<NanoUsd>(
-                0, *st.limits.hard_nusd - engine::SaturatingAdd(st.spent_nusd, st.reserved_nusd)))
-          : nlohmann::json(nullptr);
-  return j;
 }
 
 int Budget(const GlobalFlags& flags, const BudgetFlags& bf) {
@@ -87,7 +66,7 @@ int Budget(const GlobalFlags& flags, const BudgetFlags& bf) {
       // GET /api/v1/budgets's user item: the limits and the month to date.
       auto st = engine::UsageRecorder(store).Status(user.id);
       if (!st) return Die(st.error().message);
-      PrintJson(BudgetJson(user, *st));
+      PrintJson(api::UserBudgetJson(user, *st));
       return 0;
     }
     std::printf("%s: monthly budget %s, soft limit %s\n", bf.name.c_str(),

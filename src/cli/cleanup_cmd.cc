@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "api/admin_views.h"
 #include "api/json_views.h"
 #include "cli/commands.h"
 #include "cli/output.h"
@@ -13,30 +14,6 @@
 
 namespace storyloom::cli {
 namespace {
-
-// POST /api/v1/admin/cleanup's answer, field for field.
-nlohmann::json CleanupJson(const ops::CleanupReport& r, const ops::CleanupOptions& o) {
-  nlohmann::json items = nlohmann::json::array();
-  for (const auto& w : r.workflows) {
-    items.push_back({{"id", w.workflow_id},
-                     {"status", w.status},
-                     {"finished_at", api::TimeJson(w.finished_at)},
-                     {"files", w.files},
-                     {"bytes", w.bytes}});
-  }
-  return {{"dry_run", o.dry_run},
-          {"workflows", items},
-          {"files", r.files},
-          {"bytes", r.bytes},
-          {"usage_rows", r.usage_rows},
-          {"sessions", r.sessions},
-          {"file_errors", r.file_errors},
-          {"vacuumed_pages", r.vacuumed_pages},
-          {"policy",
-           {{"completed_days", o.completed_days},
-            {"failed_days", o.failed_days},
-            {"usage_days", o.usage_days}}}};
-}
 
 void PrintText(const ops::CleanupReport& r, bool dry_run) {
   for (const auto& w : r.workflows) {
@@ -68,7 +45,7 @@ int Cleanup(const GlobalFlags& flags, bool dry_run, bool json) {
     auto r = ops::RunCleanup(store, files, o);
     if (!r) return Die("cleanup failed: " + r.error().message);
     if (json) {
-      PrintJson(CleanupJson(*r, o));
+      PrintJson(api::CleanupJson(*r, o));
     } else {
       PrintText(*r, dry_run);
     }
