@@ -65,7 +65,7 @@ test: check-layers build-test lint build-tsan deb
 	@rm -rf $(TEST_DIR)/exchanges && mkdir -p $(TEST_DIR)/exchanges
 	@cd $(TEST_DIR) && ASAN_OPTIONS=detect_leaks=1 STORYLOOM_RECORD_EXCHANGES=$(CURDIR)/$(TEST_DIR)/exchanges \
 		ctest --output-on-failure -j $(JOBS)
-	@scripts/test-openapi validate $(TEST_DIR)/exchanges
+	@scripts/test-openapi validate $(CURDIR)/$(TEST_DIR)/exchanges
 	@cd $(TSAN_DIR) && ctest --output-on-failure -j $(JOBS) $(TSAN_TESTS)
 	@$(MAKE) --no-print-directory fuzz-smoke
 
