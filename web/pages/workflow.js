@@ -2,6 +2,7 @@
 // narration, the files with metadata, the event timeline, cost, and cancel/retry/delete.
 import { del, get, post } from '../api.js';
 import { FINAL, watchWorkflow } from '../live.js';
+import { storyCalls } from './calls.js';
 import {
   clear, confirmDialog, durationBetween, errorBox, fmtBytes, fmtDate, fmtMs, fmtUsd, h, isActive,
   progressBar, setProgress, statusBadge, statusLabel, toast,
@@ -108,6 +109,7 @@ function buildView(ctx) {
   const filesBody = h('div');
   const timeline = h('ol', { class: 'timeline', 'aria-label': 'Event timeline' });
   const lightbox = buildLightbox();
+  const calls = storyCalls();
 
   v.root = h('article', { class: 'workflow' },
     h('a', { href: '#/', class: 'back' }, '← All stories'),
@@ -128,6 +130,7 @@ function buildView(ctx) {
       h('h2', { id: 'scenes-h' }, 'Scenes'), scenesEmpty, sceneGrid),
     h('section', { class: 'card', 'aria-labelledby': 'files-h' },
       h('h2', { id: 'files-h' }, 'Files'), filesBody),
+    calls.el,
     lightbox.el);
 
   async function act(kind) {
@@ -373,6 +376,7 @@ function buildView(ctx) {
     renderStory(wf);
     renderScenes(wf);
     renderFiles(wf);
+    calls.update(wf);
     v.root.dataset.status = wf.status;
     v.root.dataset.final = FINAL.has(wf.status) ? 'true' : 'false';
   };
