@@ -1,8 +1,10 @@
 // Analytics dashboard: stories per day by status, cost per day by model, phase durations,
-// top users (admins), files by type, over a date range (UTC days). Reads
+// provider latency per model and operation beside them, top users (admins), files by type,
+// and the provider calls one by one, over a date range (UTC days). Reads
 // /api/v1/analytics/summary when the server has it, /api/v1/usage for costs, and falls
 // back to the workflow list when the summary endpoint is missing.
 import { get, qs } from '../api.js';
+import { callsTable, performanceCard } from './calls.js';
 import { horizontalBars, PALETTE, stackedBars, STATUS_COLORS } from '../charts.js';
 import {
   clear, durationBetween, fmtBytes, fmtDay, fmtMs, fmtNumber, fmtUsd, h, notice, pageHeader,
@@ -145,11 +147,12 @@ export async function render(main, ctx) {
     if (e.status === 404) summaryMissing = true;
     else if (e.status !== 403) throw e;
   }
-  const [usageDayModel, usageUsers, users, budgets] = await Promise.all([
+  const [usageDayModel, usageUsers, users, budgets, perf] = await Promise.all([
     get(`/api/v1/usage${qs({ from, to: toExclusive, group_by: 'day,model' })}`).catch((e) => ({ error: e })),
     admin ? get(`/api/v1/usage${qs({ from, to: toExclusive, group_by: 'user' })}`).catch(() => null) : null,
     admin ? get('/api/v1/users?limit=200').catch(() => null) : null,
     get('/api/v1/budgets').catch(() => null),
+    get(`/api/v1/analytics/performance${range}`).catch(() => null),
   ]);
   if (!ctx.isCurrent()) return;
 
@@ -252,7 +255,13 @@ export async function render(main, ctx) {
   grid.append(chartCard('Phase durations', summary && !summaryMissing ? 'Median (bar) and 95th percentile (line)' : 'Median (bar) and 95th percentile (line) of recent finished stories',
     phases.length
       ? horizontalBars({ title: 'Phase durations', items: phases.map((p, i) => ({ label: p.phase, value: p.p50, marker: p.p95, color: PALETTE[(i + 1) % PALETTE.length] })), format: fmtMs, valueName: 'Median', markerName: '95th percentile' })
-      : h('p', { class: 'chart-empty' }, 'No finished phases in this date range.')));
+      : h('p', { class: 'chart-empty' }, 'No finished phases in this date range.'),
+    perf ? h('a', { class: 'btn btn-ghost btn-small', href: '#provider-latency', onclick: (e) => {
+      e.preventDefault();
+      document.getElementById('provider-latency')?.scrollIntoView({ behavior: 'smooth' });
+    } }, 'Provider latency →') : null));
+  // ---- provider latency, beside the phases it makes up
+  if (perf) grid.append(performanceCard(perf, chartCard));
 
   // ---- cost by model (totals)
   const byModelSrc = Array.isArray(summary?.cost_by_model) ? summary.cost_by_model : [];
@@ -291,5 +300,12 @@ export async function render(main, ctx) {
     grid.append(chartCard('Files by type', 'Storage used',
       horizontalBars({ title: 'Files by type', items: filesSrc.map((r, i) => ({ label: `${r.type} (${fmtNumber(r.files)})`, value: num(r.bytes), color: PALETTE[(i + 2) % PALETTE.length] })), format: fmtBytes, valueName: 'Bytes' })));
   }
-}
 
+  // ---- the calls themselves, newest first
+  const calls = callsTable({ from, to: toExclusive }, { showStory: true, empty: 'No provider calls in this date range.' });
+  body.append(h('section', { class: 'card', 'aria-labelledby': 'analytics-calls-h', id: 'analytics-calls' },
+    h('h2', { id: 'analytics-calls-h' }, 'Provider calls'),
+    h('p', { class: 'muted small' }, 'Every call in the range, newest first, retries and failures included.'),
+    calls.el));
+  calls.reload();
+}
