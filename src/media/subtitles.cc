@@ -1,0 +1,142 @@
+// SubtitleCues and WebVtt: each narration split into short cues timed over its speech.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <string_view>
+
+#include "media/story_video.h"
+
+namespace storyloom::media {
+namespace {
+
+constexpr std::size_t kLineChars = 42;
+
+// Characters as the reader sees them: UTF-8 continuation bytes do not count.
+std::size_t Width(std::string_view s) {
+  std::size_t n = 0;
+  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+  return n;
+}
+
+std::vector<std::string> Words(std::string_view text) {
+  std::vector<std::string> words;
+  std::string word;
+  for (char c : text) {
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v') {
+      if (!word.empty()) words.push_back(std::move(word));
+      word.clear();
+    } else {
+      word += c;
+    }
+  }
+  if (!word.empty()) words.push_back(std::move(word));
+  return words;
+}
+
+bool EndsSentence(const std::string& word) {
+  std::size_t i = word.size();
+  // Closing quotes and brackets after the full stop: "...end." or ...end.)
+  while (i > 0 && (word[i - 1] == '"' || word[i - 1] == '\'' || word[i - 1] == ')')) --i;
+  if (i == 0) return false;
+  const char c = word[i - 1];
+  if (c == '!' || c == '?') return true;
+  // "Mr." and single initials are not the end of a sentence.
+  if (c == '.') return i > 2 || (i == 2 && word[0] != '.');
+  return false;
+}
+
+// Greedy word wrap to lines of at most kLineChars (a longer word gets a line of its own).
+std::vector<std::string> Wrap(const std::vector<std::string>& words) {
+  std::vector<std::string> lines;
+  std::string line;
+  for (const std::string& w : words) {
+    if (!line.empty() && Width(line) + 1 + Width(w) > kLineChars) {
+      lines.push_back(std::move(line));
+      line.clear();
+    }
+    if (!line.empty()) line += ' ';
+    line += w;
+  }
+  if (!line.empty()) lines.push_back(std::move(line));
+  return lines;
+}
+
+// The cue texts of one narration: sentences, each cut into pieces of at most two lines.
+std::vector<std::string> CueTexts(std::string_view narration) {
+  std::vector<std::string> texts;
+  std::vector<std::string> sentence;
+  auto flush = [&] {
+    const std::vector<std::string> lines = Wrap(sentence);
+    for (std::size_t i = 0; i < lines.size(); i += 2) {
+      texts.push_back(i + 1 < lines.size() ? lines[i] + "\n" + lines[i + 1] : lines[i]);
+    }
+    sentence.clear();
+  };
+  for (std::string& w : Words(narration)) {
+    const bool end = EndsSentence(w);
+    sentence.push_back(std::move(w));
+    if (end) flush();
+  }
+  flush();
+  return texts;
+}
+
+std::string Timestamp(double seconds) {
+  const std::int64_t ms = std::llround(std::max(0.0, seconds) * 1000);
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%02lld:%02lld:%02lld.%03lld",
+                static_cast<long long>(ms / 3600000), static_cast<long long>(ms / 60000 % 60),
+                static_cast<long long>(ms / 1000 % 60), static_cast<long long>(ms % 1000));
+  return buf;
+}
+
+}  // namespace
+
+std::vector<Cue> SubtitleCues(const VideoSpec& spec, const Timeline& timeline) {
+  std::vector<Cue> cues;
+  const std::size_t n = std::min(spec.scenes.size(), timeline.scenes.size());
+  for (std::size_t i = 0; i < n; ++i) {
+    const SceneTiming& t = timeline.scenes[i];
+    const std::vector<std::string> texts = CueTexts(spec.scenes[i].narration);
+    if (texts.empty()) continue;
+    double from = t.speech_start;
+    double to = t.speech_end;
+    if (to <= from) {  // no audio: the whole time the picture is on screen
+      from = t.start;
+      to = t.end;
+    }
+    std::size_t total = 0;
+    for (const std::string& s : texts) total += Width(s);
+    double at = from;
+    std::size_t done = 0;
+    for (const std::string& s : texts) {
+      done += Width(s);
+      // Proportional to the characters spoken so far; the last cue ends exactly at `to`.
+      const double end = from + (to - from) * static_cast<double>(done) / total;
+      cues.push_back({at, end, s});
+      at = end;
+    }
+  }
+  return cues;
+}
+
+std::string WebVtt(const std::vector<Cue>& cues) {
+  std::string out = "WEBVTT\n\n";
+  for (const Cue& cue : cues) {
+    out += Timestamp(cue.start) + " --> " + Timestamp(cue.end) + "\n";
+    for (char c : cue.text) {
+      switch (c) {
+        case '&': out += "&amp;"; break;
+        case '<': out += "&lt;"; break;
+        case '>': out += "&gt;"; break;
+        case '\r': break;
+        default: out += c;
+      }
+    }
+    out += "\n\n";
+  }
+  return out;
+}
+
+}  // namespace storyloom::media
