@@ -26,6 +26,36 @@ struct UsageFilter {
   std::string cursor;
 };
 
+// Which provider calls UsageRepo::ListCalls returns; "" and 0 mean "any".
+struct UsageCallFilter {
+  std::string user_id;
+  std::string workflow_id;
+  std::string provider;
+  std::string model;
+  std::string operation;  // chat | image | speech
+  std::string status;     // ok | error
+  Millis from = 0;
+  Millis to = 0;  // exclusive
+  int limit = 50;
+  std::string cursor;  // the previous page's next_cursor
+};
+
+// Latency and reliability of one provider, model and operation over a time range.
+// Percentiles are percentile_cont's (linear between the two nearest ranks) of duration_ms.
+struct CallPerformance {
+  std::string provider;
+  std::string model;
+  std::string operation;
+  std::int64_t calls = 0;    // rows: every attempt is one
+  std::int64_t errors = 0;   // status = 'error'
+  std::int64_t retries = 0;  // attempt > 1
+  double p50_ms = 0;
+  double p95_ms = 0;
+  double p99_ms = 0;
+  double mean_ms = 0;
+  std::int64_t max_ms = 0;
+};
+
 // Usage of one workflow over a time range (api_usage grouped by workflow_id).
 struct WorkflowUsage : UsageTotals {
   std::string workflow_id;  // "" for calls outside any workflow
@@ -38,6 +68,16 @@ class UsageRepo {
   // Records one provider call attempt and adds it to usage_daily. Returns it with its id.
   [[nodiscard]] Result<ApiUsage> Record(const ApiUsage& u);
   [[nodiscard]] Result<Page<ApiUsage>> List(const UsageFilter& f);
+  // One page of calls matching `f`, newest first (created_at, then id, descending), and the
+  // cursor of the next page ("" on the last). invalid_argument (field "cursor") for a cursor
+  // this server did not issue; the page size is clamped to 1..200.
+  [[nodiscard]] Result<Page<ApiUsage>> ListCalls(const UsageCallFilter& f);
+  // Calls with from <= created_at < to (0 = unbounded) of user ("" = all), per provider,
+  // model and operation, in that order. Exact on both backends: PostgreSQL's
+  // percentile_cont, and on SQLite the same interpolation over the (duration, count) pairs
+  // SQL groups and orders.
+  [[nodiscard]] Result<std::vector<CallPerformance>> Performance(Millis from, Millis to,
+                                                                 std::string_view user_id);
   // Sum of priced cost of a workflow's usage rows (0 when none), and whether any was unpriced.
   [[nodiscard]] Result<std::pair<NanoUsd, bool>> WorkflowCost(std::string_view workflow_id);
   // usage_daily rows with from_day <= day < to_day ("" = unbounded), for user ("" = all).

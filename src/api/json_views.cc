@@ -180,6 +180,16 @@ json UsageTotalsJson(const UsageTotals& t) {
           {"reasoning_tokens", t.reasoning_tokens},
           {"images", t.images},
           {"characters", t.characters},
+json UsageCallJson(const ApiUsage& u) {
+  json j = UsageJson(u);
+  j["priced"] = u.cost_nusd.has_value();
+  j["error"] = u.status == "error"
+                   ? json{{"code", u.error_code.empty() ? json(nullptr) : json(u.error_code)},
+                          {"http_status", u.http_status ? json(*u.http_status) : json(nullptr)}}
+                   : json(nullptr);
+  return j;
+}
+
           {"audio_ms", t.audio_ms},
           {"cost_usd", FormatUsd(t.cost_nusd)},
           {"cost_nusd", t.cost_nusd},

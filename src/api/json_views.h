@@ -28,6 +28,9 @@ nlohmann::json PhaseJson(const WorkflowPhase& p);
 // A scene with its image and audio files (from `files`, matched by id).
 nlohmann::json SceneJson(const Scene& s, const std::vector<GeneratedFile>& files);
 nlohmann::json UsageJson(const ApiUsage& u);
+// One item of GET /api/v1/usage/calls (and `storyloom usage calls --json`): UsageJson plus
+// "priced" (false when cost_usd is null) and "error" ({"code", "http_status"} or null).
+nlohmann::json UsageCallJson(const ApiUsage& u);
 // A usage report row: the eleven counters, plus cost_usd as a decimal string.
 nlohmann::json UsageTotalsJson(const UsageTotals& t);
 nlohmann::json UserJson(const User& u);

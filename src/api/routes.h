@@ -8,6 +8,9 @@ namespace storyloom::api {
 void AddWorkflowRoutes(App& app, http::Router& r);
 void AddFileRoutes(App& app, http::Router& r);
 void AddUsageRoutes(App& app, http::Router& r);
+// usage_calls_api.cc: /api/v1/usage/calls and /api/v1/analytics/performance (AddUsageRoutes
+// adds them).
+void AddUsageCallRoutes(App& app, http::Router& r);
 void AddBudgetRoutes(App& app, http::Router& r);
 void AddAuthRoutes(App& app, http::Router& r);
 void AddHealthRoutes(App& app, http::Router& r);

@@ -136,6 +136,7 @@ void AddUsageRoutes(App& app, http::Router& r) {
   };
   r.Add("POST", "/api/v1/usage", bind(RecordUsage));
   r.Add("GET", "/api/v1/usage", bind(UsageReport));
+  AddUsageCallRoutes(app, r);
 }
 
 }  // namespace storyloom::api

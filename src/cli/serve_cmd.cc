@@ -111,6 +111,10 @@ int Serve(const GlobalFlags& flags, const ServeFlags& sf) {
   mopts.running_here = [&r] { return r.manager->running(); };
   ops::ServerMetrics metrics(*r.store, mopts);
   app.metrics = &metrics;
+  r.usage->SetRecordObserver([&metrics](const ApiUsage& u) {
+    metrics.ObserveProviderCall(u.provider, u.model, u.operation,
+                                static_cast<double>(u.duration_ms) / 1000.0);
+  });
   auto router = api::BuildRouter(app);
   r.relay->Start();  // from here other instances' events reach this one's SSE streams
   http::ServerOptions so;
@@ -181,6 +185,7 @@ int Serve(const GlobalFlags& flags, const ServeFlags& sf) {
   api::ShutdownApp(app);
   r.relay->Stop();
   r.manager->Stop();  // running workflows stop at a step boundary and stay resumable
+  r.usage->SetRecordObserver(nullptr);  // `metrics` goes first
   spdlog::info("stopped");
   return 0;
 }

@@ -146,6 +146,7 @@ void AddUsageCommand(CLI::App& app, GlobalFlags& flags, Action& action) {
                             ->check(CLI::IsMember({"table", "json"}));
   AddJsonFlag(report, uf.json)->excludes(format);
   report->callback([&] { action = [&] { return Report(flags, uf); }; });
+  AddUsageCallsCommand(usage, flags, action);
 }
 
 }  // namespace storyloom::cli

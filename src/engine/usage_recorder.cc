@@ -142,6 +142,7 @@ Result<void> UsageRecorder::Record(ApiUsage& u, std::string_view reservation_id)
     return {};
   }));
   u = saved;
+  if (observer_) observer_(u);
   if (bus_ && !events.empty()) bus_->Publish(events);
   return {};
 }

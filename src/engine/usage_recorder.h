@@ -4,6 +4,7 @@
 // Thread-safe; one per process, shared by every worker and the HTTP handlers.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -53,11 +54,17 @@ class UsageRecorder {
   // Month-to-date status of `user_id`, or of the whole server when "".
   [[nodiscard]] Result<BudgetStatus> Status(std::string_view user_id);
   const BudgetOptions& budgets() const { return budgets_; }
+  // Called with every row Record stores, after its commit, on the recording thread (the
+  // metrics' provider-call histogram). Set it before anything records.
+  void SetRecordObserver(std::function<void(const ApiUsage&)> observer) {
+    observer_ = std::move(observer);
+  }
 
  protected:
   Store& store_;
   BudgetOptions budgets_;
   EventBus* bus_;
+  std::function<void(const ApiUsage&)> observer_;
 };
 
 }  // namespace storyloom::engine

@@ -18,6 +18,13 @@ ServerMetrics::ServerMetrics(Store& store, ServerMetricsOptions options)
       {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5});
   scrape_errors_ = &registry_.AddCounter("storyloom_metrics_scrape_errors_total",
                                          "Scrape-time queries that failed.", {"query"});
+  // Provider calls take from milliseconds (offline, a cache) to minutes (image models).
+  provider_call_seconds_ = &registry_.AddHistogram(
+      "storyloom_provider_call_duration_seconds",
+      "Provider call attempts recorded by this instance (api_usage duration_ms), by provider, "
+      "model and operation.",
+      {"provider", "model", "operation"},
+      {0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300});
   registry_.AddCollector([this](MetricsWriter& w) { CollectDatabase(w); });
 }
 
@@ -35,6 +42,29 @@ void ServerMetrics::ObserveHttp(const std::string& method, const std::string& ro
   const std::string s = status >= 100 && status <= 599 ? std::to_string(status) : "other";
   http_requests_->With({m, r, s}).Inc();
   http_seconds_->With({r}).Observe(seconds);
+}
+
+void ServerMetrics::ObserveProviderCall(const std::string& provider, const std::string& model,
+                                        const std::string& operation, double seconds) {
+  // Providers and models come from the configuration, but POST /api/v1/usage records calls
+  // made elsewhere under any name: the label set is capped so a client cannot grow it.
+  std::pair<std::string, std::string> key{provider, model};
+  {
+    std::lock_guard lock(provider_models_mu_);
+    if (!provider_models_.contains(key)) {
+      if (provider_models_.size() < kMaxProviderModels) {
+        provider_models_.insert(key);
+      } else {
+        bool known_provider = false;
+        for (const auto& [p, m] : provider_models_)
+          known_provider = known_provider || p == provider;
+        key = {known_provider ? provider : "other", "other"};
+      }
+    }
+  }
+  const std::string op =
+      operation == "chat" || operation == "image" || operation == "speech" ? operation : "other";
+  provider_call_seconds_->With({key.first, key.second, op}).Observe(seconds);
 }
 
 std::string ServerMetrics::Render() { return registry_.Render(); }

@@ -6,6 +6,8 @@
 
 #include <cstdint>
 #include <functional>
+#include <mutex>
+#include <set>
 #include <string>
 
 #include "ops/metrics.h"
@@ -26,6 +28,12 @@ class ServerMetrics {
 
   // One finished HTTP request; `route` is the route's name ("" when none matched).
   void ObserveHttp(const std::string& method, const std::string& route, int status, double seconds);
+  // One recorded provider call attempt into storyloom_provider_call_duration_seconds. At
+  // most kMaxProviderModels (provider, model) pairs get series of their own; later ones are
+  // counted under model "other" (and provider "other" when the provider is new too).
+  void ObserveProviderCall(const std::string& provider, const std::string& model,
+                           const std::string& operation, double seconds);
+  static constexpr std::size_t kMaxProviderModels = 32;
   // The exposition for GET /metrics.
   std::string Render();
   MetricsRegistry& registry() { return registry_; }
@@ -40,6 +48,9 @@ class ServerMetrics {
   Family<Histogram>* http_seconds_;
   Family<Histogram>* db_query_seconds_;
   Family<Counter>* scrape_errors_;
+  Family<Histogram>* provider_call_seconds_;
+  std::mutex provider_models_mu_;
+  std::set<std::pair<std::string, std::string>> provider_models_;  // guarded by provider_models_mu_
 };
 
 }  // namespace storyloom::ops
