@@ -101,16 +101,16 @@ Result<AudioInput> OpenAudio(const std::string& path) {
     }
   }
   if (in.declared_seconds > kMaxNarrationSeconds + 1) {
-    return Fail(MediaError("narration too long", path,
-                           fmt::format("{:.0f} s (at most {:.0f} s)", in.declared_seconds,
-                                       kMaxNarrationSeconds)));
+    return Fail(MediaError(
+        "narration too long", path,
+        fmt::format("{:.0f} s (at most {:.0f} s)", in.declared_seconds, kMaxNarrationSeconds)));
   }
   const AVCodecParameters* par = st->codecpar;
   if (par->sample_rate <= 0 || par->sample_rate > 384000 || par->ch_layout.nb_channels <= 0 ||
       par->ch_layout.nb_channels > 16) {
-    return Fail(MediaError("unsupported narration", path,
-                           fmt::format("{} Hz, {} channels", par->sample_rate,
-                                       par->ch_layout.nb_channels)));
+    return Fail(MediaError(
+        "unsupported narration", path,
+        fmt::format("{} Hz, {} channels", par->sample_rate, par->ch_layout.nb_channels)));
   }
   if (IsWav(*in.fmt) && WavDataCutShort(path)) {
     return Fail(MediaError("narration is cut short", path, "the WAV data chunk is truncated"));
@@ -177,9 +177,9 @@ Result<double> DecodeAudio(AudioInput& in, const std::string& path,
   SL_RETURN_IF_ERROR(drain());
   if (samples == 0) return Fail(MediaError("narration has no sound", path, "no samples"));
   if (in.declared_seconds > 0 && seconds < in.declared_seconds * 0.98 - 0.05) {
-    return Fail(MediaError("narration is cut short", path,
-                           fmt::format("{:.2f} s decoded of {:.2f} s declared", seconds,
-                                       in.declared_seconds)));
+    return Fail(MediaError(
+        "narration is cut short", path,
+        fmt::format("{:.2f} s decoded of {:.2f} s declared", seconds, in.declared_seconds)));
   }
   return seconds;
 }
@@ -217,8 +217,32 @@ Result<FramePtr> AllocFrame(AVPixelFormat format, int width, int height) {
   return f;
 }
 
+// The size a PNG's IHDR declares, or {0, 0} for anything else: FFmpeg refuses the largest
+// sizes with a bare "invalid data", and this names the reason before anything is decoded.
+std::pair<std::int64_t, std::int64_t> PngDeclaredSize(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  unsigned char head[24];
+  if (!in.read(reinterpret_cast<char*>(head), sizeof head)) return {0, 0};
+  if (std::memcmp(head, "\x89PNG\r\n\x1a\n", 8) != 0 || std::memcmp(head + 12, "IHDR", 4) != 0) {
+    return {0, 0};
+  }
+  auto be32 = [](const unsigned char* p) {
+    return static_cast<std::int64_t>(p[0]) << 24 | p[1] << 16 | p[2] << 8 | p[3];
+  };
+  return {be32(head + 16), be32(head + 20)};
+}
+
 Result<FramePtr> DecodePicture(const std::string& path) {
   QuietLogs();
+  auto too_big = [](std::int64_t w, std::int64_t h) {
+    return w > kMaxPictureSide || h > kMaxPictureSide || w * h > kMaxPicturePixels;
+  };
+  auto too_big_error = [&](std::int64_t w, std::int64_t h) {
+    return MediaError("picture too large", path,
+                      fmt::format("{}x{} (at most {} per side, {} pixels)", w, h, kMaxPictureSide,
+                                  kMaxPicturePixels));
+  };
+  if (const auto [w, h] = PngDeclaredSize(path); too_big(w, h)) return Fail(too_big_error(w, h));
   AVFormatContext* raw = nullptr;
   if (int err = avformat_open_input(&raw, path.c_str(), nullptr, nullptr); err < 0) {
     return Fail(MediaError("cannot open picture", path, AvErrorText(err)));
@@ -236,14 +260,7 @@ Result<FramePtr> DecodePicture(const std::string& path) {
     return Fail(MediaError("no picture in", path, AvErrorText(info < 0 ? info : idx)));
   }
   const AVCodecParameters* par = fmt->streams[idx]->codecpar;
-  auto too_big = [](std::int64_t w, std::int64_t h) {
-    return w > kMaxPictureSide || h > kMaxPictureSide || w * h > kMaxPicturePixels;
-  };
-  if (too_big(par->width, par->height)) {
-    return Fail(MediaError("picture too large", path,
-                           fmt::format("{}x{} (at most {} per side, {} pixels)", par->width,
-                                       par->height, kMaxPictureSide, kMaxPicturePixels)));
-  }
+  if (too_big(par->width, par->height)) return Fail(too_big_error(par->width, par->height));
   if (info < 0) return Fail(MediaError("cannot read picture", path, AvErrorText(info)));
   CodecPtr dec(avcodec_alloc_context3(codec));
   if (!dec) return Fail(Error::Internal("avcodec_alloc_context3 failed"));
@@ -286,8 +303,7 @@ Result<FramePtr> DecodePicture(const std::string& path) {
     return Fail(MediaError("cannot decode picture", path, "no frame"));
   }
   if (too_big(frame->width, frame->height)) {
-    return Fail(MediaError("picture too large", path,
-                           fmt::format("{}x{}", frame->width, frame->height)));
+    return Fail(too_big_error(frame->width, frame->height));
   }
   return frame;
 }
@@ -321,8 +337,8 @@ Result<FramePtr> CoverScale(const AVFrame& src, int width, int height, AVPixelFo
   }
   SL_ASSIGN_OR_RETURN(FramePtr out, AllocFrame(format, width, height));
   SwsPtr sws(sws_getContext(view->width, view->height, static_cast<AVPixelFormat>(view->format),
-                            width, height, format, SWS_BICUBIC | SWS_ACCURATE_RND, nullptr,
-                            nullptr, nullptr));
+                            width, height, format, SWS_BICUBIC | SWS_ACCURATE_RND, nullptr, nullptr,
+                            nullptr));
   if (!sws) {
     return Fail(Error::InvalidArgument(
         fmt::format("cannot convert a picture in pixel format {}", view->format), "media"));
@@ -337,8 +353,8 @@ Result<FramePtr> CoverScale(const AVFrame& src, int width, int height, AVPixelFo
   const int* src_coeffs =
       sws_getCoefficients(src.colorspace == AVCOL_SPC_BT709 ? SWS_CS_ITU709 : SWS_CS_DEFAULT);
   const int* dst_coeffs = sws_getCoefficients(dst_full ? SWS_CS_DEFAULT : SWS_CS_ITU709);
-  sws_setColorspaceDetails(sws.get(), src_coeffs, src_full ? 1 : 0, dst_coeffs, dst_full ? 1 : 0,
-                           0, 1 << 16, 1 << 16);
+  sws_setColorspaceDetails(sws.get(), src_coeffs, src_full ? 1 : 0, dst_coeffs, dst_full ? 1 : 0, 0,
+                           1 << 16, 1 << 16);
   if (int err = sws_scale_frame(sws.get(), out.get(), view.get()); err < 0) {
     return Fail(Error::InvalidArgument("cannot scale a picture: " + AvErrorText(err), "media"));
   }

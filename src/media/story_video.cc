@@ -66,8 +66,8 @@ class Pictures {
       : spec_(spec), timeline_(timeline), canvases_(spec.scenes.size()) {}
 
   Result<void> Init() {
-    SL_ASSIGN_OR_RETURN(title_, RenderTitleCard(spec_.title, spec_.width, spec_.height,
-                                                AV_PIX_FMT_YUV420P));
+    SL_ASSIGN_OR_RETURN(
+        title_, RenderTitleCard(spec_.title, spec_.width, spec_.height, AV_PIX_FMT_YUV420P));
     SL_ASSIGN_OR_RETURN(a_, av::AllocFrame(AV_PIX_FMT_YUV420P, spec_.width, spec_.height));
     SL_ASSIGN_OR_RETURN(b_, av::AllocFrame(AV_PIX_FMT_YUV420P, spec_.width, spec_.height));
     // Every picture is decoded once up front, so that a broken one fails the encode before
@@ -176,8 +176,8 @@ class Soundtrack {
 Result<void> EncodeFrame(AVFormatContext* out, AVCodecContext* enc, AVStream* st,
                          const AVFrame* frame, AVPacket* pkt) {
   if (int err = avcodec_send_frame(enc, frame); err < 0 && err != AVERROR_EOF) {
-    return Fail(Error::Internal("encoder " + std::string(enc->codec->name) + ": " +
-                                av::AvErrorText(err)));
+    return Fail(
+        Error::Internal("encoder " + std::string(enc->codec->name) + ": " + av::AvErrorText(err)));
   }
   for (;;) {
     int err = avcodec_receive_packet(enc, pkt);
@@ -360,11 +360,12 @@ Result<VideoInfo> EncodeStoryVideo(const VideoSpec& spec, const Timeline& timeli
       sub.num_rects = 1;
       sub.rects = rects;
       const std::int64_t start_ms = std::llround(cue.start * 1000);
-      const std::int64_t end_ms = std::max<std::int64_t>(start_ms + 1, std::llround(cue.end * 1000));
+      const std::int64_t end_ms =
+          std::max<std::int64_t>(start_ms + 1, std::llround(cue.end * 1000));
       sub.pts = av_rescale_q(start_ms, AVRational{1, 1000}, AV_TIME_BASE_Q);
       sub.end_display_time = static_cast<std::uint32_t>(end_ms - start_ms);
-      const int size = avcodec_encode_subtitle(senc.get(), buf.data(), static_cast<int>(buf.size()),
-                                               &sub);
+      const int size =
+          avcodec_encode_subtitle(senc.get(), buf.data(), static_cast<int>(buf.size()), &sub);
       if (size < 0) return Fail(Error::Internal("mov_text: " + av::AvErrorText(size)));
       if (int err = av_new_packet(pkt.get(), size); err < 0) {
         return Fail(Error::Internal("out of memory"));

@@ -36,8 +36,8 @@ struct VideoSpec {
 // When each part of the video plays, in seconds from the start.
 struct SceneTiming {
   int number = 0;
-  double start = 0;  // the picture is on screen from start...
-  double end = 0;    // ...to end (the next scene starts here)
+  double start = 0;         // the picture is on screen from start...
+  double end = 0;           // ...to end (the next scene starts here)
   double speech_start = 0;  // the narration plays in [speech_start, speech_end)
   double speech_end = 0;    // == speech_start without narration
 };
@@ -68,8 +68,8 @@ struct VideoInfo {
   int width = 0;
   int height = 0;
   int fps = 0;
-  std::string video_codec;  // "h264"
-  std::string audio_codec;  // "aac"
+  std::string video_codec;   // "h264"
+  std::string audio_codec;   // "aac"
   std::int64_t bitrate = 0;  // bits per second, whole file
   bool subtitles = false;    // a mov_text track
 };

@@ -1,5 +1,6 @@
 // SubtitleCues and WebVtt: each narration split into short cues timed over its speech.
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -41,22 +42,53 @@ bool EndsSentence(const std::string& word) {
   if (i == 0) return false;
   const char c = word[i - 1];
   if (c == '!' || c == '?') return true;
-  // "Mr." and single initials are not the end of a sentence.
-  if (c == '.') return i > 2 || (i == 2 && word[0] != '.');
-  return false;
+  if (c != '.') return false;
+  // Titles and initials ("Mr.", "J.") do not end a sentence.
+  std::string stem;
+  for (std::size_t k = 0; k + 1 < i; ++k) {
+    stem += static_cast<char>(std::tolower(static_cast<unsigned char>(word[k])));
+  }
+  static constexpr std::string_view kAbbreviations[] = {
+      "mr", "mrs", "ms", "dr", "st", "jr", "sr", "prof", "vs", "mt", "e.g", "i.e", "etc."};
+  if (stem.size() <= 1) return false;
+  for (std::string_view a : kAbbreviations) {
+    if (stem == a) return false;
+  }
+  return true;
+}
+
+// Splits a word wider than a line into pieces of kLineChars characters (not mid-UTF-8).
+std::vector<std::string> Pieces(const std::string& word) {
+  std::vector<std::string> pieces;
+  std::string piece;
+  std::size_t width = 0;
+  for (unsigned char c : word) {
+    const bool starts_char = (c & 0xC0) != 0x80;
+    if (starts_char && width == kLineChars) {
+      pieces.push_back(std::move(piece));
+      piece.clear();
+      width = 0;
+    }
+    piece += static_cast<char>(c);
+    width += starts_char;
+  }
+  if (!piece.empty()) pieces.push_back(std::move(piece));
+  return pieces;
 }
 
 // Greedy word wrap to lines of at most kLineChars (a longer word gets a line of its own).
 std::vector<std::string> Wrap(const std::vector<std::string>& words) {
   std::vector<std::string> lines;
   std::string line;
-  for (const std::string& w : words) {
-    if (!line.empty() && Width(line) + 1 + Width(w) > kLineChars) {
-      lines.push_back(std::move(line));
-      line.clear();
+  for (const std::string& word : words) {
+    for (const std::string& w : Pieces(word)) {
+      if (!line.empty() && Width(line) + 1 + Width(w) > kLineChars) {
+        lines.push_back(std::move(line));
+        line.clear();
+      }
+      if (!line.empty()) line += ' ';
+      line += w;
     }
-    if (!line.empty()) line += ' ';
-    line += w;
   }
   if (!line.empty()) lines.push_back(std::move(line));
   return lines;
@@ -127,11 +159,19 @@ std::string WebVtt(const std::vector<Cue>& cues) {
     out += Timestamp(cue.start) + " --> " + Timestamp(cue.end) + "\n";
     for (char c : cue.text) {
       switch (c) {
-        case '&': out += "&amp;"; break;
-        case '<': out += "&lt;"; break;
-        case '>': out += "&gt;"; break;
-        case '\r': break;
-        default: out += c;
+        case '&':
+          out += "&amp;";
+          break;
+        case '<':
+          out += "&lt;";
+          break;
+        case '>':
+          out += "&gt;";
+          break;
+        case '\r':
+          break;
+        default:
+          out += c;
       }
     }
     out += "\n\n";

@@ -12,10 +12,10 @@ bool InRange(double v, double lo, double hi) { return std::isfinite(v) && v >= l
 Result<void> CheckSpec(const VideoSpec& spec) {
   if (spec.width < 64 || spec.width > 3840 || spec.height < 64 || spec.height > 2160 ||
       spec.width % 2 != 0 || spec.height % 2 != 0) {
-    return Fail(Error::InvalidArgument(
-        "video size " + std::to_string(spec.width) + "x" + std::to_string(spec.height) +
-            " is not an even size up to 3840x2160",
-        "media"));
+    return Fail(Error::InvalidArgument("video size " + std::to_string(spec.width) + "x" +
+                                           std::to_string(spec.height) +
+                                           " is not an even size up to 3840x2160",
+                                       "media"));
   }
   if (spec.fps < 1 || spec.fps > 60) {
     return Fail(Error::InvalidArgument("fps must be 1..60", "media"));
