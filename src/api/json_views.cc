@@ -101,6 +101,14 @@ json FileJson(const GeneratedFile& f) {
 json WorkflowJson(const Workflow& w) {
   json error = nullptr;
   if (!w.error_code.empty()) error = {{"code", w.error_code}, {"message", w.error_message}};
+  json options = ParseOr(w.options_json, json::object());
+  // A completed story with a video has its poster at a fixed path (the assemble phase
+  // tracks it with the video), so lists show it without a query per row.
+  json poster = nullptr;
+  if (w.status == WorkflowStatus::kCompleted && options.is_object() &&
+      options.value("video", false) == true) {
+    poster = FileUrl(w.id + "/video/poster.jpg");
+  }
   return {{"id", w.id},
           {"user_id", w.user_id},
           {"title", w.title},
@@ -109,7 +117,8 @@ json WorkflowJson(const Workflow& w) {
           {"status", ToString(w.status)},
           {"phase", w.current_phase},
           {"progress", w.progress},
-          {"options", ParseOr(w.options_json, json::object())},
+          {"options", std::move(options)},
+          {"poster_url", std::move(poster)},
           {"attempt", w.attempt},
           {"cancel_requested", w.cancel_requested},
           {"error", error},
@@ -171,15 +180,6 @@ json UsageJson(const ApiUsage& u) {
           {"created_at", core::FormatRfc3339(u.created_at)}};
 }
 
-json UsageTotalsJson(const UsageTotals& t) {
-  return {{"calls", t.calls},
-          {"errors", t.errors},
-          {"input_tokens", t.input_tokens},
-          {"cached_input_tokens", t.cached_input_tokens},
-          {"output_tokens", t.output_tokens},
-          {"reasoning_tokens", t.reasoning_tokens},
-          {"images", t.images},
-          {"characters", t.characters},
 json UsageCallJson(const ApiUsage& u) {
   json j = UsageJson(u);
   j["priced"] = u.cost_nusd.has_value();
@@ -190,6 +190,15 @@ json UsageCallJson(const ApiUsage& u) {
   return j;
 }
 
+json UsageTotalsJson(const UsageTotals& t) {
+  return {{"calls", t.calls},
+          {"errors", t.errors},
+          {"input_tokens", t.input_tokens},
+          {"cached_input_tokens", t.cached_input_tokens},
+          {"output_tokens", t.output_tokens},
+          {"reasoning_tokens", t.reasoning_tokens},
+          {"images", t.images},
+          {"characters", t.characters},
           {"audio_ms", t.audio_ms},
           {"cost_usd", FormatUsd(t.cost_nusd)},
           {"cost_nusd", t.cost_nusd},

@@ -198,6 +198,7 @@ const std::vector<Setting>& Settings() {
       {"openai.phase_models.scenes", PhaseModel("scenes")},
       {"openai.phase_models.images", PhaseModel("images")},
       {"openai.phase_models.narration", PhaseModel("narration")},
+      {"video.default", Bool(&C::video_default)},
       // Budgets and users
       {"budget.monthly_usd", Usd(&C::budget_monthly_usd)},
       {"budget.soft_usd", Usd(&C::budget_soft_usd)},

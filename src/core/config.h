@@ -81,6 +81,8 @@ struct Config {
   int openai_backoff_ms = 500;
   int openai_max_backoff_ms = 30000;
   int openai_max_output_tokens = 4096;
+  // Whether a workflow whose options do not say `video` gets story.mp4 (src/media).
+  bool video_default = true;
 
   // Budgets (USD; "" = none)
   std::optional<double> budget_monthly_usd;

@@ -7,10 +7,12 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <thread>
 
 #include "core/clock.h"
 #include "core/failpoint.h"
 #include "core/storage_error.h"
+#include "media/story_video.h"
 #include "providers/storyboard.h"
 
 namespace storyloom::engine {
@@ -120,13 +122,13 @@ Result<bool> Pipeline::ShouldStop() {
 }
 
 void Pipeline::RemoveUntrackedFiles() {
-  // Only the folders the pipeline itself writes (story/, images/, audio/): a file there
+  // Only the folders the pipeline itself writes (story/, images/, audio/, video/): a file there
   // without a row is a step's output whose commit never happened, and no one else writes
   // there while this run holds the lease. uploads/ is never touched: an upload in flight
   // has its bytes in place a moment before its row commits, and an upload cleans up after
   // itself when its row fails; a crash mid-upload leaves an orphan for cleanup.
   std::vector<std::string> candidates;
-  for (const char* dir : {"story", "images", "audio"}) {
+  for (const char* dir : {"story", "images", "audio", "video"}) {
     auto listed = d_.files.ListUnder(w_.id + "/" + dir);
     if (!listed) return;
     candidates.insert(candidates.end(), listed->begin(), listed->end());
@@ -474,6 +476,94 @@ Result<void> Pipeline::MediaPhase(Phase phase) {
       {{"phase", json{{"phase", ToString(phase)}, {"status", "completed"}}.dump()}});
 }
 
+Result<Pipeline::VideoFiles> Pipeline::MakeVideo(const Workflow& cur,
+                                                 const std::vector<Scene>& scenes,
+                                                 const std::vector<std::string>& images,
+                                                 const std::vector<std::string>& narrations) {
+  media::VideoSpec spec;
+  spec.title = cur.title;
+  spec.scene_seconds = opts_.scene_seconds;
+  if (opts_.resolution == "1080p") {
+    spec.width = 1920;
+    spec.height = 1080;
+  }
+  for (std::size_t i = 0; i < scenes.size(); ++i) {
+    if (images[i].empty()) {
+      return Fail(Error::Internal(
+          fmt::format("scene {} has no picture for the video", scenes[i].scene_number)));
+    }
+    spec.scenes.push_back({scenes[i].scene_number, images[i], narrations[i], scenes[i].narration});
+  }
+  SL_ASSIGN_OR_RETURN(media::Timeline timeline, media::PlanTimeline(spec));
+  const std::string dir = w_.id + "/video/";
+  VideoFiles out_files;
+  const std::vector<media::Cue> cues = media::SubtitleCues(spec, timeline);
+  SL_ASSIGN_OR_RETURN(out_files.vtt, d_.files.Write(dir + "story.vtt", media::WebVtt(cues)));
+  out_files.vtt_metadata = json{{"cues", cues.size()}, {"video", dir + "story.mp4"}}.dump();
+  SL_ASSIGN_OR_RETURN(std::string poster, media::PosterJpeg(spec));
+  SL_ASSIGN_OR_RETURN(out_files.poster, d_.files.Write(dir + "poster.jpg", poster));
+  out_files.poster_metadata =
+      json{{"width", spec.width}, {"height", spec.height}, {"video", dir + "story.mp4"}}.dump();
+
+  // Encoded under a name no row tracks, so a crash mid-encode leaves a file that the next
+  // run's RemoveUntrackedFiles deletes; only a whole, fsynced video is renamed into place.
+  SL_ASSIGN_OR_RETURN(std::string partial, d_.files.Resolve(dir + "story.mp4.partial"));
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(partial).parent_path(), ec);
+  if (ec) return Fail(core::SysError("cannot create", dir, ec.value()));
+
+  std::atomic<bool> stop{false};
+  double next_report = 0.05;
+  const auto slow = FailpointArg("video.slow_frame_ms");  // tests: time to kill or cancel
+  auto on_progress = [&](double fraction) {
+    if (interrupt_ && interrupt_->load()) stop = true;
+    if (slow) std::this_thread::sleep_for(std::chrono::milliseconds(std::atoi(slow->c_str())));
+    if (fraction < next_report || stop) return;
+    while (next_report <= fraction) next_report += 0.05;
+    // A cancel from another instance, or the workflow deleted under us.
+    if (auto s = ShouldStop(); !s || *s) {
+      stop = true;
+      return;
+    }
+    const double progress = Progress(Phase::kAssemble, 0.1 + 0.85 * fraction);
+    auto r = Commit(
+        [&](StoreTx& tx) {
+          WorkflowUpdate u;
+          u.progress = progress;
+          return tx.workflows().Update(w_.id, u);
+        },
+        {{"progress",
+          json{{"progress", progress}, {"phase", "assemble"}, {"video", fraction}}.dump()}});
+    if (!r) spdlog::warn("workflow {}: video progress not recorded: {}", w_.id, r.error().message);
+  };
+  auto encoded = media::EncodeStoryVideo(spec, timeline, partial, on_progress, &stop);
+  if (!encoded) {
+    std::filesystem::remove(partial, ec);
+    if (stop.load()) return Fail(Interrupted());
+    return Fail(encoded.error());
+  }
+  auto adopted = d_.files.Adopt(partial, dir + "story.mp4");
+  if (!adopted) {
+    std::filesystem::remove(partial, ec);
+    return Fail(adopted.error());
+  }
+  out_files.mp4 = *adopted;
+  out_files.duration_s = encoded->duration_s;
+  out_files.mp4_metadata = json{
+      {"duration_s", encoded->duration_s},
+      {"video_codec", encoded->video_codec},
+      {"audio_codec", encoded->audio_codec},
+      {"bitrate", encoded->bitrate},
+      {"width", encoded->width},
+      {"height", encoded->height},
+      {"fps", encoded->fps},
+      {"subtitles", encoded->subtitles},
+      {"scenes", scenes.size()},
+      {"provider",
+       d_.provider.name()}}.dump();
+  return out_files;
+}
+
 Result<void> Pipeline::AssemblePhase() {
   SL_ASSIGN_OR_RETURN(Workflow cur, d_.store.GetWorkflow(w_.id));
   SL_ASSIGN_OR_RETURN(auto scenes, d_.store.ReadOne<std::vector<Scene>>(
@@ -485,6 +575,7 @@ Result<void> Pipeline::AssemblePhase() {
   in.story = cur.enhanced_story;
   in.provider = d_.provider.name();
   in.created_at = core::FormatRfc3339(cur.created_at);
+  std::vector<std::string> image_paths, audio_paths;  // absolute, for the video
   for (const Scene& s : scenes) {
     providers::StoryboardScene out;
     out.number = s.scene_number;
@@ -492,7 +583,8 @@ Result<void> Pipeline::AssemblePhase() {
     out.description = s.description;
     out.narration = s.narration;
     auto load = [&](const std::string& file_id, std::string& bytes, std::string& mime,
-                    std::string& name) -> Result<void> {
+                    std::string& name, std::vector<std::string>& paths) -> Result<void> {
+      paths.emplace_back();
       if (file_id.empty()) return {};
       SL_ASSIGN_OR_RETURN(GeneratedFile f, d_.store.ReadOne<GeneratedFile>([&](StoreTx& tx) {
         return tx.files().Get(file_id);
@@ -503,16 +595,37 @@ Result<void> Pipeline::AssemblePhase() {
       bytes.assign(std::istreambuf_iterator<char>(in_file), {});
       mime = f.mime_type;
       name = "../" + f.file_path.substr(f.file_path.find('/') + 1);
+      paths.back() = path;
       return {};
     };
-    SL_RETURN_IF_ERROR(load(s.image_file_id, out.image_bytes, out.image_mime, out.image_file));
-    SL_RETURN_IF_ERROR(load(s.audio_file_id, out.audio_bytes, out.audio_mime, out.audio_file));
+    SL_RETURN_IF_ERROR(
+        load(s.image_file_id, out.image_bytes, out.image_mime, out.image_file, image_paths));
+    SL_RETURN_IF_ERROR(
+        load(s.audio_file_id, out.audio_bytes, out.audio_mime, out.audio_file, audio_paths));
     in.scenes.push_back(std::move(out));
+  }
+  std::optional<VideoFiles> video;
+  if (opts_.VideoOn() && !scenes.empty()) {
+    SL_ASSIGN_OR_RETURN(video, MakeVideo(cur, scenes, image_paths, audio_paths));
+    in.video_file = "../video/story.mp4";
+    in.subtitles_file = "../video/story.vtt";
+    in.poster_file = "../video/poster.jpg";
   }
   providers::Storyboard board = providers::AssembleStoryboard(in);
   SL_ASSIGN_OR_RETURN(auto json_file, d_.files.Write(w_.id + "/story/storyboard.json", board.json));
   SL_ASSIGN_OR_RETURN(auto html_file, d_.files.Write(w_.id + "/story/storyboard.html", board.html));
   const Millis now = core::WallMillis();
+  std::vector<std::pair<std::string, std::string>> events;
+  if (video) {
+    events.emplace_back("file", json{{"phase", "assemble"},
+                                     {"path", video->mp4.rel_path},
+                                     {"size", video->mp4.size},
+                                     {"duration_s", video->duration_s}}
+                                    .dump());
+  }
+  events.emplace_back("phase", json{{"phase", "assemble"}, {"status", "completed"}}.dump());
+  events.emplace_back("progress", json{{"progress", 1.0}}.dump());
+  events.emplace_back("status", json{{"status", "completed"}}.dump());
   return Commit(
       [&](StoreTx& tx) -> Result<void> {
         const std::string meta =
@@ -520,7 +633,17 @@ Result<void> Pipeline::AssemblePhase() {
         SL_RETURN_IF_ERROR(TrackFile(tx, json_file, "", FileType::kJson, "application/json", meta));
         SL_RETURN_IF_ERROR(
             TrackFile(tx, html_file, "", FileType::kText, "text/html; charset=utf-8", meta));
-        SL_RETURN_IF_ERROR(CompletePhase(tx, Phase::kAssemble, json{{"files", 2}}.dump()));
+        int files = 2;
+        if (video) {
+          SL_RETURN_IF_ERROR(
+              TrackFile(tx, video->mp4, "", FileType::kVideo, "video/mp4", video->mp4_metadata));
+          SL_RETURN_IF_ERROR(TrackFile(tx, video->vtt, "", FileType::kText,
+                                       "text/vtt; charset=utf-8", video->vtt_metadata));
+          SL_RETURN_IF_ERROR(TrackFile(tx, video->poster, "", FileType::kImage, "image/jpeg",
+                                       video->poster_metadata));
+          files += 3;
+        }
+        SL_RETURN_IF_ERROR(CompletePhase(tx, Phase::kAssemble, json{{"files", files}}.dump()));
         WorkflowUpdate u;
         u.status = WorkflowStatus::kCompleted;
         u.progress = 1.0;
@@ -529,9 +652,7 @@ Result<void> Pipeline::AssemblePhase() {
         u.error_message = "";
         return tx.workflows().Update(w_.id, u);
       },
-      {{"phase", json{{"phase", "assemble"}, {"status", "completed"}}.dump()},
-       {"progress", json{{"progress", 1.0}}.dump()},
-       {"status", json{{"status", "completed"}}.dump()}});
+      events);
 }
 
 }  // namespace storyloom::engine

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -54,6 +55,16 @@ class Pipeline {
   Result<void> NarrationPhase() { return MediaPhase(Phase::kNarration); }
   Result<void> MediaPhase(Phase phase);
   Result<void> AssemblePhase();
+  // The narrated video of the assemble phase: story.mp4 (encoded to a .partial file, then
+  // renamed into place), story.vtt and poster.jpg, written but not yet tracked.
+  struct VideoFiles {
+    files::StoredFile mp4, vtt, poster;
+    std::string mp4_metadata, vtt_metadata, poster_metadata;
+    double duration_s = 0;
+  };
+  Result<VideoFiles> MakeVideo(const Workflow& cur, const std::vector<Scene>& scenes,
+                               const std::vector<std::string>& images,
+                               const std::vector<std::string>& narrations);
 
   // The one table of the pipeline: each phase, its share of the progress bar, its step.
   struct Step {

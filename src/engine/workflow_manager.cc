@@ -111,8 +111,9 @@ int WorkflowManager::running() const {
 namespace {
 
 // Checks a create request; returns its options, parsed and written back as JSON.
-Result<std::string> ValidatedOptions(const CreateRequest& req) {
+Result<std::string> ValidatedOptions(const CreateRequest& req, bool video_default) {
   SL_ASSIGN_OR_RETURN(WorkflowOptions opts, ParseWorkflowOptions(req.options_json));
+  if (!opts.video) opts.video = video_default;  // stored, so a resume does what was asked
   if (req.prompt.find_first_not_of(" \t\r\n") == std::string::npos) {
     return Fail(Error::InvalidArgument("prompt must not be empty", "prompt"));
   }
@@ -154,7 +155,7 @@ struct CreateWrite {
 }  // namespace
 
 Result<CreateResult> WorkflowManager::Create(const CreateRequest& req) {
-  SL_ASSIGN_OR_RETURN(std::string options, ValidatedOptions(req));
+  SL_ASSIGN_OR_RETURN(std::string options, ValidatedOptions(req, options_.video_default));
   CreateWrite w{req, std::move(options), {}, {}};
   SL_RETURN_IF_ERROR(store_.Write([&](StoreTx& tx) { return w(tx); }));
   if (w.event) bus_.Publish(*w.event);
@@ -164,7 +165,7 @@ Result<CreateResult> WorkflowManager::Create(const CreateRequest& req) {
 
 Result<void> WorkflowManager::CreateAsync(const CreateRequest& req,
                                           std::function<void(Result<CreateResult>)> done) {
-  SL_ASSIGN_OR_RETURN(std::string options, ValidatedOptions(req));
+  SL_ASSIGN_OR_RETURN(std::string options, ValidatedOptions(req, options_.video_default));
   auto w = std::make_shared<CreateWrite>(CreateWrite{req, std::move(options), {}, {}});
   return store_.WriteAsync([w](StoreTx& tx) { return (*w)(tx); },
                            [this, w, done = std::move(done)](Result<void> r) {

@@ -38,6 +38,8 @@ struct ManagerOptions {
   // Release every lease at start: right for SQLite, where one server owns the file, so
   // work left running by a dead process resumes at once instead of after the lease.
   bool release_leases_on_start = false;
+  // options.video of a workflow created without it (config `video.default`).
+  bool video_default = true;
 };
 
 struct CreateRequest {

@@ -14,6 +14,11 @@ std::string WorkflowOptions::ToJson() const {
   if (!chat_model.empty()) j["chat_model"] = chat_model;
   if (!image_model.empty()) j["image_model"] = image_model;
   if (!speech_model.empty()) j["speech_model"] = speech_model;
+  if (video) {
+    j["video"] = *video;
+    j["scene_seconds"] = scene_seconds;
+    j["resolution"] = resolution;
+  }
   return j.dump();
 }
 
@@ -45,6 +50,22 @@ Result<WorkflowOptions> ParseWorkflowOptions(std::string_view text) {
       if (!v.is_boolean())
         return Fail(Error::InvalidArgument("options.narration must be true or false", field));
       o.narration = v.get<bool>();
+    } else if (key == "video") {
+      if (!v.is_boolean())
+        return Fail(Error::InvalidArgument("options.video must be true or false", field));
+      o.video = v.get<bool>();
+    } else if (key == "scene_seconds") {
+      if (!v.is_number() || !(v.get<double>() >= 1 && v.get<double>() <= 60)) {
+        return Fail(
+            Error::InvalidArgument("options.scene_seconds must be a number from 1 to 60", field));
+      }
+      o.scene_seconds = v.get<double>();
+    } else if (key == "resolution") {
+      if (!v.is_string() || (v.get_ref<const std::string&>() != "720p" &&
+                             v.get_ref<const std::string&>() != "1080p")) {
+        return Fail(Error::InvalidArgument("options.resolution must be 720p or 1080p", field));
+      }
+      o.resolution = v.get<std::string>();
     } else if (key == "style" || key == "provider" || key == "chat_model" || key == "image_model" ||
                key == "speech_model") {
       if (!v.is_string() || v.get_ref<const std::string&>().size() > 200) {

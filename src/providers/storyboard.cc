@@ -100,6 +100,7 @@ h1 { font: 700 2.5rem/1.15 system-ui, -apple-system, "Segoe UI", "DejaVu Sans", 
 .scene p { margin: 0 0 .8rem; }
 .scene .narration { color: var(--muted); font-style: italic; }
 .scene audio { display: block; width: 100%; margin-top: .9rem; }
+.video video { display: block; width: 100%; border-radius: 10px; background: #000; }
 footer { margin-top: 56px; color: var(--muted); font-size: .85rem; text-align: center; }
 )css";
 
@@ -129,15 +130,22 @@ Storyboard AssembleStoryboard(const StoryboardInput& in) {
     }
     scenes.push_back(std::move(scene));
   }
-  const json doc = {{"version", 1},
-                    {"workflow_id", in.workflow_id},
-                    {"title", in.title},
-                    {"prompt", in.prompt},
-                    {"story", in.story},
-                    {"provider", in.provider},
-                    {"created_at", in.created_at},
-                    {"scenes", std::move(scenes)}};
+  json doc = {{"version", 1},
+              {"workflow_id", in.workflow_id},
+              {"title", in.title},
+              {"prompt", in.prompt},
+              {"story", in.story},
+              {"provider", in.provider},
+              {"created_at", in.created_at},
+              {"scenes", std::move(scenes)},
+              {"video", nullptr}};
 
+  if (!in.video_file.empty()) {
+    doc["video"] = {
+        {"file", in.video_file},
+        {"subtitles", in.subtitles_file.empty() ? json(nullptr) : json(in.subtitles_file)},
+        {"poster", in.poster_file.empty() ? json(nullptr) : json(in.poster_file)}};
+  }
   Storyboard out;
   out.json = doc.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
 
@@ -167,6 +175,20 @@ Storyboard AssembleStoryboard(const StoryboardInput& in) {
     h += "<section class=\"story\">\n<h2>The story</h2>\n";
     for (const std::string& p : Paragraphs(in.story)) h += "<p>" + Text(p) + "</p>\n";
     h += "</section>\n";
+  }
+  if (!in.video_file.empty()) {
+    // The video is too large to embed: it sits next to this page (../video/), where a
+    // download of the story's folder or the server's /files/ route puts it.
+    h += "<section class=\"video\">\n<h2 class=\"sans\">The video</h2>\n";
+    h += "<video controls preload=\"metadata\" src=\"" + Text(in.video_file) + "\"";
+    if (!in.poster_file.empty()) h += " poster=\"" + Text(in.poster_file) + "\"";
+    h += ">\n";
+    if (!in.subtitles_file.empty()) {
+      h += "<track kind=\"subtitles\" srclang=\"en\" label=\"Narration\" default src=\"" +
+           Text(in.subtitles_file) + "\">\n";
+    }
+    h += "</video>\n<p class=\"sans\"><a href=\"" + Text(in.video_file) +
+         "\" download>Download story.mp4</a></p>\n</section>\n";
   }
   h += "<section class=\"scenes\">\n<h2 class=\"sans\">Scenes</h2>\n";
   for (const StoryboardScene& s : in.scenes) {

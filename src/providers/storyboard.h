@@ -32,6 +32,10 @@ struct StoryboardInput {
   std::string provider;
   std::string created_at;  // RFC 3339
   std::vector<StoryboardScene> scenes;
+  // The narrated video's files, relative to storyboard.html; empty: no video.
+  std::string video_file;      // "../video/story.mp4"
+  std::string subtitles_file;  // "../video/story.vtt"
+  std::string poster_file;     // "../video/poster.jpg"
 };
 
 struct Storyboard {

@@ -250,6 +250,52 @@ describe('Storyloom in a browser', { concurrency: 1 }, () => {
     await audio.evaluate((a) => a.pause());
   });
 
+  it('plays the story video with its subtitles, and offers it for download', { timeout: SLOW }, async () => {
+    const video = page.locator('video.story-video');
+    await video.scrollIntoViewIfNeeded();
+    assert.match(await video.getAttribute('poster'), /\/files\/.+\/video\/poster\.jpg$/);
+    const state = await video.evaluate(async (v) => {
+      const track = v.textTracks[0];
+      if (track) track.mode = 'showing';
+      v.muted = true;
+      try {
+        await v.play();
+      } catch (e) {
+        return { error: e.message, canPlay: v.canPlayType('video/mp4; codecs="avc1.64001f, mp4a.40.2"') };
+      }
+      const t0 = v.currentTime;
+      await new Promise((r) => setTimeout(r, 1500));
+      // The cues arrive with the track's own request.
+      for (let i = 0; i < 50 && !(track && track.cues && track.cues.length); i++) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      v.pause();
+      return {
+        t0, t1: v.currentTime, duration: v.duration, width: v.videoWidth, height: v.videoHeight,
+        cues: track && track.cues ? track.cues.length : -1, kind: track && track.kind,
+        firstCue: track && track.cues && track.cues[0] ? track.cues[0].text : '',
+        error: v.error && v.error.code,
+      };
+    });
+    assert.ok(!state.error, `the video plays: ${JSON.stringify(state)}`);
+    assert.ok(state.t1 > state.t0, `currentTime advances: ${JSON.stringify(state)}`);
+    assert.equal(state.width, 1280);
+    assert.equal(state.height, 720);
+    assert.ok(state.duration > 3, `a title card and two scenes: ${JSON.stringify(state)}`);
+    assert.equal(state.kind, 'subtitles');
+    assert.ok(state.cues >= 2, `the subtitle cues load: ${JSON.stringify(state)}`);
+    assert.ok(state.firstCue.length > 0);
+    const link = page.getByRole('link', { name: 'Download video' });
+    const href = await link.getAttribute('href');
+    assert.match(href, /\/video\/story\.mp4\?download=1$/);
+    const r = await page.request.get(`${baseUrl}${href}`);
+    assert.equal(r.status(), 200);
+    assert.equal(r.headers()['content-type'], 'video/mp4');
+    assert.match(r.headers()['content-disposition'] || '', /attachment/);
+    await page.evaluate(() => document.querySelector('.video-card').scrollIntoView({ block: 'start' }));
+    await shot('story-video');
+  });
+
   it('lists the files with metadata and working download links', async () => {
     const rows = page.locator('.files-table tbody tr');
     assert.ok((await rows.count()) >= 5, 'story, 2 images, 2 narrations and the storyboard');
@@ -269,6 +315,11 @@ describe('Storyloom in a browser', { concurrency: 1 }, () => {
   it('updates the story list live, searches and filters', { timeout: SLOW }, async () => {
     await page.locator('[data-nav="stories"]').click();
     await page.locator(`.wf-row[data-id="${workflowId}"]`).waitFor();
+    // The finished story shows its video's poster.
+    await page.waitForFunction((id) => {
+      const img = document.querySelector(`.wf-row[data-id="${id}"] .wf-thumb img`);
+      return img && img.complete && img.naturalWidth === 1280;
+    }, workflowId);
     await page.evaluate(() => (window.__marker = 'list'));
     const created = await apiFromPage('POST', '/api/v1/workflows',
       { prompt: 'Two foxes open a bakery in the snow', title: 'Snow Bakery', options: { scenes: 2, narration: true } });

@@ -1,4 +1,4 @@
-// New-story form: prompt, title, scenes, style and narration; creates a workflow.
+// New-story form: prompt, title, scenes, style, narration and video; creates a workflow.
 import { post } from '../api.js';
 import { clearFieldErrors, field, h, pageHeader, setFieldError, toast } from '../ui.js';
 
@@ -15,6 +15,7 @@ export function render(main, ctx) {
     placeholder: 'e.g. Storybook watercolor' });
   const styleList = h('datalist', { id: 'style-list' }, STYLES.map((s) => h('option', { value: s })));
   const narration = h('input', { name: 'options.narration', type: 'checkbox', id: 'narration', checked: true });
+  const video = h('input', { name: 'options.video', type: 'checkbox', id: 'video', checked: true });
   const formError = h('div', { class: 'form-error', role: 'alert', hidden: true });
   const submit = h('button', { type: 'submit', class: 'btn btn-primary' }, 'Create storyboard');
 
@@ -27,6 +28,8 @@ export function render(main, ctx) {
     styleList,
     h('div', { class: 'check' }, narration,
       h('label', { for: 'narration' }, 'Narrate each scene', h('span', { class: 'hint inline' }, ' — adds an audio track'))),
+    h('div', { class: 'check' }, video,
+      h('label', { for: 'video' }, 'Make a video', h('span', { class: 'hint inline' }, ' — an MP4 with the pictures, the narration and subtitles'))),
     formError,
     h('div', { class: 'form-actions' }, submit, h('a', { href: '#/', class: 'btn btn-ghost' }, 'Cancel')));
 
@@ -45,7 +48,7 @@ export function render(main, ctx) {
     }
     const body = {
       prompt: prompt.value.trim(),
-      options: { scenes: n, narration: narration.checked },
+      options: { scenes: n, narration: narration.checked, video: video.checked },
     };
     if (title.value.trim()) body.title = title.value.trim();
     if (style.value.trim()) body.options.style = style.value.trim();

@@ -92,7 +92,9 @@ export async function render(main, ctx) {
     const sub = h('span', { class: 'wf-sub muted' });
     const bar = progressBar(wf.progress, 'Progress');
     const pct = h('span', { class: 'wf-pct' });
+    const thumb = h('span', { class: 'wf-thumb', 'aria-hidden': 'true' });
     const el = h('li', { class: 'wf-row', dataset: { id: wf.id } },
+      thumb,
       h('div', { class: 'wf-main' }, title, sub),
       h('div', { class: 'wf-progress' }, bar, pct),
       badgeSlot);
@@ -109,6 +111,11 @@ export async function render(main, ctx) {
       sub.textContent = `${phase}${fmtRelative(cur.created_at)}`;
       sub.title = fmtDate(cur.created_at);
       if (cur.error && cur.status === 'failed') sub.textContent += ` · ${cur.error.message}`;
+      // The video's poster, once the story has one.
+      if (cur.poster_url && thumb.dataset.src !== cur.poster_url) {
+        thumb.dataset.src = cur.poster_url;
+        clear(thumb).append(h('img', { src: cur.poster_url, alt: '', loading: 'lazy', width: 96, height: 54 }));
+      }
     };
     row.update(wf);
     rows.set(wf.id, row);

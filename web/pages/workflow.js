@@ -59,7 +59,7 @@ export async function render(main, ctx) {
   const handlers = {
     onEvent(ev) {
       view.addEvent(ev);
-      if (ev.type === 'progress') view.setLiveProgress(ev.data.progress);
+      if (ev.type === 'progress') view.setLiveProgress(ev.data.progress, ev.data.video);
       if (ev.type === 'phase') view.setLivePhase(ev.data);
       if (ev.type !== 'progress') refresh();
     },
@@ -101,6 +101,7 @@ function buildView(ctx) {
   const progressText = h('span', { class: 'progress-text', 'aria-live': 'polite' });
   const phases = h('ol', { class: 'phases', 'aria-label': 'Phases' });
   const errorSlot = h('div');
+  const videoSlot = h('div');
   const stats = h('dl', { class: 'stats' });
   const story = h('div', { class: 'story-text' });
   const promptEl = h('blockquote', { class: 'prompt' });
@@ -120,6 +121,7 @@ function buildView(ctx) {
       h('div', { class: 'progress-row' }, bar, progressText),
       phases),
     errorSlot,
+    videoSlot,
     stats,
     h('div', { class: 'two-col' },
       h('section', { class: 'card', 'aria-labelledby': 'story-h' },
@@ -283,6 +285,41 @@ function buildView(ctx) {
       h('dl', { class: 'meta' }, rows.map(([k, val]) => [h('dt', null, k), h('dd', null, val)])));
   }
 
+  // The narrated video (story.mp4 with its subtitles and poster), once the assemble phase
+  // has tracked it. Rebuilt only when the file changes, so a refresh never stops playback.
+  function renderVideo(wf) {
+    const files = wf.files || [];
+    const mp4 = files.find((f) => f.type === 'video' && /(^|\/)story\.mp4$/.test(f.path || f.name));
+    const key = mp4 ? mp4.id + mp4.sha256 : '';
+    if (videoSlot.dataset.key === key) return;
+    videoSlot.dataset.key = key;
+    clear(videoSlot);
+    if (!mp4) return;
+    const vtt = files.find((f) => /(^|\/)story\.vtt$/.test(f.path || f.name));
+    const poster = files.find((f) => /(^|\/)poster\.jpg$/.test(f.path || f.name));
+    const m = mp4.metadata || {};
+    const facts = [
+      m.duration_s ? fmtSeconds(m.duration_s) : null,
+      m.width && m.height ? `${m.width}×${m.height}` : null,
+      m.fps ? `${m.fps} fps` : null,
+      fmtBytes(mp4.size),
+    ].filter(Boolean).join(' · ');
+    videoSlot.append(h('section', { class: 'card video-card', 'aria-labelledby': 'video-h' },
+      h('div', { class: 'video-head' },
+        h('h2', { id: 'video-h' }, 'Video'),
+        h('a', { class: 'btn btn-small', href: `${mp4.url}?download=1`, download: 'story.mp4' },
+          'Download video')),
+      h('video', { class: 'story-video', controls: true, preload: 'metadata', src: mp4.url,
+        poster: poster ? poster.url : undefined, 'aria-label': `Video of ${wf.title || 'the story'}` },
+        vtt ? h('track', { kind: 'subtitles', srclang: 'en', label: 'Narration', default: true, src: vtt.url }) : null),
+      h('p', { class: 'muted small' }, facts)));
+  }
+
+  function fmtSeconds(s) {
+    const t = Math.round(Number(s) || 0);
+    return `${Math.floor(t / 60)}:${String(t % 60).padStart(2, '0')}`;
+  }
+
   function renderFiles(wf) {
     clear(filesBody);
     const files = wf.files || [];
@@ -335,12 +372,13 @@ function buildView(ctx) {
     timeline.scrollTop = timeline.scrollHeight;
   };
 
-  v.setLiveProgress = (p) => {
+  v.setLiveProgress = (p, video) => {
     // A finished story's replayed events must not wind the bar back.
     if (!v.wf || typeof p !== 'number' || FINAL.has(v.wf.status)) return;
     v.wf.progress = Math.max(p, 0);
     setProgress(bar, p);
-    progressText.textContent = progressLabel(v.wf, p);
+    progressText.textContent = progressLabel(v.wf, p) +
+      (typeof video === 'number' ? ` · encoding the video, ${Math.round(video * 100)}%` : '');
   };
 
   v.setLivePhase = (d) => {
@@ -372,6 +410,7 @@ function buildView(ctx) {
     } else if (wf.status === 'cancelled') {
       errorSlot.append(h('div', { class: 'alert alert-warning' }, 'This story was cancelled. Retry to carry on where it stopped.'));
     }
+    renderVideo(wf);
     renderStats(wf);
     renderStory(wf);
     renderScenes(wf);
