@@ -192,6 +192,12 @@ TEST_F(OpenApiTest, TourOfEveryOperation) {
   EXPECT_EQ(alice->Get("/api/v1/analytics/summary").status, 200);
   EXPECT_EQ(admin->Get("/api/v1/analytics/summary?from=2026-01-01&to=2026-02-01").status, 200);
   EXPECT_EQ(alice->Get("/api/v1/analytics/summary?from=tomorrow").status, 422);
+  // Calls one by one, and their latency.
+  EXPECT_EQ(alice->Get("/api/v1/usage/calls?provider=openai&limit=1").status, 200);
+  EXPECT_EQ(alice->Get("/api/v1/usage/calls?status=maybe").status, 422);
+  EXPECT_EQ(alice->Get("/api/v1/usage/calls?user_id=" + server_->user_id("bob")).status, 403);
+  EXPECT_EQ(alice->Get("/api/v1/analytics/performance").status, 200);
+  EXPECT_EQ(admin->Get("/api/v1/analytics/performance?from=2026-01-01&to=2026-02-01").status, 200);
 
   // Users and tokens.
   EXPECT_EQ(admin->Get("/api/v1/users").status, 200);
@@ -213,6 +219,48 @@ TEST_F(OpenApiTest, TourOfEveryOperation) {
   EXPECT_EQ(alice->Get("/api/v1/tokens").status, 200);
   EXPECT_EQ(alice->Delete("/api/v1/tokens/" + token.Json()["id"].get<std::string>()).status, 204);
   EXPECT_EQ(alice->Delete("/api/v1/tokens/00000000-0000-0000-0000-000000000000").status, 404);
+
+  // The caller's own account; invites and signing up with one (dave).
+  EXPECT_EQ(alice->Get("/api/v1/me/sessions").status, 200);
+  EXPECT_EQ(alice->Get("/api/v1/me/budget").status, 200);
+  EXPECT_EQ(alice->Delete("/api/v1/me/sessions/00000000-0000-0000-0000-000000000000").status, 404);
+  auto invite = admin->Post("/api/v1/invites", {{"role", "user"}, {"expires_in", 3600}});
+  ASSERT_EQ(invite.status, 201) << invite.body;
+  EXPECT_EQ(admin->Get("/api/v1/invites").status, 200);
+  EXPECT_EQ(alice->Get("/api/v1/invites").status, 403);
+  const json dave_up = {
+      {"invite", invite.Json()["token"]}, {"username", "dave"}, {"password", "dave-password"}};
+  auto dave = anon->Post("/api/v1/auth/signup", dave_up);
+  ASSERT_EQ(dave.status, 201) << dave.body;
+  EXPECT_EQ(anon->Post("/api/v1/auth/signup", dave_up).status, 409);
+  EXPECT_EQ(
+      anon->Post("/api/v1/auth/signup",
+                 {{"invite", "sli_unknown"}, {"username", "eve"}, {"password", "eve-password"}})
+          .status,
+      404);
+  auto unused = admin->Post("/api/v1/invites", json::object());
+  ASSERT_EQ(unused.status, 201) << unused.body;
+  EXPECT_EQ(admin->Delete("/api/v1/invites/" + unused.Json()["id"].get<std::string>()).status, 204);
+  EXPECT_EQ(admin->Delete("/api/v1/invites/" + unused.Json()["id"].get<std::string>()).status, 404);
+  auto dave_api = admin->Post("/api/v1/tokens", {{"user_id", dave.Json()["user"]["id"]}});
+  ASSERT_EQ(dave_api.status, 201) << dave_api.body;
+  testing::HttpClient dave_client(server_->url());
+  dave_client.set_token(dave_api.Json()["token"]);
+  EXPECT_EQ(
+      dave_client.Post("/api/v1/me/password", {{"current", "wrong one"}, {"new", "x"}}).status,
+      422);
+  EXPECT_EQ(dave_client
+                .Post("/api/v1/me/password", {{"current", "wrong one"}, {"new", "dave-password-2"}})
+                .status,
+            403);
+  EXPECT_EQ(
+      dave_client
+          .Post("/api/v1/me/password", {{"current", "dave-password"}, {"new", "dave-password-2"}})
+          .status,
+      200);
+  EXPECT_EQ(
+      dave_client.Delete("/api/v1/me/sessions/" + dave_api.Json()["id"].get<std::string>()).status,
+      204);
 
   // Sign-in with a password (carol, enabled again with one), the cookie session, sign-out.
   EXPECT_EQ(admin

@@ -57,7 +57,8 @@ using testing::RegisteredRoutes;
 // public by design: docs/API.md; tests/openapi_test.cc checks it is served to anyone).
 bool IsPublic(const std::string& path) {
   return path == "/healthz" || path == "/readyz" || path == "/login" ||
-         path == "/api/v1/auth/login" || path == "/api/v1/openapi.json" || path == "/api/docs";
+         path == "/api/v1/auth/login" || path == "/api/v1/auth/signup" ||
+         path == "/api/v1/openapi.json" || path == "/api/docs";
 }
 
 std::string Fill(std::string pattern, const std::string& id, const std::string& file_path) {

@@ -18,6 +18,7 @@
 #include "storyloom/error.h"
 #include "storyloom/event_repo.h"
 #include "storyloom/file_repo.h"
+#include "storyloom/invite_repo.h"
 #include "storyloom/ops_repo.h"
 #include "storyloom/rollup_repo.h"
 #include "storyloom/table_data.h"
@@ -49,6 +50,7 @@ class StoreTx {
   BudgetRepo budgets() { return BudgetRepo(c_); }
   UserRepo users() { return UserRepo(c_); }
   TokenRepo tokens() { return TokenRepo(c_); }
+  InviteRepo invites() { return InviteRepo(c_); }
   EventRepo events() { return EventRepo(c_); }
   AuditRepo audit() { return AuditRepo(c_); }
   RollupRepo rollups() { return RollupRepo(c_); }

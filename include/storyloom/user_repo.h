@@ -39,6 +39,9 @@ class TokenRepo {
   [[nodiscard]] Result<ApiToken> FindByHash(std::string_view token_hash);
   [[nodiscard]] Result<ApiToken> Get(std::string_view id);
   [[nodiscard]] Result<std::vector<ApiToken>> List(std::string_view user_id);
+  // `user_id`'s API tokens and browser sessions neither revoked nor expired at `now`, newest
+  // first (sign-in links are not listed).
+  [[nodiscard]] Result<std::vector<ApiToken>> ListLive(std::string_view user_id, Millis now);
   [[nodiscard]] Result<void> Revoke(std::string_view id, Millis at);
   // Revokes every unrevoked token of `kind` (api | session | login) of `user_id`; returns
   // how many.

@@ -21,6 +21,8 @@ std::shared_ptr<http::Router> BuildRouter(App& app) {
   AddUserRoutes(app, *r);
   AddTokenRoutes(app, *r);
   AddAuditRoutes(app, *r);
+  AddAccountRoutes(app, *r);
+  AddInviteRoutes(app, *r);
   AddAdminRoutes(app, *r);
   AddAnalyticsRoutes(app, *r);
   AddWebRoutes(app, *r);

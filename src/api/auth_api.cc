@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <memory>
 
+#include "api/accounts.h"
 #include "api/handler_util.h"
 #include "api/json_views.h"
 #include "api/rate_limiter.h"
@@ -51,15 +52,6 @@ std::string UserKey(std::string_view username) {
   std::string k(username.substr(0, 64));
   for (char& c : k) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return k;
-}
-
-Result<http::Response> StartSession(App& app, const User& user) {
-  SL_ASSIGN_OR_RETURN(IssuedToken session,
-                      app.auth.Issue(user.id, "session", "browser", kSessionMs));
-  const std::string csrf = core::RandomToken(24);
-  http::Response r = JsonResponse(200, {{"user", UserJson(user)}, {"csrf_token", csrf}});
-  SetSessionCookies(app, r, session.secret, csrf);
-  return r;
 }
 
 Result<http::Response> Login(App& app, LoginLimits& limits, http::Request& req) {
@@ -163,6 +155,15 @@ Result<http::Response> Me(App& app, http::Request&, const Principal& p) {
 }
 
 }  // namespace
+
+Result<http::Response> StartSession(App& app, const User& user) {
+  SL_ASSIGN_OR_RETURN(IssuedToken session,
+                      app.auth.Issue(user.id, "session", "browser", kSessionMs));
+  const std::string csrf = core::RandomToken(24);
+  http::Response r = JsonResponse(200, {{"user", UserJson(user)}, {"csrf_token", csrf}});
+  SetSessionCookies(app, r, session.secret, csrf);
+  return r;
+}
 
 void AddAuthRoutes(App& app, http::Router& r) {
   FailureLimiterOptions per_user;  // per (username, address)

@@ -20,5 +20,7 @@ void AddAnalyticsRoutes(App& app, http::Router& r);
 void AddUserRoutes(App& app, http::Router& r);
 void AddTokenRoutes(App& app, http::Router& r);
 void AddAuditRoutes(App& app, http::Router& r);
+void AddAccountRoutes(App& app, http::Router& r);
+void AddInviteRoutes(App& app, http::Router& r);
 
 }  // namespace storyloom::api

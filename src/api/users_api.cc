@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "api/accounts.h"
 #include "api/handler_util.h"
 #include "api/json_views.h"
 #include "api/routes.h"
@@ -15,15 +16,6 @@ namespace storyloom::api {
 using nlohmann::json;
 
 namespace {
-
-Result<std::string> CheckPassword(const json& j) {
-  if (!j.is_string()) return Fail(Error::InvalidArgument("password must be a string", "password"));
-  std::string p = j.get<std::string>();
-  if (p.size() < 8 || p.size() > 1024) {
-    return Fail(Error::InvalidArgument("password must be 8 to 1024 bytes", "password"));
-  }
-  return p;
-}
 
 Result<std::string> CheckEmail(const json& j) {
   if (j.is_null()) return std::string();

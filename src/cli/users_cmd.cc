@@ -1,4 +1,4 @@
-// storyloom users add | list | disable | enable | passwd | login-link
+// storyloom users add | list | disable | enable | passwd | login-link | invite
 #include <unistd.h>
 
 #include <algorithm>
@@ -6,6 +6,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "api/accounts.h"
 #include "api/auth.h"
 #include "api/json_views.h"
 #include "cli/commands.h"
@@ -23,6 +24,8 @@ struct UsersFlags {
   std::string email;
   std::string budget;  // USD; "" = none
   bool json = false;
+  std::string role = "user";   // invite
+  std::string expires = "7d";  // invite: 30m, 12h, 7d (at most 30 days)
 };
 
 // "12.50" -> nano-USD, exactly (up to 9 decimals).
@@ -179,6 +182,74 @@ int LoginLink(const GlobalFlags& flags, const UsersFlags& uf) {
   });
 }
 
+// "90m", "12h", "7d" (or plain seconds) -> milliseconds, from a minute to 30 days.
+Result<Millis> ParseExpiry(const std::string& s) {
+  const auto bad = [] {
+    return Fail(Error::InvalidArgument(
+        "--expires takes a duration such as 30m, 12h or 7d (a minute to 30 days)"));
+  };
+  if (s.empty() || s.size() > 12) return bad();
+  Millis unit = 1000;
+  std::string digits = s;
+  switch (s.back()) {
+    case 's':
+      unit = 1000;
+      digits.pop_back();
+      break;
+    case 'm':
+      unit = 60LL * 1000;
+      digits.pop_back();
+      break;
+    case 'h':
+      unit = 3600LL * 1000;
+      digits.pop_back();
+      break;
+    case 'd':
+      unit = 24LL * 3600 * 1000;
+      digits.pop_back();
+      break;
+    default:
+      break;
+  }
+  if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos) return bad();
+  const Millis ms = std::stoll(digits) * unit;
+  if (ms < 60 * 1000 || ms > api::kMaxInviteMs) return bad();
+  return ms;
+}
+
+// A one-time sign-up link: whoever opens it picks a username and password and gets an
+// account with --role. Only the secret's hash is stored; the link is printed once.
+int Invite(const GlobalFlags& flags, const UsersFlags& uf) {
+  auto role = ParseRole(uf.role);
+  if (!role) return Die("--role must be user or admin");
+  auto ttl = ParseExpiry(uf.expires);
+  if (!ttl) return Die(ttl.error().message);
+  return WithStore(flags, /*migrate=*/true, [&](const core::Config& config, Store& store) {
+    auto issued = api::IssueInvite(store, "", *role, *ttl);
+    if (!issued) return Die(issued.error().message);
+    AuditEntry a;
+    a.action = "invite.create";
+    a.target = issued->invite.id;
+    a.remote_addr = "cli";
+    a.detail_json = nlohmann::json{{"role", ToString(*role)},
+                                   {"expires_at", api::TimeJson(issued->invite.expires_at)}}
+                        .dump();
+    (void)store.Write([&](StoreTx& tx) { return tx.audit().Append(a); });
+    const std::string url = api::InviteUrl(config.PublicUrl(), issued->secret);
+    if (uf.json) {
+      // POST /api/v1/invites's answer, field for field.
+      nlohmann::json j = api::InviteJson(issued->invite);
+      j["token"] = issued->secret;
+      j["url"] = url;
+      PrintJson(j);
+      return 0;
+    }
+    std::printf("one-time sign-up link (role %s, expires %s):\n%s\n", uf.role.c_str(),
+                core::FormatRfc3339(issued->invite.expires_at).c_str(), url.c_str());
+    return 0;
+  });
+}
+
 }  // namespace
 
 void AddUsersCommand(CLI::App& app, GlobalFlags& flags, Action& action) {
@@ -214,6 +285,14 @@ void AddUsersCommand(CLI::App& app, GlobalFlags& flags, Action& action) {
       "password sign-in is locked out)");
   link->add_option("name", uf.name, "username")->required();
   link->callback([&] { action = [&] { return LoginLink(flags, uf); }; });
+  CLI::App* invite = users->add_subcommand(
+      "invite", "Print a one-time sign-up link: whoever opens it creates their own account");
+  invite->add_option("--role", uf.role, "role of the new account: user (default) or admin")
+      ->check(CLI::IsMember({"user", "admin"}));
+  invite->add_option("--expires", uf.expires,
+                     "how long the link works: 30m, 12h, 7d (default 7d, at most 30d)");
+  AddJsonFlag(invite, uf.json);
+  invite->callback([&] { action = [&] { return Invite(flags, uf); }; });
 }
 
 }  // namespace storyloom::cli

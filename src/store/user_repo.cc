@@ -165,6 +165,19 @@ Result<std::vector<ApiToken>> TokenRepo::List(std::string_view user_id) {
   return out;
 }
 
+Result<std::vector<ApiToken>> TokenRepo::ListLive(std::string_view user_id, Millis now) {
+  const Value v[] = {std::string(user_id), now};
+  SL_ASSIGN_OR_RETURN(
+      auto rows, c_.Query(fmt::format("SELECT {} FROM api_tokens WHERE user_id = ? AND kind "
+                                      "IN ('api', 'session') AND revoked_at IS NULL AND "
+                                      "(expires_at IS NULL OR expires_at > ?) ORDER BY id DESC",
+                                      kTokenColumns),
+                          v));
+  std::vector<ApiToken> out;
+  for (const auto& r : rows) out.push_back(store::TokenFromRow(r));
+  return out;
+}
+
 Result<void> TokenRepo::Revoke(std::string_view id, Millis at) {
   const Value v[] = {at, std::string(id)};
   SL_ASSIGN_OR_RETURN(auto n, c_.Exec("UPDATE api_tokens SET revoked_at = coalesce(revoked_at, ?) "
