@@ -13,6 +13,7 @@
 
 #include "api/auth.h"
 #include "core/clock.h"
+#include "support/checks.h"
 #include "support/server_process.h"
 #include "support/test_db.h"
 
@@ -411,6 +412,29 @@ TEST_P(AccountsTest, InviteIsMadeUsedOnceAndSignsTheNewUserIn) {
   ASSERT_EQ(signup.size(), 1u);
   EXPECT_EQ(signup[0]["detail"]["invite_id"], id);
   EXPECT_EQ(AuditRows("signup.failure", name + "-2").size(), 1u);
+}
+
+TEST_P(AccountsTest, CliInvitePrintsALinkThatSignsUpOnce) {
+  testing::CliResult made =
+      testing::RunCli("users invite --role admin --expires 2h --json --log-level off " +
+                      testing::CliFlags(Server()));
+  ASSERT_EQ(made.exit_code, 0) << made.out;
+  const json j = json::parse(made.out, nullptr, false);
+  ASSERT_TRUE(j.is_object()) << made.out;
+  EXPECT_EQ(j["role"], "admin");
+  EXPECT_TRUE(j["created_by"].is_null());
+  const std::string secret = j["token"];
+  EXPECT_NE(j["url"].get<std::string>().find("/#/signup?invite=" + secret), std::string::npos);
+  const std::string name = "cli-invited-" + GetParam();
+  auto up = SignUp(secret, name);
+  ASSERT_EQ(up.status, 201) << up.body;
+  EXPECT_EQ(up.Json()["user"]["role"], "admin");
+  EXPECT_EQ(SignUp(secret, name + "-again").status, 409);
+  EXPECT_EQ(AuditRows("invite.create", j["id"]).size(), 1u);
+  // Out-of-range durations are refused with one line and exit status 1.
+  testing::CliResult bad =
+      testing::RunCli("users invite --expires 90d --log-level off " + testing::CliFlags(Server()));
+  EXPECT_EQ(bad.exit_code, 1) << bad.out;
 }
 
 TEST_P(AccountsTest, AdminInviteMakesAnAdminAndATakenNameLeavesTheInviteUnused) {
