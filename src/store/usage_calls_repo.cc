@@ -5,8 +5,6 @@
 
 #include <charconv>
 #include <cmath>
-#include <map>
-#include <tuple>
 
 #include "db/database.h"
 #include "store/rows.h"
@@ -138,32 +136,42 @@ Result<std::vector<CallPerformance>> UsageRepo::Performance(Millis from, Millis 
     return out;
   }
   // SQLite has no percentile function: SQL groups the calls by duration and orders them,
-  // so C++ reads one (duration, count) pair per distinct duration, never one row per call.
+  // so C++ reads one (duration, count) run per distinct duration, never one row per call, and
+  // sums the totals from the runs (one pass over the range instead of two).
   SL_ASSIGN_OR_RETURN(
-      auto totals, c_.Query("SELECT provider, model, operation, " + counts + ", sum(duration_ms)" +
-                                where + " GROUP BY provider, model, operation ORDER BY 1, 2, 3",
-                            params));
-  SL_ASSIGN_OR_RETURN(auto runs, c_.Query("SELECT provider, model, operation, duration_ms, "
-                                          "count(*)" +
-                                              where +
-                                              " GROUP BY provider, model, operation, "
-                                              "duration_ms ORDER BY 1, 2, 3, 4",
-                                          params));
-  using Key = std::tuple<std::string, std::string, std::string>;
-  std::map<Key, std::vector<std::pair<std::int64_t, std::int64_t>>> by_key;
+      auto runs,
+      c_.Query("SELECT provider, model, operation, duration_ms, count(*), "
+               "sum(CASE WHEN status = 'error' THEN 1 ELSE 0 END), "
+               "sum(CASE WHEN attempt > 1 THEN 1 ELSE 0 END)" +
+                   where + " GROUP BY provider, model, operation, duration_ms ORDER BY 1, 2, 3, 4",
+               params));
+  std::vector<std::pair<std::int64_t, std::int64_t>> group;  // (duration, count) of `out.back()`
+  double duration_sum = 0;
+  const auto finish = [&] {
+    if (out.empty()) return;
+    CallPerformance& c = out.back();
+    c.p50_ms = PercentileCont(group, c.calls, 0.5);
+    c.p95_ms = PercentileCont(group, c.calls, 0.95);
+    c.p99_ms = PercentileCont(group, c.calls, 0.99);
+    c.mean_ms = c.calls ? duration_sum / static_cast<double>(c.calls) : 0;
+    c.max_ms = group.empty() ? 0 : group.back().first;
+  };
   for (const auto& r : runs) {
-    by_key[{r.Text(0), r.Text(1), r.Text(2)}].emplace_back(r.Int(3), r.Int(4));
+    if (out.empty() || out.back().provider != r.Text(0) || out.back().model != r.Text(1) ||
+        out.back().operation != r.Text(2)) {
+      finish();
+      out.push_back({r.Text(0), r.Text(1), r.Text(2)});
+      group.clear();
+      duration_sum = 0;
+    }
+    CallPerformance& c = out.back();
+    c.calls += r.Int(4);
+    c.errors += r.Int(5);
+    c.retries += r.Int(6);
+    group.emplace_back(r.Int(3), r.Int(4));
+    duration_sum += static_cast<double>(r.Int(3)) * static_cast<double>(r.Int(4));
   }
-  for (const auto& r : totals) {
-    CallPerformance c{r.Text(0), r.Text(1), r.Text(2), r.Int(3), r.Int(4), r.Int(5)};
-    c.max_ms = r.Int(6);
-    const auto& v = by_key[{c.provider, c.model, c.operation}];
-    c.p50_ms = PercentileCont(v, c.calls, 0.5);
-    c.p95_ms = PercentileCont(v, c.calls, 0.95);
-    c.p99_ms = PercentileCont(v, c.calls, 0.99);
-    c.mean_ms = c.calls ? r.Real(7) / static_cast<double>(c.calls) : 0;
-    out.push_back(std::move(c));
-  }
+  finish();
   return out;
 }
 
