@@ -253,7 +253,7 @@ describe('Storyloom in a browser', { concurrency: 1 }, () => {
   it('plays the story video with its subtitles, and offers it for download', { timeout: SLOW }, async () => {
     const video = page.locator('video.story-video');
     await video.scrollIntoViewIfNeeded();
-    assert.match(await video.getAttribute('poster'), /\/files\/.+\/video\/poster\.jpg$/);
+    assert.match(decodeURIComponent(await video.getAttribute('poster')), /^\/files\/.+\/video\/poster\.jpg$/);
     const state = await video.evaluate(async (v) => {
       const track = v.textTracks[0];
       if (track) track.mode = 'showing';
@@ -287,7 +287,7 @@ describe('Storyloom in a browser', { concurrency: 1 }, () => {
     assert.ok(state.firstCue.length > 0);
     const link = page.getByRole('link', { name: 'Download video' });
     const href = await link.getAttribute('href');
-    assert.match(href, /\/video\/story\.mp4\?download=1$/);
+    assert.match(decodeURIComponent(href), /^\/files\/.+\/video\/story\.mp4\?download=1$/);
     const r = await page.request.get(`${baseUrl}${href}`);
     assert.equal(r.status(), 200);
     assert.equal(r.headers()['content-type'], 'video/mp4');

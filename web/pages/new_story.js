@@ -29,7 +29,7 @@ export function render(main, ctx) {
     h('div', { class: 'check' }, narration,
       h('label', { for: 'narration' }, 'Narrate each scene', h('span', { class: 'hint inline' }, ' — adds an audio track'))),
     h('div', { class: 'check' }, video,
-      h('label', { for: 'video' }, 'Make a video', h('span', { class: 'hint inline' }, ' — an MP4 with the pictures, the narration and subtitles'))),
+      h('label', { for: 'video' }, 'Make a video', h('span', { class: 'hint inline' }, ' — an MP4 of the pictures with the narration and captions'))),
     formError,
     h('div', { class: 'form-actions' }, submit, h('a', { href: '#/', class: 'btn btn-ghost' }, 'Cancel')));
 
