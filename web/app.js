@@ -8,15 +8,19 @@ import * as newPage from './pages/new_story.js';
 import * as workflowPage from './pages/workflow.js';
 import * as analyticsPage from './pages/analytics.js';
 import * as adminPage from './pages/admin.js';
+import * as accountPage from './pages/account.js';
+import * as signupPage from './pages/signup.js';
 
 const state = { user: null, cleanup: null, seq: 0 };
 
 const routes = [
   { re: /^\/login$/, page: loginPage, nav: null, public: true, title: 'Sign in' },
+  { re: /^\/signup$/, page: signupPage, nav: null, public: true, title: 'Join' },
   { re: /^\/?$/, page: listPage, nav: 'stories', title: 'Stories' },
   { re: /^\/new$/, page: newPage, nav: 'new', title: 'New story' },
   { re: /^\/w\/([0-9a-fA-F-]{8,64})$/, page: workflowPage, nav: 'stories', title: 'Story' },
   { re: /^\/analytics$/, page: analyticsPage, nav: 'analytics', title: 'Analytics' },
+  { re: /^\/account$/, page: accountPage, nav: 'account', title: 'Your account' },
   { re: /^\/admin(?:\/(users|tokens|operations|audit))?$/, page: adminPage, nav: 'admin', title: 'Admin' },
 ];
 

@@ -134,7 +134,66 @@ async function usersTab(body, ctx) {
     draw(d.items || []);
   }
   draw(data.items || []);
-  body.append(tableHost, form);
+  body.append(tableHost, form, await invitesCard());
+}
+
+// One-time sign-up links: whoever opens one picks their own username and password.
+async function invitesCard() {
+  const card = h('section', { class: 'card stack', id: 'invites', 'aria-labelledby': 'invites-h' });
+  const role = h('select', { name: 'role' }, h('option', { value: 'user' }, 'User'), h('option', { value: 'admin' }, 'Administrator'));
+  const expires = h('select', { name: 'expires_in' },
+    h('option', { value: String(24 * 3600) }, '1 day'),
+    h('option', { value: String(7 * 24 * 3600), selected: true }, '7 days'),
+    h('option', { value: String(30 * 24 * 3600) }, '30 days'));
+  const made = h('div');
+  const list = h('div');
+  const form = h('form', { class: 'stack', novalidate: true },
+    h('div', { class: 'row-3' }, field('Role of the new account', role), field('Link works for', expires)),
+    h('div', { class: 'form-actions' }, h('button', { type: 'submit', class: 'btn btn-primary' }, 'Create invite link')));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    try {
+      const inv = await post('/api/v1/invites', { role: role.value, expires_in: Number(expires.value) });
+      const url = `${location.origin}/#/signup?invite=${encodeURIComponent(inv.token)}`;
+      clear(made).append(secretBox('Invite link', url, `Works once, until ${fmtDate(inv.expires_at)}. Shown only now: send it to the person you invite.`));
+      await refresh();
+    } catch (err) {
+      toast(err.message, 'error');
+    }
+  });
+  async function revoke(inv) {
+    const ok = await confirmDialog({ title: 'Revoke this invite?', text: 'Its link stops working at once.', confirm: 'Revoke', danger: true });
+    if (!ok) return;
+    try {
+      await del(`/api/v1/invites/${inv.id}`);
+      toast('Invite revoked.', 'success');
+    } catch (e) {
+      toast(e.message, 'error');
+    }
+    await refresh();
+  }
+  async function refresh() {
+    let items = [];
+    try {
+      items = (await get('/api/v1/invites')).items || [];
+    } catch (e) {
+      clear(list).append(e.status === 404 ? unavailable('Invites') : errorBox(e));
+      return;
+    }
+    clear(list).append(items.length === 0 ? h('p', { class: 'muted' }, 'No pending invites.')
+      : h('div', { class: 'table-wrap' }, h('table', { class: 'table', id: 'invites-table' },
+        h('thead', null, h('tr', null, ['Role', 'Created', 'Expires', ''].map((c) => h('th', { scope: 'col' }, c)))),
+        h('tbody', null, items.map((inv) => h('tr', { dataset: { invite: inv.id } },
+          h('td', null, inv.role === 'admin' ? 'Administrator' : 'User'),
+          h('td', null, fmtDate(inv.created_at)),
+          h('td', null, fmtDate(inv.expires_at)),
+          h('td', { class: 'actions' }, h('button', { type: 'button', class: 'btn btn-small btn-danger-ghost', onclick: () => revoke(inv) }, 'Revoke'))))))));
+  }
+  await refresh();
+  card.append(h('h2', { id: 'invites-h' }, 'Invite someone'),
+    h('p', { class: 'muted' }, 'A one-time link: whoever opens it chooses their own username and password.'),
+    form, made, h('h3', null, 'Pending invites'), list);
+  return card;
 }
 
 function secretBox(label, secret, note) {

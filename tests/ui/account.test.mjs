@@ -1,0 +1,217 @@
+// Browser tests of the account page and sign-up by invitation: playwright-core drives
+// Debian's Chromium against a real `storyloom serve` with its own temporary data directory
+// (the same set-up as ui.test.mjs, in a server of its own).
+//
+//   STORYLOOM_BINARY=build/storyloom node --test tests/ui/account.test.mjs
+import { after, afterEach, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+const BINARY = process.env.STORYLOOM_BINARY;
+const CHROMIUM = process.env.STORYLOOM_CHROMIUM || '/usr/bin/chromium';
+const PASSWORDS = { carol: 'carol-password-1', root: 'root-password-1' };
+const SLOW = 180_000;
+const STOP_GRACE_MS = 20_000;
+
+let tmp;
+let server;
+let serverLog;
+let baseUrl;
+let context;
+let page;
+const pageErrors = [];
+
+function cli(args, input) {
+  const r = spawnSync(BINARY, ['--data-dir', path.join(tmp, 'data'), ...args], {
+    input, encoding: 'utf8', env: { ...process.env, STORYLOOM_ACCESS_LOG: 'false' }, timeout: 120_000,
+  });
+  assert.equal(r.status, 0, `storyloom ${args.join(' ')} failed: ${r.error || ''}\n${r.stdout}\n${r.stderr}`);
+  return r.stdout;
+}
+
+async function waitHealthy(ms) {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (server.exitCode !== null) throw new Error(`storyloom serve exited:\n${fs.readFileSync(serverLog, 'utf8')}`);
+    const m = /Storyloom is running at (http:\/\/127\.0\.0\.1:\d+)/.exec(fs.readFileSync(serverLog, 'utf8'));
+    if (m) {
+      try {
+        const r = await fetch(`${m[1]}/healthz`);
+        if (r.ok) return m[1];
+      } catch { /* not answering yet */ }
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`storyloom serve did not become healthy:\n${fs.readFileSync(serverLog, 'utf8')}`);
+}
+
+// A sign-in from another "browser" (outside Chromium): its session cookie.
+async function otherBrowser(user, password) {
+  const r = await fetch(`${baseUrl}/api/v1/auth/login`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ username: user, password }),
+  });
+  assert.equal(r.status, 200, `sign-in of ${user} failed: ${r.status}`);
+  const m = /sl_session=([^;]+)/.exec(r.headers.get('set-cookie') || '');
+  assert.ok(m, 'no session cookie');
+  return m[1];
+}
+
+async function meWith(session) {
+  const r = await fetch(`${baseUrl}/api/v1/me`, { headers: { Cookie: `sl_session=${session}` } });
+  return r.status;
+}
+
+async function signIn(user, password = PASSWORDS[user]) {
+  await page.goto(`${baseUrl}/#/login`);
+  await page.getByLabel('Username').fill(user);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Stories', level: 1 }).waitFor();
+}
+
+async function signOut() {
+  await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+  await page.getByRole('heading', { name: 'Sign in to Storyloom' }).waitFor();
+}
+
+async function openAccount() {
+  await page.getByRole('link', { name: 'Account', exact: true }).click();
+  await page.getByRole('heading', { name: 'Your account', level: 1 }).waitFor();
+  await page.locator('#sessions-table').waitFor();
+}
+
+before(async () => {
+  assert.ok(BINARY, 'set STORYLOOM_BINARY to the storyloom binary');
+  assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: run scripts/install-deps (Debian package chromium)`);
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'storyloom-ui-account-'));
+  cli(['users', 'add', 'carol', '--password-stdin'], PASSWORDS.carol + '\n');
+  cli(['users', 'add', 'root', '--admin', '--password-stdin'], PASSWORDS.root + '\n');
+  serverLog = path.join(tmp, 'server.log');
+  const log = fs.openSync(serverLog, 'a');
+  server = spawn(BINARY, ['--data-dir', path.join(tmp, 'data'), 'serve', '--port', '0', '--workers', '0'],
+    { stdio: ['ignore', log, log], env: { ...process.env, STORYLOOM_ACCESS_LOG: 'false' } });
+  baseUrl = await waitHealthy(60_000);
+  context = await chromium.launchPersistentContext(path.join(tmp, 'profile'), {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    viewport: { width: 1280, height: 860 },
+  });
+  context.setDefaultTimeout(30_000);
+  page = context.pages()[0] || await context.newPage();
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+});
+
+afterEach(() => {
+  const errors = pageErrors.splice(0);
+  assert.deepEqual(errors, [], `JavaScript errors in the page:\n${errors.join('\n')}`);
+});
+
+after(async () => {
+  await context?.close().catch(() => {});
+  const problems = [];
+  if (server && server.exitCode === null && server.signalCode === null) {
+    server.kill('SIGTERM');
+    const stopped = await new Promise((r) => {
+      const t = setTimeout(() => r(false), STOP_GRACE_MS);
+      server.on('exit', () => {
+        clearTimeout(t);
+        r(true);
+      });
+    });
+    if (!stopped) {
+      server.kill('SIGKILL');
+      problems.push(`storyloom serve did not stop within ${STOP_GRACE_MS} ms of SIGTERM`);
+    } else if (server.exitCode !== 0) {
+      problems.push(`storyloom serve ended with exit code ${server.exitCode} signal ${server.signalCode} after SIGTERM`);
+    }
+  }
+  const text = serverLog && fs.existsSync(serverLog) ? fs.readFileSync(serverLog, 'utf8') : '';
+  if (/ERROR: (Address|Leak)Sanitizer|runtime error:/.test(text)) problems.push(`storyloom serve printed a sanitizer report:\n${text.slice(-4000)}`);
+  if (tmp && !process.env.STORYLOOM_KEEP_TMP && problems.length === 0) fs.rmSync(tmp, { recursive: true, force: true });
+  assert.deepEqual(problems, [], problems.join('\n'));
+});
+
+describe('Your account in a browser', { concurrency: 1 }, () => {
+  it('lists sessions, ends another browser, shows the budget', { timeout: SLOW }, async () => {
+    const elsewhere = await otherBrowser('carol', PASSWORDS.carol);
+    await signIn('carol');
+    await openAccount();
+    const rows = page.locator('#sessions-table tbody tr');
+    assert.equal(await rows.count(), 2);
+    assert.equal(await page.locator('#sessions-table tr[data-current="true"]').count(), 1);
+    await page.locator('#my-budget').getByText('Spent').waitFor();
+    await page.locator('#my-budget').getByText('No limit').waitFor();
+
+    await page.locator('#sessions-table tr[data-current="false"]').getByRole('button', { name: 'End' }).click();
+    await page.locator('dialog').getByRole('button', { name: 'End session' }).click();
+    await page.getByText('Session ended.').waitFor();
+    await page.waitForFunction(() => document.querySelectorAll('#sessions-table tbody tr').length === 1);
+    assert.equal(await meWith(elsewhere), 401, 'the ended session is refused');
+  });
+
+  it('changes the password: a wrong one is refused, other sessions end, this one stays', { timeout: SLOW }, async () => {
+    const elsewhere = await otherBrowser('carol', PASSWORDS.carol);
+    await page.reload();
+    await page.locator('#sessions-table').waitFor();
+    const form = page.locator('#password-form');
+    await form.getByLabel('Current password').fill('not-my-password');
+    await form.getByLabel('New password', { exact: true }).fill('carol-password-2');
+    await form.getByLabel('New password again').fill('carol-password-2');
+    await form.getByRole('button', { name: 'Change password' }).click();
+    await form.getByText('That is not your current password.').waitFor();
+    assert.equal(await meWith(elsewhere), 200);
+
+    await form.getByLabel('Current password').fill(PASSWORDS.carol);
+    await form.getByLabel('New password', { exact: true }).fill('carol-password-2');
+    await form.getByLabel('New password again').fill('carol-password-2');
+    await form.getByRole('button', { name: 'Change password' }).click();
+    await page.getByText('Password changed. 1 other session was signed out.').waitFor();
+    assert.equal(await meWith(elsewhere), 401, 'the other browser is signed out');
+    // This browser stays signed in, and the list shows only it.
+    await page.waitForFunction(() => document.querySelectorAll('#sessions-table tbody tr').length === 1);
+    await page.reload();
+    await page.getByRole('heading', { name: 'Your account', level: 1 }).waitFor();
+    await signOut();
+    await page.getByLabel('Username').fill('carol');
+    await page.getByLabel('Password').fill(PASSWORDS.carol);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByText('That username and password do not match').waitFor();
+    await signIn('carol', 'carol-password-2');
+    await signOut();
+  });
+
+  it('signs up through an invite link an administrator made, once', { timeout: SLOW }, async () => {
+    await signIn('root');
+    await page.goto(`${baseUrl}/#/admin/users`);
+    const invites = page.locator('#invites');
+    await invites.getByText('No pending invites.').waitFor();
+    await invites.getByRole('button', { name: 'Create invite link' }).click();
+    const link = await invites.getByLabel('Invite link').inputValue();
+    assert.match(link, /\/#\/signup\?invite=sli_/);
+    await page.locator('#invites-table tbody tr').first().waitFor();
+    await signOut();
+
+    await page.goto(link);
+    await page.getByRole('heading', { name: 'Join Storyloom' }).waitFor();
+    await page.getByLabel('Choose a username').fill('dave');
+    await page.getByLabel('Choose a password').fill('dave-password-1');
+    await page.getByRole('button', { name: 'Create account' }).click();
+    await page.getByRole('heading', { name: 'Stories', level: 1 }).waitFor();
+    assert.equal(await page.locator('#who').textContent(), 'dave');
+    await signOut();
+
+    // The same link a second time: refused, with what to do.
+    await page.goto(link);
+    await page.getByRole('heading', { name: 'Join Storyloom' }).waitFor();
+    await page.getByLabel('Choose a username').fill('mallory');
+    await page.getByLabel('Choose a password').fill('mallory-password-1');
+    await page.getByRole('button', { name: 'Create account' }).click();
+    await page.getByText('This invite link was already used.').waitFor();
+  });
+});
