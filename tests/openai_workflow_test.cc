@@ -147,6 +147,35 @@ TEST_F(OpenAIWorkflowTest, StoryboardFromTheServiceWithEveryAttemptRecordedAndPr
   }
 }
 
+// The video is made the same way from the service's pictures and speech: here a 4x2 PNG
+// (a 2:1 picture, scaled up to cover 16:9) and 500 ms WAVs at 24 kHz.
+TEST_F(OpenAIWorkflowTest, VideoFromTheServicesPicturesAndSpeech) {
+  ServerProcess server(Options());
+  auto alice = server.Client("alice");
+  auto r = alice->Post("/api/v1/workflows", {{"prompt", "A lighthouse keeper"},
+                                             {"options", {{"scenes", 2}, {"video", true}}}});
+  ASSERT_EQ(r.status, 201) << r.body;
+  const std::string id = r.Json()["id"];
+  json w = testing::WaitForWorkflow(*alice, id, 120000);
+  ASSERT_EQ(w["status"], "completed") << w.dump(2) << server.log();
+  const json* mp4 = nullptr;
+  for (const auto& f : w["files"]) {
+    if (f["name"] == "story.mp4") mp4 = &f;
+  }
+  ASSERT_NE(mp4, nullptr) << w["files"].dump(2);
+  const json& meta = (*mp4)["metadata"];
+  EXPECT_EQ(meta["provider"], "openai");
+  EXPECT_EQ(meta["width"], 1280);
+  EXPECT_EQ(meta["height"], 720);
+  EXPECT_EQ(meta["audio_codec"], "aac");
+  // A 3 s title card, then each scene for its 0.5 s narration and a 0.5 s pause.
+  EXPECT_NEAR(meta["duration_s"].get<double>(), 3.0 + 2 * (FakeOpenAI::kWavMs / 1000.0 + 0.5), 0.1);
+  auto video = alice->Get((*mp4)["url"]);
+  ASSERT_EQ(video.status, 200);
+  EXPECT_EQ(video.body.substr(4, 4), "ftyp");
+  EXPECT_EQ(static_cast<std::int64_t>(video.body.size()), (*mp4)["size"].get<std::int64_t>());
+}
+
 TEST_F(OpenAIWorkflowTest, BudgetStopsBeforeAPaidCallAndRetryResumesAfterRaising) {
   ServerProcess server(Options());
   auto admin = server.Client("admin");
