@@ -277,12 +277,14 @@ Result<VideoInfo> EncodeStoryVideo(const VideoSpec& spec, const Timeline& timeli
   venc->color_primaries = AVCOL_PRI_BT709;
   venc->color_trc = AVCOL_TRC_BT709;
   venc->color_range = AVCOL_RANGE_MPEG;
-  // Two threads at most and a short lookahead keep peak RSS well under 150 MB at 1080p.
-  venc->thread_count = 2;
+  // One thread and a short lookahead: x264's frame buffers are most of the encoder's
+  // memory (peak RSS ~118 MB at 720p, docs/PERFORMANCE.md), and one core already encodes
+  // 720p at more than 4x real time, leaving the other core to the server.
+  venc->thread_count = 1;
   if (global_header) venc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
   av_opt_set(venc->priv_data, "preset", "veryfast", 0);
   av_opt_set(venc->priv_data, "crf", "23", 0);
-  av_opt_set_int(venc->priv_data, "rc-lookahead", 10, 0);
+  av_opt_set_int(venc->priv_data, "rc-lookahead", 5, 0);
   if (int err = avcodec_open2(venc.get(), venc->codec, nullptr); err < 0) {
     return Fail(Error::Internal("libx264: " + av::AvErrorText(err)));
   }
