@@ -228,7 +228,7 @@ health=$(curl -sS --max-time 10 -w ' %{http_code}' "$url/healthz") || fail "GET 
   fail "the database is not the storyloom user's"
 token=$(sl tokens create admin 2>/dev/null | tail -1)
 created=$(curl -sS --max-time 10 -H "Authorization: Bearer $token" \
-  -d '{"prompt":"A lighthouse keeper finds a map","options":{"scenes":1}}' "$url/api/v1/workflows")
+  -d '{"prompt":"A lighthouse keeper finds a map","options":{"scenes":1,"video":true}}' "$url/api/v1/workflows")
 field() { python3 -c 'import json, sys; print(json.load(sys.stdin).get(sys.argv[1], ""))' "$1"; }
 id=$(field id <<<"$created" 2>/dev/null) || id=""
 [ -n "$id" ] || fail "POST /api/v1/workflows answered $created"
@@ -242,6 +242,9 @@ done
 [ "$status" = completed ] || fail "workflow $id is $status, not completed"
 find "$root/var/lib/storyloom/save_outputs/$id" -name '*.wav' | grep -q . ||
   fail "workflow $id has no narration (espeak-ng)"
+# The video was encoded under the same system-call filter (libx264's threads included).
+[ -s "$root/var/lib/storyloom/save_outputs/$id/video/story.mp4" ] ||
+  fail "workflow $id has no story.mp4"
 spid=$(cat "/proc/$server/task/$server/children" 2>/dev/null) || spid=""
 spid=${spid%% *}
 [ -n "$spid" ] || fail "no server process under strace"
@@ -253,7 +256,7 @@ server=""
   cat "$work/serve.log" >&2
   fail "storyloom serve exited $rc after SIGTERM"
 }
-echo "$url/healthz: 200 (${health% *}); workflow $id completed; stopped cleanly"
+echo "$url/healthz: 200 (${health% *}); workflow $id completed with its video; stopped cleanly"
 
 grep -q 'execve("[^"]*espeak-ng"' "$work/trace/serve" || fail "the trace has no espeak-ng"
 
