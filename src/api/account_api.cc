@@ -62,8 +62,8 @@ Result<http::Response> ChangePassword(App& app, FailureLimiter& limiter, http::R
       SL_RETURN_IF_ERROR(tx.tokens().Revoke(t.id, now));
       ++ended;
     }
-    SL_ASSIGN_OR_RETURN(std::int64_t links, tx.tokens().RevokeAllOfUser(p.user_id, "login", now));
-    (void)links;
+    // An unused sign-in link would let in whoever holds it without the new password.
+    SL_RETURN_IF_ERROR(tx.tokens().RevokeAllOfUser(p.user_id, "login", now));
     return {};
   }));
   app.auth.ForgetUser(p.user_id);
