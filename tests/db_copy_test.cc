@@ -103,6 +103,13 @@ class DbCopyTest : public ::testing::Test {
       SL_RETURN_IF_ERROR(
           c.Exec("INSERT INTO budget_alerts (scope, period, kind, created_at) "
                  "VALUES ('global', '2026-11', 'soft', 1700000000002)"));
+      // A used invite: both of its references to users set.
+      const Value both[] = {user.at(0), user.at(0)};
+      SL_RETURN_IF_ERROR(
+          c.Exec("INSERT INTO invites (id, token_hash, role, created_by, created_at, expires_at, "
+                 "used_at, used_by) VALUES ('inv-1', 'hash-1', 'user', ?, 1700000000003, "
+                 "1700000600000, 1700000000004, ?)",
+                 both));
       return {};
     });
     ASSERT_TRUE(w.has_value()) << w.error().ToString();
