@@ -529,6 +529,23 @@ TEST_F(StoryVideoTest, PosterIsTheFirstPictureAsJpeg) {
   auto title = PosterJpeg(spec_);
   ASSERT_TRUE(title.has_value()) << title.error().ToString();
   EXPECT_EQ(title->substr(0, 2), "\xFF\xD8");
+
+  // The note ("not AI generated" for the offline provider) is drawn in the band near the
+  // bottom of the title card, which is plain background without it.
+  auto band_brightness = [&](const std::string& jpeg, const char* name) {
+    WriteFile(dir_ / name, jpeg);
+    const std::string rgb = Shell("ffmpeg -v error -i " + Quote(dir_ / name) +
+                                  " -vf crop=1280:40:0:628 -f rawvideo -pix_fmt gray -");
+    EXPECT_EQ(rgb.size(), 1280u * 40u);
+    int bright = 0;
+    for (unsigned char px : rgb) bright += px > 120;
+    return bright;
+  };
+  EXPECT_LT(band_brightness(*title, "plain.jpg"), 50);
+  spec_.note = "Made offline from templates - not AI generated";
+  auto noted = PosterJpeg(spec_);
+  ASSERT_TRUE(noted.has_value()) << noted.error().ToString();
+  EXPECT_GT(band_brightness(*noted, "noted.jpg"), 500);
 }
 
 std::uint32_t Crc32(const std::string& data) {

@@ -482,6 +482,13 @@ Result<Pipeline::VideoFiles> Pipeline::MakeVideo(const Workflow& cur,
                                                  const std::vector<std::string>& narrations) {
   media::VideoSpec spec;
   spec.title = cur.title;
+  // The offline provider's work is labelled as such wherever it is shown (storyboard.html,
+  // the scene cards); the video's title card says so too.
+  if (d_.provider.name() == "offline") {
+    spec.note =
+        "Made offline from templates, drawn scene cards and synthetic speech — not AI "
+        "generated";
+  }
   spec.scene_seconds = opts_.scene_seconds;
   if (opts_.resolution == "1080p") {
     spec.width = 1920;

@@ -380,7 +380,8 @@ Result<std::vector<std::int16_t>> DecodeNarration(const std::string& path) {
                                 in.dec->sample_fmt, in.dec->sample_rate, 0, nullptr);
   av_channel_layout_uninit(&in_layout);
   SwrPtr swr(raw_swr);
-  if (err < 0 || !swr || (err = swr_init(swr.get())) < 0) {
+  if (err >= 0 && swr) err = swr_init(swr.get());
+  if (err < 0 || !swr) {
     return Fail(MediaError("cannot resample narration", path, AvErrorText(err)));
   }
   std::vector<std::int16_t> out;

@@ -12,8 +12,8 @@ Result<std::string> PosterJpeg(const VideoSpec& spec) {
   SL_RETURN_IF_ERROR(CheckVideoSpec(spec));
   av::FramePtr picture;
   if (spec.scenes.empty()) {
-    SL_ASSIGN_OR_RETURN(picture,
-                        RenderTitleCard(spec.title, spec.width, spec.height, AV_PIX_FMT_YUVJ420P));
+    SL_ASSIGN_OR_RETURN(picture, RenderTitleCard(spec.title, spec.note, spec.width, spec.height,
+                                                 AV_PIX_FMT_YUVJ420P));
   } else {
     SL_ASSIGN_OR_RETURN(av::FramePtr decoded, av::DecodePicture(spec.scenes[0].image_path));
     SL_ASSIGN_OR_RETURN(picture,

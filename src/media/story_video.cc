@@ -66,8 +66,8 @@ class Pictures {
       : spec_(spec), timeline_(timeline), canvases_(spec.scenes.size()) {}
 
   Result<void> Init() {
-    SL_ASSIGN_OR_RETURN(
-        title_, RenderTitleCard(spec_.title, spec_.width, spec_.height, AV_PIX_FMT_YUV420P));
+    SL_ASSIGN_OR_RETURN(title_, RenderTitleCard(spec_.title, spec_.note, spec_.width, spec_.height,
+                                                AV_PIX_FMT_YUV420P));
     SL_ASSIGN_OR_RETURN(a_, av::AllocFrame(AV_PIX_FMT_YUV420P, spec_.width, spec_.height));
     SL_ASSIGN_OR_RETURN(b_, av::AllocFrame(AV_PIX_FMT_YUV420P, spec_.width, spec_.height));
     // Every picture is decoded once up front, so that a broken one fails the encode before

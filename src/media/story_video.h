@@ -23,6 +23,7 @@ struct VideoScene {
 
 struct VideoSpec {
   std::string title;  // drawn on the title card
+  std::string note;   // a line under it, e.g. "not AI generated"; "" = none
   std::vector<VideoScene> scenes;
   int width = 1280;  // 1280x720 or 1920x1080
   int height = 720;

@@ -50,8 +50,8 @@ std::vector<std::string> WrapLines(cairo_t* cr, const std::string& text, double 
 
 }  // namespace
 
-Result<av::FramePtr> RenderTitleCard(const std::string& title, int width, int height,
-                                     AVPixelFormat format) {
+Result<av::FramePtr> RenderTitleCard(const std::string& title, const std::string& note, int width,
+                                     int height, AVPixelFormat format) {
   SL_ASSIGN_OR_RETURN(av::FramePtr canvas, av::AllocFrame(AV_PIX_FMT_0RGB32, width, height));
   std::unique_ptr<cairo_surface_t, SurfaceDeleter> surface(cairo_image_surface_create_for_data(
       canvas->data[0], CAIRO_FORMAT_RGB24, width, height, canvas->linesize[0]));
@@ -98,6 +98,18 @@ Result<av::FramePtr> RenderTitleCard(const std::string& title, int width, int he
   cairo_rectangle(c, width * 0.42, y - font.ascent + line_height * 0.35, width * 0.16,
                   std::max(2.0, height / 240.0));
   cairo_fill(c);
+  // The note (e.g. that the offline provider's pictures and voice are not AI generated) on
+  // one line near the bottom, where the pan and zoom of the scenes never crop it.
+  if (!note.empty()) {
+    const std::string small = note.size() > 200 ? note.substr(0, 200) + "…" : note;
+    cairo_select_font_face(c, "Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+    cairo_set_font_size(c, height / 32.0);
+    cairo_text_extents_t ext;
+    cairo_text_extents(c, small.c_str(), &ext);
+    cairo_set_source_rgb(c, 0.70, 0.72, 0.78);
+    cairo_move_to(c, std::max(0.0, (width - ext.x_advance) / 2.0), height * 0.9);
+    cairo_show_text(c, small.c_str());
+  }
   cairo_surface_flush(surface.get());
   if (cairo_status(c) != CAIRO_STATUS_SUCCESS) {
     return Fail(Error::Internal(std::string("cairo: ") + cairo_status_to_string(cairo_status(c))));

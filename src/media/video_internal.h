@@ -13,10 +13,11 @@ namespace storyloom::media {
 // invalid_argument (detail "media") for a size, fps or duration out of range.
 Result<void> CheckVideoSpec(const VideoSpec& spec);
 
-// The title card: `title` in white, wrapped and centred on a dark background, as a
-// width x height frame in `format`. internal if Cairo fails.
-Result<av::FramePtr> RenderTitleCard(const std::string& title, int width, int height,
-                                     AVPixelFormat format);
+// The title card: `title` in white, wrapped and centred on a dark background, with `note`
+// (may be empty) in small letters under it, as a width x height frame in `format`.
+// internal if Cairo fails.
+Result<av::FramePtr> RenderTitleCard(const std::string& title, const std::string& note, int width,
+                                     int height, AVPixelFormat format);
 
 // How much larger than the video a scene's picture is kept, and the zoom range of its
 // Ken Burns move, relative to the picture scaled to cover the video: at progress 0 the

@@ -292,7 +292,10 @@ describe('Storyloom in a browser', { concurrency: 1 }, () => {
     assert.equal(r.status(), 200);
     assert.equal(r.headers()['content-type'], 'video/mp4');
     assert.match(r.headers()['content-disposition'] || '', /attachment/);
-    await page.evaluate(() => document.querySelector('.video-card').scrollIntoView({ block: 'start' }));
+    await page.evaluate(() => {
+      document.querySelector('.video-card').scrollIntoView({ block: 'start' });
+      window.scrollBy(0, -72); // below the sticky header
+    });
     await shot('story-video');
   });
 
