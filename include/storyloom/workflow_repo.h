@@ -122,9 +122,11 @@ class WorkflowRepo {
   // Queued workflows and running ones whose lease has expired, oldest first, leased to
   // `owner` until now+lease_ms. Used by the engine; safe across instances. With
   // `max_per_user` > 0, no user ends up with more than that many unfinished workflows
-  // under a live lease (on any instance); their other workflows wait.
+  // under a live lease (on any instance); their other workflows wait. `only_id` != "":
+  // just that workflow, if it is claimable (`storyloom run` claims the one it created).
   [[nodiscard]] Result<std::vector<Workflow>> Claim(std::string_view owner, Millis lease_ms,
-                                                    int limit, int max_per_user = 0);
+                                                    int limit, int max_per_user = 0,
+                                                    std::string_view only_id = {});
   // Unfinished workflows of `user_id` under a live lease (claimed or running somewhere).
   [[nodiscard]] Result<std::int64_t> CountLeased(std::string_view user_id);
   // Extends the leases `owner` holds on `ids`; returns the ids it still holds.

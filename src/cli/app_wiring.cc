@@ -41,7 +41,9 @@ providers::OpenAIOptions OpenAIOptionsFrom(const core::Config& config) {
   return o;
 }
 
-Result<std::unique_ptr<Runtime>> BuildRuntime(const core::Config& config, int workers) {
+Result<std::unique_ptr<Runtime>> BuildRuntime(
+    const core::Config& config, int workers,
+    const std::function<void(engine::ManagerOptions&)>& adjust) {
   auto rt = std::make_unique<Runtime>();
   SL_ASSIGN_OR_RETURN(rt->store, OpenStore(config, /*migrate=*/true));
   SL_RETURN_IF_ERROR(core::MakeDirsDurable(config.OutputsDir()));
@@ -69,6 +71,7 @@ Result<std::unique_ptr<Runtime>> BuildRuntime(const core::Config& config, int wo
   mo.lease_ms = config.lease_ms;
   mo.poll_ms = config.queue_poll_ms;
   mo.release_leases_on_start = rt->store->capabilities().embedded;
+  if (adjust) adjust(mo);
   Runtime* raw = rt.get();
   const std::string default_provider = config.provider;
   auto resolve =

@@ -2,6 +2,7 @@
 // usage recorder, engine) from the configuration. Composition root helpers; main thread.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -30,8 +31,11 @@ struct Runtime {
 };
 
 // Opens and migrates the store and builds everything else. `workers` overrides the
-// configured worker count when >= 0.
-Result<std::unique_ptr<Runtime>> BuildRuntime(const core::Config& config, int workers = -1);
+// configured worker count when >= 0; `adjust`, when set, changes the engine's options last
+// (`storyloom run` claims only its own workflow and releases no other lease).
+Result<std::unique_ptr<Runtime>> BuildRuntime(
+    const core::Config& config, int workers = -1,
+    const std::function<void(engine::ManagerOptions&)>& adjust = {});
 
 // Budget limits and OpenAI-compatible provider settings from the configuration.
 engine::BudgetOptions BudgetOptionsFrom(const core::Config& config);

@@ -108,6 +108,11 @@ int WorkflowManager::running() const {
   return static_cast<int>(active_.size());
 }
 
+bool WorkflowManager::idle() const {
+  std::lock_guard lock(mu_);
+  return active_.empty() && ready_.empty();
+}
+
 namespace {
 
 // Checks a create request; returns its options, parsed and written back as JSON.
@@ -137,16 +142,30 @@ struct CreateWrite {
   std::string options;
   std::optional<CreateResult> out;
   std::optional<WorkflowEvent> event;
+  std::string owner;  // != "": claim the new workflow for this instance
+  Millis lease_ms = 0;
+  std::optional<Workflow> claimed;
 
   Result<void> operator()(StoreTx& tx) {
     out.reset();
     event.reset();
+    claimed.reset();
     SL_ASSIGN_OR_RETURN(out, tx.workflows().Create({req.user_id, req.prompt, req.title, options,
                                                     req.idempotency_key}));
     if (out->created) {
       SL_ASSIGN_OR_RETURN(
           event, tx.events().Append(out->workflow.id, "status", json{{"status", "queued"}}.dump(),
                                     req.request_id));
+    }
+    if (!owner.empty()) {
+      SL_ASSIGN_OR_RETURN(auto got, tx.workflows().Claim(owner, lease_ms, 1, 0, out->workflow.id));
+      if (got.empty()) {
+        return Fail(
+            Error::FailedPrecondition(fmt::format("workflow {} is {} or held by another instance",
+                                                  out->workflow.id, ToString(out->workflow.status)),
+                                      "conflict"));
+      }
+      claimed = std::move(got.front());
     }
     return {};
   }
@@ -156,9 +175,14 @@ struct CreateWrite {
 
 Result<CreateResult> WorkflowManager::Create(const CreateRequest& req) {
   SL_ASSIGN_OR_RETURN(std::string options, ValidatedOptions(req, options_.video_default));
-  CreateWrite w{req, std::move(options), {}, {}};
+  CreateWrite w{req, std::move(options), {}, {}, {}, options_.lease_ms, {}};
+  if (req.claim) w.owner = options_.instance_id;
   SL_RETURN_IF_ERROR(store_.Write([&](StoreTx& tx) { return w(tx); }));
   if (w.event) bus_.Publish(*w.event);
+  if (w.claimed) {
+    std::lock_guard lock(mu_);
+    ready_.push_back(std::move(*w.claimed));
+  }
   Notify();
   return std::move(*w.out);
 }
@@ -166,7 +190,7 @@ Result<CreateResult> WorkflowManager::Create(const CreateRequest& req) {
 Result<void> WorkflowManager::CreateAsync(const CreateRequest& req,
                                           std::function<void(Result<CreateResult>)> done) {
   SL_ASSIGN_OR_RETURN(std::string options, ValidatedOptions(req, options_.video_default));
-  auto w = std::make_shared<CreateWrite>(CreateWrite{req, std::move(options), {}, {}});
+  auto w = std::make_shared<CreateWrite>(CreateWrite{req, std::move(options), {}, {}, {}, 0, {}});
   return store_.WriteAsync([w](StoreTx& tx) { return (*w)(tx); },
                            [this, w, done = std::move(done)](Result<void> r) {
                              if (!r) return done(Fail(r.error()));
@@ -348,7 +372,7 @@ void WorkflowManager::SchedulerLoop() {
   while (!stopping_) {
     const int busy = static_cast<int>(active_.size() + ready_.size());
     const int free_slots = options_.workers - busy;
-    if (free_slots > 0) {
+    if (free_slots > 0 && options_.claim_queued) {
       lock.unlock();
       auto claimed = store_.WriteOne<std::vector<Workflow>>([&](StoreTx& tx) {
         return tx.workflows().Claim(options_.instance_id, options_.lease_ms, free_slots,

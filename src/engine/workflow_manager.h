@@ -40,6 +40,9 @@ struct ManagerOptions {
   bool release_leases_on_start = false;
   // options.video of a workflow created without it (config `video.default`).
   bool video_default = true;
+  // false: the scheduler claims nothing; the workers run only what Create claimed with
+  // CreateRequest::claim (`storyloom run` beside a server: its one workflow, never others).
+  bool claim_queued = true;
 };
 
 struct CreateRequest {
@@ -49,6 +52,9 @@ struct CreateRequest {
   std::string options_json;  // validated by ParseWorkflowOptions
   std::string idempotency_key;
   std::string request_id;
+  // Create only: lease the new workflow to this instance in the same transaction, so no
+  // other instance can claim it first, and hand it to this manager's workers.
+  bool claim = false;
 };
 
 // Resolves the provider for a workflow's options ("" = default).
@@ -101,6 +107,8 @@ class WorkflowManager {
   void Notify();
   const std::string& instance_id() const { return options_.instance_id; }
   int running() const;
+  // No workflow claimed or running here.
+  bool idle() const;
 
  private:
   void SchedulerLoop();

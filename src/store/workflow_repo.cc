@@ -381,7 +381,8 @@ Result<std::int64_t> WorkflowRepo::CountLeased(std::string_view user_id) {
 }
 
 Result<std::vector<Workflow>> WorkflowRepo::Claim(std::string_view owner, Millis lease_ms,
-                                                  int limit, int max_per_user) {
+                                                  int limit, int max_per_user,
+                                                  std::string_view only_id) {
   const Millis now = core::WallMillis();
   const bool postgres = c_.dialect() == db::Dialect::kPostgres;
   // SKIP LOCKED lets PostgreSQL instances claim disjoint sets; SQLite has one writer.
@@ -399,6 +400,7 @@ Result<std::vector<Workflow>> WorkflowRepo::Claim(std::string_view owner, Millis
   for (const char* status : {"running", "queued"}) {
     if (max_per_user <= 0 && static_cast<int>(candidates.size()) >= limit) break;
     std::vector<Value> v = {std::string(status), now};
+    if (!only_id.empty()) v.emplace_back(std::string(only_id));
     if (max_per_user > 0) {
       v.emplace_back(now);
       v.emplace_back(std::int64_t{max_per_user});
@@ -409,8 +411,8 @@ Result<std::vector<Workflow>> WorkflowRepo::Claim(std::string_view owner, Millis
         c_.Query(
             fmt::format(
                 "SELECT {} FROM workflows WHERE status = ? AND (lease_expires_at IS "
-                "NULL OR lease_expires_at < ?) AND delete_requested = 0{} ORDER BY id LIMIT ?{}",
-                kWorkflowColumns, capped, lock),
+                "NULL OR lease_expires_at < ?) AND delete_requested = 0{}{} ORDER BY id LIMIT ?{}",
+                kWorkflowColumns, only_id.empty() ? "" : " AND id = ?", capped, lock),
             v));
     for (const auto& r : rows) candidates.push_back(store::WorkflowFromRow(r));
   }
