@@ -435,6 +435,13 @@ TEST_P(AccountsTest, CliInvitePrintsALinkThatSignsUpOnce) {
   testing::CliResult bad =
       testing::RunCli("users invite --expires 90d --log-level off " + testing::CliFlags(Server()));
   EXPECT_EQ(bad.exit_code, 1) << bad.out;
+  // So are numbers too big for a count of milliseconds (no abort, no overflowed product).
+  for (const char* huge : {"99999999999999999999d", "9223372036854775807m", "3000000000h"}) {
+    bad = testing::RunCli(std::string("users invite --expires ") + huge + " --log-level off " +
+                          testing::CliFlags(Server()));
+    EXPECT_EQ(bad.exit_code, 1) << huge << ": " << bad.out;
+    EXPECT_EQ(bad.out.find("terminate"), std::string::npos) << bad.out;
+  }
 }
 
 TEST_P(AccountsTest, AdminInviteMakesAnAdminAndATakenNameLeavesTheInviteUnused) {

@@ -213,7 +213,7 @@ Result<Millis> ParseExpiry(const std::string& s) {
   }
   if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos) return bad();
   const Millis ms = std::stoll(digits) * unit;
-  if (ms < 60 * 1000 || ms > api::kMaxInviteMs) return bad();
+  if (ms < Millis{60} * 1000 || ms > api::kMaxInviteMs) return bad();
   return ms;
 }
 
