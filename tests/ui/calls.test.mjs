@@ -7,52 +7,14 @@
 //   STORYLOOM_BINARY=build/storyloom node --test tests/ui/
 import { after, afterEach, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { chromium } from 'playwright-core';
+import { Harness, SLOW } from './harness.mjs';
 
-const BINARY = process.env.STORYLOOM_BINARY;
-const CHROMIUM = process.env.STORYLOOM_CHROMIUM || '/usr/bin/chromium';
 const PASSWORD = 'alice-password-1';
-const SLOW = 180_000;  // the ASan build is several times slower than a release build
-const STOP_GRACE_MS = 20_000;
-const SANITIZER_MARKERS = ['ERROR: AddressSanitizer', 'ERROR: LeakSanitizer', 'WARNING: ThreadSanitizer',
-  'ERROR: ThreadSanitizer', 'runtime error:', 'SUMMARY: UndefinedBehaviorSanitizer'];
 
-let tmp;
-let server;
-let serverLog;
+const harness = new Harness('storyloom-ui-calls-');
 let baseUrl;
-let context;
 let page;
 let bobToken;
-const pageErrors = [];
-
-function cli(args, input) {
-  const r = spawnSync(BINARY, ['--data-dir', path.join(tmp, 'data'), ...args], {
-    input, encoding: 'utf8', env: { ...process.env, STORYLOOM_ACCESS_LOG: 'false' }, timeout: 120_000,
-  });
-  assert.equal(r.status, 0, `storyloom ${args.join(' ')} failed: ${r.error || ''}\n${r.stdout}\n${r.stderr}`);
-  return r.stdout;
-}
-
-async function waitHealthy(ms) {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (server.exitCode !== null) throw new Error(`storyloom serve exited:\n${fs.readFileSync(serverLog, 'utf8')}`);
-    const m = /Storyloom is running at (http:\/\/127\.0\.0\.1:\d+)/.exec(fs.readFileSync(serverLog, 'utf8'));
-    if (m) {
-      try {
-        const r = await fetch(`${m[1]}/healthz`);
-        if (r.ok) return m[1];
-      } catch { /* not answering yet */ }
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`storyloom serve did not become healthy:\n${fs.readFileSync(serverLog, 'utf8')}`);
-}
 
 // A JSON call from inside the page, with the session cookie and the CSRF header.
 function apiFromPage(method, url, body) {
@@ -67,58 +29,17 @@ function apiFromPage(method, url, body) {
 }
 
 before(async () => {
-  assert.ok(BINARY, 'set STORYLOOM_BINARY to the storyloom binary');
-  assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: run scripts/install-deps (Debian package chromium)`);
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'storyloom-ui-calls-'));
-  cli(['users', 'add', 'alice', '--password-stdin'], PASSWORD + '\n');
-  cli(['users', 'add', 'bob', '--password-stdin'], 'bob-password-1\n');
-  bobToken = /slt_[A-Za-z0-9_-]+/.exec(cli(['tokens', 'create', 'bob']))[0];
-  serverLog = path.join(tmp, 'server.log');
-  const log = fs.openSync(serverLog, 'a');
-  server = spawn(BINARY, ['--data-dir', path.join(tmp, 'data'), 'serve', '--port', '0', '--workers', '1'],
-    { stdio: ['ignore', log, log], env: { ...process.env, STORYLOOM_ACCESS_LOG: 'false' } });
-  baseUrl = await waitHealthy(60_000);
-  context = await chromium.launchPersistentContext(path.join(tmp, 'profile'), {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    viewport: { width: 1280, height: 860 },
-  });
-  context.setDefaultTimeout(30_000);
-  page = context.pages()[0] || await context.newPage();
-  page.on('pageerror', (e) => pageErrors.push(e.message));
+  harness.setUp();
+  harness.cli(['users', 'add', 'alice', '--password-stdin'], PASSWORD + '\n');
+  harness.cli(['users', 'add', 'bob', '--password-stdin'], 'bob-password-1\n');
+  bobToken = /slt_[A-Za-z0-9_-]+/.exec(harness.cli(['tokens', 'create', 'bob']))[0];
+  baseUrl = await harness.startServer(['--workers', '1']);
+  page = await harness.openBrowser();
 });
 
-afterEach(() => {
-  const errors = pageErrors.splice(0);
-  assert.deepEqual(errors, [], `JavaScript errors in the page:\n${errors.join('\n')}`);
-});
+afterEach(() => harness.assertNoPageErrors());
 
-after(async () => {
-  await context?.close().catch(() => {});
-  const problems = [];
-  if (server && server.exitCode === null && server.signalCode === null) {
-    server.kill('SIGTERM');
-    const stopped = await new Promise((r) => {
-      const t = setTimeout(() => r(false), STOP_GRACE_MS);
-      server.on('exit', () => {
-        clearTimeout(t);
-        r(true);
-      });
-    });
-    if (!stopped) {
-      server.kill('SIGKILL');
-      problems.push(`storyloom serve did not stop within ${STOP_GRACE_MS} ms of SIGTERM`);
-    } else if (server.exitCode !== 0) {
-      problems.push(`storyloom serve ended with exit code ${server.exitCode} signal ${server.signalCode} after SIGTERM`);
-    }
-  }
-  const text = serverLog && fs.existsSync(serverLog) ? fs.readFileSync(serverLog, 'utf8') : '';
-  if (SANITIZER_MARKERS.some((m) => text.includes(m))) problems.push(`storyloom serve printed a sanitizer report:\n${text.slice(-4000)}`);
-  if (tmp && !process.env.STORYLOOM_KEEP_TMP && problems.length === 0) fs.rmSync(tmp, { recursive: true, force: true });
-  assert.deepEqual(problems, [], problems.join('\n'));
-});
+after(() => harness.close());
 
 describe('Provider calls in a browser', { concurrency: 1 }, () => {
   let workflowId;

@@ -1,68 +1,21 @@
 // Browser tests for the Storyloom web UI: playwright-core drives Debian's Chromium
 // (/usr/bin/chromium, headless, a fresh profile) against a real `storyloom serve` on a
-// loopback port with its own temporary data directory.
+// loopback port with its own temporary data directory (harness.mjs).
 //
 //   STORYLOOM_BINARY=build/storyloom node --test tests/ui/
 //   STORYLOOM_SCREENSHOTS=docs/screenshots ...   also saves screenshots of the main pages
 import { after, afterEach, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
+import { Harness, SLOW } from './harness.mjs';
 
-const BINARY = process.env.STORYLOOM_BINARY;
-const CHROMIUM = process.env.STORYLOOM_CHROMIUM || '/usr/bin/chromium';
 const SHOTS = process.env.STORYLOOM_SCREENSHOTS || '';
 const PASSWORDS = { alice: 'alice-password-1', root: 'root-password-1' };
-// The ASan build is several times slower than a release build.
-const SLOW = 180_000;
 
-let tmp;
-let server;
-let serverLog;
+const harness = new Harness('storyloom-ui-');
 let baseUrl;
-let context;
 let page;
-
-// Uncaught exceptions and unhandled rejections in the page; each test must leave none.
-const pageErrors = [];
-// What the sanitizer runtimes print first (tests/support/sanitizer_report.cc has the same list).
-const SANITIZER_MARKERS = ['ERROR: AddressSanitizer', 'ERROR: LeakSanitizer', 'WARNING: ThreadSanitizer',
-  'ERROR: ThreadSanitizer', 'runtime error:', 'SUMMARY: UndefinedBehaviorSanitizer'];
-const STOP_GRACE_MS = 20_000;
-
-function sanitizerReport(text) {
-  const at = Math.min(...SANITIZER_MARKERS.map((m) => text.indexOf(m)).filter((i) => i >= 0));
-  return Number.isFinite(at) ? text.slice(text.lastIndexOf('\n', at) + 1).split('\n').slice(0, 60).join('\n') : '';
-}
-
-function cli(args, input) {
-  const r = spawnSync(BINARY, ['--data-dir', path.join(tmp, 'data'), ...args], {
-    input, encoding: 'utf8', env: { ...process.env, STORYLOOM_ACCESS_LOG: 'false' }, timeout: 120_000,
-  });
-  assert.equal(r.status, 0, `storyloom ${args.join(' ')} failed: ${r.error || ''}\n${r.stdout}\n${r.stderr}`);
-  return r.stdout;
-}
-
-// The server binds port 0 and prints its address: read it from the log (no free-port race),
-// then wait for /healthz.
-async function waitHealthy(ms) {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (server.exitCode !== null) throw new Error(`storyloom serve exited:\n${fs.readFileSync(serverLog, 'utf8')}`);
-    const m = /Storyloom is running at (http:\/\/127\.0\.0\.1:\d+)/.exec(fs.readFileSync(serverLog, 'utf8'));
-    if (m) {
-      try {
-        const r = await fetch(`${m[1]}/healthz`);
-        if (r.ok) return m[1];
-      } catch { /* not answering yet */ }
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`storyloom serve did not become healthy:\n${fs.readFileSync(serverLog, 'utf8')}`);
-}
 
 async function shot(name, opts = {}) {
   if (!SHOTS) return;
@@ -101,62 +54,17 @@ function apiFromPage(method, url, body) {
 }
 
 before(async () => {
-  assert.ok(BINARY, 'set STORYLOOM_BINARY to the storyloom binary');
-  assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: run scripts/install-deps (Debian package chromium)`);
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'storyloom-ui-'));
-  cli(['users', 'add', 'alice', '--password-stdin'], PASSWORDS.alice + '\n');
-  cli(['users', 'add', 'root', '--admin', '--password-stdin'], PASSWORDS.root + '\n');
-  serverLog = path.join(tmp, 'server.log');
-  const log = fs.openSync(serverLog, 'a');
-  server = spawn(BINARY, ['--data-dir', path.join(tmp, 'data'), 'serve', '--port', '0', '--workers', '2'],
-    { stdio: ['ignore', log, log], env: { ...process.env, STORYLOOM_ACCESS_LOG: 'false' } });
-  baseUrl = await waitHealthy(60_000);
-  context = await chromium.launchPersistentContext(path.join(tmp, 'profile'), {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      '--autoplay-policy=no-user-gesture-required'],
-    viewport: { width: 1280, height: 860 },
-    deviceScaleFactor: 1,
-    colorScheme: 'light',
-  });
-  context.setDefaultTimeout(30_000);
-  page = context.pages()[0] || await context.newPage();
-  page.on('pageerror', (e) => pageErrors.push(e.message));
+  harness.setUp();
+  harness.cli(['users', 'add', 'alice', '--password-stdin'], PASSWORDS.alice + '\n');
+  harness.cli(['users', 'add', 'root', '--admin', '--password-stdin'], PASSWORDS.root + '\n');
+  baseUrl = await harness.startServer(['--workers', '2']);
+  page = await harness.openBrowser(['--autoplay-policy=no-user-gesture-required'],
+    { deviceScaleFactor: 1, colorScheme: 'light' });
 });
 
-afterEach(() => {
-  const errors = pageErrors.splice(0);
-  assert.deepEqual(errors, [], `JavaScript errors in the page:\n${errors.join('\n')}`);
-});
+afterEach(() => harness.assertNoPageErrors());
 
-// The server must stop by itself within the grace period, exit 0 and print no sanitizer
-// report; any of those fails the run.
-after(async () => {
-  await context?.close().catch(() => {});
-  const problems = [];
-  if (server && server.exitCode === null && server.signalCode === null) {
-    server.kill('SIGTERM');
-    const stopped = await new Promise((r) => {
-      const t = setTimeout(() => r(false), STOP_GRACE_MS);
-      server.on('exit', () => {
-        clearTimeout(t);
-        r(true);
-      });
-    });
-    if (!stopped) {
-      server.kill('SIGKILL');
-      problems.push(`storyloom serve did not stop within ${STOP_GRACE_MS} ms of SIGTERM`);
-    } else if (server.exitCode !== 0) {
-      problems.push(`storyloom serve ended with exit code ${server.exitCode} signal ${server.signalCode} after SIGTERM`);
-    }
-  }
-  const report = serverLog && fs.existsSync(serverLog) ? sanitizerReport(fs.readFileSync(serverLog, 'utf8')) : '';
-  if (report) problems.push(`storyloom serve printed a sanitizer report:\n${report}`);
-  if (tmp && !process.env.STORYLOOM_KEEP_TMP && problems.length === 0) fs.rmSync(tmp, { recursive: true, force: true });
-  assert.deepEqual(problems, [], problems.join('\n'));
-});
+after(() => harness.close());
 
 describe('Storyloom in a browser', { concurrency: 1 }, () => {
   let workflowId;
