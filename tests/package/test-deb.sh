@@ -272,11 +272,17 @@ expand() {
 }
 expand @system-service | sort -u >"$work/allowed"
 expand @privileged | sort -u >"$work/privileged"
-sed -n 's/^[0-9]* \(<\.\.\. \)\{0,1\}\([a-z0-9_]*\)[ (].*/\2/p' "$work/trace/serve" | sort -u >"$work/used"
+# (A line whose call strace could not name, e.g. one resumed after a thread's interleaved
+# output, gives no name; it is not a system call of its own.)
+sed -n 's/^[0-9]* \(<\.\.\. \)\{0,1\}\([a-z0-9_]*\)[ (].*/\2/p' "$work/trace/serve" |
+  grep -v '^$' | sort -u >"$work/used"
 comm -23 "$work/used" "$work/allowed" >"$work/denied"
 comm -12 "$work/used" "$work/privileged" >>"$work/denied"
 if [ -s "$work/denied" ]; then
-  tr '\n' ' ' <"$work/denied" >&2
+  while read -r call; do # each denied call, with the first lines of the trace that made it
+    echo "denied: $call" >&2
+    grep -m 3 -E "^[0-9]+ (<\.\.\. )?$call[ (]" "$work/trace/serve" >&2 || true
+  done <"$work/denied"
   fail "system calls the unit's SystemCallFilter denies (above)"
 fi
 echo "$(wc -l <"$work/used") system calls, all allowed by SystemCallFilter"
