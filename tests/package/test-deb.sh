@@ -272,16 +272,17 @@ expand() {
 }
 expand @system-service | sort -u >"$work/allowed"
 expand @privileged | sort -u >"$work/privileged"
-# (A line whose call strace could not name, e.g. one resumed after a thread's interleaved
-# output, gives no name; it is not a system call of its own.)
-sed -n 's/^[0-9]* \(<\.\.\. \)\{0,1\}\([a-z0-9_]*\)[ (].*/\2/p' "$work/trace/serve" |
-  grep -v '^$' | sort -u >"$work/used"
+# strace pads the pid column ("7669  read(" beside "27017 read("): a pid shorter than the
+# widest one so far is followed by more than one space.
+sed -n 's/^[0-9]\{1,\} \{1,\}\(<\.\.\. \)\{0,1\}\([a-z0-9_]\{1,\}\)[ (].*/\2/p' "$work/trace/serve" |
+  sort -u >"$work/used"
+[ "$(wc -l <"$work/used")" -ge 20 ] || fail "could not read the system calls from the trace"
 comm -23 "$work/used" "$work/allowed" >"$work/denied"
 comm -12 "$work/used" "$work/privileged" >>"$work/denied"
 if [ -s "$work/denied" ]; then
   while read -r call; do # each denied call, with the first lines of the trace that made it
     echo "denied: $call" >&2
-    grep -m 3 -E "^[0-9]+ (<\.\.\. )?$call[ (]" "$work/trace/serve" >&2 || true
+    grep -m 3 -E "^[0-9]+ +(<\.\.\. )?$call[ (]" "$work/trace/serve" >&2 || true
   done <"$work/denied"
   fail "system calls the unit's SystemCallFilter denies (above)"
 fi
