@@ -15,6 +15,7 @@
 #include "core/clock.h"
 #include "support/checks.h"
 #include "support/server_process.h"
+#include "support/shared_servers.h"
 #include "support/test_db.h"
 
 namespace storyloom {
@@ -47,35 +48,20 @@ struct Browser {
 
 class AccountsTest : public ::testing::TestWithParam<std::string> {
  protected:
-  struct Backend {
-    std::unique_ptr<testing::TestDatabase> db;  // PostgreSQL only; outlives the server
-    std::unique_ptr<ServerProcess> server;
-  };
-  static std::map<std::string, Backend>& backends() {
-    static std::map<std::string, Backend> m;
-    return m;
+  static testing::SharedServers& servers() {
+    static testing::SharedServers s;
+    return s;
   }
-  static void TearDownTestSuite() {
-    for (auto& [key, b] : backends()) b.server.reset();  // servers before their databases
-    backends().clear();
-  }
+  static void TearDownTestSuite() { servers().Clear(); }
 
   // One server per backend, shared by the suite; every test makes its own users.
   ServerProcess& Server() {
-    Backend& b = backends()[GetParam()];
-    if (!b.server) {
-      ServerOptions o;
-      o.workers = 0;
-      // Three wrong passwords lock; the per-address limit stays out of the way of the rest.
-      o.env["STORYLOOM_LOGIN_MAX_FAILURES"] = "3";
-      o.env["STORYLOOM_LOGIN_MAX_FAILURES_PER_ADDRESS"] = "100000";
-      if (GetParam() == "postgres") {
-        b.db = std::make_unique<testing::TestDatabase>("postgres");
-        o.database_url = b.db->url();
-      }
-      b.server = std::make_unique<ServerProcess>(o);
-    }
-    return *b.server;
+    ServerOptions o;
+    o.workers = 0;
+    // Three wrong passwords lock; the per-address limit stays out of the way of the rest.
+    o.env["STORYLOOM_LOGIN_MAX_FAILURES"] = "3";
+    o.env["STORYLOOM_LOGIN_MAX_FAILURES_PER_ADDRESS"] = "100000";
+    return servers().Get(GetParam(), o);
   }
 
   // A user made by the admin through the API, with `password`; returns the id.

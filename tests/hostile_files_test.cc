@@ -22,6 +22,7 @@
 #include "db/database.h"
 #include "support/checks.h"
 #include "support/server_process.h"
+#include "support/shared_servers.h"
 #include "support/store_access.h"
 #include "support/temp_dir.h"
 #include "support/test_db.h"
@@ -76,27 +77,12 @@ std::vector<json> AllFiles(HttpClient& c, const std::string& wid) {
 
 class HostileFilesTest : public ::testing::TestWithParam<std::string> {
  protected:
-  struct Backend {
-    std::unique_ptr<TestDatabase> db;  // PostgreSQL only; outlives the server
-    std::unique_ptr<ServerProcess> server;
-  };
-  static std::map<std::string, Backend>& backends() {
-    static std::map<std::string, Backend> m;
-    return m;
+  static testing::SharedServers& servers() {
+    static testing::SharedServers s;
+    return s;
   }
-  void SetUp() override {
-    Backend& b = backends()[GetParam()];
-    if (!b.server) {
-      ServerOptions o;
-      if (GetParam() == "postgres") {
-        b.db = std::make_unique<TestDatabase>("postgres");
-        o.database_url = b.db->url();
-      }
-      b.server = std::make_unique<ServerProcess>(o);
-    }
-    server_ = b.server.get();
-  }
-  static void TearDownTestSuite() { backends().clear(); }
+  static void TearDownTestSuite() { servers().Clear(); }
+  void SetUp() override { server_ = &servers().Get(GetParam()); }
 
   // A finished one-scene workflow of `user`.
   std::string FinishedWorkflow(const std::string& user) {

@@ -26,6 +26,7 @@
 
 #include "support/routes.h"
 #include "support/server_process.h"
+#include "support/shared_servers.h"
 #include "support/test_db.h"
 
 namespace storyloom {
@@ -333,34 +334,19 @@ TEST(HostileHttpLimitsTest, DownloadNobodyReadsIsDroppedAndTheFileReleased) {
 
 class HostileHttpTest : public ::testing::TestWithParam<std::string> {
  protected:
-  struct Backend {
-    std::unique_ptr<testing::TestDatabase> db;  // PostgreSQL only; outlives the server
-    std::unique_ptr<ServerProcess> server;
-  };
-  static std::map<std::string, Backend>& backends() {
-    static std::map<std::string, Backend> m;
-    return m;
+  static testing::SharedServers& servers() {
+    static testing::SharedServers s;
+    return s;
   }
-  static void TearDownTestSuite() {
-    for (auto& [key, b] : backends()) b.server.reset();  // servers before their databases
-    backends().clear();
-  }
+  static void TearDownTestSuite() { servers().Clear(); }
 
   // A server for this backend with `env` (one per distinct `key`, each with its database).
   ServerProcess& Server(const std::string& key, std::map<std::string, std::string> env = {},
                         int workers = 2) {
-    Backend& b = backends()[GetParam() + "/" + key];
-    if (!b.server) {
-      ServerOptions o;
-      o.env = std::move(env);
-      o.workers = workers;
-      if (GetParam() == "postgres") {
-        b.db = std::make_unique<testing::TestDatabase>("postgres");
-        o.database_url = b.db->url();
-      }
-      b.server = std::make_unique<ServerProcess>(o);
-    }
-    return *b.server;
+    ServerOptions o;
+    o.env = std::move(env);
+    o.workers = workers;
+    return servers().Get(GetParam(), o, key);
   }
 };
 

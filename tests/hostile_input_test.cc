@@ -21,6 +21,7 @@
 #include "support/checks.h"
 #include "support/routes.h"
 #include "support/server_process.h"
+#include "support/shared_servers.h"
 #include "support/test_db.h"
 
 namespace storyloom {
@@ -256,27 +257,12 @@ TEST(HostileInputTest, DeepTomlConfigIsAOneLineError) {
 
 class HostileNumbersTest : public ::testing::TestWithParam<std::string> {
  protected:
-  struct Backend {
-    std::unique_ptr<testing::TestDatabase> db;  // PostgreSQL only; outlives the server
-    std::unique_ptr<ServerProcess> server;
-  };
-  static std::map<std::string, Backend>& backends() {
-    static std::map<std::string, Backend> m;
-    return m;
+  static testing::SharedServers& servers() {
+    static testing::SharedServers s;
+    return s;
   }
-  void SetUp() override {
-    Backend& b = backends()[GetParam()];
-    if (!b.server) {
-      ServerOptions o;
-      if (GetParam() == "postgres") {
-        b.db = std::make_unique<testing::TestDatabase>("postgres");
-        o.database_url = b.db->url();
-      }
-      b.server = std::make_unique<ServerProcess>(o);
-    }
-    server_ = b.server.get();
-  }
-  static void TearDownTestSuite() { backends().clear(); }
+  static void TearDownTestSuite() { servers().Clear(); }
+  void SetUp() override { server_ = &servers().Get(GetParam()); }
   ServerProcess* server_ = nullptr;
 };
 

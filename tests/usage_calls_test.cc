@@ -13,6 +13,7 @@
 
 #include "support/checks.h"
 #include "support/server_process.h"
+#include "support/shared_servers.h"
 #include "support/temp_dir.h"
 #include "support/test_db.h"
 #include "support/usage_rows.h"
@@ -204,28 +205,16 @@ INSTANTIATE_TEST_SUITE_P(Backends, UsageCallsStoreTest, ::testing::ValuesIn(test
 
 class UsageCallsApiTest : public ::testing::TestWithParam<std::string> {
  protected:
-  struct Backend {
-    std::unique_ptr<testing::TestDatabase> db;  // PostgreSQL only; outlives the server
-    std::unique_ptr<ServerProcess> server;
-  };
-  static std::map<std::string, Backend>& backends() {
-    static std::map<std::string, Backend> m;
-    return m;
+  static testing::SharedServers& servers() {
+    static testing::SharedServers s;
+    return s;
   }
+  static void TearDownTestSuite() { servers().Clear(); }
   void SetUp() override {
-    Backend& b = backends()[GetParam()];
-    if (!b.server) {
-      testing::ServerOptions o;
-      o.workers = 0;
-      if (GetParam() == "postgres") {
-        b.db = std::make_unique<testing::TestDatabase>("postgres");
-        o.database_url = b.db->url();
-      }
-      b.server = std::make_unique<ServerProcess>(o);
-    }
-    server_ = b.server.get();
+    testing::ServerOptions o;
+    o.workers = 0;
+    server_ = &servers().Get(GetParam(), o);
   }
-  static void TearDownTestSuite() { backends().clear(); }
 
   // Records a call as `user` through POST /api/v1/usage and returns the stored row.
   json Post(const std::string& user, json call) {

@@ -12,6 +12,7 @@
 
 #include "core/hash.h"
 #include "support/server_process.h"
+#include "support/shared_servers.h"
 #include "support/temp_dir.h"
 #include "support/test_db.h"
 
@@ -25,27 +26,12 @@ using testing::WaitForWorkflow;
 
 class WorkflowApiTest : public ::testing::TestWithParam<std::string> {
  protected:
-  struct Backend {
-    std::unique_ptr<testing::TestDatabase> db;  // PostgreSQL only; outlives the server
-    std::unique_ptr<ServerProcess> server;
-  };
-  static std::map<std::string, Backend>& backends() {
-    static std::map<std::string, Backend> m;
-    return m;
+  static testing::SharedServers& servers() {
+    static testing::SharedServers s;
+    return s;
   }
-  void SetUp() override {
-    Backend& b = backends()[GetParam()];
-    if (!b.server) {
-      testing::ServerOptions o;
-      if (GetParam() == "postgres") {
-        b.db = std::make_unique<testing::TestDatabase>("postgres");
-        o.database_url = b.db->url();
-      }
-      b.server = std::make_unique<ServerProcess>(o);
-    }
-    server_ = b.server.get();
-  }
-  static void TearDownTestSuite() { backends().clear(); }
+  static void TearDownTestSuite() { servers().Clear(); }
+  void SetUp() override { server_ = &servers().Get(GetParam()); }
   ServerProcess* server_ = nullptr;
 };
 
