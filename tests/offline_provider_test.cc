@@ -12,9 +12,9 @@
 #include <thread>
 #include <vector>
 
+#include "core/text_util.h"
 #include "providers/offline/story_template.h"
 #include "providers/offline/wav.h"
-#include "providers/text_util.h"
 
 namespace storyloom::providers {
 namespace {
@@ -42,7 +42,7 @@ StoryRequest Request(std::string prompt, int scenes = 4, std::string style = "")
   return req;
 }
 
-std::size_t WordCount(const std::string& text) { return SplitWords(text).size(); }
+std::size_t WordCount(const std::string& text) { return core::SplitWords(text).size(); }
 
 void ExpectFreeUsage(const ApiUsage& u, const std::string& operation) {
   EXPECT_EQ(u.provider, "offline");
@@ -216,20 +216,20 @@ TEST_P(SceneCountTest, BreakdownGivesExactlyNScenesFromTheStory) {
   auto scenes = provider->BreakdownScenes(req, *story, r.ctx);
   ASSERT_TRUE(scenes.has_value());
   ASSERT_EQ(scenes->size(), static_cast<std::size_t>(n));
-  const std::string flat_story = CollapseWhitespace(story->text);
+  const std::string flat_story = core::CollapseWhitespace(story->text);
   std::vector<std::string> titles;
   for (int i = 0; i < n; ++i) {
     const SceneSpec& s = (*scenes)[i];
     EXPECT_EQ(s.number, i + 1);
     EXPECT_FALSE(s.title.empty());
     titles.push_back(s.title);
-    const auto desc = SplitSentences(s.description);
+    const auto desc = core::SplitSentences(s.description);
     EXPECT_GE(desc.size(), 2u) << s.description;
     EXPECT_LE(desc.size(), 3u) << s.description;
     for (const std::string& sentence : desc) {
       EXPECT_NE(flat_story.find(sentence), std::string::npos) << sentence;
     }
-    const auto narration = SplitSentences(s.narration);
+    const auto narration = core::SplitSentences(s.narration);
     EXPECT_GE(narration.size(), 1u);
     EXPECT_LE(narration.size(), 3u);
     EXPECT_NE(s.image_prompt.find(s.description), std::string::npos);

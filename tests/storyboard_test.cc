@@ -5,7 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "providers/text_util.h"
+#include "core/text_util.h"
 
 namespace storyloom::providers {
 namespace {
@@ -45,28 +45,32 @@ StoryboardInput Sample() {
 }
 
 TEST(Base64Test, MatchesRfc4648Vectors) {
-  EXPECT_EQ(Base64Encode(""), "");
-  EXPECT_EQ(Base64Encode("f"), "Zg==");
-  EXPECT_EQ(Base64Encode("fo"), "Zm8=");
-  EXPECT_EQ(Base64Encode("foo"), "Zm9v");
-  EXPECT_EQ(Base64Encode("foob"), "Zm9vYg==");
-  EXPECT_EQ(Base64Encode("fooba"), "Zm9vYmE=");
-  EXPECT_EQ(Base64Encode("foobar"), "Zm9vYmFy");
-  EXPECT_EQ(Base64Encode(std::string("\xff\xfe\x00", 3)), "//4A");
+  EXPECT_EQ(core::Base64Encode(""), "");
+  EXPECT_EQ(core::Base64Encode("f"), "Zg==");
+  EXPECT_EQ(core::Base64Encode("fo"), "Zm8=");
+  EXPECT_EQ(core::Base64Encode("foo"), "Zm9v");
+  EXPECT_EQ(core::Base64Encode("foob"), "Zm9vYg==");
+  EXPECT_EQ(core::Base64Encode("fooba"), "Zm9vYmE=");
+  EXPECT_EQ(core::Base64Encode("foobar"), "Zm9vYmFy");
+  EXPECT_EQ(core::Base64Encode(std::string("\xff\xfe\x00", 3)), "//4A");
 }
 
 TEST(TextUtilTest, EscapesHtmlAndRepairsUtf8) {
-  EXPECT_EQ(HtmlEscape("<a href=\"x\">'&'</a>"),
+  EXPECT_EQ(core::HtmlEscape("<a href=\"x\">'&'</a>"),
             "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
-  EXPECT_EQ(SanitizeUtf8("ok \xff end"), "ok \xEF\xBF\xBD end");
-  EXPECT_EQ(SanitizeUtf8("caf\xc3\xa9"), "caf\xc3\xa9");
-  EXPECT_EQ(SanitizeUtf8("\xc0\xaf"), "\xEF\xBF\xBD\xEF\xBF\xBD");  // overlong '/'
-  EXPECT_EQ(SanitizeUtf8(std::string("a\x00"
-                                     "b\x1b",
-                                     4)),
+  EXPECT_EQ(core::SanitizeUtf8("ok \xff end"), "ok \xEF\xBF\xBD end");
+  EXPECT_EQ(core::SanitizeUtf8("caf\xc3\xa9"), "caf\xc3\xa9");
+  EXPECT_EQ(core::SanitizeUtf8("\xc0\xaf"), "\xEF\xBF\xBD\xEF\xBF\xBD");  // overlong '/'
+  EXPECT_EQ(core::SanitizeUtf8(std::string("a\x00"
+                                           "b\x1b",
+                                           4)),
             "a b ");
-  EXPECT_EQ(SplitSentences("One. Two! Three? \"Four.\" Pi is 3.14 yes"),
+  EXPECT_EQ(core::SplitSentences("One. Two! Three? \"Four.\" Pi is 3.14 yes"),
             (std::vector<std::string>{"One.", "Two!", "Three?", "\"Four.\"", "Pi is 3.14 yes"}));
+  // Titles and initials do not end a sentence; a full stop at the very end always does.
+  EXPECT_EQ(core::SplitSentences("Dr. Ng met J. R. Smith, e.g. at noon. Then (Mr. Li) left. Ms."),
+            (std::vector<std::string>{"Dr. Ng met J. R. Smith, e.g. at noon.",
+                                      "Then (Mr. Li) left.", "Ms."}));
 }
 
 TEST(StoryboardTest, JsonNamesScenesAndTheirFiles) {
@@ -99,13 +103,13 @@ TEST(StoryboardTest, HtmlEmbedsMediaAsDataUris) {
   const std::string& html = board.html;
   EXPECT_EQ(html.rfind("<!doctype html>", 0), 0u);
   EXPECT_NE(html.find("<meta charset=\"utf-8\">"), std::string::npos);
-  EXPECT_NE(
-      html.find("src=\"data:image/png;base64," + Base64Encode(in.scenes[0].image_bytes) + "\""),
-      std::string::npos);
+  EXPECT_NE(html.find("src=\"data:image/png;base64," +
+                      core::Base64Encode(in.scenes[0].image_bytes) + "\""),
+            std::string::npos);
   EXPECT_NE(html.find("<audio controls"), std::string::npos);
-  EXPECT_NE(
-      html.find("src=\"data:audio/wav;base64," + Base64Encode(in.scenes[0].audio_bytes) + "\""),
-      std::string::npos);
+  EXPECT_NE(html.find("src=\"data:audio/wav;base64," +
+                      core::Base64Encode(in.scenes[0].audio_bytes) + "\""),
+            std::string::npos);
   EXPECT_EQ(Count(html, "<article class=\"scene\""), 2u);
   EXPECT_EQ(Count(html, "<audio"), 1u);  // scene 2 has no audio
   EXPECT_EQ(Count(html, "<img "), 1u);   // nor a picture

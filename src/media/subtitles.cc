@@ -1,11 +1,11 @@
 // SubtitleCues and WebVtt: each narration split into short cues timed over its speech.
 #include <algorithm>
-#include <cctype>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <string_view>
 
+#include "core/text_util.h"
 #include "media/story_video.h"
 
 namespace storyloom::media {
@@ -18,43 +18,6 @@ std::size_t Width(std::string_view s) {
   std::size_t n = 0;
   for (unsigned char c : s) n += (c & 0xC0) != 0x80;
   return n;
-}
-
-std::vector<std::string> Words(std::string_view text) {
-  std::vector<std::string> words;
-  std::string word;
-  for (char c : text) {
-    if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v') {
-      if (!word.empty()) words.push_back(std::move(word));
-      word.clear();
-    } else {
-      word += c;
-    }
-  }
-  if (!word.empty()) words.push_back(std::move(word));
-  return words;
-}
-
-bool EndsSentence(const std::string& word) {
-  std::size_t i = word.size();
-  // Closing quotes and brackets after the full stop: "...end." or ...end.)
-  while (i > 0 && (word[i - 1] == '"' || word[i - 1] == '\'' || word[i - 1] == ')')) --i;
-  if (i == 0) return false;
-  const char c = word[i - 1];
-  if (c == '!' || c == '?') return true;
-  if (c != '.') return false;
-  // Titles and initials ("Mr.", "J.") do not end a sentence.
-  std::string stem;
-  for (std::size_t k = 0; k + 1 < i; ++k) {
-    stem += static_cast<char>(std::tolower(static_cast<unsigned char>(word[k])));
-  }
-  static constexpr std::string_view kAbbreviations[] = {
-      "mr", "mrs", "ms", "dr", "st", "jr", "sr", "prof", "vs", "mt", "e.g", "i.e", "etc."};
-  if (stem.size() <= 1) return false;
-  for (std::string_view a : kAbbreviations) {
-    if (stem == a) return false;
-  }
-  return true;
 }
 
 // Splits a word wider than a line into pieces of kLineChars characters (not mid-UTF-8).
@@ -97,20 +60,12 @@ std::vector<std::string> Wrap(const std::vector<std::string>& words) {
 // The cue texts of one narration: sentences, each cut into pieces of at most two lines.
 std::vector<std::string> CueTexts(std::string_view narration) {
   std::vector<std::string> texts;
-  std::vector<std::string> sentence;
-  auto flush = [&] {
-    const std::vector<std::string> lines = Wrap(sentence);
+  for (const std::string& sentence : core::SplitSentences(narration)) {
+    const std::vector<std::string> lines = Wrap(core::SplitWords(sentence));
     for (std::size_t i = 0; i < lines.size(); i += 2) {
       texts.push_back(i + 1 < lines.size() ? lines[i] + "\n" + lines[i + 1] : lines[i]);
     }
-    sentence.clear();
-  };
-  for (std::string& w : Words(narration)) {
-    const bool end = EndsSentence(w);
-    sentence.push_back(std::move(w));
-    if (end) flush();
   }
-  flush();
   return texts;
 }
 

@@ -3,7 +3,7 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
-#include "providers/text_util.h"
+#include "core/text_util.h"
 
 namespace storyloom::providers {
 namespace {
@@ -32,10 +32,10 @@ std::string ExtensionFor(std::string_view mime) {
 }
 
 // User text for HTML: valid UTF-8, escaped.
-std::string Text(std::string_view s) { return HtmlEscape(SanitizeUtf8(s)); }
+std::string Text(std::string_view s) { return core::HtmlEscape(core::SanitizeUtf8(s)); }
 
 std::string DataUri(std::string_view mime, std::string_view bytes) {
-  return "data:" + SafeMime(mime) + ";base64," + Base64Encode(bytes);
+  return "data:" + SafeMime(mime) + ";base64," + core::Base64Encode(bytes);
 }
 
 std::vector<std::string> Paragraphs(std::string_view story) {
@@ -43,7 +43,7 @@ std::vector<std::string> Paragraphs(std::string_view story) {
   std::string current;
   std::size_t start = 0;
   const auto flush = [&] {
-    const std::string p = CollapseWhitespace(current);
+    const std::string p = core::CollapseWhitespace(current);
     if (!p.empty()) paragraphs.push_back(p);
     current.clear();
   };

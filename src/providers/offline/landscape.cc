@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "core/text_util.h"
 #include "providers/offline/seeded_random.h"
-#include "providers/text_util.h"
 
 namespace storyloom::providers::offline {
 namespace {
@@ -357,7 +357,7 @@ bool HasAny(const std::set<std::string>& words, std::initializer_list<const char
 LandscapeSpec ChooseLandscape(std::string_view text, std::string_view style, std::uint64_t seed) {
   std::set<std::string> words;
   std::string word;
-  for (char c : AsciiLower(std::string(text) + " " + std::string(style) + " ")) {
+  for (char c : core::AsciiLower(std::string(text) + " " + std::string(style) + " ")) {
     if (c >= 'a' && c <= 'z') {
       word += c;
     } else if (!word.empty()) {

@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
+#include "core/text_util.h"
 #include "providers/offline/landscape.h"
 #include "providers/offline/seeded_random.h"
-#include "providers/text_util.h"
 
 namespace storyloom::providers::offline {
 namespace {
@@ -42,7 +42,7 @@ std::vector<std::string> WrapText(cairo_t* cr, const std::string& text, double m
                                   std::size_t max_lines) {
   std::vector<std::string> lines;
   std::string current;
-  for (const std::string& word : SplitWords(text)) {
+  for (const std::string& word : core::SplitWords(text)) {
     std::string candidate = current;
     if (!candidate.empty()) candidate += ' ';
     candidate += word;
@@ -115,11 +115,11 @@ void PaintText(cairo_t* cr, const SceneSpec& scene, Rgb accent) {
   SetFont(cr, kTitleSize, true);
   const double title_ascent = Ascent(cr);
   const std::vector<std::string> title =
-      WrapText(cr, CollapseWhitespace(SanitizeUtf8(scene.title)), kTextWidth, 2);
+      WrapText(cr, core::CollapseWhitespace(core::SanitizeUtf8(scene.title)), kTextWidth, 2);
   SetFont(cr, kBodySize, false);
   const double body_ascent = Ascent(cr);
   const std::vector<std::string> body =
-      WrapText(cr, CollapseWhitespace(SanitizeUtf8(scene.description)), kTextWidth, 4);
+      WrapText(cr, core::CollapseWhitespace(core::SanitizeUtf8(scene.description)), kTextWidth, 4);
 
   const double height = kPad + kLabelSize + kGap + title.size() * kTitleLine +
                         (body.empty() ? 0 : kGap + body.size() * kBodyLine) + kPad - 6;

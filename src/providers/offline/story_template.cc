@@ -7,8 +7,8 @@
 #include <string>
 #include <utility>
 
+#include "core/text_util.h"
 #include "providers/offline/seeded_random.h"
-#include "providers/text_util.h"
 
 namespace storyloom::providers::offline {
 namespace {
@@ -214,7 +214,7 @@ std::string Fill(std::string_view pattern, const std::map<std::string, std::stri
       if (close != std::string_view::npos) {
         std::string key(pattern.substr(i + 1, close - i - 1));
         const bool capital = !key.empty() && IsAsciiUpper(key[0]);
-        const auto it = vars.find(AsciiLower(key));
+        const auto it = vars.find(core::AsciiLower(key));
         if (it != vars.end()) {
           out += capital ? CapitalizeFirst(it->second) : it->second;
           i = close;
@@ -228,7 +228,7 @@ std::string Fill(std::string_view pattern, const std::map<std::string, std::stri
 }
 
 bool StartsWithNoCase(std::string_view text, std::string_view prefix) {
-  return text.size() >= prefix.size() && AsciiLower(text.substr(0, prefix.size())) == prefix;
+  return text.size() >= prefix.size() && core::AsciiLower(text.substr(0, prefix.size())) == prefix;
 }
 
 std::string TrimPunctuation(std::string s) {
@@ -244,20 +244,20 @@ std::string TrimPunctuation(std::string s) {
 
 // The prompt without a "write me a story about"-style opening and trailing punctuation.
 std::string PromptSubject(std::string_view prompt) {
-  std::string text = CollapseWhitespace(SanitizeUtf8(prompt));
+  std::string text = core::CollapseWhitespace(core::SanitizeUtf8(prompt));
   static const std::array<std::string_view, 22> kRequestWords = {
       "please", "write", "tell", "me",  "us",    "create", "make",    "generate",
       "give",   "a",     "an",   "the", "short", "little", "bedtime", "i",
       "want",   "would", "like", "can", "you",   "could"};
   static const std::array<std::string_view, 5> kLinks = {"about ", "of ", "where ", "featuring ",
                                                          "involving "};
-  const std::string lower = AsciiLower(text);
+  const std::string lower = core::AsciiLower(text);
   for (std::string_view marker : {std::string_view("story "), std::string_view("tale ")}) {
     const std::size_t pos = lower.find(marker);
     if (pos == std::string::npos || pos > 40) continue;
     // Only a request made of request words ("please write me a short story about")
     // is stripped, so "a robot's story of..." keeps its words.
-    const std::vector<std::string> lead = SplitWords(lower.substr(0, pos));
+    const std::vector<std::string> lead = core::SplitWords(lower.substr(0, pos));
     const bool request = std::all_of(lead.begin(), lead.end(), [](const std::string& w) {
       return std::find(kRequestWords.begin(), kRequestWords.end(), w) != kRequestWords.end();
     });
@@ -278,8 +278,8 @@ std::string PromptSubject(std::string_view prompt) {
 // The prompt as a noun phrase to use mid-sentence: its first sentence, at most 16 words,
 // with a leading article lower-cased.
 std::string Theme(std::string_view prompt) {
-  const std::vector<std::string> sentences = SplitSentences(PromptSubject(prompt));
-  std::vector<std::string> words = SplitWords(sentences.empty() ? "" : sentences[0]);
+  const std::vector<std::string> sentences = core::SplitSentences(PromptSubject(prompt));
+  std::vector<std::string> words = core::SplitWords(sentences.empty() ? "" : sentences[0]);
   if (words.size() > 16) words.resize(16);
   if (words.empty()) return "a mystery nobody could name";
   static const std::array<std::string_view, 9> kLowerable = {"A",   "An",   "The",  "Some", "My",
@@ -296,13 +296,13 @@ std::string TitleCase(std::string_view text) {
   static const std::array<std::string_view, 16> kSmall = {"a",   "an",  "the",  "and", "but", "or",
                                                           "nor", "for", "of",   "in",  "on",  "at",
                                                           "to",  "by",  "with", "from"};
-  std::vector<std::string> words = SplitWords(text);
+  std::vector<std::string> words = core::SplitWords(text);
   std::string out;
   for (std::size_t i = 0; i < words.size(); ++i) {
     std::string w = words[i];
-    const bool small = std::find(kSmall.begin(), kSmall.end(), AsciiLower(w)) != kSmall.end();
+    const bool small = std::find(kSmall.begin(), kSmall.end(), core::AsciiLower(w)) != kSmall.end();
     if (i > 0 && small) {
-      w = AsciiLower(w);
+      w = core::AsciiLower(w);
     } else {
       w = CapitalizeFirst(w);
     }
@@ -320,7 +320,7 @@ std::string JoinSentences(const std::vector<std::string>& sentences,
 
 // A title from a sentence's opening words: "The storm broke over…".
 std::string OpeningWordsTitle(std::string_view sentence) {
-  std::vector<std::string> words = SplitWords(sentence);
+  std::vector<std::string> words = core::SplitWords(sentence);
   const bool truncated = words.size() > 6;
   if (truncated) words.resize(6);
   std::string out;
@@ -336,7 +336,7 @@ std::string TitleFromPrompt(std::string_view prompt) {
   const std::string subject = PromptSubject(prompt);
   // First clause: up to the first sentence or clause punctuation.
   const std::size_t cut = subject.find_first_of(".!?;:,\n");
-  std::vector<std::string> words = SplitWords(subject.substr(0, cut));
+  std::vector<std::string> words = core::SplitWords(subject.substr(0, cut));
   if (words.size() > 7) words.resize(7);
   std::string clause;
   for (const std::string& w : words) clause += (clause.empty() ? "" : " ") + w;
@@ -361,7 +361,7 @@ ComposedStory ComposeStory(std::string_view prompt, std::string_view title,
   };
 
   ComposedStory story;
-  const std::string given = CollapseWhitespace(SanitizeUtf8(title));
+  const std::string given = core::CollapseWhitespace(core::SanitizeUtf8(title));
   story.title = given.empty() ? TitleFromPrompt(prompt) : given;
   for (const auto& variants : kBeats) {
     const Beat& beat = variants[rng.Below(variants.size())];
@@ -378,10 +378,10 @@ ComposedStory ComposeStory(std::string_view prompt, std::string_view title,
 }
 
 std::vector<SceneSpec> ComposeScenes(const StoryRequest& req, const Story& story) {
-  const std::vector<std::string> sentences = SplitSentences(SanitizeUtf8(story.text));
+  const std::vector<std::string> sentences = core::SplitSentences(core::SanitizeUtf8(story.text));
   std::vector<std::string> titles;
   if (const ComposedStory own = ComposeStory(req.prompt, story.title, req.style);
-      own.text == story.text && SplitSentences(own.text).size() == own.beat_titles.size()) {
+      own.text == story.text && core::SplitSentences(own.text).size() == own.beat_titles.size()) {
     titles = own.beat_titles;
   }
   const std::size_t total = sentences.size();

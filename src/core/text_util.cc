@@ -1,8 +1,8 @@
-#include "providers/text_util.h"
+#include "core/text_util.h"
 
 #include <cstdint>
 
-namespace storyloom::providers {
+namespace storyloom::core {
 namespace {
 
 bool IsSpace(char c) {
@@ -76,6 +76,26 @@ std::string CollapseWhitespace(std::string_view text) {
   return out;
 }
 
+namespace {
+
+// True when the word that ends at `dot` (a '.') is a title or an initial ("Mr.", "J.",
+// "e.g."), which does not end a sentence.
+bool IsAbbreviation(const std::string& flat, std::size_t dot) {
+  std::size_t from = flat.rfind(' ', dot);
+  from = from == std::string::npos ? 0 : from + 1;
+  while (from < dot && (flat[from] == '"' || flat[from] == '\'' || flat[from] == '(')) ++from;
+  const std::string stem = AsciiLower(std::string_view(flat).substr(from, dot - from));
+  static constexpr std::string_view kAbbreviations[] = {
+      "mr", "mrs", "ms", "dr", "st", "jr", "sr", "prof", "vs", "mt", "e.g", "i.e", "etc"};
+  if (stem.size() <= 1) return true;
+  for (std::string_view a : kAbbreviations) {
+    if (stem == a) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 std::vector<std::string> SplitSentences(std::string_view text) {
   std::vector<std::string> sentences;
   const std::string flat = CollapseWhitespace(text);
@@ -86,7 +106,8 @@ std::vector<std::string> SplitSentences(std::string_view text) {
     // Keep closing quotes and brackets with the sentence they end.
     std::size_t end = i + 1;
     while (end < flat.size() && (flat[end] == '"' || flat[end] == '\'' || flat[end] == ')')) ++end;
-    if (end < flat.size() && flat[end] != ' ') continue;  // "3.5", "e.g.x"
+    if (end < flat.size() && flat[end] != ' ') continue;                     // "3.5", "e.g.x"
+    if (c == '.' && end < flat.size() && IsAbbreviation(flat, i)) continue;  // "Dr. Ng"
     sentences.push_back(flat.substr(start, end - start));
     start = end + 1;
     i = end;
@@ -172,4 +193,4 @@ std::string Base64Encode(std::string_view bytes) {
   return out;
 }
 
-}  // namespace storyloom::providers
+}  // namespace storyloom::core
