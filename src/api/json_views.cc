@@ -7,6 +7,7 @@
 
 #include "core/clock.h"
 #include "core/hash.h"
+#include "engine/pipeline.h"
 #include "http/http.h"
 
 namespace storyloom::api {
@@ -107,7 +108,7 @@ json WorkflowJson(const Workflow& w) {
   json poster = nullptr;
   if (w.status == WorkflowStatus::kCompleted && options.is_object() &&
       options.value("video", false) == true) {
-    poster = FileUrl(w.id + "/video/poster.jpg");
+    poster = FileUrl(engine::PosterPath(w.id));
   }
   return {{"id", w.id},
           {"user_id", w.user_id},

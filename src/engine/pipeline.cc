@@ -36,6 +36,8 @@ Error Interrupted() { return Error::Interrupted("interrupted"); }
 
 }  // namespace
 
+std::string PosterPath(const std::string& workflow_id) { return workflow_id + "/video/poster.jpg"; }
+
 Pipeline::Pipeline(PipelineDeps deps, Workflow workflow, const std::atomic<bool>* interrupt,
                    const std::atomic<bool>* stopping)
     : d_(deps), w_(std::move(workflow)), interrupt_(interrupt), stopping_(stopping) {}
@@ -508,7 +510,7 @@ Result<Pipeline::VideoFiles> Pipeline::MakeVideo(const Workflow& cur,
   SL_ASSIGN_OR_RETURN(out_files.vtt, d_.files.Write(dir + "story.vtt", media::WebVtt(cues)));
   out_files.vtt_metadata = json{{"cues", cues.size()}, {"video", dir + "story.mp4"}}.dump();
   SL_ASSIGN_OR_RETURN(std::string poster, media::PosterJpeg(spec));
-  SL_ASSIGN_OR_RETURN(out_files.poster, d_.files.Write(dir + "poster.jpg", poster));
+  SL_ASSIGN_OR_RETURN(out_files.poster, d_.files.Write(PosterPath(w_.id), poster));
   out_files.poster_metadata =
       json{{"width", spec.width}, {"height", spec.height}, {"video", dir + "story.mp4"}}.dump();
 

@@ -18,6 +18,10 @@
 
 namespace storyloom::engine {
 
+// Where the assemble phase puts a workflow's poster (relative to save_outputs): a fixed
+// path, so lists can link it without a query per row.
+std::string PosterPath(const std::string& workflow_id);
+
 enum class RunOutcome { kCompleted, kFailed, kCancelled, kInterrupted };
 
 struct PipelineDeps {
