@@ -92,6 +92,10 @@ class WorkflowRepo {
   // Creates a queued workflow. With an idempotency key that `user_id` used before, returns
   // that workflow instead (created=false). invalid_argument for an empty prompt or user.
   [[nodiscard]] Result<CreateResult> Create(const NewWorkflow& w);
+  // The workflow `user_id` created with `idempotency_key` (marked for deletion or not);
+  // nullopt when there is none. Lets a caller ask what Create would return without creating.
+  [[nodiscard]] Result<std::optional<Workflow>> FindByKey(std::string_view user_id,
+                                                          std::string_view idempotency_key);
   // not_found if no workflow has `id`.
   [[nodiscard]] Result<Workflow> Get(std::string_view id);
   // Get, and the row stays locked to this transaction until it ends: for a decision that

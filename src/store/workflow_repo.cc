@@ -84,6 +84,17 @@ Result<CreateResult> WorkflowRepo::Create(const NewWorkflow& w) {
   return CreateResult{std::move(out), true};
 }
 
+Result<std::optional<Workflow>> WorkflowRepo::FindByKey(std::string_view user_id,
+                                                        std::string_view idempotency_key) {
+  const Value k[] = {std::string(user_id), std::string(idempotency_key)};
+  SL_ASSIGN_OR_RETURN(auto row, c_.QueryOpt(fmt::format("SELECT {} FROM workflows WHERE user_id = "
+                                                        "? AND idempotency_key = ?",
+                                                        kWorkflowColumns),
+                                            k));
+  if (!row) return std::optional<Workflow>();
+  return std::optional<Workflow>(store::WorkflowFromRow(*row));
+}
+
 db::Statement store::WorkflowGetStatement(std::string_view id) {
   return {fmt::format("SELECT {} FROM workflows WHERE id = ? AND delete_requested = 0",
                       kWorkflowColumns),
