@@ -25,6 +25,7 @@ namespace {
 using nlohmann::json;
 using testing::ExpectEachSceneHasItsFilesOnce;
 using testing::ExpectEveryFileTrackedExactlyOnce;
+using testing::RunningEvents;
 using testing::ServerOptions;
 using testing::ServerProcess;
 using testing::TestDatabase;
@@ -38,17 +39,6 @@ ServerOptions PgOptions(const TestDatabase& db, int workers) {
   o.workers = workers;
   o.env["STORYLOOM_LEASE_MS"] = "3000";  // take-over after 3 s instead of 30
   return o;
-}
-
-int RunningEvents(Store& store, const std::string& id) {
-  auto events = store.ReadOne<std::vector<WorkflowEvent>>(
-      [&](StoreTx& tx) { return tx.events().List(id, 0, 1000); });
-  EXPECT_TRUE(events.has_value());
-  int running = 0;
-  for (const auto& e : *events) {
-    running += e.type == "status" && e.data_json.find("\"running\"") != std::string::npos;
-  }
-  return running;
 }
 
 std::map<std::string, int> CallsByPhase(Store& store, const std::string& id) {

@@ -4,7 +4,9 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
+#include <optional>
 
 #include "core/clock.h"
 #include "core/durable_dirs.h"
@@ -18,7 +20,7 @@ constexpr std::string_view kCreateTable =
     "CREATE TABLE IF NOT EXISTS schema_migrations ("
     " version INTEGER PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL,"
     " applied_at BIGINT NOT NULL)";
-// pg_advisory_lock key: "storyloom" folded into 64 bits.
+// pg_advisory_xact_lock key: "storyloom" folded into 64 bits.
 constexpr std::int64_t kAdvisoryLockKey = 0x73746f72796c6f6fLL;
 
 const char* DialectName(Dialect d) { return d == Dialect::kSqlite ? "sqlite" : "postgres"; }
@@ -71,6 +73,85 @@ bool HasUserTables(Connection& c) {
                           : "SELECT count(*) FROM information_schema.tables WHERE table_schema = "
                             "current_schema() AND table_name <> 'schema_migrations'");
   return rows && !rows->empty() && (*rows)[0].Int(0) > 0;
+}
+
+// The extensions `sql` creates: the name after each CREATE EXTENSION IF NOT EXISTS.
+std::vector<std::string> ExtensionsCreatedBy(std::string_view sql) {
+  constexpr std::string_view kCreate = "CREATE EXTENSION IF NOT EXISTS ";
+  std::vector<std::string> out;
+  for (auto at = sql.find(kCreate); at != std::string_view::npos; at = sql.find(kCreate, at)) {
+    at += kCreate.size();
+    std::string name;
+    while (at < sql.size() &&
+           (std::isalnum(static_cast<unsigned char>(sql[at])) != 0 || sql[at] == '_')) {
+      name += sql[at++];
+    }
+    if (!name.empty()) out.push_back(std::move(name));
+  }
+  return out;
+}
+
+// Before migrating PostgreSQL as a role without superuser: each extension the pending
+// migrations create is installed already or creatable by this role (a trusted extension
+// needs CREATE on the database), and the role may create tables in its schema. Otherwise
+// failed_precondition, one line naming what is missing and the SQL an administrator runs.
+Result<void> CheckPostgresPrivileges(Database& db, const std::vector<Migration>& pending,
+                                     int target_version) {
+  std::vector<std::string> extensions;
+  for (const Migration& m : pending) {
+    if (m.version > target_version) break;
+    for (auto& e : ExtensionsCreatedBy(m.sql)) {
+      if (std::find(extensions.begin(), extensions.end(), e) == extensions.end()) {
+        extensions.push_back(std::move(e));
+      }
+    }
+  }
+  return db.Read([&](Connection& c) -> Result<void> {
+    SL_ASSIGN_OR_RETURN(
+        Row who,
+        c.QueryOne("SELECT current_database(), current_user, "
+                   "coalesce(current_schema(), ''), "
+                   "(SELECT rolsuper FROM pg_roles WHERE rolname = current_user)::int, "
+                   "has_database_privilege(current_database(), 'CREATE')::int, "
+                   "coalesce(has_schema_privilege(current_schema(), 'CREATE'), false)::int"));
+    const std::string database = who.Text(0);
+    const std::string role = who.Text(1);
+    const std::string schema = who.Text(2);
+    const bool superuser = who.Int(3) != 0;
+    const bool create_on_database = who.Int(4) != 0;
+    if (superuser) return {};
+    if (who.Int(5) == 0) {
+      return Fail(Error::FailedPrecondition(fmt::format(
+          "PostgreSQL role {} may not create tables in schema {} of database {}; an "
+          "administrator must run, in database {}: GRANT USAGE, CREATE ON SCHEMA {} TO {};",
+          role, schema.empty() ? "public" : schema, database, database,
+          QuoteIdentifier(schema.empty() ? "public" : schema), QuoteIdentifier(role))));
+    }
+    for (const std::string& name : extensions) {
+      const Value v[] = {name, name, name};
+      SL_ASSIGN_OR_RETURN(
+          Row ext,
+          c.QueryOne("SELECT (SELECT count(*) FROM pg_extension WHERE extname = ?), "
+                     "(SELECT count(*) FROM pg_available_extension_versions WHERE name = ?), "
+                     "(SELECT count(*) FROM pg_available_extension_versions WHERE name = ? "
+                     "AND trusted)",
+                     v));
+      if (ext.Int(0) > 0) continue;  // installed
+      if (ext.Int(1) == 0) {
+        return Fail(Error::FailedPrecondition(fmt::format(
+            "PostgreSQL extension {} is not available on the server: install it (on Debian "
+            "it comes with the postgresql package, e.g. postgresql-15), then run, in database "
+            "{}: CREATE EXTENSION IF NOT EXISTS {};",
+            name, database, name)));
+      }
+      if (ext.Int(2) > 0 && create_on_database) continue;  // a trusted extension it may create
+      return Fail(Error::FailedPrecondition(fmt::format(
+          "PostgreSQL extension {} is not installed in database {} and role {} may not create "
+          "it; an administrator must run, in database {}: CREATE EXTENSION IF NOT EXISTS {};",
+          name, database, role, database, name)));
+    }
+    return {};
+  });
 }
 
 }  // namespace
@@ -130,58 +211,52 @@ Result<MigrateReport> Migrate(Database& db, const MigrateOptions& options) {
       spdlog::info("backed up the database to {} before migrating", report.backup_path);
     }
   }
+  if (dialect == Dialect::kPostgres) {
+    SL_RETURN_IF_ERROR(CheckPostgresPrivileges(db, before.pending, options.target_version));
+  }
   SL_RETURN_IF_ERROR(db.Exclusive([&](Connection& c) -> Result<void> {
-    if (dialect == Dialect::kPostgres) {
-      // Lock first: concurrent CREATE TABLE IF NOT EXISTS can still collide on PostgreSQL.
-      const Value key[] = {kAdvisoryLockKey};
-      SL_RETURN_IF_ERROR(c.Exec("SELECT pg_advisory_lock(?)", key));
-    }
-    auto run = [&]() -> Result<void> {
-      SL_RETURN_IF_ERROR(c.Exec(kCreateTable));
-      for (;;) {
-        // Re-read inside the lock: another process may have migrated meanwhile.
+    for (;;) {
+      // One transaction per migration. It takes the write lock first (SQLite's BEGIN
+      // IMMEDIATE; on PostgreSQL a transaction-scoped advisory lock, which, unlike a session
+      // lock, also holds behind a transaction pooler, and goes with COMMIT or a lost
+      // connection), then reads what is applied: another process may have migrated meanwhile.
+      SL_RETURN_IF_ERROR(c.Exec(dialect == Dialect::kSqlite ? "BEGIN IMMEDIATE" : "BEGIN"));
+      std::optional<Migration> applying;
+      auto step = [&]() -> Result<void> {
+        if (dialect == Dialect::kPostgres) {
+          // Before CREATE TABLE IF NOT EXISTS, which can still collide on PostgreSQL.
+          const Value key[] = {kAdvisoryLockKey};
+          SL_RETURN_IF_ERROR(c.Query("SELECT pg_advisory_xact_lock(?)", key));
+        }
+        SL_RETURN_IF_ERROR(c.Exec(kCreateTable));
         SL_ASSIGN_OR_RETURN(auto applied, ReadApplied(c));
         SL_ASSIGN_OR_RETURN(MigrationStatus st, Check(dialect, applied));
-        if (st.pending.empty() || st.pending.front().version > options.target_version) {
-          return {};
-        }
+        if (st.pending.empty() || st.pending.front().version > options.target_version) return {};
         const Migration& m = st.pending.front();
+        applying = m;
         if (options.on_apply) options.on_apply(m);
-        SL_RETURN_IF_ERROR(c.Exec(dialect == Dialect::kSqlite ? "BEGIN IMMEDIATE" : "BEGIN"));
-        auto apply = [&]() -> Result<void> {
-          // Another process may have applied it between our read and BEGIN.
-          const Value v[] = {std::int64_t{m.version}};
-          SL_ASSIGN_OR_RETURN(auto seen,
-                              c.Query("SELECT 1 FROM schema_migrations WHERE version = ?", v));
-          if (!seen.empty()) return {};
-          if (auto r = c.ExecScript(m.sql); !r) {
-            return Fail(Error{
-                r.error().code,
-                fmt::format("migration {:04}_{} failed: {}", m.version, m.name, r.error().message),
-                {}});
-          }
-          const Value row[] = {std::int64_t{m.version}, m.name, m.checksum, core::WallMillis()};
-          SL_RETURN_IF_ERROR(
-              c.Exec("INSERT INTO schema_migrations (version, name, checksum, applied_at) "
-                     "VALUES (?, ?, ?, ?)",
-                     row));
-          return {};
-        };
-        if (auto r = apply(); !r) {
-          (void)c.ExecScript("ROLLBACK");
-          return r;
+        if (auto r = c.ExecScript(m.sql); !r) {
+          return Fail(Error{
+              r.error().code,
+              fmt::format("migration {:04}_{} failed: {}", m.version, m.name, r.error().message),
+              {}});
         }
-        SL_RETURN_IF_ERROR(c.Exec("COMMIT"));
-        report.applied.push_back(m);
-        spdlog::info("applied migration {:04}_{}", m.version, m.name);
+        const Value row[] = {std::int64_t{m.version}, m.name, m.checksum, core::WallMillis()};
+        SL_RETURN_IF_ERROR(
+            c.Exec("INSERT INTO schema_migrations (version, name, checksum, applied_at) "
+                   "VALUES (?, ?, ?, ?)",
+                   row));
+        return {};
+      };
+      if (auto r = step(); !r) {
+        (void)c.ExecScript("ROLLBACK");
+        return r;
       }
-    };
-    Result<void> result = run();
-    if (dialect == Dialect::kPostgres) {
-      const Value key[] = {kAdvisoryLockKey};
-      (void)c.Exec("SELECT pg_advisory_unlock(?)", key);
+      SL_RETURN_IF_ERROR(c.Exec("COMMIT"));
+      if (!applying) return {};
+      spdlog::info("applied migration {:04}_{}", applying->version, applying->name);
+      report.applied.push_back(std::move(*applying));
     }
-    return result;
   }));
   SL_ASSIGN_OR_RETURN(report.status, GetMigrationStatus(db));
   if (!report.backup_path.empty()) {

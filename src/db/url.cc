@@ -32,9 +32,10 @@ Result<DatabaseUrl> ParseDatabaseUrl(std::string_view url) {
   }
   if (url.starts_with("postgresql://") || url.starts_with("postgres://")) {
     out.dialect = Dialect::kPostgres;
-    out.postgres_conninfo = std::string(url);
+    const auto query_at = url.find('?');
+    std::string conninfo(url.substr(0, query_at));
+    std::string display = conninfo;
     // Hide a password: scheme://user:secret@host -> scheme://user:***@host
-    std::string display(url);
     const auto scheme_end = display.find("://") + 3;
     const auto at = display.find('@', scheme_end);
     const auto slash = display.find('/', scheme_end);
@@ -43,7 +44,36 @@ Result<DatabaseUrl> ParseDatabaseUrl(std::string_view url) {
       if (colon != std::string::npos && colon < at)
         display.replace(colon + 1, at - colon - 1, "***");
     }
-    out.display = display;
+    // The query: pool_mode is ours and taken out; the rest is libpq's, passwords hidden.
+    char separator = '?';
+    std::string_view query =
+        query_at == std::string_view::npos ? std::string_view() : url.substr(query_at + 1);
+    while (!query.empty()) {
+      const auto amp = query.find('&');
+      const std::string_view param = query.substr(0, amp);
+      query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+      if (param.empty()) continue;
+      const auto eq = param.find('=');
+      const std::string_view key = param.substr(0, eq);
+      const std::string_view value =
+          eq == std::string_view::npos ? std::string_view() : param.substr(eq + 1);
+      if (key == "pool_mode") {
+        if (value != "session" && value != "transaction") {
+          return Fail(Error::InvalidArgument(fmt::format(
+              "database URL '{}...': pool_mode must be session or transaction", display)));
+        }
+        out.pool_mode = value == "transaction" ? PoolMode::kTransaction : PoolMode::kSession;
+        continue;
+      }
+      conninfo += separator;
+      display += separator;
+      separator = '&';
+      conninfo += param;
+      display += key == "password" || key == "sslpassword" ? fmt::format("{}=***", key)
+                                                           : std::string(param);
+    }
+    out.postgres_conninfo = std::move(conninfo);
+    out.display = std::move(display);
     return out;
   }
   return Fail(Error::InvalidArgument(

@@ -51,6 +51,17 @@ void ExpectStoreClean(const ServerProcess& server) {
   EXPECT_EQ(check.exit_code, 0) << check.out;
 }
 
+int RunningEvents(Store& store, const std::string& id) {
+  auto events = store.ReadOne<std::vector<WorkflowEvent>>(
+      [&](StoreTx& tx) { return tx.events().List(id, 0, 1000); });
+  EXPECT_TRUE(events.has_value());
+  int running = 0;
+  for (const auto& e : *events) {
+    running += e.type == "status" && e.data_json.find("\"running\"") != std::string::npos;
+  }
+  return running;
+}
+
 std::string QueryText(const std::string& url, const std::string& sql) {
   auto d = db::Open(url, {.readers = 1});
   EXPECT_TRUE(d.has_value()) << url;

@@ -29,6 +29,9 @@ std::string QueryText(const std::string& url, const std::string& sql);
 // `storyloom_storage_errors_total{kind="io"}`; NaN when absent.
 double MetricValue(const ServerProcess& server, const std::string& sample);
 
+// How many times workflow `id` started running: its status events that say "running".
+int RunningEvents(Store& store, const std::string& id);
+
 // A completed workflow's JSON has `scenes` scenes, each with its own image and audio file,
 // and exactly one image and one audio file per scene among the files the pipeline wrote
 // (uploads to the workflow aside).

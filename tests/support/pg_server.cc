@@ -128,4 +128,33 @@ void DropPgDatabase(const std::string& url) {
 
 void PgAdminExec(const std::string& sql) { AdminScript(sql); }
 
+std::string PgAdminUrl() { return PgServer::Get().UrlFor("postgres"); }
+
+PrivatePgServer::PrivatePgServer(const std::map<std::string, std::string>& env)
+    : state_(std::make_unique<TempDir>()) {
+  std::string vars;
+  for (const auto& [k, v] : env) vars += fmt::format("{}='{}' ", k, v);
+  const std::string cmd =
+      fmt::format("{}TEST_PG_OWNER={} '{}' start '{}' >'{}' 2>&1", vars, ::getpid(), Script(),
+                  state_->str(), (*state_ / "start.log").string());
+  const int rc = std::system(cmd.c_str());
+  url_ = Trim(ReadFileOrEmpty(*state_ / "url"));
+  if (rc != 0 || url_.empty()) {
+    throw std::runtime_error("cannot start a private PostgreSQL server: " +
+                             ReadFileOrEmpty(*state_ / "start.log"));
+  }
+}
+
+PrivatePgServer::~PrivatePgServer() {
+  const std::string cmd = fmt::format("TEST_PG_OWNER={} '{}' stop '{}' >/dev/null 2>&1", ::getpid(),
+                                      Script(), state_->str());
+  (void)std::system(cmd.c_str());
+}
+
+int PrivatePgServer::port() const {
+  // postgresql://storyloom@127.0.0.1:<port>/postgres
+  const auto colon = url_.rfind(':');
+  return std::atoi(url_.c_str() + colon + 1);
+}
+
 }  // namespace storyloom::testing

@@ -10,9 +10,13 @@
 //      when the test process exits (running the test binary by hand).
 #pragma once
 
+#include <map>
+#include <memory>
 #include <string>
 
 namespace storyloom::testing {
+
+class TempDir;
 
 // Creates an empty database on the test server and returns its postgresql:// URL.
 // Throws std::runtime_error when no server can be started or reached.
@@ -25,5 +29,26 @@ void DropPgDatabase(const std::string& url);
 // Runs one statement (no parameters) on the server's maintenance database, e.g. to
 // terminate backends. Throws std::runtime_error on failure.
 void PgAdminExec(const std::string& sql);
+
+// The postgresql:// URL of the server's maintenance database (its superuser, host, port).
+std::string PgAdminUrl();
+
+// A PostgreSQL server of a test's own, started with scripts/test-pg and `env` (e.g.
+// TEST_PG_SSL_CERT, TEST_PG_SSL_KEY, TEST_PG_PASSWORD: see the script), stopped when
+// destroyed. Throws std::runtime_error with the script's output when it does not start.
+class PrivatePgServer {
+ public:
+  explicit PrivatePgServer(const std::map<std::string, std::string>& env);
+  ~PrivatePgServer();
+  PrivatePgServer(const PrivatePgServer&) = delete;
+  PrivatePgServer& operator=(const PrivatePgServer&) = delete;
+  // postgresql://storyloom@127.0.0.1:<port>/postgres
+  const std::string& url() const { return url_; }
+  int port() const;
+
+ private:
+  std::unique_ptr<TempDir> state_;
+  std::string url_;
+};
 
 }  // namespace storyloom::testing

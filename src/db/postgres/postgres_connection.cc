@@ -32,8 +32,17 @@ std::string Trim(std::string s) {
   return s;
 }
 
-void LogNotice(void*, const char* message) {
-  spdlog::warn("PostgreSQL: {}", Trim(message ? message : ""));
+// The server's warnings are logged as warnings, its notices ("relation already exists,
+// skipping") at debug: through a transaction pooler the connection cannot ask the server
+// to keep them (client_min_messages is session state).
+void LogNotice(void*, const PGresult* res) {
+  const char* severity = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+  const std::string message = Trim(PQresultErrorMessage(res));
+  if (severity != nullptr && std::string_view(severity) == "WARNING") {
+    spdlog::warn("PostgreSQL: {}", message);
+  } else {
+    spdlog::debug("PostgreSQL: {}", message);
+  }
 }
 
 Value IntegerValue(const char* text) {
@@ -133,24 +142,37 @@ Error PostgresError(std::string_view sqlstate, std::string message) {
   return Error::Internal(std::move(message));
 }
 
-Result<std::unique_ptr<PostgresConnection>> PostgresConnection::Connect(
-    const std::string& conninfo) {
+Result<std::unique_ptr<PostgresConnection>> PostgresConnection::Connect(const std::string& conninfo,
+                                                                        PoolMode pool_mode) {
   // Our settings come first so that the URL's own parameters (expanded from dbname) win.
-  const char* keys[] = {"fallback_application_name", "options", "connect_timeout", "dbname",
-                        nullptr};
-  const char* values[] = {"storyloom", "-c client_min_messages=warning", "10", conninfo.c_str(),
-                          nullptr};
-  PGconn* conn = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
+  // PgBouncer refuses the `options` startup parameter (1.18, Debian 12's), so it is not
+  // sent through a pooler.
+  std::vector<const char*> keys = {"fallback_application_name", "connect_timeout"};
+  std::vector<const char*> values = {"storyloom", "10"};
+  if (pool_mode == PoolMode::kNone) {
+    keys.push_back("options");
+    values.push_back("-c client_min_messages=warning");
+  }
+  keys.insert(keys.end(), {"dbname", nullptr});
+  values.insert(values.end(), {conninfo.c_str(), nullptr});
+  PGconn* conn = PQconnectdbParams(keys.data(), values.data(), /*expand_dbname=*/1);
   if (conn == nullptr)
     return Fail(Error::DatabaseUnavailable("cannot allocate a PostgreSQL connection"));
   if (PQstatus(conn) != CONNECTION_OK) {
-    Error e =
-        Error::DatabaseUnavailable("cannot connect to PostgreSQL: " + Trim(PQerrorMessage(conn)));
+    std::string reason = Trim(PQerrorMessage(conn));
+    if (reason.find("unsupported startup parameter") != std::string::npos) {
+      // PgBouncer's answer to the `options` above: a pooler is in between.
+      reason +=
+          " (behind PgBouncer? add pool_mode=transaction, or pool_mode=session for "
+          "its session pooling, to the database URL)";
+    }
+    Error e = Error::DatabaseUnavailable("cannot connect to PostgreSQL: " + reason);
     PQfinish(conn);
     return Fail(std::move(e));
   }
-  PQsetNoticeProcessor(conn, LogNotice, nullptr);
-  return std::unique_ptr<PostgresConnection>(new PostgresConnection(conn));
+  PQsetNoticeReceiver(conn, LogNotice, nullptr);
+  return std::unique_ptr<PostgresConnection>(
+      new PostgresConnection(conn, pool_mode != PoolMode::kTransaction));
 }
 
 PostgresConnection::~PostgresConnection() { PQfinish(conn_); }
@@ -213,6 +235,13 @@ Error PostgresConnection::Failure(const PGresult* res, std::string_view what) {
     }
   }
   if (message.empty()) message = Trim(PQerrorMessage(conn_));
+  if (sqlstate == "26000" && named_statements_) {
+    // invalid_sql_statement_name: a prepared statement of this connection is gone, which
+    // is what a transaction pooler does to them.
+    message +=
+        " (behind PgBouncer in transaction pooling mode? add pool_mode=transaction to "
+        "the database URL)";
+  }
   message = fmt::format("{}: {}", what, message);
   Error e = sqlstate.empty() && broken() ? Error::DatabaseUnavailable(std::move(message))
                                          : PostgresError(sqlstate, std::move(message));
@@ -242,7 +271,11 @@ Result<PostgresConnection::Bound> PostgresConnection::Bind(std::string_view sql,
                                                            std::span<const Value> params) {
   Bound b;
   b.key = std::string(sql);
-  if (auto it = statements_.find(b.key); it != statements_.end()) {
+  if (!named_statements_) {
+    RewrittenSql rewritten = RewritePlaceholders(sql);
+    b.parameter_count = rewritten.parameter_count;
+    b.prepare = std::move(rewritten.sql);
+  } else if (auto it = statements_.find(b.key); it != statements_.end()) {
     b.name = it->second.name;
     b.parameter_count = it->second.parameter_count;
   } else {
@@ -283,7 +316,7 @@ std::vector<const char*> ParamPointers(const std::vector<std::optional<std::stri
 Result<std::vector<PostgresConnection::ResultPtr>> PostgresConnection::RunPipeline(
     std::span<Bound> batch, const char* end) {
   // A statement new to this connection that appears twice is prepared once.
-  for (std::size_t i = 0; i < batch.size(); ++i) {
+  for (std::size_t i = 0; named_statements_ && i < batch.size(); ++i) {
     for (std::size_t j = 0; j < i && batch[i].prepare; ++j) {
       if (batch[j].key == batch[i].key) {
         batch[i].name = batch[j].name;
@@ -303,6 +336,13 @@ Result<std::vector<PostgresConnection::ResultPtr>> PostgresConnection::RunPipeli
   }
   for (std::size_t i = 0; sent && i < batch.size(); ++i) {
     const Bound& b = batch[i];
+    if (!named_statements_) {
+      const std::vector<const char*> values = ParamPointers(b.params);
+      sent = PQsendQueryParams(conn_, b.prepare->c_str(), b.parameter_count, nullptr, values.data(),
+                               nullptr, nullptr, /*resultFormat=*/0) == 1;
+      expected.emplace_back(Kind::kStatement, i);
+      continue;
+    }
     if (b.prepare) {
       sent =
           PQsendPrepare(conn_, b.name.c_str(), b.prepare->c_str(), b.parameter_count, nullptr) == 1;
@@ -360,6 +400,17 @@ Result<PostgresConnection::ResultPtr> PostgresConnection::Execute(std::string_vi
     SL_ASSIGN_OR_RETURN(auto results, RunPipeline(std::span<Bound>(&b, 1)));
     return std::move(results.front());
   }
+  const std::vector<const char*> values = ParamPointers(b.params);
+  if (!named_statements_) {
+    // Parse, bind and execute before one sync: one server session sees all of it.
+    ResultPtr res(PQexecParams(conn_, b.prepare->c_str(), b.parameter_count, nullptr, values.data(),
+                               nullptr, nullptr, /*resultFormat=*/0));
+    const ExecStatusType status = PQresultStatus(res.get());
+    if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
+      return Fail(Failure(res.get(), "statement failed"));
+    }
+    return res;
+  }
   if (b.prepare) {
     // No parameter types: the server infers each from its context (a JSONB column takes
     // the text of a JSON document, a BIGINT column the digits of a number).
@@ -370,7 +421,6 @@ Result<PostgresConnection::ResultPtr> PostgresConnection::Execute(std::string_vi
     }
     statements_.emplace(b.key, PreparedStatement{b.name, b.parameter_count});
   }
-  const std::vector<const char*> values = ParamPointers(b.params);
   ResultPtr res(PQexecPrepared(conn_, b.name.c_str(), b.parameter_count, values.data(), nullptr,
                                nullptr, /*resultFormat=*/0));
   const ExecStatusType status = PQresultStatus(res.get());

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "db/database.h"
+#include "db/url.h"
 
 namespace storyloom::db {
 
@@ -21,7 +22,12 @@ class PostgresConnection final : public Connection {
  public:
   // Connects to `conninfo` (a postgresql:// URL or key=value string). Returns unavailable
   // with libpq's reason when the server cannot be reached or refuses the login.
-  static Result<std::unique_ptr<PostgresConnection>> Connect(const std::string& conninfo);
+  // `pool_mode` (url.h): behind a pooler no startup `options` are sent; behind a
+  // transaction pooler (PgBouncer pool_mode=transaction) each statement may reach another
+  // server session outside a transaction, so statements are sent unnamed (parse, bind and
+  // execute before one sync) instead of prepared once per connection.
+  static Result<std::unique_ptr<PostgresConnection>> Connect(const std::string& conninfo,
+                                                             PoolMode pool_mode = PoolMode::kNone);
   ~PostgresConnection() override;
   PostgresConnection(const PostgresConnection&) = delete;
   PostgresConnection& operator=(const PostgresConnection&) = delete;
@@ -89,7 +95,8 @@ class PostgresConnection final : public Connection {
   int backend_pid() const { return PQbackendPID(conn_); }
 
  private:
-  explicit PostgresConnection(PGconn* conn) : conn_(conn) {}
+  PostgresConnection(PGconn* conn, bool named_statements)
+      : conn_(conn), named_statements_(named_statements) {}
 
   struct ResultDeleter {
     void operator()(PGresult* r) const { PQclear(r); }
@@ -97,7 +104,8 @@ class PostgresConnection final : public Connection {
   using ResultPtr = std::unique_ptr<PGresult, ResultDeleter>;
 
   // A statement ready to send: its prepared name, the SQL to prepare first when it is new
-  // on this connection, and its parameters as text (nullopt for NULL).
+  // on this connection, and its parameters as text (nullopt for NULL). Without named
+  // statements the name is empty and `prepare` always set: it is sent unnamed.
   struct Bound {
     std::string key;  // the SQL as written
     std::string name;
@@ -127,6 +135,7 @@ class PostgresConnection final : public Connection {
   };
 
   PGconn* conn_;
+  const bool named_statements_;  // false behind a transaction pooler
   std::unordered_map<std::string, PreparedStatement> statements_;  // keyed by the SQL as written
   int next_statement_ = 0;
   std::optional<Error> last_error_;

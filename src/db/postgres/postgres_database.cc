@@ -13,6 +13,7 @@
 
 #include "db/postgres/postgres_connection.h"
 #include "db/postgres/postgres_maintenance.h"
+#include "db/url.h"
 
 namespace storyloom::db {
 namespace {
@@ -39,12 +40,12 @@ enum class Retry { kNo, kConflict, kReconnect };
 // the connection is lost.
 class PostgresListener final : public Listener {
  public:
-  PostgresListener(std::string conninfo, std::string channel)
-      : conninfo_(std::move(conninfo)), channel_(std::move(channel)) {}
+  PostgresListener(std::string conninfo, PoolMode pool_mode, std::string channel)
+      : conninfo_(std::move(conninfo)), pool_mode_(pool_mode), channel_(std::move(channel)) {}
 
   Result<void> Connect() {
     conn_.reset();
-    SL_ASSIGN_OR_RETURN(auto conn, PostgresConnection::Connect(conninfo_));
+    SL_ASSIGN_OR_RETURN(auto conn, PostgresConnection::Connect(conninfo_, pool_mode_));
     // Channel names are identifiers: quoted, with any quote doubled.
     std::string quoted = "\"";
     for (char ch : channel_) quoted += ch == '"' ? std::string("\"\"") : std::string(1, ch);
@@ -68,15 +69,18 @@ class PostgresListener final : public Listener {
 
  private:
   const std::string conninfo_;
+  const PoolMode pool_mode_;
   const std::string channel_;
   std::unique_ptr<PostgresConnection> conn_;
 };
 
 class PostgresDatabase final : public Database {
  public:
-  PostgresDatabase(std::string conninfo, std::string display, Options options)
-      : conninfo_(std::move(conninfo)),
-        display_(std::move(display)),
+  PostgresDatabase(const DatabaseUrl& url, Options options)
+      : conninfo_(url.postgres_conninfo),
+        display_(url.display),
+        pool_mode_(url.pool_mode),
+        transaction_pooling_(url.pool_mode == PoolMode::kTransaction),
         options_(std::move(options)) {}
 
   ~PostgresDatabase() override {
@@ -94,7 +98,7 @@ class PostgresDatabase final : public Database {
   // needed, and the writers' threads start with the first WriteAsync: a CLI command that
   // runs one query opens one connection.
   Result<void> Init() {
-    SL_ASSIGN_OR_RETURN(auto conn, PostgresConnection::Connect(conninfo_));
+    SL_ASSIGN_OR_RETURN(auto conn, PostgresConnection::Connect(conninfo_, pool_mode_));
     free_.push_back(conn.get());
     pool_.push_back(std::move(conn));
     return {};
@@ -187,13 +191,22 @@ class PostgresDatabase final : public Database {
   }
 
   Result<std::unique_ptr<Listener>> Listen(const std::string& channel) override {
+    if (transaction_pooling_) {
+      // A LISTEN would stay on whichever server session ran it, and its notifications go
+      // to whichever client holds that session next, or nowhere.
+      return Fail(Error::FailedPrecondition(
+          "LISTEN does not work through a transaction pooler (pool_mode=transaction)"));
+    }
     // Connects now if it can; otherwise its first Wait does (and reports why not).
-    auto listener = std::make_unique<PostgresListener>(conninfo_, channel);
+    auto listener = std::make_unique<PostgresListener>(conninfo_, pool_mode_, channel);
     if (auto r = listener->Connect(); !r) spdlog::warn("LISTEN {}: {}", channel, r.error().message);
     return std::unique_ptr<Listener>(std::move(listener));
   }
 
-  BackendCapabilities capabilities() const override { return {.notifications = true}; }
+  // Behind a transaction pooler there is no LISTEN: the engine polls instead.
+  BackendCapabilities capabilities() const override {
+    return {.notifications = !transaction_pooling_};
+  }
   Result<DatabaseSize> Size() override { return PostgresSize(*this); }
   Result<std::int64_t> Compact() override { return PostgresCompact(*this); }
   Result<std::vector<std::string>> CheckIntegrity() override {
@@ -240,7 +253,7 @@ class PostgresDatabase final : public Database {
     }
     if (c == nullptr) {
       // The pool grows by one, outside the lock (connecting takes a round trip or more).
-      auto conn = PostgresConnection::Connect(conninfo_);
+      auto conn = PostgresConnection::Connect(conninfo_, pool_mode_);
       std::lock_guard lock(pool_mu_);
       --opening_;
       if (!conn) {
@@ -374,6 +387,8 @@ class PostgresDatabase final : public Database {
 
   const std::string conninfo_;
   const std::string display_;
+  const PoolMode pool_mode_;        // the URL's pool_mode (url.h)
+  const bool transaction_pooling_;  // pool_mode=transaction: no session state
   const Options options_;
 
   // Writes hold it shared, Exclusive holds it alone (migrations block this process's
@@ -404,11 +419,10 @@ class PostgresDatabase final : public Database {
 
 }  // namespace
 
-Result<std::unique_ptr<Database>> OpenPostgres(const std::string& conninfo,
-                                               const std::string& display, const Options& options) {
-  auto db = std::make_unique<PostgresDatabase>(conninfo, display, options);
+Result<std::unique_ptr<Database>> OpenPostgres(const DatabaseUrl& url, const Options& options) {
+  auto db = std::make_unique<PostgresDatabase>(url, options);
   if (auto r = db->Init(); !r) {
-    return Fail(Error::DatabaseUnavailable(fmt::format("{} ({})", r.error().message, display)));
+    return Fail(Error::DatabaseUnavailable(fmt::format("{} ({})", r.error().message, url.display)));
   }
   return std::unique_ptr<Database>(std::move(db));
 }

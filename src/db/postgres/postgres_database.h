@@ -8,13 +8,17 @@
 #include <string>
 
 #include "db/database.h"
+#include "db/url.h"
 
 namespace storyloom::db {
 
-// Connects options.readers (at least 2) connections to the server named by `conninfo` (a
-// postgresql:// URL). Returns unavailable when the server cannot be reached.
-[[nodiscard]] Result<std::unique_ptr<Database>> OpenPostgres(const std::string& conninfo,
-                                                             const std::string& display,
+// Opens a pool of up to options.readers (at least 2) connections, plus one per asynchronous
+// writer, to the server named by `url` (its postgres_conninfo); one is connected now.
+// Returns unavailable when the server cannot be reached. With url.pool_mode kTransaction (a
+// transaction pooler such as PgBouncer pool_mode=transaction in between) it keeps no
+// session state: statements go unnamed, and there is no LISTEN (capabilities() says no
+// notifications, so the engine polls).
+[[nodiscard]] Result<std::unique_ptr<Database>> OpenPostgres(const DatabaseUrl& url,
                                                              const Options& options);
 
 }  // namespace storyloom::db
