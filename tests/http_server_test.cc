@@ -118,6 +118,16 @@ class RawClient {
     return out;
   }
 
+  // Reads exactly `n` more bytes.
+  std::optional<std::string> ReadExactly(std::size_t n) {
+    while (buf_.size() < n) {
+      if (!Fill()) return std::nullopt;
+    }
+    std::string out = buf_.substr(0, n);
+    buf_.erase(0, n);
+    return out;
+  }
+
   // True if the server closes the connection within `timeout` (unread data is discarded).
   bool WaitClosed(std::chrono::milliseconds timeout) {
     auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -882,6 +892,126 @@ TEST_F(ServerTest, StartFailsWhenPortIsTaken) {
   auto r = second.Start();
   ASSERT_FALSE(r.has_value());
   EXPECT_EQ(r.error().code, ErrorCode::kUnavailable);
+}
+
+// Serves `pieces` pieces of `piece_bytes` bytes each (a pattern numbered by piece), then
+// ends; or fails after `fail_after` pieces. Counts the calls.
+class CountingSource : public BodySource {
+ public:
+  CountingSource(int pieces, std::size_t piece_bytes, int fail_after = -1)
+      : pieces_(pieces), piece_bytes_(piece_bytes), fail_after_(fail_after) {}
+  Result<bool> Next(std::string& out) override {
+    const int i = calls++;
+    if (i == fail_after_) return Fail(Error::FailedPrecondition("the source broke"));
+    out = Piece(i, piece_bytes_);
+    return pieces_ < 0 || i + 1 < pieces_;
+  }
+  static std::string Piece(int i, std::size_t n) {
+    std::string s(n, 'a');
+    for (std::size_t k = 0; k < n; ++k) s[k] = static_cast<char>('a' + (i + k) % 26);
+    return s;
+  }
+  std::atomic<int> calls{0};
+
+ private:
+  int pieces_;  // < 0: endless
+  std::size_t piece_bytes_;
+  int fail_after_;
+};
+
+// Reads a chunked body after the headers; nullopt when the connection ends before the
+// last chunk.
+std::optional<std::string> ReadChunkedBody(RawClient& c) {
+  std::string body;
+  for (;;) {
+    auto line = c.ReadUntil("\r\n");
+    if (!line) return std::nullopt;
+    const std::size_t n = std::stoul(*line, nullptr, 16);
+    if (n == 0) {
+      if (!c.ReadUntil("\r\n")) return std::nullopt;  // no trailers
+      return body;
+    }
+    auto data = c.ReadExactly(n + 2);
+    if (!data) return std::nullopt;
+    body += data->substr(0, n);
+  }
+}
+
+TEST_F(ServerTest, StreamedBodyIsSentChunkedAndWhole) {
+  auto source = std::make_shared<CountingSource>(40, 10000);
+  router_->Add("GET", "/stream", [&](Request&) {
+    Response r;
+    r.headers.Add("Content-Type", "application/zip");
+    r.stream = source;
+    return r;
+  });
+  router_->Add("GET", "/after", [](Request&) { return Response::Text(200, "next"); });
+  StartServer();
+  RawClient c(server_->port());
+  ASSERT_TRUE(c.Send(Get("/stream")));
+  auto head = c.ReadUntil("\r\n\r\n");
+  ASSERT_TRUE(head);
+  EXPECT_NE(head->find("HTTP/1.1 200"), std::string::npos) << *head;
+  EXPECT_NE(head->find("Transfer-Encoding: chunked"), std::string::npos) << *head;
+  EXPECT_EQ(head->find("Content-Length"), std::string::npos) << *head;
+  auto body = ReadChunkedBody(c);
+  ASSERT_TRUE(body);
+  std::string expected;
+  for (int i = 0; i < 40; ++i) expected += CountingSource::Piece(i, 10000);
+  EXPECT_TRUE(*body == expected) << body->size();
+  EXPECT_EQ(source->calls.load(), 40);
+  // The connection is kept alive and serves the next request.
+  ASSERT_TRUE(c.Send(Get("/after")));
+  auto next = c.Read();
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->body, "next");
+  auto done = completed(2);
+  ASSERT_GE(done.size(), 1u);
+  EXPECT_GT(done[0].bytes, expected.size());
+  // HEAD sends the headers alone, with no length and no body.
+  RawClient h(server_->port());
+  ASSERT_TRUE(h.Send("HEAD /stream HTTP/1.1\r\nHost: t\r\n\r\n"));
+  auto hh = h.ReadUntil("\r\n\r\n");
+  ASSERT_TRUE(hh);
+  EXPECT_NE(hh->find("200"), std::string::npos);
+  EXPECT_TRUE(h.WaitClosed(5000ms));
+}
+
+TEST_F(ServerTest, AFailingStreamEndsWithoutTheLastChunk) {
+  auto source = std::make_shared<CountingSource>(10, 5000, /*fail_after=*/3);
+  router_->Add("GET", "/stream", [&](Request&) {
+    Response r;
+    r.stream = source;
+    return r;
+  });
+  StartServer();
+  RawClient c(server_->port());
+  ASSERT_TRUE(c.Send(Get("/stream")));
+  ASSERT_TRUE(c.ReadUntil("\r\n\r\n"));
+  // Three whole chunks, then the connection closes: never the zero-length last chunk, so
+  // the client knows the body is incomplete.
+  EXPECT_FALSE(ReadChunkedBody(c));
+  EXPECT_EQ(source->calls.load(), 4);
+}
+
+TEST_F(ServerTest, AStreamToAReaderThatStopsIsDroppedAfterTheWriteTimeout) {
+  options_.write_timeout_ms = 300;
+  auto source = std::make_shared<CountingSource>(-1, 64 * 1024);
+  router_->Add("GET", "/stream", [&](Request&) {
+    Response r;
+    r.stream = source;
+    return r;
+  });
+  StartServer();
+  RawClient c(server_->port());
+  ASSERT_TRUE(c.Send(Get("/stream")));  // and never reads
+  std::this_thread::sleep_for(2000ms);
+  const int calls = source->calls.load();
+  // The pieces pulled are what the socket buffers took, not an unbounded queue.
+  EXPECT_LT(calls, 400) << "pieces pulled for a client that reads nothing";
+  std::this_thread::sleep_for(500ms);
+  EXPECT_EQ(source->calls.load(), calls) << "still pulling after the write timeout";
+  ASSERT_GE(completed(1).size(), 1u);
 }
 
 }  // namespace

@@ -12,6 +12,8 @@
 #include <utility>
 #include <vector>
 
+#include "storyloom/error.h"
+
 namespace storyloom::http {
 
 // Case-insensitive header lookup over a small vector (requests carry few headers).
@@ -69,6 +71,22 @@ class SseSource {
   virtual void Start(std::shared_ptr<SseSink> sink) = 0;
 };
 
+// A response body made piece by piece and sent with chunked transfer encoding: for bodies
+// too large to hold, whose length is not known up front (a story's zip archive). The server
+// calls Next on a worker thread, one call at a time, and calls it again only once the
+// previous piece has been written to the client: memory stays at one piece per connection,
+// a slow reader holds no thread, and one that stops reading is dropped after the write
+// timeout. The source is destroyed when the response ends (any thread).
+class BodySource {
+ public:
+  virtual ~BodySource() = default;
+  // Replaces `out` with the next piece (an empty piece is skipped). Returns true while more
+  // follows, false after the last piece. An error aborts the response: it is logged and the
+  // connection is closed without the last chunk, so the client sees an incomplete body
+  // rather than a short one that looks whole.
+  virtual Result<bool> Next(std::string& out) = 0;
+};
+
 struct FileBody {
   std::string path;  // absolute path on disk, resolved by the handler
   std::uint64_t offset = 0;
@@ -80,9 +98,10 @@ struct Deferred;
 struct Response {
   int status = 200;
   Headers headers;
-  std::string body;                // used unless `file` or `sse` is set
-  std::optional<FileBody> file;    // stream a file range
-  std::shared_ptr<SseSource> sse;  // keep the connection open for events
+  std::string body;                    // used unless `file`, `stream` or `sse` is set
+  std::optional<FileBody> file;        // stream a file range
+  std::shared_ptr<BodySource> stream;  // a chunked body made while it is sent
+  std::shared_ptr<SseSource> sse;      // keep the connection open for events
   // Answered later (see Later): the handler's thread is free while the answer waits.
   std::shared_ptr<Deferred> later;
 

@@ -570,6 +570,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (core_->stopping) keep_alive_ = false;
     if (req_.method == "HEAD") return WriteHead();
     if (resp_.sse) return StartSse();
+    if (resp_.stream) return StartStream();
     if (resp_.file) {
       file_res_.emplace();
       auto& body = file_res_->body();
@@ -608,6 +609,9 @@ class Session : public std::enable_shared_from_this<Session> {
       resp_.sse.reset();  // no stream to start; releases whatever it held
       head_res_->set(bhttp::field::content_type, "text/event-stream");
       keep_alive_ = false;
+    } else if (resp_.stream) {
+      resp_.stream.reset();  // its length is unknown until it is made: none is sent
+      keep_alive_ = false;
     } else {
       head_res_->content_length(resp_.file ? resp_.file->length : resp_.body.size());
     }
@@ -629,7 +633,76 @@ class Session : public std::enable_shared_from_this<Session> {
                             });
   }
 
-  void OnWrite(beast::error_code ec, std::size_t bytes) {
+  // ---- a chunked body made while it is sent (Response::stream) --------------------------
+
+  // Writes the headers (Transfer-Encoding: chunked), then pulls one piece at a time from the
+  // source on a worker and writes it as a chunk under the write timeout; only one piece is
+  // ever held, and the next is asked for once the previous one is written.
+  void StartStream() {
+    stream_res_.emplace();
+    FillHeaders(*stream_res_);
+    stream_res_->chunked(true);
+    stream_res_->keep_alive(keep_alive_);
+    stream_sr_.emplace(*stream_res_);
+    stream_.expires_after(std::chrono::milliseconds(core_->options.write_timeout_ms));
+    bhttp::async_write_header(stream_, *stream_sr_,
+                              [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                                self->written_ += n;
+                                if (ec) return self->OnWrite(ec, self->written_);
+                                self->PullPiece();
+                              });
+  }
+
+  void PullPiece() {
+    stream_.expires_never();  // making the piece is not the client's stall
+    net::post(*core_->workers, [self = shared_from_this()] {
+      Result<bool> more = false;
+      try {
+        more = self->resp_.stream->Next(self->piece_);
+      } catch (const std::exception& e) {
+        more = Fail(Error::Internal(e.what()));
+      }
+      net::post(self->stream_.get_executor(), [self, more = std::move(more)] {
+        if (self->state_ == State::kClosed) return;  // closed by Server::Stop meanwhile
+        self->OnPiece(more);
+      });
+    });
+  }
+
+  void OnPiece(const Result<bool>& more) {
+    if (!more) {
+      // Never the last chunk: the client must not take a cut-short body for a whole one.
+      core_->log_limiter.Log(spdlog::level::err, "stream-abort",
+                             "http: " + route_name_ + " aborted its streamed response (request " +
+                                 req_.request_id + "): " + more.error().message);
+      keep_alive_ = false;
+      return OnWrite({}, written_, /*aborted=*/true);
+    }
+    if (piece_.empty()) {
+      if (*more) return PullPiece();
+      return WriteLastChunk();
+    }
+    stream_.expires_after(std::chrono::milliseconds(core_->options.write_timeout_ms));
+    net::async_write(
+        stream_, bhttp::make_chunk(net::buffer(piece_)),
+        [self = shared_from_this(), last = !*more](beast::error_code ec, std::size_t n) {
+          self->written_ += n;
+          if (ec) return self->OnWrite(ec, self->written_);
+          if (last) return self->WriteLastChunk();
+          self->PullPiece();
+        });
+  }
+
+  void WriteLastChunk() {
+    stream_.expires_after(std::chrono::milliseconds(core_->options.write_timeout_ms));
+    net::async_write(stream_, bhttp::make_chunk_last(),
+                     [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                       self->written_ += n;
+                       self->OnWrite(ec, self->written_);
+                     });
+  }
+
+  void OnWrite(beast::error_code ec, std::size_t bytes, bool aborted = false) {
     Complete(bytes);
     written_ = 0;
     str_sr_.reset();
@@ -638,10 +711,14 @@ class Session : public std::enable_shared_from_this<Session> {
     str_res_.reset();
     file_res_.reset();
     head_res_.reset();
+    stream_sr_.reset();
+    stream_res_.reset();
+    resp_.stream.reset();
+    piece_ = std::string();
     req_.hold.reset();
     ReleaseUploadBytes();
     upload_len_known_ = false;
-    if (ec) {
+    if (ec || aborted) {
       if (ec == beast::error::timeout) {
         core_->log_limiter.Log(
             spdlog::level::info, "write-timeout",
@@ -756,6 +833,9 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<bhttp::response_serializer<bhttp::string_body>> str_sr_;
   std::optional<bhttp::response_serializer<RangeFileBody>> file_sr_;
   std::optional<bhttp::response_serializer<bhttp::empty_body>> head_sr_;
+  std::optional<bhttp::response<bhttp::empty_body>> stream_res_;  // Response::stream's headers
+  std::optional<bhttp::response_serializer<bhttp::empty_body>> stream_sr_;
+  std::string piece_;  // the piece being written (Response::stream)
   std::uint64_t written_ = 0;
   Clock::time_point request_deadline_ = Clock::time_point::max();
   std::uint64_t upload_reserved_ = 0;  // bytes of ServerCore::upload_tmp_bytes held
