@@ -449,7 +449,11 @@ Result<void> Pipeline::MediaPhase(Phase phase) {
     if (!meta.is_object()) meta = json::object();
     meta["scene_number"] = scene.scene_number;
     meta["provider"] = d_.provider.name();
-    if (images) meta["prompt"] = scene.image_prompt;
+    if (images) {
+      meta["prompt"] = scene.image_prompt;
+      // The style the workflow asked for (options.style), null when it named none.
+      meta["style"] = opts_.style.empty() ? json(nullptr) : json(opts_.style);
+    }
     ++done;
     const double progress = Progress(phase, done / total);
     SL_RETURN_IF_ERROR(Commit(
