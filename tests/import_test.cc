@@ -150,6 +150,8 @@ TEST_P(ImportTest, ImportsStoriesIdempotentlyAndLeavesTheTreeAlone) {
   EXPECT_EQ(fox["title"], "The Fox");
   EXPECT_EQ(fox["options"]["imported"]["layout"], "story-folder") << fox.dump(2);
   EXPECT_EQ(fox["story"], "The fox's story.\n");
+  ASSERT_EQ(fox["phases"].size(), 5u);
+  for (const auto& p : fox["phases"]) EXPECT_EQ(p["status"], "skipped") << fox.dump(2);
   ASSERT_EQ(fox["scenes"].size(), 2u) << fox.dump(2);
   EXPECT_EQ(fox["scenes"][0]["number"], 1);
   EXPECT_EQ(fox["scenes"][0]["narration"], "The fox runs.");
