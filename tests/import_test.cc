@@ -190,7 +190,9 @@ TEST_P(ImportTest, ImportsStoriesIdempotentlyAndLeavesTheTreeAlone) {
   // Another user sees none of it.
   EXPECT_EQ(server.Client("bob")->Get("/api/v1/workflows/" + ids["The Fox"]).status, 404);
   EXPECT_EQ(QueryText(server.database_url(),
-                      "SELECT count(*) FROM audit_log WHERE action = 'workflow.import'"),
+                      "SELECT count(*) FROM audit_log WHERE action = 'workflow.import' AND "
+                      "user_id IS NULL AND CAST(detail AS TEXT) LIKE '%" +
+                          server.user_id("alice") + "%'"),
             "3");
 
   // Again: nothing new. Then a new file joins its story's workflow.

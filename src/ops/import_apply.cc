@@ -220,10 +220,10 @@ class Importer {
     AuditEntry a;
     a.action = "workflow.import";
     a.target = c.workflow.id;
-    a.user_id = o_.user_id;
-    a.remote_addr = "cli";
-    a.detail_json =
-        Dump({{"folder", s.source.empty() ? "." : s.source}, {"files", s.files.size()}});
+    a.remote_addr = "cli";  // the actor is whoever ran the command, not the owner
+    a.detail_json = Dump({{"owner", o_.user_id},
+                          {"folder", s.source.empty() ? "." : s.source},
+                          {"files", s.files.size()}});
     SL_RETURN_IF_ERROR(tx.audit().Append(a));
     created = true;
     SL_ASSIGN_OR_RETURN(auto w, tx.workflows().Get(c.workflow.id));
