@@ -42,15 +42,9 @@ std::unique_ptr<db::Database> MustOpen(const std::string& url, int readers = 2) 
   return std::move(*d);
 }
 
-std::int64_t Count(db::Database& d, const std::string& sql) {
-  std::int64_t n = -1;
-  auto r = d.Read([&](db::Connection& c) -> Result<void> {
-    SL_ASSIGN_OR_RETURN(auto row, c.QueryOne(sql));
-    n = row.Int(0);
-    return {};
-  });
-  EXPECT_TRUE(r.has_value()) << sql << ": " << r.error().ToString();
-  return n;
+// The first column of `sql`'s first row on `url`, a number.
+std::int64_t QueryInt(const std::string& url, const std::string& sql) {
+  return std::stoll(testing::QueryText(url, sql));
 }
 
 void Script(db::Database& d, const std::string& sql) {
@@ -162,15 +156,15 @@ TEST_F(PostgresTlsTest, VerifyFullMigratesAndRunsAWorkflowOverTls) {
   }
   const std::string url = Url("tls_app", VerifyFull("ca.pem"));
   {
+    EXPECT_EQ(QueryInt(url, "SELECT ssl::int FROM pg_stat_ssl WHERE pid = pg_backend_pid()"), 1);
     auto d = MustOpen(url);
-    EXPECT_EQ(Count(*d, "SELECT ssl::int FROM pg_stat_ssl WHERE pid = pg_backend_pid()"), 1);
     auto migrated = db::Migrate(*d);
     ASSERT_TRUE(migrated.has_value()) << migrated.error().ToString();
     EXPECT_EQ(migrated->status.pending.size(), 0u);
   }
   // The certificate names localhost too.
-  EXPECT_EQ(Count(*MustOpen(Url("tls_app", VerifyFull("ca.pem"), "localhost")),
-                  "SELECT count(*) FROM schema_migrations"),
+  EXPECT_EQ(QueryInt(Url("tls_app", VerifyFull("ca.pem"), "localhost"),
+                     "SELECT count(*) FROM schema_migrations"),
             static_cast<std::int64_t>(db::MigrationsFor(db::Dialect::kPostgres).size()));
 
   ServerOptions o;
@@ -283,10 +277,9 @@ TEST(PgBouncerTest, RacingMigratorsThroughThePoolerApplyEachMigrationOnce) {
   ASSERT_TRUE(rb.has_value()) << rb.error().ToString();
   const auto all = db::MigrationsFor(db::Dialect::kPostgres).size();
   EXPECT_EQ(ra->applied.size() + rb->applied.size(), all);
-  auto direct = MustOpen(pg.url());
-  EXPECT_EQ(Count(*direct, "SELECT count(*) FROM schema_migrations"),
+  EXPECT_EQ(QueryInt(pg.url(), "SELECT count(*) FROM schema_migrations"),
             static_cast<std::int64_t>(all));
-  EXPECT_EQ(Count(*direct, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"), 0);
+  EXPECT_EQ(QueryInt(pg.url(), "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"), 0);
 }
 
 // Two servers behind one transaction pooler of three server connections: every workflow
@@ -337,10 +330,9 @@ TEST(PgBouncerTest, TwoServersBehindATransactionPoolerRunEachWorkflowOnce) {
 
   auto store = one.OpenStore();
   for (const auto& id : ids) EXPECT_EQ(RunningEvents(*store, id), 1) << id << " ran twice";
-  auto direct = MustOpen(pg.url());
-  EXPECT_LE(Count(*direct,
-                  "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                  "AND pid <> pg_backend_pid()"),
+  EXPECT_LE(QueryInt(pg.url(),
+                     "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                     "AND pid <> pg_backend_pid()"),
             kPool);
   for (const std::string& log : {one.log(), two.log()}) {
     EXPECT_EQ(log.find("does not exist"), std::string::npos) << log;
@@ -380,13 +372,14 @@ TEST(PostgresRoleTest, ADatabaseOwnerWithoutSuperuserMigrates) {
   TestDatabase pg("postgres");
   testing::PgAdminExec(fmt::format("ALTER DATABASE {} OWNER TO {}",
                                    pg.url().substr(pg.url().rfind('/') + 1), role.name()));
-  auto d = MustOpen(role.Url(pg.url()));
-  EXPECT_EQ(Count(*d, "SELECT rolsuper::int FROM pg_roles WHERE rolname = current_user"), 0);
+  const std::string url = role.Url(pg.url());
+  auto d = MustOpen(url);
+  EXPECT_EQ(QueryInt(url, "SELECT rolsuper::int FROM pg_roles WHERE rolname = current_user"), 0);
   // pg_trgm is a trusted extension: the database's owner may create it.
   auto migrated = db::Migrate(*d);
   ASSERT_TRUE(migrated.has_value()) << migrated.error().ToString();
   EXPECT_TRUE(migrated->status.pending.empty());
-  EXPECT_EQ(Count(*d, "SELECT count(*) FROM pg_extension WHERE extname = 'pg_trgm'"), 1);
+  EXPECT_EQ(QueryInt(url, "SELECT count(*) FROM pg_extension WHERE extname = 'pg_trgm'"), 1);
 }
 
 TEST(PostgresRoleTest, ARoleThatMayNotCreateTheExtensionIsToldWhatAnAdministratorMustRun) {
@@ -415,9 +408,9 @@ TEST(PostgresRoleTest, ARoleThatMayNotCreateTheExtensionIsToldWhatAnAdministrato
   EXPECT_NE(message.find(role.name()), std::string::npos) << message;
   EXPECT_NE(message.find("CREATE EXTENSION IF NOT EXISTS pg_trgm;"), std::string::npos) << message;
   EXPECT_EQ(message.find('\n'), std::string::npos) << message;
-  EXPECT_EQ(Count(*admin,
-                  "SELECT count(*) FROM information_schema.tables WHERE table_schema = "
-                  "'public'"),
+  EXPECT_EQ(QueryInt(pg.url(),
+                     "SELECT count(*) FROM information_schema.tables WHERE table_schema = "
+                     "'public'"),
             0)
       << "nothing is created before the check";
 

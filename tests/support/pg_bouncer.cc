@@ -1,10 +1,15 @@
 #include "support/pg_bouncer.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <grp.h>
 #include <netinet/in.h>
+#include <pwd.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -29,7 +34,33 @@ bool Accepts(int port) {
   return ok;
 }
 
-bool Alive(pid_t pid) { return pid > 0 && ::kill(pid, 0) == 0; }
+// Starts pgbouncer in the foreground on `ini`, its output to `log`; as root, as the postgres
+// system user (PgBouncer refuses root). It gets SIGTERM when the test process dies, so a
+// killed test leaves no pooler behind. Returns its pid, or -1.
+pid_t Spawn(const std::string& ini, const std::string& log, bool root) {
+  const passwd* pg = root ? ::getpwnam("postgres") : nullptr;
+  if (root && pg == nullptr) return -1;
+  const pid_t parent = ::getpid();
+  const pid_t pid = ::fork();
+  if (pid != 0) return pid;
+  // The child: only async-signal-safe calls until exec.
+  const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd >= 0) {
+    ::dup2(fd, STDOUT_FILENO);
+    ::dup2(fd, STDERR_FILENO);
+  }
+  ::close_range(3, ~0U, 0);  // none of the test's descriptors
+  if (pg != nullptr &&
+      (::setgroups(0, nullptr) != 0 || ::setgid(pg->pw_gid) != 0 || ::setuid(pg->pw_uid) != 0)) {
+    ::_exit(126);
+  }
+  // After setuid, which clears it.
+  ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+  if (::getppid() != parent) ::_exit(0);
+  ::execl("/usr/sbin/pgbouncer", "pgbouncer", ini.c_str(), static_cast<char*>(nullptr));
+  ::execlp("pgbouncer", "pgbouncer", ini.c_str(), static_cast<char*>(nullptr));
+  ::_exit(127);
+}
 
 }  // namespace
 
@@ -49,8 +80,8 @@ PgBouncer::PgBouncer(const std::string& server_url, const std::string& pool_mode
   const std::string host = host_port.substr(0, colon);
   const std::string server_port = colon == std::string::npos ? "5432" : host_port.substr(colon + 1);
 
-  // As root it runs as the postgres system user (PgBouncer refuses root), which must read
-  // the configuration and write the log and pid files.
+  // As root it runs as the postgres system user, which must read the configuration and
+  // write the log and pid files.
   const bool root = ::geteuid() == 0;
   if (root) (void)std::system(fmt::format("chown postgres: '{}'", dir_.str()).c_str());
   std::mt19937 rng(std::random_device{}());
@@ -69,41 +100,45 @@ PgBouncer::PgBouncer(const std::string& server_url, const std::string& pool_mode
                                "default_pool_size = {}\n"
                                "max_client_conn = 200\n"
                                "logfile = {}\n"
-                               "pidfile = {}\n"
                                "{}\n",
                                host, server_port, user_, port, pool_mode, pool_size,
-                               (dir_ / "pgbouncer.log").string(), (dir_ / "pgbouncer.pid").string(),
-                               settings));
-    std::filesystem::remove(dir_ / "pgbouncer.pid");
-    const std::string cmd =
-        fmt::format("{}pgbouncer -d -q '{}' >>'{}' 2>&1", root ? "runuser -u postgres -- " : "",
-                    ini, (dir_ / "start.log").string());
-    if (std::system(cmd.c_str()) != 0) continue;
+                               (dir_ / "pgbouncer.log").string(), settings));
+    pid_ = Spawn(ini, (dir_ / "start.log").string(), root);
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (std::chrono::steady_clock::now() < deadline) {
-      pid_ = std::atoi(ReadFileOrEmpty(dir_ / "pgbouncer.pid").c_str());
-      if (pid_ > 0 && Accepts(port)) {
+    while (pid_ > 0 && std::chrono::steady_clock::now() < deadline) {
+      if (Accepts(port)) {
         port_ = port;
         return;
       }
-      if (pid_ > 0 && !Alive(pid_)) break;  // it exited: the port was taken after all
+      int status = 0;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;  // it exited: the port was taken after all
+        break;
+      }
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
-    if (Alive(pid_)) ::kill(pid_, SIGTERM);
-    pid_ = -1;
+    Stop();
   }
   throw std::runtime_error("PgBouncer did not start: " + ReadFileOrEmpty(dir_ / "start.log") +
                            log());
 }
 
-PgBouncer::~PgBouncer() {
-  if (!Alive(pid_)) return;
+PgBouncer::~PgBouncer() { Stop(); }
+
+void PgBouncer::Stop() {
+  if (pid_ <= 0) return;
   ::kill(pid_, SIGTERM);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (Alive(pid_) && std::chrono::steady_clock::now() < deadline) {
+  int status = 0;
+  while (::waitpid(pid_, &status, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, &status, 0);
+      break;
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  if (Alive(pid_)) ::kill(pid_, SIGKILL);
+  pid_ = -1;
 }
 
 std::string PgBouncer::UrlFor(const std::string& database_url, const std::string& query) const {

@@ -21,7 +21,8 @@ class PgBouncer {
   // std::runtime_error with PgBouncer's log when it does not start.
   PgBouncer(const std::string& server_url, const std::string& pool_mode, int pool_size,
             const std::string& settings = "");
-  // Stops it (SIGTERM, then waits for it to exit).
+  // Stops it (SIGTERM, then waits for it to exit). It also stops when the test process
+  // dies.
   ~PgBouncer();
   PgBouncer(const PgBouncer&) = delete;
   PgBouncer& operator=(const PgBouncer&) = delete;
@@ -33,6 +34,8 @@ class PgBouncer {
   std::string log() const;
 
  private:
+  void Stop();
+
   TempDir dir_;
   std::string user_;
   int port_ = 0;
