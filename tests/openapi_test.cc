@@ -160,6 +160,16 @@ TEST_F(OpenApiTest, TourOfEveryOperation) {
   EXPECT_EQ(alice->Get("/api/v1/files?workflow_id=" + wid + "&order=oldest").status, 200);
   EXPECT_EQ(alice->Get("/api/v1/files?order=sideways").status, 422);
   EXPECT_EQ(alice->Get("/api/v1/files/" + file["id"].get<std::string>()).status, 200);
+  const std::vector<std::string> merge = {"Content-Type: application/merge-patch+json"};
+  EXPECT_EQ(alice
+                ->Request("PATCH", "/api/v1/files/" + file["id"].get<std::string>(),
+                          R"({"note": "tour"})", merge)
+                .status,
+            200);
+  EXPECT_EQ(
+      alice->Request("PATCH", "/api/v1/files/" + file["id"].get<std::string>(), "[]", merge).status,
+      422);
+  EXPECT_EQ(alice->Get("/api/v1/workflows/" + wid + "/archive").status, 200);
   EXPECT_EQ(alice->Get(file["url"].get<std::string>()).status, 200);
   EXPECT_EQ(alice->Request("HEAD", file["url"].get<std::string>()).status, 200);
   EXPECT_EQ(alice->Get(file["url"].get<std::string>(), {"Range: bytes=0-3"}).status, 206);

@@ -53,6 +53,11 @@ class FileRepo {
   [[nodiscard]] Result<Page<GeneratedFile>> List(const FileFilter& f);
   // Deletes the row (scenes linking to it are unlinked); not_found if absent.
   [[nodiscard]] Result<GeneratedFile> Delete(std::string_view id);
+  // Replaces the file's metadata with `metadata_json` if it is still `expected_json` (as read):
+  // aborted when another write changed it meanwhile (read again and retry), not_found when
+  // the row is gone.
+  [[nodiscard]] Result<void> SetMetadata(std::string_view id, std::string_view expected_json,
+                                         std::string_view metadata_json);
   // Marks a file row as missing on disk (fsck --repair).
   [[nodiscard]] Result<void> MarkMissing(std::string_view id);
   // Every row, of every user and every marked workflow.

@@ -333,6 +333,8 @@ void AddFileRoutes(App& app, http::Router& r) {
     if (OnFilesOrigin(req) && !req.Query("sig").empty()) {
       auto signed_r = SignedFileContent(app, req);
       r = signed_r ? std::move(*signed_r) : ErrorResponse(signed_r.error());
+  AddFileMetadataRoutes(app, r);
+  AddArchiveRoutes(app, r);
     } else {
       r = authed(req);
     }

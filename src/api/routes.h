@@ -7,6 +7,10 @@ namespace storyloom::api {
 
 void AddWorkflowRoutes(App& app, http::Router& r);
 void AddFileRoutes(App& app, http::Router& r);
+// file_metadata_api.cc: PATCH /api/v1/files/{id}; archive_api.cc: GET
+// /api/v1/workflows/{id}/archive (AddFileRoutes adds both).
+void AddFileMetadataRoutes(App& app, http::Router& r);
+void AddArchiveRoutes(App& app, http::Router& r);
 void AddUsageRoutes(App& app, http::Router& r);
 // usage_calls_api.cc: /api/v1/usage/calls and /api/v1/analytics/performance (AddUsageRoutes
 // adds them).

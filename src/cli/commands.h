@@ -21,6 +21,7 @@ void AddTokensCommand(CLI::App& app, GlobalFlags& flags, Action& action);
 void AddBackupCommand(CLI::App& app, GlobalFlags& flags, Action& action);
 void AddCleanupCommand(CLI::App& app, GlobalFlags& flags, Action& action);
 void AddFsckCommand(CLI::App& app, GlobalFlags& flags, Action& action);
+void AddExportCommand(CLI::App& app, GlobalFlags& flags, Action& action);
 void AddImportCommand(CLI::App& app, GlobalFlags& flags, Action& action);
 void AddUsageCommand(CLI::App& app, GlobalFlags& flags, Action& action);
 // Adds `usage calls` under `usage` (usage_calls_cmd.cc); AddUsageCommand calls it.

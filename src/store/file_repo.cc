@@ -162,6 +162,18 @@ Result<GeneratedFile> FileRepo::Delete(std::string_view id) {
   return f;
 }
 
+Result<void> FileRepo::SetMetadata(std::string_view id, std::string_view expected_json,
+                                   std::string_view metadata_json) {
+  // Compare and set: on PostgreSQL the comparison is of JSONB values, so key order and
+  // spacing as read back do not matter.
+  const Value v[] = {std::string(metadata_json), std::string(id), std::string(expected_json)};
+  SL_ASSIGN_OR_RETURN(
+      auto n, c_.Exec("UPDATE generated_files SET metadata = ? WHERE id = ? AND metadata = ?", v));
+  if (n > 0) return {};
+  SL_RETURN_IF_ERROR(Get(id));  // not_found when the row is gone
+  return Fail(Error::Aborted(fmt::format("the metadata of file {} changed meanwhile", id)));
+}
+
 Result<void> FileRepo::MarkMissing(std::string_view id) {
   const Value v[] = {std::string(id)};
   SL_ASSIGN_OR_RETURN(auto n,
