@@ -296,6 +296,8 @@ TEST_F(OpenApiTest, TourOfEveryOperation) {
   EXPECT_EQ(admin->Get("/api/v1/admin/backups").status, 200);
   EXPECT_EQ(admin->Post("/api/v1/admin/backups", json::object()).status, 201);
   EXPECT_EQ(admin->Post("/api/v1/admin/cleanup", {{"dry_run", true}}).status, 200);
+  EXPECT_EQ(admin->Post("/api/v1/admin/db/check", json::object()).status, 200);
+  EXPECT_EQ(admin->Get("/api/v1/admin/db").status, 200);
   EXPECT_EQ(alice->Post("/api/v1/admin/cleanup", {{"dry_run", true}}).status, 403);
 
   // The HTTP layer's own answers.

@@ -40,6 +40,8 @@ class AuditRepo {
   [[nodiscard]] Result<Page<AuditEntry>> List(int limit, std::string_view cursor);
   // When `action` was last recorded; nullopt if never.
   [[nodiscard]] Result<std::optional<Millis>> LastOf(std::string_view action);
+  // The newest entry recorded for `action`; nullopt if none.
+  [[nodiscard]] Result<std::optional<AuditEntry>> LatestOf(std::string_view action);
 
  private:
   db::Connection& c_;

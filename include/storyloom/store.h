@@ -18,6 +18,7 @@
 #include "storyloom/error.h"
 #include "storyloom/event_repo.h"
 #include "storyloom/file_repo.h"
+#include "storyloom/health_repo.h"
 #include "storyloom/invite_repo.h"
 #include "storyloom/ops_repo.h"
 #include "storyloom/rollup_repo.h"
@@ -58,6 +59,7 @@ class StoreTx {
   JobLeaseRepo job_leases() { return JobLeaseRepo(c_); }
   RetentionRepo retention() { return RetentionRepo(c_); }
   TableRepo tables() { return TableRepo(c_); }
+  HealthRepo health() { return HealthRepo(c_); }
 
  private:
   db::Connection& c_;

@@ -24,6 +24,7 @@ std::shared_ptr<http::Router> BuildRouter(App& app) {
   AddAccountRoutes(app, *r);
   AddInviteRoutes(app, *r);
   AddAdminRoutes(app, *r);
+  AddDbHealthRoutes(app, *r);
   AddAnalyticsRoutes(app, *r);
   AddWebRoutes(app, *r);
   // Every authenticated route decides authentication from the headers, before any body byte

@@ -20,6 +20,8 @@ void AddAuthRoutes(App& app, http::Router& r);
 void AddHealthRoutes(App& app, http::Router& r);
 void AddWebRoutes(App& app, http::Router& r);
 void AddAdminRoutes(App& app, http::Router& r);
+// db_health_api.cc: /api/v1/admin/db and /api/v1/admin/db/check.
+void AddDbHealthRoutes(App& app, http::Router& r);
 void AddAnalyticsRoutes(App& app, http::Router& r);
 void AddUserRoutes(App& app, http::Router& r);
 void AddTokenRoutes(App& app, http::Router& r);

@@ -1,17 +1,17 @@
 // storyloom db migrate | status [--json] | check [--json]
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <cstdio>
-#include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "api/db_health_views.h"
 #include "cli/commands.h"
 #include "cli/output.h"
-#include "core/clock.h"
 #include "core/durable_dirs.h"
 #include "db/database.h"
 #include "db/migrations.h"
-#include "db/url.h"
+#include "ops/db_health.h"
 
 namespace storyloom::cli {
 namespace {
@@ -39,182 +39,203 @@ int Migrate(const GlobalFlags& flags) {
   return 0;
 }
 
-// What `db status` shows, as one JSON object (`db status --json` prints it as it is):
-// database and schema always; for SQLite also size, fragmentation, quick_check, row counts,
-// the last backup and the WAL.
-Result<nlohmann::json> StatusJson(const core::Config& config, db::Database& db) {
-  using nlohmann::json;
-  json out = {{"database", db.display_url()}};
-  SL_ASSIGN_OR_RETURN(auto st, db::GetMigrationStatus(db));
-  json pending = json::array();
-  for (const auto& m : st.pending) pending.push_back({{"version", m.version}, {"name", m.name}});
-  out["schema_version"] = st.current_version;
-  out["latest_version"] = st.latest_version;
-  out["pending_migrations"] = pending;
-  if (!db.capabilities().embedded || st.current_version == 0) return out;
-  SL_RETURN_IF_ERROR(db.Read([&](db::Connection& c) -> Result<void> {
-    SL_ASSIGN_OR_RETURN(auto pages, c.QueryOne("PRAGMA page_count"));
-    SL_ASSIGN_OR_RETURN(auto size, c.QueryOne("PRAGMA page_size"));
-    SL_ASSIGN_OR_RETURN(auto freelist, c.QueryOne("PRAGMA freelist_count"));
-    out["page_count"] = pages.Int(0);
-    out["page_size"] = size.Int(0);
-    out["size_bytes"] = pages.Int(0) * size.Int(0);
-    out["free_pages"] = freelist.Int(0);
-    // quick_check: integrity_check without the index cross-checks, fast enough for status.
-    SL_ASSIGN_OR_RETURN(auto quick, c.Query("PRAGMA quick_check"));
-    json problems = json::array();
-    for (const auto& row : quick) {
-      if (row.Text(0) != "ok") problems.push_back(row.Text(0));
-    }
-    out["quick_check"] = {{"ok", problems.empty()}, {"problems", problems}};
-    SL_ASSIGN_OR_RETURN(auto wf, c.QueryOne("SELECT count(*) FROM workflows"));
-    SL_ASSIGN_OR_RETURN(
-        auto files,
-        c.QueryOne("SELECT count(*), coalesce(sum(file_size), 0) FROM generated_files"));
-    SL_ASSIGN_OR_RETURN(auto usage, c.QueryOne("SELECT count(*) FROM api_usage"));
-    out["workflows"] = wf.Int(0);
-    out["files"] = files.Int(0);
-    out["file_bytes"] = files.Int(1);
-    out["usage_rows"] = usage.Int(0);
-    SL_ASSIGN_OR_RETURN(auto last, c.QueryOpt("SELECT created_at, path FROM backups WHERE status "
-                                              "= 'ok' ORDER BY created_at DESC LIMIT 1"));
-    out["last_backup"] =
-        last ? json{{"created_at", core::FormatRfc3339(last->Int(0))}, {"path", last->Text(1)}}
-             : json(nullptr);
-    return {};
-  }));
-  std::error_code ec;
-  const std::string path =
-      db::ParseDatabaseUrl(config.DatabaseUrl()).value_or(db::DatabaseUrl{}).sqlite_path;
-  const auto wal = std::filesystem::file_size(path + "-wal", ec);
-  out["wal_bytes"] = ec ? 0 : static_cast<std::int64_t>(wal);
-  return out;
-}
+// Opens the database without the schema check (db status and db check describe a database
+// whatever its migrations), and the names of its pending migrations.
+struct OpenedDatabase {
+  std::unique_ptr<Store> store;
+  nlohmann::json pending = nlohmann::json::array();
+};
 
-int Status(const GlobalFlags& flags, bool json) {
-  return WithDatabase(flags, [&](const core::Config& config, db::Database& db) {
-    auto got = StatusJson(config, db);
-    if (!got) return Die(got.error().message);
-    const nlohmann::json& s = *got;
-    if (json) {
-      PrintJson(s);
-      return 0;
-    }
-    const auto num = [&](const char* key) {
-      return static_cast<long long>(s[key].get<std::int64_t>());
-    };
-    std::printf("database       %s\n", s["database"].get<std::string>().c_str());
-    std::printf(
-        "schema         version %d of %d%s\n", s["schema_version"].get<int>(),
-        s["latest_version"].get<int>(),
-        s["pending_migrations"].empty() ? "" : " (migrations pending: run storyloom db migrate)");
-    for (const auto& m : s["pending_migrations"]) {
-      std::printf("  pending      %04d_%s\n", m["version"].get<int>(),
-                  m["name"].get<std::string>().c_str());
-    }
-    if (!s.contains("size_bytes")) return 0;
-    std::printf("size           %.1f MiB (%lld pages of %lld bytes)\n",
-                static_cast<double>(num("size_bytes")) / 1048576.0, num("page_count"),
-                num("page_size"));
-    std::printf("free pages     %lld (%.1f%% fragmentation)\n", num("free_pages"),
-                num("page_count") ? 100.0 * static_cast<double>(num("free_pages")) /
-                                        static_cast<double>(num("page_count"))
-                                  : 0.0);
-    const auto& problems = s["quick_check"]["problems"];
-    std::printf("integrity      %s\n", problems.empty()
-                                           ? "ok (quick_check; db check runs the full one)"
-                                           : fmt::format("{} problem(s): {}", problems.size(),
-                                                         problems[0].get<std::string>())
-                                                 .c_str());
-    std::printf("workflows      %lld\n", num("workflows"));
-    std::printf("files          %lld (%.1f MiB)\n", num("files"),
-                static_cast<double>(num("file_bytes")) / 1048576.0);
-    std::printf("usage rows     %lld\n", num("usage_rows"));
-    if (s["last_backup"].is_object()) {
-      std::printf("last backup    %s (%s)\n",
-                  s["last_backup"]["created_at"].get<std::string>().c_str(),
-                  s["last_backup"]["path"].get<std::string>().c_str());
-    } else {
-      std::printf("last backup    never\n");
-    }
-    std::printf("wal            %.1f MiB\n", static_cast<double>(num("wal_bytes")) / 1048576.0);
-    return 0;
-  });
-}
-
-// What `db check` found, as `db check --json` prints it: for SQLite the integrity_check
-// and foreign_key_check findings, for PostgreSQL that the connection works; the migrations.
-Result<nlohmann::json> CheckJson(db::Database& db) {
-  using nlohmann::json;
-  json out = json::object();
-  SL_RETURN_IF_ERROR(db.Read([&](db::Connection& c) -> Result<void> {
-    if (!db.capabilities().embedded) {
-      SL_RETURN_IF_ERROR(c.Query("SELECT 1"));
-      out["connection"] = "ok";
-      return {};
-    }
-    SL_ASSIGN_OR_RETURN(auto integrity, c.Query("PRAGMA integrity_check"));
-    json problems = json::array();
-    for (const auto& row : integrity) {
-      if (row.Text(0) != "ok") problems.push_back(row.Text(0));
-    }
-    out["integrity_check"] = problems;
-    SL_ASSIGN_OR_RETURN(auto fks, c.Query("PRAGMA foreign_key_check"));
-    json missing = json::array();
-    for (const auto& row : fks) {
-      missing.push_back({{"table", row.Text(0)}, {"rowid", row.Int(1)}, {"parent", row.Text(2)}});
-    }
-    out["foreign_key_check"] = missing;
-    return {};
-  }));
-  std::size_t problems = out.value("integrity_check", json::array()).size() +
-                         out.value("foreign_key_check", json::array()).size();
-  auto st = db::GetMigrationStatus(db);
-  if (!st) {
-    ++problems;
-    out["migrations"] = st.error().message;
-  } else {
-    out["migrations"] = st->pending.empty() ? "current" : "pending";
+Result<OpenedDatabase> OpenForHealth(const core::Config& config) {
+  SL_ASSIGN_OR_RETURN(auto database, db::Open(config.DatabaseUrl()));
+  OpenedDatabase out;
+  SL_ASSIGN_OR_RETURN(auto st, db::GetMigrationStatus(*database));
+  for (const auto& m : st.pending) {
+    out.pending.push_back({{"version", m.version}, {"name", m.name}});
   }
-  out["problems"] = problems;
-  out["ok"] = problems == 0;
+  out.store = std::make_unique<Store>(std::move(database));
   return out;
+}
+
+std::string Mib(std::int64_t bytes) {
+  return fmt::format("{:.1f} MiB", static_cast<double>(bytes) / 1048576.0);
+}
+
+std::string TimeOrNever(const nlohmann::json& t) {
+  return t.is_string() ? t.get<std::string>() : std::string("never");
+}
+
+void PrintSqliteStatus(const nlohmann::json& s) {
+  const auto num = [&](const char* key) { return s[key].get<std::int64_t>(); };
+  std::printf("size           %s (%lld pages of %lld bytes)\n", Mib(num("size_bytes")).c_str(),
+              static_cast<long long>(num("page_count")), static_cast<long long>(num("page_size")));
+  std::printf(
+      "free pages     %lld (%.1f%% fragmentation)\n", static_cast<long long>(num("free_pages")),
+      num("page_count")
+          ? 100.0 * static_cast<double>(num("free_pages")) / static_cast<double>(num("page_count"))
+          : 0.0);
+  const auto& problems = s["quick_check"]["problems"];
+  std::printf("integrity      %s\n", problems.empty()
+                                         ? "ok (quick_check; db check runs the full one)"
+                                         : fmt::format("{} problem(s): {}", problems.size(),
+                                                       problems[0].get<std::string>())
+                                               .c_str());
+  std::printf("workflows      %lld\n", static_cast<long long>(num("workflows")));
+  std::printf("files          %lld (%s)\n", static_cast<long long>(num("files")),
+              Mib(num("file_bytes")).c_str());
+  std::printf("usage rows     %lld\n", static_cast<long long>(num("usage_rows")));
+}
+
+void PrintPostgresStatus(const nlohmann::json& s) {
+  std::printf("size           %s\n", Mib(s["size_bytes"].get<std::int64_t>()).c_str());
+  const auto& conns = s["connections"];
+  std::string states;
+  for (const auto& [state, n] : conns["by_state"].items()) {
+    states += fmt::format("{}{} {}", states.empty() ? "" : ", ", n.get<std::int64_t>(), state);
+  }
+  std::printf("connections    %lld of %lld (%s)\n",
+              static_cast<long long>(conns["total"].get<std::int64_t>()),
+              static_cast<long long>(conns["max"].get<std::int64_t>()), states.c_str());
+  if (s["replication"]["in_recovery"].get<bool>()) std::printf("replication    a standby\n");
+  for (const auto& r : s["replication"]["replicas"]) {
+    std::printf("replica        %s %s %s (%s)\n", r["application"].get<std::string>().c_str(),
+                r["client_addr"].get<std::string>().c_str(), r["state"].get<std::string>().c_str(),
+                r["sync_state"].get<std::string>().c_str());
+  }
+  const auto& long_tx = s["long_transactions"];
+  std::printf("long transactions (open more than %llds): %zu\n",
+              static_cast<long long>(long_tx["threshold_ms"].get<std::int64_t>() / 1000),
+              long_tx["items"].size());
+  for (const auto& t : long_tx["items"]) {
+    std::printf("  pid %lld  %s  %llds  %s\n", static_cast<long long>(t["pid"].get<std::int64_t>()),
+                t["state"].get<std::string>().c_str(),
+                static_cast<long long>(t["age_ms"].get<std::int64_t>() / 1000),
+                t["query"].get<std::string>().c_str());
+  }
+  std::printf("%-24s %12s %11s %11s %10s  %s\n", "table", "rows (est.)", "table", "indexes",
+              "dead rows", "last vacuum / autovacuum");
+  for (const auto& t : s["tables"]) {
+    std::printf("%-24s %12lld %11s %11s %10lld  %s / %s\n", t["name"].get<std::string>().c_str(),
+                static_cast<long long>(t["rows_estimate"].get<std::int64_t>()),
+                Mib(t["table_bytes"].get<std::int64_t>()).c_str(),
+                Mib(t["index_bytes"].get<std::int64_t>()).c_str(),
+                static_cast<long long>(t["dead_rows"].get<std::int64_t>()),
+                TimeOrNever(t["last_vacuum"]).c_str(), TimeOrNever(t["last_autovacuum"]).c_str());
+  }
+}
+
+int Status(const GlobalFlags& flags, bool json, int long_transaction_seconds) {
+  const core::Config config = LoadConfigAndLogging(flags);
+  auto opened = OpenForHealth(config);
+  if (!opened) return Die(opened.error().message);
+  HealthOptions o;
+  o.long_transaction_ms = Millis{long_transaction_seconds} * 1000;
+  auto report = ops::CollectDbStatus(*opened->store, o);
+  if (!report) return Die(report.error().message);
+  nlohmann::json s = api::DbStatusJson(*report);
+  s["pending_migrations"] = opened->pending;
+  if (json) {
+    PrintJson(s);
+    return 0;
+  }
+  std::printf(
+      "database       %s (%s%s)\n", s["database"].get<std::string>().c_str(),
+      s["backend"].get<std::string>().c_str(),
+      s.contains("server_version") ? (" " + s["server_version"].get<std::string>()).c_str() : "");
+  std::printf(
+      "schema         version %d of %d%s\n", s["schema_version"].get<int>(),
+      s["latest_version"].get<int>(),
+      s["pending_migrations"].empty() ? "" : " (migrations pending: run storyloom db migrate)");
+  for (const auto& m : s["pending_migrations"]) {
+    std::printf("  pending      %04d_%s\n", m["version"].get<int>(),
+                m["name"].get<std::string>().c_str());
+  }
+  if (!s.contains("size_bytes")) return 0;
+  if (report->backend == "sqlite") {
+    PrintSqliteStatus(s);
+  } else {
+    PrintPostgresStatus(s);
+  }
+  if (s["last_backup"].is_object()) {
+    std::printf("last backup    %s (%s)\n",
+                s["last_backup"]["created_at"].get<std::string>().c_str(),
+                s["last_backup"]["path"].get<std::string>().c_str());
+  } else {
+    std::printf("last backup    never\n");
+  }
+  if (s.contains("wal_bytes")) {
+    std::printf("wal            %s\n", Mib(s["wal_bytes"].get<std::int64_t>()).c_str());
+  }
+  return 0;
+}
+
+void PrintCheck(const nlohmann::json& c) {
+  if (c.contains("integrity_check")) {
+    for (const auto& p : c["integrity_check"]) {
+      std::printf("integrity: %s\n", p.get<std::string>().c_str());
+    }
+    if (c["integrity_check"].empty()) std::printf("integrity_check    ok\n");
+  }
+  if (c.contains("foreign_key_check")) {
+    for (const auto& f : c["foreign_key_check"]) {
+      std::printf("foreign key: %s row %lld references missing %s\n",
+                  f["table"].get<std::string>().c_str(),
+                  static_cast<long long>(f["rowid"].get<std::int64_t>()),
+                  f["parent"].get<std::string>().c_str());
+    }
+    if (c["foreign_key_check"].empty()) std::printf("foreign_key_check  ok\n");
+  }
+  if (c.contains("amcheck")) {
+    const auto& a = c["amcheck"];
+    const std::string message = a["message"].get<std::string>();
+    if (a["status"] == "ok") {
+      for (const auto& p : a["problems"]) {
+        std::printf("amcheck: index %s on %s: %s\n", p["index"].get<std::string>().c_str(),
+                    p["table"].get<std::string>().c_str(), p["message"].get<std::string>().c_str());
+      }
+      std::printf("amcheck            %s (%lld indexes checked%s)\n",
+                  a["problems"].empty() ? "ok" : "problems",
+                  static_cast<long long>(a["indexes_checked"].get<std::int64_t>()),
+                  message.empty() ? "" : ("; " + message).c_str());
+    } else {
+      std::printf("amcheck            skipped: %s\n", message.c_str());
+    }
+  }
+  if (c.contains("constraints")) {
+    for (const auto& p : c["constraints"]) std::printf("%s\n", p.get<std::string>().c_str());
+    if (c["constraints"].empty()) std::printf("constraints        ok\n");
+  }
+  const std::string migrations = c["migrations"].get<std::string>();
+  if (migrations == "current" || migrations == "pending") {
+    std::printf("migrations         %s\n", migrations.c_str());
+  } else {
+    std::printf("migrations: %s\n", migrations.c_str());
+  }
 }
 
 int Check(const GlobalFlags& flags, bool json) {
-  return WithDatabase(flags, [&](const core::Config&, db::Database& db) {
-    auto got = CheckJson(db);
-    if (!got) return Die(got.error().message);
-    const nlohmann::json& c = *got;
-    if (json) {
-      PrintJson(c);
-    } else if (c.contains("connection")) {
-      std::printf("connection     ok\n");
-    } else {
-      for (const auto& p : c["integrity_check"]) {
-        std::printf("integrity: %s\n", p.get<std::string>().c_str());
-      }
-      if (c["integrity_check"].empty()) std::printf("integrity_check    ok\n");
-      for (const auto& f : c["foreign_key_check"]) {
-        std::printf("foreign key: %s row %lld references missing %s\n",
-                    f["table"].get<std::string>().c_str(),
-                    static_cast<long long>(f["rowid"].get<std::int64_t>()),
-                    f["parent"].get<std::string>().c_str());
-      }
-      if (c["foreign_key_check"].empty()) std::printf("foreign_key_check  ok\n");
-    }
-    const std::string migrations = c["migrations"].get<std::string>();
-    if (!json) {
-      if (migrations == "current" || migrations == "pending") {
-        std::printf("migrations         %s\n", migrations.c_str());
-      } else {
-        std::printf("migrations: %s\n", migrations.c_str());
-      }
-    }
-    const auto problems = c["problems"].get<std::size_t>();
-    if (problems > 0) return Die(fmt::format("{} problem(s) found", problems));
-    return 0;
-  });
+  const core::Config config = LoadConfigAndLogging(flags);
+  auto opened = OpenForHealth(config);
+  if (!opened) return Die(opened.error().message);
+  Store& store = *opened->store;
+  auto report = ops::RunDbCheck(store, {});
+  if (!report) return Die(report.error().message);
+  const nlohmann::json c = api::DbCheckJson(*report);
+  // The admin view shows the last check, whoever ran it; best effort (the database may be
+  // what is broken, or not yet migrated).
+  AuditEntry e;
+  e.action = "db.check";
+  e.detail_json = c.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  if (auto r = store.Write([&](StoreTx& tx) { return tx.audit().Append(e); }); !r) {
+    spdlog::debug("could not record the check in the audit log: {}", r.error().message);
+  }
+  if (json) {
+    PrintJson(c);
+  } else {
+    PrintCheck(c);
+  }
+  if (!report->ok()) return Die(fmt::format("{} problem(s) found", report->problems()));
+  return 0;
 }
 
 }  // namespace
@@ -225,12 +246,23 @@ void AddDbCommand(CLI::App& app, GlobalFlags& flags, Action& action) {
   db->add_subcommand("migrate", "Apply pending schema migrations (backs up SQLite first)")
       ->callback([&] { action = [&] { return Migrate(flags); }; });
   static bool status_json = false;
-  CLI::App* status =
-      db->add_subcommand("status", "Schema version, size, WAL, fragmentation, last backup");
+  static int long_transaction_seconds = 60;
+  CLI::App* status = db->add_subcommand(
+      "status",
+      "Schema, size, last backup; SQLite: WAL, fragmentation; PostgreSQL: tables, dead rows, "
+      "vacuums, connections, long transactions");
   AddJsonFlag(status, status_json);
-  status->callback([&] { action = [&] { return Status(flags, status_json); }; });
+  status
+      ->add_option("--long-transaction-seconds", long_transaction_seconds,
+                   "PostgreSQL: list transactions open longer than this (default 60)")
+      ->check(CLI::Range(1, 86400));
+  status->callback(
+      [&] { action = [&] { return Status(flags, status_json, long_transaction_seconds); }; });
   static bool check_json = false;
-  CLI::App* check = db->add_subcommand("check", "Run integrity_check and foreign_key_check");
+  CLI::App* check = db->add_subcommand(
+      "check",
+      "SQLite: integrity_check, foreign_key_check; PostgreSQL: amcheck on every index, "
+      "invalid indexes and constraints");
   AddJsonFlag(check, check_json);
   check->callback([&] { action = [&] { return Check(flags, check_json); }; });
 }

@@ -94,4 +94,15 @@ Result<std::optional<Millis>> AuditRepo::LastOf(std::string_view action) {
   return std::optional<Millis>(row->Int(0));
 }
 
+Result<std::optional<AuditEntry>> AuditRepo::LatestOf(std::string_view action) {
+  const Value v[] = {std::string(action)};
+  SL_ASSIGN_OR_RETURN(auto r, c_.QueryOpt("SELECT id, user_id, action, target, detail, "
+                                          "remote_addr, created_at FROM audit_log WHERE action "
+                                          "= ? ORDER BY created_at DESC, id DESC LIMIT 1",
+                                          v));
+  if (!r) return std::optional<AuditEntry>{};
+  return std::optional<AuditEntry>(
+      AuditEntry{r->Int(0), r->Text(1), r->Text(2), r->Text(3), r->Text(4), r->Text(5), r->Int(6)});
+}
+
 }  // namespace storyloom
