@@ -21,7 +21,7 @@ const routes = [
   { re: /^\/w\/([0-9a-fA-F-]{8,64})$/, page: workflowPage, nav: 'stories', title: 'Story' },
   { re: /^\/analytics$/, page: analyticsPage, nav: 'analytics', title: 'Analytics' },
   { re: /^\/account$/, page: accountPage, nav: 'account', title: 'Your account' },
-  { re: /^\/admin(?:\/(users|tokens|operations|audit))?$/, page: adminPage, nav: 'admin', title: 'Admin' },
+  { re: /^\/admin(?:\/(users|tokens|operations|database|audit))?$/, page: adminPage, nav: 'admin', title: 'Admin' },
 ];
 
 function parseHash() {

@@ -284,7 +284,7 @@ describe('Storyloom in a browser', { concurrency: 1 }, () => {
   });
 
   it('keeps a non-admin out of the admin pages', async () => {
-    for (const sub of ['', '/users', '/tokens', '/operations']) {
+    for (const sub of ['', '/users', '/tokens', '/operations', '/database']) {
       await page.goto(`${baseUrl}/#/admin${sub}`);
       await page.getByRole('heading', { name: 'This page needs an administrator' }).waitFor();
       assert.equal(await page.locator('#users-table').count(), 0);
@@ -323,6 +323,18 @@ describe('Storyloom in a browser', { concurrency: 1 }, () => {
     await page.getByRole('button', { name: /Preview cleanup/ }).click();
     await page.locator('#cleanup-result :is(.alert, dl, p:not(.loading))').first().waitFor();
     await shot('admin-operations');
+    // The database's health, and a check whose result stays after a reload.
+    await page.getByRole('link', { name: 'Database', exact: true }).click();
+    await page.getByRole('heading', { name: 'Database', exact: true }).waitFor();
+    assert.match(await page.locator('[data-stat="size"]').innerText(), /\d/);
+    assert.equal(await page.locator('[data-stat="quick-check"]').innerText(), 'ok');
+    assert.match(await page.locator('#db-last-check').innerText(), /No check has run yet/);
+    await page.getByRole('button', { name: 'Check now' }).click();
+    await page.locator('#db-last-check .badge', { hasText: 'clean' }).waitFor();
+    await page.reload();
+    await page.locator('#db-last-check .badge', { hasText: 'clean' }).waitFor();
+    assert.match(await page.locator('#db-last-check').innerText(), /from the browser/);
+    await shot('admin-database');
     await page.locator('[data-nav="analytics"]').click();
     await page.getByRole('img', { name: /Top users/ }).waitFor();
     assert.match(await page.getByRole('img', { name: /Top users/ }).getAttribute('aria-label'), /alice/);

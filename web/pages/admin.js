@@ -1,4 +1,5 @@
-// Administration: users, API tokens, backups and a cleanup dry run, and the audit log.
+// Administration: users, API tokens, backups and a cleanup dry run, the database's health, and the
+// audit log.
 // Only administrators see the link; anyone else who comes here is told it needs one.
 import { del, get, patch, post, qs } from '../api.js';
 import {
@@ -10,6 +11,7 @@ const TABS = [
   ['users', 'Users'],
   ['tokens', 'API tokens'],
   ['operations', 'Backups & cleanup'],
+  ['database', 'Database'],
   ['audit', 'Audit log'],
 ];
 
@@ -28,7 +30,7 @@ export async function render(main, ctx) {
       TABS.map(([id, label]) => h('a', { href: `#/admin/${id}`, class: 'tab', 'aria-current': id === tab ? 'page' : undefined }, label))));
   const body = h('div', { class: 'tab-body' });
   main.append(body);
-  const pages = { users: usersTab, tokens: tokensTab, operations: operationsTab, audit: auditTab };
+  const pages = { users: usersTab, tokens: tokensTab, operations: operationsTab, database: databaseTab, audit: auditTab };
   await pages[tab](body, ctx);
 }
 
@@ -375,6 +377,131 @@ async function operationsTab(body) {
     }
   });
   await drawBackups();
+}
+
+// ---- database health ---------------------------------------------------------------------------
+
+function stat(label, value, key) {
+  return h('div', { class: 'stat' }, h('dt', null, label), h('dd', { dataset: { stat: key } }, value));
+}
+
+function checkSummary(c) {
+  if (!c) return h('p', { class: 'muted', id: 'db-last-check' }, 'No check has run yet.');
+  const r = c.report || c;
+  const lines = [];
+  for (const p of r.integrity_check || []) lines.push(`integrity: ${p}`);
+  for (const f of r.foreign_key_check || []) lines.push(`foreign key: ${f.table} row ${f.rowid} references a missing ${f.parent}`);
+  for (const p of r.constraints || []) lines.push(p);
+  for (const p of (r.amcheck && r.amcheck.problems) || []) lines.push(`amcheck: index ${p.index} on ${p.table}: ${p.message}`);
+  if (r.migrations && r.migrations !== 'current' && r.migrations !== 'pending') lines.push(`migrations: ${r.migrations}`);
+  const at = c.at || r.checked_at;
+  const who = c.by === undefined ? '' : c.by ? ' from the browser' : ' by storyloom db check';
+  const amcheck = r.amcheck ? (r.amcheck.status === 'ok'
+    ? ` amcheck checked ${fmtNumber(r.amcheck.indexes_checked)} indexes.`
+    : ` amcheck did not run: ${r.amcheck.message}`) : '';
+  return h('div', { id: 'db-last-check' },
+    h('p', null, h('span', { class: `badge badge-${r.ok ? 'completed' : 'failed'}` }, r.ok ? 'clean' : `${fmtNumber(r.problems)} problem${r.problems === 1 ? '' : 's'}`),
+      ` Checked ${fmtRelative(at)}${who} (${fmtDate(at)}, ${fmtNumber(r.duration_ms || 0)} ms).${amcheck}`),
+    lines.length ? h('ul', { class: 'small' }, lines.slice(0, 50).map((l) => h('li', null, l))) : null);
+}
+
+async function databaseTab(body) {
+  const host = h('div', { id: 'db-health' });
+  body.append(host);
+  async function draw() {
+    let d;
+    try {
+      d = await get('/api/v1/admin/db');
+    } catch (e) {
+      clear(host).append(e.status === 404 ? unavailable('Database health') : errorBox(e));
+      return;
+    }
+    clear(host);
+    const pg = d.backend === 'postgresql';
+    const summary = h('section', { class: 'card', 'aria-labelledby': 'db-h' }, h('h2', { id: 'db-h' }, 'Database'),
+      h('p', { class: 'muted' }, `${pg ? 'PostgreSQL' : 'SQLite'} ${d.server_version || ''} · ${d.database}`));
+    const stats = h('dl', { class: 'stats' },
+      stat('Size', fmtBytes(d.size_bytes), 'size'),
+      stat('Schema', d.schema_version === d.latest_version ? `version ${d.schema_version}` : `version ${d.schema_version} of ${d.latest_version}`, 'schema'),
+      stat('Last backup', d.last_backup ? fmtRelative(d.last_backup.created_at) : 'never', 'last-backup'));
+    if (pg) {
+      const c = d.connections;
+      const dead = d.tables.reduce((n, t) => n + t.dead_rows, 0);
+      stats.append(stat('Connections', `${fmtNumber(c.total)} of ${fmtNumber(c.max)}`, 'connections'),
+        stat('Dead rows', fmtNumber(dead), 'dead-rows'),
+        stat('Long transactions', fmtNumber(d.long_transactions.items.length), 'long-transactions'));
+      if (d.replication.in_recovery || d.replication.replicas.length) {
+        stats.append(stat('Replication', d.replication.in_recovery ? 'a standby' : `${d.replication.replicas.length} replica(s)`, 'replication'));
+      }
+    } else {
+      const frag = d.page_count ? (100 * d.free_pages) / d.page_count : 0;
+      stats.append(stat('Free pages', `${fmtNumber(d.free_pages)} (${frag.toFixed(1)}%)`, 'free-pages'),
+        stat('WAL', fmtBytes(d.wal_bytes), 'wal'),
+        stat('Quick check', d.quick_check.ok ? 'ok' : `${d.quick_check.problems.length} problem(s)`, 'quick-check'));
+    }
+    summary.append(stats);
+    if (pg) {
+      summary.append(h('p', { class: 'muted small' }, 'Connections by state: ',
+        Object.entries(d.connections.by_state).map(([k, v]) => `${v} ${k}`).join(', ') || 'none'));
+    }
+    host.append(summary);
+
+    const check = h('section', { class: 'card', 'aria-labelledby': 'dbc-h' }, h('h2', { id: 'dbc-h' }, 'Check'),
+      h('p', { class: 'muted' }, pg
+        ? 'Runs amcheck on every index (creating the extension where this database user may), and looks for invalid indexes and constraints.'
+        : "Runs SQLite's integrity_check, which reads every page, and foreign_key_check."));
+    const result = h('div', null, checkSummary(d.last_check));
+    const runBtn = h('button', { type: 'button', class: 'btn btn-primary', id: 'db-check' }, 'Check now');
+    runBtn.addEventListener('click', async () => {
+      runBtn.disabled = true;
+      runBtn.textContent = 'Checking…';
+      try {
+        const r = await post('/api/v1/admin/db/check', {});
+        clear(result).append(checkSummary({ at: r.checked_at, by: 'you', report: r }));
+        toast(r.ok ? 'The database checks clean.' : `The check found ${r.problems} problem(s).`, r.ok ? 'success' : 'error');
+      } catch (e) {
+        toast(e.message, 'error');
+      } finally {
+        runBtn.disabled = false;
+        runBtn.textContent = 'Check now';
+      }
+    });
+    check.append(h('div', { class: 'form-actions' }, runBtn), result);
+    host.append(check);
+
+    if (!pg) return;
+    const tables = h('section', { class: 'card', 'aria-labelledby': 'dbt-h' }, h('h2', { id: 'dbt-h' }, 'Tables'),
+      h('p', { class: 'muted' }, 'Largest first. Rows are the planner\u2019s estimate; dead rows wait for a vacuum.'),
+      h('div', { class: 'table-wrap' }, h('table', { class: 'table', id: 'db-tables' },
+        h('thead', null, h('tr', null, ['Table', 'Rows (est.)', 'Table size', 'Indexes', 'Dead rows', 'Last vacuum', 'Last autovacuum', 'Last analyze']
+          .map((c) => h('th', { scope: 'col' }, c)))),
+        h('tbody', null, d.tables.map((t) => h('tr', null,
+          h('td', null, h('code', null, t.name)),
+          h('td', { class: 'num' }, fmtNumber(t.rows_estimate)),
+          h('td', { class: 'num' }, fmtBytes(t.table_bytes)),
+          h('td', { class: 'num' }, fmtBytes(t.index_bytes)),
+          h('td', { class: 'num' }, fmtNumber(t.dead_rows)),
+          h('td', null, t.last_vacuum ? fmtRelative(t.last_vacuum) : 'never'),
+          h('td', null, t.last_autovacuum ? fmtRelative(t.last_autovacuum) : 'never'),
+          h('td', null, (t.last_analyze || t.last_autoanalyze) ? fmtRelative([t.last_analyze, t.last_autoanalyze].filter(Boolean).sort().pop()) : 'never')))))));
+    host.append(tables);
+
+    const lt = d.long_transactions;
+    const longCard = h('section', { class: 'card', 'aria-labelledby': 'dbl-h' }, h('h2', { id: 'dbl-h' }, 'Long transactions'),
+      h('p', { class: 'muted' }, `Transactions of this database open longer than ${Math.round(lt.threshold_ms / 1000)} s. They keep vacuum from removing dead rows.`));
+    longCard.append(lt.items.length
+      ? h('div', { class: 'table-wrap' }, h('table', { class: 'table', id: 'db-long-transactions' },
+        h('thead', null, h('tr', null, ['Process', 'State', 'Open for', 'User', 'Last statement'].map((c) => h('th', { scope: 'col' }, c)))),
+        h('tbody', null, lt.items.map((t) => h('tr', null,
+          h('td', { class: 'num' }, String(t.pid)),
+          h('td', null, t.state),
+          h('td', { class: 'num' }, `${fmtNumber(Math.round(t.age_ms / 1000))} s`),
+          h('td', null, t.user),
+          h('td', { class: 'small' }, h('code', null, t.query)))))))
+      : h('p', { class: 'muted', id: 'db-no-long-transactions' }, 'None.'));
+    host.append(longCard);
+  }
+  await draw();
 }
 
 // ---- audit log ---------------------------------------------------------------------------------
