@@ -216,6 +216,14 @@ describe('Storyloom in a browser', { concurrency: 1 }, () => {
     const r = await page.request.get(`${baseUrl}${href}`);
     assert.equal(r.status(), 200);
     assert.match(r.headers()['content-disposition'] || '', /attachment/);
+    // The whole story as one zip, fetched with the page's session.
+    const zipHref = await page.getByRole('link', { name: 'Download all (zip)' }).getAttribute('href');
+    assert.equal(zipHref, `/api/v1/workflows/${workflowId}/archive`);
+    const zip = await page.request.get(`${baseUrl}${zipHref}`);
+    assert.equal(zip.status(), 200);
+    assert.equal(zip.headers()['content-type'], 'application/zip');
+    assert.match(zip.headers()['content-disposition'] || '', /^attachment; filename=".+\.zip"$/);
+    assert.equal((await zip.body()).subarray(0, 4).toString('latin1'), 'PK\x03\x04');
     await page.locator('.files-table details summary').first().click();
     assert.ok(await page.locator('.files-table dl.meta dt').first().isVisible());
     await page.locator('#scenes-h').scrollIntoViewIfNeeded();

@@ -329,6 +329,10 @@ function buildView(ctx) {
     }
     const total = files.reduce((a, f) => a + (Number(f.size) || 0), 0);
     filesBody.append(h('p', { class: 'muted' }, `${files.length} files, ${fmtBytes(total)} in all.`),
+      // The whole story, every file and a manifest, once it has finished (409 before).
+      isActive(wf.status) ? null : h('p', null,
+        h('a', { class: 'btn btn-small', href: `/api/v1/workflows/${encodeURIComponent(wf.id)}/archive`, download: '' },
+          'Download all (zip)')),
       h('div', { class: 'table-wrap' },
         h('table', { class: 'table files-table' },
           h('thead', null, h('tr', null,
