@@ -300,6 +300,17 @@ TEST_F(OpenApiTest, TourOfEveryOperation) {
   EXPECT_EQ(admin->Get("/api/v1/admin/db").status, 200);
   EXPECT_EQ(alice->Post("/api/v1/admin/cleanup", {{"dry_run", true}}).status, 403);
 
+  // Storage: the caller's use, an administrator's view and quota; deleting one file.
+  EXPECT_EQ(alice->Get("/api/v1/me/storage").status, 200);
+  const std::string alice_storage = "/api/v1/users/" + server_->user_id("alice") + "/storage";
+  EXPECT_EQ(admin->Get(alice_storage).status, 200);
+  EXPECT_EQ(alice->Get(alice_storage).status, 403);
+  EXPECT_EQ(admin->Request("PATCH", alice_storage, R"({"quota_bytes": "1G"})").status, 200);
+  EXPECT_EQ(admin->Request("PATCH", alice_storage, R"({"quota_bytes": -1})").status, 422);
+  EXPECT_EQ(admin->Request("PATCH", alice_storage, R"({"quota_bytes": null})").status, 200);
+  EXPECT_EQ(alice->Delete("/api/v1/files/" + file["id"].get<std::string>()).status, 204);
+  EXPECT_EQ(alice->Delete("/api/v1/files/" + file["id"].get<std::string>()).status, 404);
+
   // The HTTP layer's own answers.
   EXPECT_EQ(alice->Request("PATCH", "/api/v1/workflows").status, 405);
   EXPECT_EQ(alice->Get("/api/v1/no-such-thing").status, 404);

@@ -63,7 +63,7 @@ class PipelineOutageTest : public ::testing::TestWithParam<std::string> {
         [](StoreTx& tx) { return tx.workflows().Claim("test", 60000, 1); });
     EXPECT_TRUE(claimed.has_value() && claimed->size() == 1u);
     FailingStoryProvider provider(std::move(error));
-    engine::Pipeline pipeline({*store_, *files_, bus_, *usage_, provider}, claimed->at(0), nullptr,
+    engine::Pipeline pipeline({*store_, *files_, bus_, *usage_, provider, std::nullopt}, claimed->at(0), nullptr,
                               nullptr);
     return pipeline.Run();
   }

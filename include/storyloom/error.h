@@ -39,6 +39,7 @@ enum class ErrorReason {
   kDatabaseUnavailable,  // unavailable: the database is unreachable, busy or closing
   kOverloaded,           // unavailable: too much work is waiting; retry in a moment (HTTP 503
                          // with Retry-After)
+  kQuotaExceeded,        // resource_exhausted: a user's storage quota is full (HTTP 507)
 };
 
 struct Error {
@@ -80,6 +81,11 @@ struct Error {
     return {ErrorCode::kResourceExhausted, std::move(msg), "insufficient_storage",
             ErrorReason::kInsufficientStorage};
   }
+  // A user's files would outgrow their storage quota. HTTP 507 resource_exhausted; unlike
+  // InsufficientStorage it is the request's (or the workflow's) own doing, not the server's.
+  static Error QuotaExceeded(std::string msg) {
+    return {ErrorCode::kResourceExhausted, std::move(msg), {}, ErrorReason::kQuotaExceeded};
+  }
   // A read, write or sync of storage failed (EIO and the like). HTTP 503.
   static Error StorageIo(std::string msg) {
     return {ErrorCode::kUnavailable, std::move(msg), {}, ErrorReason::kStorageIo};
@@ -113,6 +119,7 @@ struct Error {
   bool IsStorageFault() const { return IsInsufficientStorage() || IsStorageIo(); }
   bool IsDatabaseUnavailable() const { return reason == ErrorReason::kDatabaseUnavailable; }
   bool IsOverloaded() const { return reason == ErrorReason::kOverloaded; }
+  bool IsQuotaExceeded() const { return reason == ErrorReason::kQuotaExceeded; }
 
   // "not_found: workflow 0190… does not exist"
   std::string ToString() const;

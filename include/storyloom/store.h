@@ -22,6 +22,7 @@
 #include "storyloom/invite_repo.h"
 #include "storyloom/ops_repo.h"
 #include "storyloom/rollup_repo.h"
+#include "storyloom/storage_repo.h"
 #include "storyloom/table_data.h"
 #include "storyloom/table_repo.h"
 #include "storyloom/types.h"
@@ -46,6 +47,7 @@ class StoreTx {
   PhaseRepo phases() { return PhaseRepo(c_); }
   SceneRepo scenes() { return SceneRepo(c_); }
   FileRepo files() { return FileRepo(c_); }
+  StorageRepo storage() { return StorageRepo(c_); }
   UsageRepo usage() { return UsageRepo(c_); }
   PriceRepo prices() { return PriceRepo(c_); }
   BudgetRepo budgets() { return BudgetRepo(c_); }

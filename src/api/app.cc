@@ -16,6 +16,8 @@ std::shared_ptr<http::Router> BuildRouter(App& app) {
   AddAuthRoutes(app, *r);
   AddWorkflowRoutes(app, *r);
   AddFileRoutes(app, *r);
+  AddFileDeleteRoutes(app, *r);
+  AddStorageRoutes(app, *r);
   AddUsageRoutes(app, *r);
   AddBudgetRoutes(app, *r);
   AddUserRoutes(app, *r);

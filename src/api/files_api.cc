@@ -10,6 +10,7 @@
 #include "api/json_views.h"
 #include "api/request_parsers.h"
 #include "api/routes.h"
+#include "api/storage_quota.h"
 #include "core/bounded_json.h"
 #include "core/failpoint.h"
 #include "core/ids.h"
@@ -287,6 +288,8 @@ Result<http::Response> UploadFile(App& app, http::Request& req, const Principal&
   auto existing =
       app.store.ReadOne<GeneratedFile>([&](StoreTx& tx) { return tx.files().GetByPath(rel); });
   if (existing) return Fail(taken);
+  // Over the owner's quota (a body sent without Content-Length): nothing reaches save_outputs.
+  SL_RETURN_IF_ERROR(CheckStorageRoom(app, w.user_id, req.body_size));
   // Uploads never replace a file: of concurrent uploads of one name exactly one moves its
   // bytes into place (atomically, RENAME_NOREPLACE) and the others get 409, so the file
   // under a row is never swapped or removed by another request.
@@ -297,11 +300,17 @@ Result<http::Response> UploadFile(App& app, http::Request& req, const Principal&
   cleanup.path.clear();
   NewFile nf{w.id, scene_id,    type,          stored.rel_path, name,
              mime, stored.size, stored.sha256, metadata};
+  const auto add = [&](StoreTx& tx) -> Result<GeneratedFile> {
+    // Under the owner's row lock: concurrent uploads never go over the quota together.
+    SL_RETURN_IF_ERROR(
+        tx.storage().Reserve(w.user_id, stored.size, app.config.storage_default_quota));
+    return tx.files().Add(nf);
+  };
   // files.before_row: the moment between the rename into place and the row's commit.
   const int injected = FailpointErrno("files.before_row");
   auto row = injected != 0 ? Result<GeneratedFile>(Fail(core::SysError(
                                  "failpoint before the row of", stored.rel_path, injected)))
-                           : app.store.AddGeneratedFile(nf);
+                           : app.store.WriteOne<GeneratedFile>(add);
   if (!row) {
     // The file at rel is ours (nobody else could have put one there), so removing it is safe.
     (void)app.files.Remove(rel);

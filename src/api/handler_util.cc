@@ -5,6 +5,7 @@
 #include <charconv>
 
 #include "api/slot_limiter.h"
+#include "api/storage_quota.h"
 #include "core/bounded_json.h"
 #include "core/clock.h"
 #include "core/ids.h"
@@ -117,7 +118,18 @@ http::BeforeBody BeforeUpload(App& app) {
   return [&app](http::Request& req) -> std::optional<http::Response> {
     auto p = AuthenticateFor(app, req, false);
     if (!p) return ErrorResponse(p.error());
-    if (auto w = OwnedWorkflow(app, req.path_params["id"], *p); !w) return ErrorResponse(w.error());
+    auto w = OwnedWorkflow(app, req.path_params["id"], *p);
+    if (!w) return ErrorResponse(w.error());
+    // Over the owner's storage quota: refused before a byte of the body is read.
+    if (auto len = req.headers.Get("Content-Length")) {
+      std::int64_t n = 0;
+      auto [end, ec] = std::from_chars(len->data(), len->data() + len->size(), n);
+      if (ec == std::errc() && end == len->data() + len->size()) {
+        if (auto room = CheckStorageRoom(app, w->user_id, n); !room) {
+          return ErrorResponse(room.error());
+        }
+      }
+    }
     SlotLimiter::Refusal why;
     auto ticket = app.uploads->TryAcquire(p->user_id, &why);
     if (!ticket) {

@@ -23,7 +23,8 @@ http::Handler AdminOnly(App& app, AuthedHandler fn);
 // (401/403) from the headers, before its body is read. Call once all routes are added.
 void AuthenticateBeforeBody(App& app, http::Router& r);
 // The before_body hook of PUT /api/v1/workflows/{id}/files/{name}: authenticates, checks the
-// workflow is the caller's (404 otherwise) and takes one of app.uploads' slots (429).
+// workflow is the caller's (404 otherwise), refuses a Content-Length that would not fit under
+// the owner's storage quota (507) and takes one of app.uploads' slots (429).
 http::BeforeBody BeforeUpload(App& app);
 // Wraps an unauthenticated handler returning Result.
 http::Handler Public(std::function<Result<http::Response>(http::Request&)> fn);

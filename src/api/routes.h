@@ -28,5 +28,9 @@ void AddTokenRoutes(App& app, http::Router& r);
 void AddAuditRoutes(App& app, http::Router& r);
 void AddAccountRoutes(App& app, http::Router& r);
 void AddInviteRoutes(App& app, http::Router& r);
+// file_delete_api.cc: DELETE /api/v1/files/{id}.
+void AddFileDeleteRoutes(App& app, http::Router& r);
+// storage_api.cc: /api/v1/me/storage and /api/v1/users/{id}/storage.
+void AddStorageRoutes(App& app, http::Router& r);
 
 }  // namespace storyloom::api

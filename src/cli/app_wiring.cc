@@ -68,6 +68,7 @@ Result<std::unique_ptr<Runtime>> BuildRuntime(
   mo.workers = workers >= 0 ? workers : config.workers;
   mo.max_running_per_user = config.max_running_per_user;
   mo.video_default = config.video_default;
+  mo.default_storage_quota = config.storage_default_quota;
   mo.lease_ms = config.lease_ms;
   mo.poll_ms = config.queue_poll_ms;
   mo.release_leases_on_start = rt->store->capabilities().embedded;

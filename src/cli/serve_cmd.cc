@@ -20,6 +20,7 @@
 #include "db/url.h"
 #include "http/log_limiter.h"
 #include "http/server.h"
+#include "ops/file_deletes.h"
 #include "ops/scheduler.h"
 #include "ops/server_metrics.h"
 
@@ -115,6 +116,10 @@ int Serve(const GlobalFlags& flags, const ServeFlags& sf) {
     metrics.ObserveProviderCall(u.provider, u.model, u.operation,
                                 static_cast<double>(u.duration_ms) / 1000.0);
   });
+  // Single-file deletes a crash interrupted between their commit and the unlink.
+  if (auto n = ops::FinishFileDeletes(*r.store, *r.files); !n) {
+    spdlog::warn("could not finish pending file deletes: {}", n.error().message);
+  }
   auto router = api::BuildRouter(app);
   r.relay->Start();  // from here other instances' events reach this one's SSE streams
   http::ServerOptions so;

@@ -1,4 +1,4 @@
-// storyloom users add | list | disable | enable | passwd | login-link | invite
+// storyloom users add | list | disable | enable | passwd | login-link | invite | quota
 #include <unistd.h>
 
 #include <algorithm>
@@ -9,8 +9,10 @@
 #include "api/accounts.h"
 #include "api/auth.h"
 #include "api/json_views.h"
+#include "api/storage_quota.h"
 #include "cli/commands.h"
 #include "cli/output.h"
+#include "core/byte_size.h"
 #include "core/clock.h"
 #include "core/ids.h"
 
@@ -26,6 +28,7 @@ struct UsersFlags {
   bool json = false;
   std::string role = "user";   // invite
   std::string expires = "7d";  // invite: 30m, 12h, 7d (at most 30 days)
+  std::string quota;           // quota: "" = show, "none" = clear, else a size
 };
 
 // "12.50" -> nano-USD, exactly (up to 9 decimals).
@@ -250,6 +253,57 @@ int Invite(const GlobalFlags& flags, const UsersFlags& uf) {
   });
 }
 
+// users quota NAME [SIZE|none]: shows the user's storage use and quota, or sets (a size
+// like 500M or 2G) or clears ("none": the server's storage.default_quota applies) their own
+// quota. Audited like PATCH /api/v1/users/{id}/storage.
+int Quota(const GlobalFlags& flags, const UsersFlags& uf) {
+  return WithStore(flags, /*migrate=*/true, [&](const core::Config& config, Store& store) {
+    std::optional<std::optional<std::int64_t>> set;
+    if (uf.quota == "none") {
+      set.emplace();
+    } else if (!uf.quota.empty()) {
+      auto n = core::ParseByteSize(uf.quota, "the quota");
+      if (!n) return Die(n.error().message);
+      set.emplace(*n);
+    }
+    std::string id;
+    auto r = store.Write([&](StoreTx& tx) -> Result<void> {
+      SL_ASSIGN_OR_RETURN(User u, tx.users().FindByName(uf.name));
+      id = u.id;
+      if (!set) return {};
+      SL_ASSIGN_OR_RETURN(StorageUse before, tx.storage().Use(u.id, std::nullopt));
+      SL_RETURN_IF_ERROR(tx.storage().SetQuota(u.id, *set));
+      const auto opt = [](const std::optional<std::int64_t>& v) {
+        return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
+      };
+      AuditEntry a;
+      a.action = "user.quota";
+      a.target = u.username;
+      a.remote_addr = "cli";
+      a.detail_json =
+          nlohmann::json{{"from_bytes", opt(before.user_quota)}, {"to_bytes", opt(*set)}}.dump();
+      return tx.audit().Append(a);
+    });
+    if (!r) return Die(r.error().message);
+    auto use = store.ReadOne<StorageUse>(
+        [&](StoreTx& tx) { return tx.storage().Use(id, config.storage_default_quota); });
+    if (!use) return Die(use.error().message);
+    if (uf.json) {
+      // GET /api/v1/users/{id}/storage's answer, field for field.
+      PrintJson(api::StorageJson(id, *use, config.storage_default_quota));
+      return 0;
+    }
+    const std::string quota =
+        !use->quota ? std::string("no quota")
+                    : "quota " + core::FormatByteSize(*use->quota) +
+                          (use->user_quota ? " (the user's own)" : " (the server's default)");
+    std::printf("%s: %s used in %lld files; %s\n", uf.name.c_str(),
+                core::FormatByteSize(use->bytes).c_str(), static_cast<long long>(use->files),
+                quota.c_str());
+    return 0;
+  });
+}
+
 }  // namespace
 
 void AddUsersCommand(CLI::App& app, GlobalFlags& flags, Action& action) {
@@ -293,6 +347,14 @@ void AddUsersCommand(CLI::App& app, GlobalFlags& flags, Action& action) {
                      "how long the link works: 30m, 12h, 7d (default 7d, at most 30d)");
   AddJsonFlag(invite, uf.json);
   invite->callback([&] { action = [&] { return Invite(flags, uf); }; });
+  CLI::App* quota = users->add_subcommand(
+      "quota",
+      "Show a user's storage use and quota, or set it: a size like 500M or 2G, or none (the "
+      "server's storage.default_quota applies)");
+  quota->add_option("name", uf.name, "username")->required();
+  quota->add_option("size", uf.quota, "the new quota: bytes, 500M, 2G, ... or none");
+  AddJsonFlag(quota, uf.json);
+  quota->callback([&] { action = [&] { return Quota(flags, uf); }; });
 }
 
 }  // namespace storyloom::cli

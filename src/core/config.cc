@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/bounded_json.h"
+#include "core/byte_size.h"
 
 namespace storyloom::core {
 namespace {
@@ -110,6 +111,18 @@ Setter Usd(std::optional<double> Config::*member) {
   };
 }
 
+// A byte count ("500M", "2G", "123456"); "" or "none" = none.
+Setter Bytes(std::optional<std::int64_t> Config::*member) {
+  return [=](Config& c, const std::string& key, const std::string& v) -> Result<void> {
+    if (v.empty() || v == "none") {
+      (c.*member).reset();
+      return {};
+    }
+    SL_ASSIGN_OR_RETURN(c.*member, ParseByteSize(v, key));
+    return {};
+  };
+}
+
 // The model of one phase; "" = the default model.
 Setter PhaseModel(const std::string& phase) {
   return [=](Config& c, const std::string&, const std::string& v) -> Result<void> {
@@ -145,6 +158,7 @@ const std::vector<Setting>& Settings() {
       {"db_readers", Int(&C::db_readers, 1, 64)},
       {"db_max_queued_writes", Int(&C::db_max_queued_writes, 1, 1000000)},
       {"min_free_disk_bytes", Int(&C::min_free_disk_bytes, 0, 1ll << 50)},
+      {"storage.default_quota", Bytes(&C::storage_default_quota)},
       // Server
       {"host", Text(&C::host)},
       {"port", Int(&C::port, 0, 65535)},

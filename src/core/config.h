@@ -23,6 +23,9 @@ struct Config {
   // /readyz answers 503 (and /metrics storyloom_disk_low 1) below this much free space
   // under data_dir.
   std::uint64_t min_free_disk_bytes = 64ull << 20;
+  // The storage quota of a user who has none of their own (bytes of tracked files; none =
+  // unlimited). `storage.default_quota`, in bytes or like "500M", "2G"; "" = none.
+  std::optional<std::int64_t> storage_default_quota;
 
   // Server
   std::string host = "127.0.0.1";

@@ -164,9 +164,14 @@ Result<GeneratedFile> Pipeline::TrackFile(StoreTx& tx, const files::StoredFile& 
   if (const int err = FailpointErrno("files.before_row"); err != 0) {
     return Fail(core::SysError("failpoint before the row of", stored.rel_path, err));
   }
+  std::int64_t replaced = 0;
   if (auto old = tx.files().GetByPath(stored.rel_path); old) {
+    replaced = old->file_size;
     SL_RETURN_IF_ERROR(tx.files().Delete(old->id));
   }
+  // Under the user's row lock: the phase's rows commit whole or, over the quota, not at all.
+  SL_RETURN_IF_ERROR(
+      tx.storage().Reserve(w_.user_id, stored.size - replaced, d_.default_storage_quota));
   NewFile f;
   f.workflow_id = w_.id;
   f.scene_id = scene_id;
@@ -256,6 +261,9 @@ Result<RunOutcome> Pipeline::Run() {
         return Fail(e);
       }
       spdlog::warn("workflow {} failed in {}: {}", w_.id, ToString(phase), e.message);
+      // What the phase wrote and never tracked (over the quota, say) goes now, not at the
+      // next run: a failed workflow leaves no orphans for fsck.
+      RemoveUntrackedFiles();
       const std::string code = ErrorCodeFor(e);
       int attempts = 1;
       for (const auto& p : phases) {
@@ -343,6 +351,16 @@ Result<void> Pipeline::RunPhase(Phase phase) {
       {{"phase", json{{"phase", ToString(phase)}, {"status", "running"}, {"attempt", attempts + 1}}
                      .dump()}}));
   phase_attempts_ = attempts + 1;
+  // A user already at their storage quota spends nothing on a phase that could not be kept.
+  SL_ASSIGN_OR_RETURN(StorageUse use, d_.store.ReadOne<StorageUse>([&](StoreTx& tx) {
+    return tx.storage().Use(w_.user_id, d_.default_storage_quota);
+  }));
+  if (use.quota && use.bytes >= *use.quota) {
+    return Fail(Error::QuotaExceeded(
+        fmt::format("the storage quota of {} bytes is used up ({} bytes in {} files); delete "
+                    "files or raise the quota, then retry",
+                    *use.quota, use.bytes, use.files)));
+  }
   phase_started_ = started.value_or(now);
   return (this->*StepOf(phase).run)();
 }

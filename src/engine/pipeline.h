@@ -30,6 +30,8 @@ struct PipelineDeps {
   EventBus& bus;
   UsageRecorder& usage;
   providers::Provider& provider;
+  // The storage quota of a user without one of their own (config storage.default_quota).
+  std::optional<std::int64_t> default_storage_quota;
 };
 
 class Pipeline {

@@ -145,6 +145,7 @@ struct CreateWrite {
   std::string owner;  // != "": claim the new workflow for this instance
   Millis lease_ms = 0;
   std::optional<Workflow> claimed;
+  std::optional<std::int64_t> default_quota;
 
   Result<void> operator()(StoreTx& tx) {
     out.reset();
@@ -153,6 +154,14 @@ struct CreateWrite {
     SL_ASSIGN_OR_RETURN(out, tx.workflows().Create({req.user_id, req.prompt, req.title, options,
                                                     req.idempotency_key}));
     if (out->created) {
+      // A new workflow of a user whose files already fill their quota could keep nothing.
+      SL_ASSIGN_OR_RETURN(StorageUse use, tx.storage().Use(req.user_id, default_quota));
+      if (use.quota && use.bytes >= *use.quota) {
+        return Fail(Error::QuotaExceeded(
+            fmt::format("the storage quota of {} bytes is used up ({} bytes in {} files); "
+                        "delete files or ask an administrator to raise it",
+                        *use.quota, use.bytes, use.files)));
+      }
       SL_ASSIGN_OR_RETURN(
           event, tx.events().Append(out->workflow.id, "status", json{{"status", "queued"}}.dump(),
                                     req.request_id));
@@ -175,7 +184,8 @@ struct CreateWrite {
 
 Result<CreateResult> WorkflowManager::Create(const CreateRequest& req) {
   SL_ASSIGN_OR_RETURN(std::string options, ValidatedOptions(req, options_.video_default));
-  CreateWrite w{req, std::move(options), {}, {}, {}, options_.lease_ms, {}};
+  CreateWrite w{req,  std::move(options), {}, {}, {}, options_.lease_ms, {},
+                options_.default_storage_quota};
   if (req.claim) w.owner = options_.instance_id;
   SL_RETURN_IF_ERROR(store_.Write([&](StoreTx& tx) { return w(tx); }));
   if (w.event) bus_.Publish(*w.event);
@@ -190,7 +200,8 @@ Result<CreateResult> WorkflowManager::Create(const CreateRequest& req) {
 Result<void> WorkflowManager::CreateAsync(const CreateRequest& req,
                                           std::function<void(Result<CreateResult>)> done) {
   SL_ASSIGN_OR_RETURN(std::string options, ValidatedOptions(req, options_.video_default));
-  auto w = std::make_shared<CreateWrite>(CreateWrite{req, std::move(options), {}, {}, {}, 0, {}});
+  auto w = std::make_shared<CreateWrite>(CreateWrite{
+      req, std::move(options), {}, {}, {}, 0, {}, options_.default_storage_quota});
   return store_.WriteAsync([w](StoreTx& tx) { return (*w)(tx); },
                            [this, w, done = std::move(done)](Result<void> r) {
                              if (!r) return done(Fail(r.error()));
@@ -494,7 +505,8 @@ void WorkflowManager::Run(const Workflow& w) {
         [&](StoreTx& tx) { return tx.workflows().ReleaseLease(w.id, options_.instance_id); });
     return;
   }
-  Pipeline pipeline({store_, files_, bus_, usage_, **provider}, w, flag.get(), &stopping_flag_);
+  Pipeline pipeline({store_, files_, bus_, usage_, **provider, options_.default_storage_quota}, w,
+                    flag.get(), &stopping_flag_);
   auto outcome = pipeline.Run();
   if (!outcome) {
     spdlog::error("workflow {} stopped: {}", w.id, outcome.error().message);

@@ -43,6 +43,10 @@ struct ManagerOptions {
   // false: the scheduler claims nothing; the workers run only what Create claimed with
   // CreateRequest::claim (`storyloom run` beside a server: its one workflow, never others).
   bool claim_queued = true;
+  // The storage quota of a user without one of their own (config storage.default_quota):
+  // a create by a user at or over their quota is refused (507), and a phase that would go
+  // over it fails the workflow (retry once there is room).
+  std::optional<std::int64_t> default_storage_quota;
 };
 
 struct CreateRequest {

@@ -24,7 +24,7 @@ int HttpStatus(const Error& error) {
     case ErrorCode::kUnavailable:
       return 503;
     case ErrorCode::kResourceExhausted:
-      return error.IsInsufficientStorage() ? 507 : 429;
+      return error.IsInsufficientStorage() || error.IsQuotaExceeded() ? 507 : 429;
     case ErrorCode::kUnauthenticated:
       return 401;
     case ErrorCode::kPermissionDenied:

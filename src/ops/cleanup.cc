@@ -9,6 +9,7 @@
 #include <span>
 
 #include "core/clock.h"
+#include "ops/file_deletes.h"
 
 namespace storyloom::ops {
 
@@ -194,6 +195,7 @@ Result<CleanupReport> ApplyCleanup(Store& store, files::FileStore& files, const 
     }
   }
   SL_RETURN_IF_ERROR(FinishMarkedDeletes(store, files, static_cast<int>(batch), plan.now, report));
+  SL_RETURN_IF_ERROR(FinishFileDeletes(store, files));
   if (plan.usage_cutoff) {
     SL_ASSIGN_OR_RETURN(report.usage_rows, DeleteUsageBefore(store, *plan.usage_cutoff));
   }

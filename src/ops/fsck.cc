@@ -8,12 +8,15 @@
 
 #include "core/clock.h"
 #include "core/hash.h"
+#include "ops/file_deletes.h"
 
 namespace storyloom::ops {
 namespace fs = std::filesystem;
 
 Result<FsckReport> RunFsck(Store& store, files::FileStore& files, const FsckOptions& options) {
   FsckReport report;
+  // Deletes a crash interrupted are finished by a repair (and never called orphans below).
+  if (options.repair) SL_RETURN_IF_ERROR(FinishFileDeletes(store, files));
   std::int64_t total = 0;
   SL_ASSIGN_OR_RETURN(
       auto count, store.ReadOne<std::int64_t>([](StoreTx& tx) { return tx.files().CountAll(); }));
@@ -79,6 +82,10 @@ Result<FsckReport> RunFsck(Store& store, files::FileStore& files, const FsckOpti
     // A row may have appeared since we read the list (a workflow finishing now).
     auto row = store.ReadOne<GeneratedFile>([&](StoreTx& tx) { return tx.files().GetByPath(rel); });
     if (row) continue;
+    // A deleted file whose unlink a crash interrupted: not lost, only late.
+    auto pending =
+        store.ReadOne<bool>([&](StoreTx& tx) { return tx.storage().IsPendingDelete(rel); });
+    if (pending && *pending) continue;
     report.orphans.push_back(rel);
     if (options.repair) {
       SL_ASSIGN_OR_RETURN(auto dest, files.Quarantine(rel));
