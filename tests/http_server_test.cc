@@ -178,6 +178,15 @@ class ServerTest : public ::testing::Test {
     fs::remove_all(dir_);
   }
 
+  // Serves `source` as the chunked body (Response::stream) of GET `path`.
+  void AddStream(const std::string& path, std::shared_ptr<BodySource> source) {
+    router_->Add("GET", path, [source](Request&) {
+      Response r;
+      r.stream = source;
+      return r;
+    });
+  }
+
   void StartServer() {
     server_ = std::make_unique<Server>(options_, router_);
     auto started = server_->Start();
@@ -939,12 +948,7 @@ std::optional<std::string> ReadChunkedBody(RawClient& c) {
 
 TEST_F(ServerTest, StreamedBodyIsSentChunkedAndWhole) {
   auto source = std::make_shared<CountingSource>(40, 10000);
-  router_->Add("GET", "/stream", [&](Request&) {
-    Response r;
-    r.headers.Add("Content-Type", "application/zip");
-    r.stream = source;
-    return r;
-  });
+  AddStream("/stream", source);
   router_->Add("GET", "/after", [](Request&) { return Response::Text(200, "next"); });
   StartServer();
   RawClient c(server_->port());
@@ -979,11 +983,7 @@ TEST_F(ServerTest, StreamedBodyIsSentChunkedAndWhole) {
 
 TEST_F(ServerTest, AFailingStreamEndsWithoutTheLastChunk) {
   auto source = std::make_shared<CountingSource>(10, 5000, /*fail_after=*/3);
-  router_->Add("GET", "/stream", [&](Request&) {
-    Response r;
-    r.stream = source;
-    return r;
-  });
+  AddStream("/stream", source);
   StartServer();
   RawClient c(server_->port());
   ASSERT_TRUE(c.Send(Get("/stream")));
@@ -997,11 +997,7 @@ TEST_F(ServerTest, AFailingStreamEndsWithoutTheLastChunk) {
 TEST_F(ServerTest, AStreamToAReaderThatStopsIsDroppedAfterTheWriteTimeout) {
   options_.write_timeout_ms = 300;
   auto source = std::make_shared<CountingSource>(-1, 64 * 1024);
-  router_->Add("GET", "/stream", [&](Request&) {
-    Response r;
-    r.stream = source;
-    return r;
-  });
+  AddStream("/stream", source);
   StartServer();
   RawClient c(server_->port());
   ASSERT_TRUE(c.Send(Get("/stream")));  // and never reads
