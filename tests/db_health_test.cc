@@ -430,6 +430,23 @@ TEST_P(DbHealthApiTest, AdminsSeeTheHealthAndRunTheCheck) {
   EXPECT_NE(audit.body.find("db.check"), std::string::npos) << audit.body;
 }
 
+// One check at a time: a second one while the first runs (held 2 s by a failpoint) is 409.
+TEST(DbHealthApiConflictTest, ASecondCheckWhileOneRunsIsRefused) {
+  testing::ServerOptions options;
+  options.env["STORYLOOM_FAILPOINTS"] = "db_check.slow_ms=2000";
+  testing::ServerProcess server(options);
+  auto first = std::async(std::launch::async, [&] {
+    return server.Client("admin")->Post("/api/v1/admin/db/check", json::object()).status;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  auto second = server.Client("admin")->Post("/api/v1/admin/db/check", json::object());
+  EXPECT_EQ(second.status, 409) << second.body;
+  EXPECT_EQ(second.Json()["error"]["code"], "aborted") << second.body;
+  EXPECT_EQ(first.get(), 200);
+  // Once it is over, the next one runs.
+  EXPECT_EQ(server.Client("admin")->Post("/api/v1/admin/db/check", json::object()).status, 200);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, DbHealthApiTest, ::testing::ValuesIn(testing::Backends()));
 
 }  // namespace

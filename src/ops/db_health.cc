@@ -2,11 +2,13 @@
 // check, each backend's checks, amcheck one index per transaction.
 #include "ops/db_health.h"
 
-
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
+#include <thread>
 
 #include "core/clock.h"
+#include "core/failpoint.h"
 
 namespace storyloom::ops {
 
@@ -97,6 +99,9 @@ Result<DbCheckReport> RunDbCheck(Store& store, const DbCheckOptions& options) {
   DbCheckReport out;
   out.backend = BackendName(store);
   out.checked_at = core::WallMillis();
+  if (const auto slow = FailpointArg("db_check.slow_ms")) {  // tests: a check still running
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::atoi(slow->c_str())));
+  }
   if (store.capabilities().embedded) {
     SL_ASSIGN_OR_RETURN(out.integrity_check, store.CheckIntegrity());
   } else {
