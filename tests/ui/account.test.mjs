@@ -1,4 +1,5 @@
-// Browser tests of the account page and sign-up by invitation: playwright-core drives
+// Browser tests of the account page (budget, storage and quota, sessions, password) and
+// sign-up by invitation: playwright-core drives
 // Debian's Chromium against a real `storyloom serve` with its own temporary data directory
 // (harness.mjs; a server of its own).
 //
@@ -52,6 +53,7 @@ before(async () => {
   harness.setUp();
   harness.cli(['users', 'add', 'carol', '--password-stdin'], PASSWORDS.carol + '\n');
   harness.cli(['users', 'add', 'root', '--admin', '--password-stdin'], PASSWORDS.root + '\n');
+  harness.cli(['users', 'quota', 'carol', '2G']);
   baseUrl = await harness.startServer(['--workers', '0']);
   page = await harness.openBrowser();
 });
@@ -70,6 +72,11 @@ describe('Your account in a browser', { concurrency: 1 }, () => {
     assert.equal(await page.locator('#sessions-table tr[data-current="true"]').count(), 1);
     await page.locator('#my-budget').getByText('Spent').waitFor();
     await page.locator('#my-budget').getByText('No limit').waitFor();
+    // Storage: what carol's files use, and the quota `storyloom users quota` gave her.
+    await page.locator('#my-storage').getByText('Used', { exact: true }).waitFor();
+    const stat = (name) => page.locator('#my-storage .stat').filter({ hasText: name }).locator('dd');
+    assert.equal(await stat('Quota').textContent(), '2.0 GB');
+    assert.equal(await stat('Files').textContent(), '0');
 
     await page.locator('#sessions-table tr[data-current="false"]').getByRole('button', { name: 'End' }).click();
     await page.locator('dialog').getByRole('button', { name: 'End session' }).click();

@@ -231,6 +231,20 @@ describe('Storyloom in a browser', { concurrency: 1 }, () => {
     await shot('story-scenes');
   });
 
+  it('deletes one file from the story page', async () => {
+    const rows = page.locator('.files-table tbody tr');
+    const before = await rows.count();
+    const row = rows.filter({ hasText: 'storyboard.json' });
+    const href = await row.locator('a', { hasText: 'Download' }).getAttribute('href');
+    await row.getByRole('button', { name: 'Delete' }).click();
+    await page.locator('dialog').getByRole('button', { name: 'Delete file' }).click();
+    await page.getByText('storyboard.json deleted.').waitFor();
+    await page.waitForFunction((n) => document.querySelectorAll('.files-table tbody tr').length === n, before - 1);
+    assert.equal(await rows.filter({ hasText: 'storyboard.json' }).count(), 0);
+    const gone = await page.request.get(`${baseUrl}${href}`);
+    assert.equal(gone.status(), 404, 'the deleted file is still served');
+  });
+
   it('updates the story list live, searches and filters', { timeout: SLOW }, async () => {
     await page.locator('[data-nav="stories"]').click();
     await page.locator(`.wf-row[data-id="${workflowId}"]`).waitFor();

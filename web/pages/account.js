@@ -1,8 +1,9 @@
-// Your account: your monthly budget and what you spent, a form to change your password, and
+// Your account: your monthly budget and what you spent, your storage use and quota, a form to
+// change your password, and
 // your browser sessions and API tokens, each with a button that ends it.
 import { del, get, post } from '../api.js';
 import {
-  clear, clearFieldErrors, confirmDialog, emptyState, errorBox, fmtDate, fmtRelative, fmtUsd, h, pageHeader,
+  clear, clearFieldErrors, confirmDialog, emptyState, errorBox, fmtBytes, fmtDate, fmtRelative, fmtUsd, h, pageHeader,
   setFieldError, toast, field,
 } from '../ui.js';
 
@@ -10,7 +11,8 @@ export async function render(main, ctx) {
   main.append(pageHeader('Your account', `Signed in as ${ctx.user.username}.`));
   const budgetHost = h('section', { class: 'card', id: 'my-budget', 'aria-labelledby': 'budget-h' });
   const sessionsHost = h('section', { class: 'card', id: 'my-sessions', 'aria-labelledby': 'sessions-h' });
-  main.append(budgetHost, passwordForm(() => refreshSessions()), sessionsHost);
+  const storageHost = h('section', { class: 'card', id: 'my-storage', 'aria-labelledby': 'storage-h' });
+  main.append(budgetHost, storageHost, passwordForm(() => refreshSessions()), sessionsHost);
 
   async function refreshBudget() {
     clear(budgetHost).append(h('h2', { id: 'budget-h' }, 'Budget this month'));
@@ -25,6 +27,25 @@ export async function render(main, ctx) {
       h('p', { class: 'hint' }, `Month ${b.period}, in UTC. An administrator sets the limit.`));
     } catch (e) {
       budgetHost.append(errorBox(e, refreshBudget));
+    }
+  }
+
+  async function refreshStorage() {
+    clear(storageHost).append(h('h2', { id: 'storage-h' }, 'Storage'));
+    try {
+      const s = await get('/api/v1/me/storage');
+      const row = (label, value) => h('div', { class: 'stat' }, h('dt', null, label), h('dd', null, value));
+      const quota = s.quota_bytes == null ? 'No quota'
+        : fmtBytes(s.quota_bytes) + (s.user_quota_bytes == null ? ' (server default)' : '');
+      storageHost.append(h('dl', { class: 'stats' },
+        row('Used', fmtBytes(s.bytes_used)),
+        row('Files', String(s.file_count)),
+        row('Quota', quota),
+        row('Free', s.bytes_free == null ? '—' : fmtBytes(s.bytes_free))),
+      h('p', { class: 'hint' }, 'Your uploads and generated files. An administrator sets the quota; '
+        + 'over it, uploads and new stories are refused until files are deleted.'));
+    } catch (e) {
+      storageHost.append(errorBox(e, refreshStorage));
     }
   }
 
@@ -80,7 +101,7 @@ export async function render(main, ctx) {
           s.current && s.kind === 'session' ? 'Sign out here' : 'End'))))))));
   }
 
-  await Promise.all([refreshBudget(), refreshSessions()]);
+  await Promise.all([refreshBudget(), refreshStorage(), refreshSessions()]);
 }
 
 function passwordForm(onChanged) {

@@ -1,5 +1,6 @@
 // One story: progress and phases (live), the story text, each scene with its picture and
-// narration, the files with metadata, the event timeline, cost, and cancel/retry/delete.
+// narration, the files with metadata (each with download and delete), the event timeline, cost,
+// and cancel/retry/delete.
 import { del, get, post } from '../api.js';
 import { FINAL, watchWorkflow } from '../live.js';
 import { storyCalls } from './calls.js';
@@ -344,8 +345,29 @@ function buildView(ctx) {
             h('td', { class: 'num' }, f.scene_number ?? '—'),
             h('td', null, h('code', { title: `SHA-256 ${f.sha256}` }, (f.sha256 || '').slice(0, 12))),
             h('td', null, metadataList(f.metadata)),
-            h('td', null, h('a', { class: 'btn btn-small', href: `${f.url}?download=1`, download: f.name || '' },
-              'Download', h('span', { class: 'sr-only' }, ` ${f.name}`)))))))));
+            h('td', { class: 'file-actions' },
+              h('a', { class: 'btn btn-small', href: `${f.url}?download=1`, download: f.name || '' },
+                'Download', h('span', { class: 'sr-only' }, ` ${f.name}`)),
+              // A queued or running story's files are not deleted (the server answers 409).
+              isActive(wf.status) ? null : h('button', { type: 'button', class: 'btn btn-small btn-danger-ghost',
+                onclick: () => deleteFile(f) }, 'Delete', h('span', { class: 'sr-only' }, ` ${f.name}`)))))))));
+  }
+
+  async function deleteFile(f) {
+    const ok = await confirmDialog({
+      title: `Delete ${f.name}?`,
+      text: 'The file is removed for good. A scene showing it shows nothing; a storyboard or video already made stays as it is.',
+      confirm: 'Delete file',
+      danger: true,
+    });
+    if (!ok) return;
+    try {
+      await del(`/api/v1/files/${encodeURIComponent(f.id)}`);
+      toast(`${f.name} deleted.`, 'success');
+      v.onAction?.(await get(`/api/v1/workflows/${encodeURIComponent(v.wf.id)}`), 'file');
+    } catch (e) {
+      toast(e.message, 'error');
+    }
   }
 
   v.addEvent = (ev) => {
