@@ -2,7 +2,9 @@
 // cleanup retention, fsck, analytics on a known dataset, the metrics registry, job leases,
 // the scheduler on two instances and backup retention. All but the metrics registry run
 // against each backend.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <filesystem>
 #include <map>
@@ -515,6 +517,28 @@ TEST_P(OpsTest, FsckFindsMissingCorruptAndOrphansAndRepairsSafely) {
   ASSERT_EQ(r->problems.size(), 1u);  // the corrupt file stays reported
   EXPECT_EQ(r->problems[0].path, corrupt);
   EXPECT_TRUE(r->orphans.empty());
+}
+
+// A file hard-linked into the data directory (storyloom import --link) keeps its original's
+// modification time, which may be years old; it is new to the data directory all the same, so
+// the grace period counts from its last status change (the link) too, and fsck --repair must
+// not quarantine it before its row commits.
+TEST_P(OpsTest, FsckGraceCountsFromTheLinkNotAnOldModificationTime) {
+  const fs::path root = files_->root();
+  const fs::path outside = dir_ / "original.png";
+  testing::WriteFile(outside, "a picture the user made years ago");
+  const timespec old_times[2] = {{1'000'000'000, 0}, {1'000'000'000, 0}};  // 2001
+  ASSERT_EQ(::utimensat(AT_FDCWD, outside.c_str(), old_times, 0), 0);
+  fs::create_directories(root / "linked");
+  fs::create_hard_link(outside, root / "linked/scene_1.png");
+
+  ops::FsckOptions o;
+  o.repair = true;  // the default grace: 15 minutes
+  auto r = ops::RunFsck(*store_, *files_, o);
+  ASSERT_TRUE(r.has_value()) << r.error().ToString();
+  EXPECT_TRUE(r->orphans.empty());
+  EXPECT_TRUE(r->quarantined.empty());
+  EXPECT_TRUE(fs::exists(root / "linked/scene_1.png"));
 }
 
 TEST_P(OpsTest, AnalyticsSummaryOnAKnownDataset) {

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <unordered_set>
 
@@ -76,9 +77,13 @@ Result<FsckReport> RunFsck(Store& store, files::FileStore& files, const FsckOpti
     if (!abs) continue;
     struct stat st {};
     if (::stat(abs->c_str(), &st) != 0) continue;
-    const Millis mtime =
-        static_cast<Millis>(st.st_mtim.tv_sec) * 1000 + st.st_mtim.tv_nsec / 1000000;
-    if (now - mtime < options.orphan_grace_ms) continue;
+    // The newer of the modification and the status change: a hard link made into the data
+    // directory (import --link) keeps its original's old mtime, but the link sets the ctime.
+    const auto millis = [](const timespec& t) {
+      return static_cast<Millis>(t.tv_sec) * 1000 + t.tv_nsec / 1000000;
+    };
+    const Millis changed = std::max(millis(st.st_mtim), millis(st.st_ctim));
+    if (now - changed < options.orphan_grace_ms) continue;
     // A row may have appeared since we read the list (a workflow finishing now).
     auto row = store.ReadOne<GeneratedFile>([&](StoreTx& tx) { return tx.files().GetByPath(rel); });
     if (row) continue;
