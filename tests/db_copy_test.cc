@@ -110,6 +110,11 @@ class DbCopyTest : public ::testing::Test {
                  "used_at, used_by) VALUES ('inv-1', 'hash-1', 'user', ?, 1700000000003, "
                  "1700000600000, 1700000000004, ?)",
                  both));
+      // A delete a crash interrupted (its unlink pending), and a user's storage quota.
+      SL_RETURN_IF_ERROR(
+          c.Exec("INSERT INTO file_deletes (file_path, sha256, requested_at) "
+                 "VALUES ('w-gone/images/scene_1.png', 'ab12', 1700000000005)"));
+      SL_RETURN_IF_ERROR(c.Exec("UPDATE users SET storage_quota_bytes = 5000000000"));
       return {};
     });
     ASSERT_TRUE(w.has_value()) << w.error().ToString();
