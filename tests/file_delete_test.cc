@@ -211,6 +211,33 @@ TEST_P(FileDeleteTest, AKillBetweenTheCommitAndTheUnlinkLeavesNothingTracked) {
   restarted.Stop();
 }
 
+TEST_P(FileDeleteTest, TheCommandLineDeletesAFile) {
+  ServerProcess& api = ApiOnly();
+  auto alice = api.Client("alice");
+  auto r = alice->Post("/api/v1/workflows", {{"prompt", "A tale for the command line"}});
+  ASSERT_EQ(r.status, 201) << r.body;
+  const std::string wid = r.Json()["id"];
+  auto up = Upload(*alice, wid, "cli.txt", "deleted from a terminal\n");
+  ASSERT_EQ(up.status, 201) << up.body;
+  const std::string id = up.Json()["id"];
+  const fs::path on_disk = fs::path(api.outputs_dir()) / up.Json()["path"].get<std::string>();
+  const std::string flags = testing::CliFlags(api);
+  auto queued = testing::RunCli(flags + " files delete " + id);
+  EXPECT_EQ(queued.exit_code, 1) << queued.out;
+  EXPECT_NE(queued.out.find("queued"), std::string::npos) << queued.out;
+  ASSERT_EQ(alice->Post("/api/v1/workflows/" + wid + "/cancel", json::object()).status, 202);
+  auto del = testing::RunCli(flags + " files delete " + id);
+  EXPECT_EQ(del.exit_code, 0) << del.out;
+  EXPECT_NE(del.out.find("deleted " + up.Json()["path"].get<std::string>()), std::string::npos)
+      << del.out;
+  EXPECT_FALSE(fs::exists(on_disk));
+  EXPECT_EQ(alice->Get("/api/v1/files/" + id).status, 404);
+  auto again = testing::RunCli(flags + " files delete " + id);
+  EXPECT_EQ(again.exit_code, 1) << again.out;
+  EXPECT_EQ(again.LastLine(), "storyloom: no such file") << again.out;
+  EXPECT_EQ(AuditRows(*api.Client("admin"), "file.delete", id).size(), 1u);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, FileDeleteTest, ::testing::ValuesIn(testing::Backends()));
 
 }  // namespace

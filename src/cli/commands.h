@@ -21,6 +21,8 @@ void AddTokensCommand(CLI::App& app, GlobalFlags& flags, Action& action);
 void AddBackupCommand(CLI::App& app, GlobalFlags& flags, Action& action);
 void AddCleanupCommand(CLI::App& app, GlobalFlags& flags, Action& action);
 void AddFsckCommand(CLI::App& app, GlobalFlags& flags, Action& action);
+// files_cmd.cc: `files delete ID`.
+void AddFilesCommand(CLI::App& app, GlobalFlags& flags, Action& action);
 void AddExportCommand(CLI::App& app, GlobalFlags& flags, Action& action);
 void AddImportCommand(CLI::App& app, GlobalFlags& flags, Action& action);
 void AddUsageCommand(CLI::App& app, GlobalFlags& flags, Action& action);

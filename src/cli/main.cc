@@ -68,6 +68,7 @@ int RunCli(int argc, char** argv) {
   AddBackupCommand(app, flags, action);
   AddCleanupCommand(app, flags, action);
   AddFsckCommand(app, flags, action);
+  AddFilesCommand(app, flags, action);
   AddExportCommand(app, flags, action);
   AddImportCommand(app, flags, action);
   AddUsageCommand(app, flags, action);

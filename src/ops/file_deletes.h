@@ -4,10 +4,27 @@
 // `storyloom cleanup` and `storyloom fsck --repair`. Thread-safe (no shared state).
 #pragma once
 
+#include <string>
+
 #include "files/file_store.h"
 #include "storyloom/store.h"
 
 namespace storyloom::ops {
+
+// Who deletes a file: a user (the API) or the command line (user_id "", an administrator).
+struct FileDeleter {
+  std::string user_id;
+  bool is_admin = false;
+  std::string remote_addr;  // for the audit log ("cli" from the command line)
+};
+
+// Deletes file `file_id`: not_found if it does not exist or is not `by`'s (unless `by` is an
+// administrator), failed_precondition "conflict" while its workflow is queued or running.
+// In one transaction the row goes, scenes showing it are unlinked, its pending unlink is
+// recorded and the audit entry file.delete is appended; then the bytes are unlinked
+// (UnlinkDeletedFile). Returns the row as it was.
+[[nodiscard]] Result<GeneratedFile> DeleteFile(Store& store, files::FileStore& files,
+                                               const std::string& file_id, const FileDeleter& by);
 
 // Unlinks the bytes of a file whose row was just deleted (by this process, right after the
 // commit) and drops its pending delete. Errors are logged; the pending delete then stays for
