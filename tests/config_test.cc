@@ -173,6 +173,31 @@ TEST(ConfigTest, BadFileValuesNameTheFileAndTheKey) {
 
 // The README's configuration table (with docs/PROVIDERS.md for the openai.* keys) names
 // every key the server reads, so a new key cannot go undocumented.
+TEST(ConfigTest, TheDefaultStorageQuotaTakesSizes) {
+  testing::TempDir dir;
+  auto c = LoadToml(dir, "[storage]\ndefault_quota = \"2G\"\n");
+  ASSERT_TRUE(c.has_value()) << c.error().message;
+  EXPECT_EQ(c->storage_default_quota, std::optional<std::int64_t>(2ll << 30));
+  auto n = LoadToml(dir, "[storage]\ndefault_quota = 1048576\n");
+  ASSERT_TRUE(n.has_value()) << n.error().message;
+  EXPECT_EQ(n->storage_default_quota, std::optional<std::int64_t>(1048576));
+  {
+    ScopedEnv env("STORYLOOM_STORAGE_DEFAULT_QUOTA", "500M");
+    auto e = LoadToml(dir, "[storage]\ndefault_quota = \"2G\"\n");
+    ASSERT_TRUE(e.has_value()) << e.error().message;
+    EXPECT_EQ(e->storage_default_quota, std::optional<std::int64_t>(500ll << 20));
+  }
+  Config d;
+  ASSERT_TRUE(SetConfigValue(d, "storage.default_quota", "1K"));
+  EXPECT_EQ(d.storage_default_quota, std::optional<std::int64_t>(1024));
+  ASSERT_TRUE(SetConfigValue(d, "storage.default_quota", "none"));
+  EXPECT_FALSE(d.storage_default_quota.has_value());
+  auto bad = SetConfigValue(d, "storage.default_quota", "lots");
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_NE(bad.error().message.find("storage.default_quota"), std::string::npos)
+      << bad.error().message;
+}
+
 TEST(ConfigTest, EveryKeyIsDocumented) {
   std::string docs;
   for (const char* f : {"/README.md", "/docs/PROVIDERS.md"}) {
