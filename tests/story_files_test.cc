@@ -283,9 +283,9 @@ TEST_P(StoryFilesTest, MetadataMergePatch) {
   EXPECT_EQ(alice->Get(url).Json()["metadata"], m);
   // Sending back a reserved key with its current value is fine; changing one is not.
   EXPECT_EQ(patch(R"({"style": "ink wash", "scene_number": 1})").status, 200);
-  for (const std::string& bad :
+  for (std::string_view bad :
        {R"({"style": "noir"})", R"({"scene_number": null})", R"({"prompt": "other"})"}) {
-    auto res = patch(bad);
+    auto res = patch(std::string(bad));
     EXPECT_EQ(res.status, 422) << bad << " " << res.body;
     EXPECT_EQ(res.Json()["error"]["code"], "invalid_argument") << bad;
   }

@@ -42,7 +42,8 @@ class StorageRepo {
   // Checks that `add_bytes` more fit under the quota of `user_id`, holding the user's row
   // until the transaction ends (so two writers of one user add one after the other: the
   // tracked bytes never exceed the quota). QuotaExceeded (HTTP 507) naming the quota and use
-  // otherwise. Call in the transaction that adds the file's row.
+  // otherwise. Call in the transaction that adds the file's row. Without a quota nothing is
+  // summed (bytes and files are 0 in the result).
   [[nodiscard]] Result<StorageUse> Reserve(std::string_view user_id, std::int64_t add_bytes,
                                            std::optional<std::int64_t> default_quota);
   // Sets the user's own quota (nullopt: the default applies); not_found if no such user.

@@ -333,6 +333,8 @@ void AddFileRoutes(App& app, http::Router& r) {
   };
   r.Add("GET", "/api/v1/files", bind(ListFiles));
   r.Add("GET", "/api/v1/files/{id}", bind(GetFile));
+  AddFileMetadataRoutes(app, r);
+  AddArchiveRoutes(app, r);
   ConfigureFileLinks(app.config.files_origin, app.config.files_url_secret);
   // /files: signed links on the files origin need no credentials; everything else is
   // authenticated. Every answer, errors included, gets the protective headers.
@@ -342,8 +344,6 @@ void AddFileRoutes(App& app, http::Router& r) {
     if (OnFilesOrigin(req) && !req.Query("sig").empty()) {
       auto signed_r = SignedFileContent(app, req);
       r = signed_r ? std::move(*signed_r) : ErrorResponse(signed_r.error());
-  AddFileMetadataRoutes(app, r);
-  AddArchiveRoutes(app, r);
     } else {
       r = authed(req);
     }

@@ -36,14 +36,19 @@ Result<StorageUse> StorageRepo::Use(std::string_view user_id,
 Result<StorageUse> StorageRepo::Reserve(std::string_view user_id, std::int64_t add_bytes,
                                         std::optional<std::int64_t> default_quota) {
   const Value u[] = {std::string(user_id)};
-  // A no-op write takes the user's row lock on PostgreSQL (SQLite has one writer anyway):
-  // concurrent reservations of one user are serialised until their transactions end.
-  SL_RETURN_IF_ERROR(
-      c_.Exec("UPDATE users SET storage_quota_bytes = storage_quota_bytes "
-              "WHERE id = ?",
-              u));
-  SL_ASSIGN_OR_RETURN(StorageUse use, Use(user_id, default_quota));
-  if (use.quota && add_bytes > 0 && add_bytes > *use.quota - use.bytes) {
+  // The user's row lock on PostgreSQL (SQLite has one writer anyway): concurrent
+  // reservations of one user are serialised until their transactions end.
+  const char* lock = c_.dialect() == db::Dialect::kPostgres ? " FOR UPDATE" : "";
+  SL_ASSIGN_OR_RETURN(
+      auto user,
+      c_.QueryOpt(fmt::format("SELECT storage_quota_bytes FROM users WHERE id = ?{}", lock), u));
+  if (!user) return Fail(Error::NotFound(fmt::format("user {} does not exist", user_id)));
+  StorageUse use;
+  use.user_quota = user->OptInt(0);
+  use.quota = use.user_quota ? use.user_quota : default_quota;
+  if (!use.quota) return use;  // nothing to check: the sums are not read
+  SL_ASSIGN_OR_RETURN(use, Use(user_id, default_quota));
+  if (add_bytes > 0 && add_bytes > *use.quota - use.bytes) {
     return Fail(Error::QuotaExceeded(fmt::format(
         "the storage quota of {} ({} bytes) would be exceeded: {} used by {} files, {} more "
         "needed",
