@@ -104,21 +104,8 @@ class AccountsTest : public ::testing::TestWithParam<std::string> {
 
   // The audit entries with `action` and `target`, newest first (the admin's view).
   std::vector<json> AuditRows(const std::string& action, const std::string& target) {
-    std::vector<json> out;
     auto admin = Server().Client("admin");
-    std::string cursor;
-    for (int page = 0; page < 50; ++page) {
-      auto r =
-          admin->Get("/api/v1/admin/audit?limit=200" + (cursor.empty() ? "" : "&cursor=" + cursor));
-      EXPECT_EQ(r.status, 200) << r.body;
-      const json j = r.Json();
-      for (const auto& e : j["items"]) {
-        if (e["action"] == action && e["target"] == target) out.push_back(e);
-      }
-      if (!j["next_cursor"].is_string()) break;
-      cursor = j["next_cursor"];
-    }
-    return out;
+    return testing::AuditRows(*admin, action, target);
   }
 
   // The caller's sessions and tokens, as GET /api/v1/me/sessions lists them.

@@ -10,7 +10,6 @@
 #include <filesystem>
 #include <memory>
 #include <string>
-#include <vector>
 
 #include "support/checks.h"
 #include "support/server_process.h"
@@ -21,37 +20,13 @@ namespace storyloom {
 namespace {
 
 using nlohmann::json;
+using testing::AuditRows;
 using testing::HttpClient;
-using testing::HttpResult;
 using testing::ServerOptions;
 using testing::ServerProcess;
+using testing::UploadText;
 using testing::WaitForWorkflow;
 namespace fs = std::filesystem;
-
-HttpResult Upload(HttpClient& c, const std::string& wid, const std::string& name,
-                  const std::string& bytes) {
-  return c.Request("PUT", "/api/v1/workflows/" + wid + "/files/" + name, bytes,
-                   {"Content-Type: text/plain"});
-}
-
-// The audit entries of `action` on `target` (the admin's view).
-std::vector<json> AuditRows(HttpClient& admin, const std::string& action,
-                            const std::string& target) {
-  std::vector<json> out;
-  std::string cursor;
-  for (int page = 0; page < 50; ++page) {
-    auto r =
-        admin.Get("/api/v1/admin/audit?limit=200" + (cursor.empty() ? "" : "&cursor=" + cursor));
-    EXPECT_EQ(r.status, 200) << r.body;
-    const json j = r.Json();
-    for (const auto& e : j["items"]) {
-      if (e["action"] == action && e["target"] == target) out.push_back(e);
-    }
-    if (!j["next_cursor"].is_string()) break;
-    cursor = j["next_cursor"];
-  }
-  return out;
-}
 
 class FileDeleteTest : public ::testing::TestWithParam<std::string> {
  protected:
@@ -135,7 +110,7 @@ TEST_P(FileDeleteTest, DeleteRemovesTheRowAndTheBytesAndIsAudited) {
 TEST_P(FileDeleteTest, AnAdministratorMayDeleteAnyonesFile) {
   json w = FinishedWorkflow();
   auto alice = Server().Client("alice");
-  auto up = Upload(*alice, w["id"], "notes.txt", "alice's notes\n");
+  auto up = UploadText(*alice, w["id"], "notes.txt", "alice's notes\n");
   ASSERT_EQ(up.status, 201) << up.body;
   const std::string id = up.Json()["id"];
   const fs::path on_disk = fs::path(Server().outputs_dir()) / up.Json()["path"].get<std::string>();
@@ -148,7 +123,7 @@ TEST_P(FileDeleteTest, AnAdministratorMayDeleteAnyonesFile) {
   ASSERT_EQ(audit.size(), 1u);
   EXPECT_EQ(audit[0]["user_id"], Server().user_id("admin"));
   // The name is free again.
-  EXPECT_EQ(Upload(*alice, w["id"], "notes.txt", "new notes\n").status, 201);
+  EXPECT_EQ(UploadText(*alice, w["id"], "notes.txt", "new notes\n").status, 201);
 }
 
 TEST_P(FileDeleteTest, AQueuedWorkflowsFileIsRefused) {
@@ -157,7 +132,7 @@ TEST_P(FileDeleteTest, AQueuedWorkflowsFileIsRefused) {
   auto r = alice->Post("/api/v1/workflows", {{"prompt", "A tale that waits"}});
   ASSERT_EQ(r.status, 201) << r.body;
   const std::string wid = r.Json()["id"];
-  auto up = Upload(*alice, wid, "draft.txt", "a draft\n");
+  auto up = UploadText(*alice, wid, "draft.txt", "a draft\n");
   ASSERT_EQ(up.status, 201) << up.body;
   const std::string id = up.Json()["id"];
   auto del = alice->Delete("/api/v1/files/" + id);
@@ -186,7 +161,7 @@ TEST_P(FileDeleteTest, AKillBetweenTheCommitAndTheUnlinkLeavesNothingTracked) {
   ASSERT_EQ(r.status, 201) << r.body;
   const std::string wid = r.Json()["id"];
   ASSERT_EQ(alice->Post("/api/v1/workflows/" + wid + "/cancel", json::object()).status, 202);
-  auto up = Upload(*alice, wid, "doomed.txt", "these bytes are deleted\n");
+  auto up = UploadText(*alice, wid, "doomed.txt", "these bytes are deleted\n");
   ASSERT_EQ(up.status, 201) << up.body;
   const fs::path on_disk = fs::path(server->outputs_dir()) / up.Json()["path"].get<std::string>();
 
@@ -217,7 +192,7 @@ TEST_P(FileDeleteTest, TheCommandLineDeletesAFile) {
   auto r = alice->Post("/api/v1/workflows", {{"prompt", "A tale for the command line"}});
   ASSERT_EQ(r.status, 201) << r.body;
   const std::string wid = r.Json()["id"];
-  auto up = Upload(*alice, wid, "cli.txt", "deleted from a terminal\n");
+  auto up = UploadText(*alice, wid, "cli.txt", "deleted from a terminal\n");
   ASSERT_EQ(up.status, 201) << up.body;
   const std::string id = up.Json()["id"];
   const fs::path on_disk = fs::path(api.outputs_dir()) / up.Json()["path"].get<std::string>();

@@ -60,19 +60,7 @@ const std::string kPng = std::string("\x89PNG\r\n\x1a\n\0\0\0\rIHDR", 16) + std:
 
 // Every file of a workflow, following next_cursor.
 std::vector<json> AllFiles(HttpClient& c, const std::string& wid) {
-  std::vector<json> out;
-  std::string cursor;
-  for (int page = 0; page < 100; ++page) {
-    auto r = c.Get("/api/v1/files?limit=200&workflow_id=" + wid +
-                   (cursor.empty() ? "" : "&cursor=" + cursor));
-    EXPECT_EQ(r.status, 200) << r.body;
-    if (r.status != 200) break;
-    json j = r.Json();
-    for (const auto& f : j["items"]) out.push_back(f);
-    if (j["next_cursor"].is_null()) break;
-    cursor = j["next_cursor"];
-  }
-  return out;
+  return testing::AllItems(c, "/api/v1/files?limit=200&workflow_id=" + wid);
 }
 
 class HostileFilesTest : public ::testing::TestWithParam<std::string> {

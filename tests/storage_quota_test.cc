@@ -27,15 +27,9 @@ using testing::HttpClient;
 using testing::HttpResult;
 using testing::ServerOptions;
 using testing::ServerProcess;
+using testing::UploadText;
 using testing::WaitForWorkflow;
 namespace fs = std::filesystem;
-
-HttpResult Upload(HttpClient& c, const std::string& wid, const std::string& name,
-                  const std::string& bytes, bool chunked = false) {
-  std::vector<std::string> h = {"Content-Type: text/plain"};
-  if (chunked) h.push_back("Transfer-Encoding: chunked");
-  return c.Request("PUT", "/api/v1/workflows/" + wid + "/files/" + name, bytes, h);
-}
 
 HttpResult Patch(HttpClient& c, const std::string& path, const json& body) {
   return c.Request("PATCH", path, body.dump(), {"Content-Type: application/json"});
@@ -96,7 +90,7 @@ TEST_P(StorageQuotaTest, UseIsReportedAndOnlyAdministratorsSetQuotas) {
   EXPECT_TRUE(before["quota_bytes"].is_null()) << before.dump();
   EXPECT_TRUE(before["bytes_free"].is_null());
   const std::string wid = QueuedWorkflow(s);
-  ASSERT_EQ(Upload(*alice, wid, "a.txt", std::string(1000, 'a')).status, 201);
+  ASSERT_EQ(UploadText(*alice, wid, "a.txt", std::string(1000, 'a')).status, 201);
   const json after = MyStorage(*alice);
   EXPECT_EQ(after["bytes_used"].get<std::int64_t>(),
             before["bytes_used"].get<std::int64_t>() + 1000);
@@ -147,14 +141,14 @@ TEST_P(StorageQuotaTest, AnUploadOverTheQuotaIs507AndWritesNothing) {
   SetAliceQuota(s, used + 1500);
   const fs::path uploads = fs::path(s.outputs_dir()) / wid / "uploads";
 
-  auto over = Upload(*alice, wid, "big.txt", std::string(2000, 'b'));
+  auto over = UploadText(*alice, wid, "big.txt", std::string(2000, 'b'));
   EXPECT_EQ(over.status, 507) << over.body;
   EXPECT_EQ(over.Json()["error"]["code"], "resource_exhausted");
   const std::string message = over.Json()["error"]["message"];
   EXPECT_NE(message.find("quota"), std::string::npos) << message;
   EXPECT_NE(message.find(std::to_string(used + 1500)), std::string::npos) << message;
   // Without Content-Length the body is read (up to max_upload_bytes) and thrown away.
-  auto chunked = Upload(*alice, wid, "big2.txt", std::string(2000, 'c'), /*chunked=*/true);
+  auto chunked = UploadText(*alice, wid, "big2.txt", std::string(2000, 'c'), /*chunked=*/true);
   EXPECT_EQ(chunked.status, 507) << chunked.body;
   EXPECT_EQ(chunked.Json()["error"]["code"], "resource_exhausted");
   EXPECT_FALSE(fs::exists(uploads / "big.txt"));
@@ -166,14 +160,14 @@ TEST_P(StorageQuotaTest, AnUploadOverTheQuotaIs507AndWritesNothing) {
   EXPECT_EQ(MyStorage(*alice)["bytes_used"].get<std::int64_t>(), used);
 
   // Under the quota is fine, up to the last byte.
-  auto fits = Upload(*alice, wid, "fits.txt", std::string(1500, 'f'));
+  auto fits = UploadText(*alice, wid, "fits.txt", std::string(1500, 'f'));
   EXPECT_EQ(fits.status, 201) << fits.body;
   EXPECT_EQ(MyStorage(*alice)["bytes_free"], 0);
-  EXPECT_EQ(Upload(*alice, wid, "one.txt", "1").status, 507);
+  EXPECT_EQ(UploadText(*alice, wid, "one.txt", "1").status, 507);
   // Deleting a file makes room (the workflow is done with).
   ASSERT_EQ(alice->Post("/api/v1/workflows/" + wid + "/cancel", json::object()).status, 202);
   EXPECT_EQ(alice->Delete("/api/v1/files/" + fits.Json()["id"].get<std::string>()).status, 204);
-  EXPECT_EQ(Upload(*alice, wid, "one.txt", "1").status, 201);
+  EXPECT_EQ(UploadText(*alice, wid, "one.txt", "1").status, 201);
   testing::ExpectStoreClean(s);
 }
 
@@ -188,7 +182,7 @@ TEST_P(StorageQuotaTest, ConcurrentUploadsNeverGoOverTogether) {
     threads.emplace_back([&, i] {
       auto c = s.Client("alice");
       status[i] =
-          Upload(*c, wid, "race-" + std::to_string(i) + ".txt", std::string(1000, 'r')).status;
+          UploadText(*c, wid, "race-" + std::to_string(i) + ".txt", std::string(1000, 'r')).status;
     });
   }
   for (auto& t : threads) t.join();
@@ -250,12 +244,12 @@ TEST_P(StorageQuotaTest, TheServersDefaultQuotaAppliesToUsersWithoutTheirOwn) {
   auto r = bob->Post("/api/v1/workflows", {{"prompt", "Bob's tale"}});
   ASSERT_EQ(r.status, 201) << r.body;
   const std::string wid = r.Json()["id"];
-  EXPECT_EQ(Upload(*bob, wid, "big.txt", std::string(2000, 'x')).status, 507);
+  EXPECT_EQ(UploadText(*bob, wid, "big.txt", std::string(2000, 'x')).status, 507);
   // A quota of the user's own wins over the default.
   auto set = Patch(*s.Client("admin"), "/api/v1/users/" + s.user_id("bob") + "/storage",
                    {{"quota_bytes", "1M"}});
   ASSERT_EQ(set.status, 200) << set.body;
-  EXPECT_EQ(Upload(*bob, wid, "big.txt", std::string(2000, 'x')).status, 201);
+  EXPECT_EQ(UploadText(*bob, wid, "big.txt", std::string(2000, 'x')).status, 201);
 }
 
 TEST_P(StorageQuotaTest, TheCliShowsAndSetsQuotas) {

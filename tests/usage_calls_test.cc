@@ -228,15 +228,7 @@ class UsageCallsApiTest : public ::testing::TestWithParam<std::string> {
   std::vector<std::int64_t> AllIds(const std::string& user, const std::string& path) {
     auto c = server_->Client(user);
     std::vector<std::int64_t> ids;
-    std::string cursor;
-    for (int pages = 0; pages < 50; ++pages) {
-      auto r = c->Get(path + (cursor.empty() ? "" : "&cursor=" + cursor));
-      EXPECT_EQ(r.status, 200) << r.body;
-      const json j = r.Json();
-      for (const auto& item : j["items"]) ids.push_back(item["id"]);
-      if (j["next_cursor"].is_null()) break;
-      cursor = j["next_cursor"];
-    }
+    for (const auto& item : testing::AllItems(*c, path)) ids.push_back(item["id"]);
     return ids;
   }
   ServerProcess* server_ = nullptr;

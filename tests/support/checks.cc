@@ -146,4 +146,35 @@ void ExpectEveryFileTrackedExactlyOnce(const ServerProcess& server, const nlohma
   EXPECT_EQ(on_disk, static_cast<int>(tracked.size()));
 }
 
+HttpResult UploadText(HttpClient& c, const std::string& wid, const std::string& name,
+                      const std::string& bytes, bool chunked) {
+  std::vector<std::string> h = {"Content-Type: text/plain"};
+  if (chunked) h.push_back("Transfer-Encoding: chunked");
+  return c.Request("PUT", "/api/v1/workflows/" + wid + "/files/" + name, bytes, h);
+}
+
+std::vector<nlohmann::json> AllItems(HttpClient& c, const std::string& path) {
+  std::vector<nlohmann::json> out;
+  std::string cursor;
+  for (int page = 0; page < 1000; ++page) {
+    auto r = c.Get(path + (cursor.empty() ? "" : "&cursor=" + cursor));
+    EXPECT_EQ(r.status, 200) << path << ": " << r.body;
+    if (r.status != 200) break;
+    const nlohmann::json j = r.Json();
+    for (const auto& item : j["items"]) out.push_back(item);
+    if (!j["next_cursor"].is_string()) break;
+    cursor = j["next_cursor"];
+  }
+  return out;
+}
+
+std::vector<nlohmann::json> AuditRows(HttpClient& admin, const std::string& action,
+                                      const std::string& target) {
+  std::vector<nlohmann::json> out;
+  for (auto& e : AllItems(admin, "/api/v1/admin/audit?limit=200")) {
+    if (e["action"] == action && e["target"] == target) out.push_back(std::move(e));
+  }
+  return out;
+}
+
 }  // namespace storyloom::testing

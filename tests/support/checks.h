@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "support/server_process.h"
 
@@ -28,6 +29,17 @@ std::string QueryText(const std::string& url, const std::string& sql);
 // The value of one sample of GET /metrics (asked as the admin), e.g.
 // `storyloom_storage_errors_total{kind="io"}`; NaN when absent.
 double MetricValue(const ServerProcess& server, const std::string& sample);
+
+// PUT /api/v1/workflows/{wid}/files/{name} with `bytes` as text/plain, with Content-Length or,
+// when `chunked`, in chunked transfer encoding.
+HttpResult UploadText(HttpClient& c, const std::string& wid, const std::string& name,
+                      const std::string& bytes, bool chunked = false);
+// Every item of the list at `path` (which already has a query, e.g. "/api/v1/files?limit=2"),
+// following next_cursor page by page; a page that is not 200 fails the test and ends the list.
+std::vector<nlohmann::json> AllItems(HttpClient& c, const std::string& path);
+// The audit entries with `action` on `target`, newest first, as `admin` sees them.
+std::vector<nlohmann::json> AuditRows(HttpClient& admin, const std::string& action,
+                                      const std::string& target);
 
 // How many times workflow `id` started running: its status events that say "running".
 int RunningEvents(Store& store, const std::string& id);
