@@ -39,6 +39,10 @@ class StorageRepo {
   // The use of `user_id` with `default_quota` applied; not_found if the user does not exist.
   [[nodiscard]] Result<StorageUse> Use(std::string_view user_id,
                                        std::optional<std::int64_t> default_quota);
+  // As Use, but the files are summed only when a quota is in force: without one the result
+  // has no quota and 0 bytes and files, read with one query (the check on every create).
+  [[nodiscard]] Result<StorageUse> UseIfLimited(std::string_view user_id,
+                                                std::optional<std::int64_t> default_quota);
   // Checks that `add_bytes` more fit under the quota of `user_id`, holding the user's row
   // until the transaction ends (so two writers of one user add one after the other: the
   // tracked bytes never exceed the quota). QuotaExceeded (HTTP 507) naming the quota and use
@@ -61,6 +65,12 @@ class StorageRepo {
   [[nodiscard]] Result<void> ForgetDelete(std::string_view file_path);
 
  private:
+  // The quota in force for `user_id` (bytes and files not read); `lock` holds the user's row
+  // until the transaction ends (PostgreSQL). not_found if the user does not exist.
+  [[nodiscard]] Result<StorageUse> QuotaOf(std::string_view user_id,
+                                           std::optional<std::int64_t> default_quota, bool lock);
+  // Fills in the bytes and count of the user's tracked files.
+  [[nodiscard]] Result<void> AddSums(std::string_view user_id, StorageUse& use);
   db::Connection& c_;
 };
 

@@ -155,7 +155,7 @@ struct CreateWrite {
                                                     req.idempotency_key}));
     if (out->created) {
       // A new workflow of a user whose files already fill their quota could keep nothing.
-      SL_ASSIGN_OR_RETURN(StorageUse use, tx.storage().Use(req.user_id, default_quota));
+      SL_ASSIGN_OR_RETURN(StorageUse use, tx.storage().UseIfLimited(req.user_id, default_quota));
       if (use.quota && use.bytes >= *use.quota) {
         return Fail(Error::QuotaExceeded(
             fmt::format("the storage quota of {} bytes is used up ({} bytes in {} files); "
@@ -184,8 +184,8 @@ struct CreateWrite {
 
 Result<CreateResult> WorkflowManager::Create(const CreateRequest& req) {
   SL_ASSIGN_OR_RETURN(std::string options, ValidatedOptions(req, options_.video_default));
-  CreateWrite w{req,  std::move(options), {}, {}, {}, options_.lease_ms, {},
-                options_.default_storage_quota};
+  CreateWrite w{req, std::move(options), {}, {},
+                {},  options_.lease_ms,  {}, options_.default_storage_quota};
   if (req.claim) w.owner = options_.instance_id;
   SL_RETURN_IF_ERROR(store_.Write([&](StoreTx& tx) { return w(tx); }));
   if (w.event) bus_.Publish(*w.event);
@@ -200,8 +200,8 @@ Result<CreateResult> WorkflowManager::Create(const CreateRequest& req) {
 Result<void> WorkflowManager::CreateAsync(const CreateRequest& req,
                                           std::function<void(Result<CreateResult>)> done) {
   SL_ASSIGN_OR_RETURN(std::string options, ValidatedOptions(req, options_.video_default));
-  auto w = std::make_shared<CreateWrite>(CreateWrite{
-      req, std::move(options), {}, {}, {}, 0, {}, options_.default_storage_quota});
+  auto w = std::make_shared<CreateWrite>(
+      CreateWrite{req, std::move(options), {}, {}, {}, 0, {}, options_.default_storage_quota});
   return store_.WriteAsync([w](StoreTx& tx) { return (*w)(tx); },
                            [this, w, done = std::move(done)](Result<void> r) {
                              if (!r) return done(Fail(r.error()));

@@ -16,38 +16,53 @@ using db::Value;
 
 Result<StorageUse> StorageRepo::Use(std::string_view user_id,
                                     std::optional<std::int64_t> default_quota) {
+  SL_ASSIGN_OR_RETURN(StorageUse use, QuotaOf(user_id, default_quota, /*lock=*/false));
+  SL_RETURN_IF_ERROR(AddSums(user_id, use));
+  return use;
+}
+
+Result<void> StorageRepo::AddSums(std::string_view user_id, StorageUse& use) {
   const Value u[] = {std::string(user_id)};
-  SL_ASSIGN_OR_RETURN(auto user,
-                      c_.QueryOpt("SELECT storage_quota_bytes FROM users WHERE id = ?", u));
-  if (!user) return Fail(Error::NotFound(fmt::format("user {} does not exist", user_id)));
   SL_ASSIGN_OR_RETURN(
       auto sums,
       c_.QueryOne(fmt::format("SELECT {}, count(*) FROM generated_files WHERE user_id = ?",
                               store::SafeSum(c_.dialect(), "file_size")),
                   u));
-  StorageUse out;
-  out.bytes = sums.Int(0);
-  out.files = sums.Int(1);
-  out.user_quota = user->OptInt(0);
-  out.quota = out.user_quota ? out.user_quota : default_quota;
-  return out;
+  use.bytes = sums.Int(0);
+  use.files = sums.Int(1);
+  return {};
 }
 
-Result<StorageUse> StorageRepo::Reserve(std::string_view user_id, std::int64_t add_bytes,
-                                        std::optional<std::int64_t> default_quota) {
+Result<StorageUse> StorageRepo::QuotaOf(std::string_view user_id,
+                                        std::optional<std::int64_t> default_quota, bool lock) {
   const Value u[] = {std::string(user_id)};
-  // The user's row lock on PostgreSQL (SQLite has one writer anyway): concurrent
-  // reservations of one user are serialised until their transactions end.
-  const char* lock = c_.dialect() == db::Dialect::kPostgres ? " FOR UPDATE" : "";
+  const char* for_update = lock && c_.dialect() == db::Dialect::kPostgres ? " FOR UPDATE" : "";
   SL_ASSIGN_OR_RETURN(
       auto user,
-      c_.QueryOpt(fmt::format("SELECT storage_quota_bytes FROM users WHERE id = ?{}", lock), u));
+      c_.QueryOpt(fmt::format("SELECT storage_quota_bytes FROM users WHERE id = ?{}", for_update),
+                  u));
   if (!user) return Fail(Error::NotFound(fmt::format("user {} does not exist", user_id)));
   StorageUse use;
   use.user_quota = user->OptInt(0);
   use.quota = use.user_quota ? use.user_quota : default_quota;
+  return use;
+}
+
+Result<StorageUse> StorageRepo::UseIfLimited(std::string_view user_id,
+                                             std::optional<std::int64_t> default_quota) {
+  SL_ASSIGN_OR_RETURN(StorageUse use, QuotaOf(user_id, default_quota, /*lock=*/false));
   if (!use.quota) return use;  // nothing to check: the sums are not read
-  SL_ASSIGN_OR_RETURN(use, Use(user_id, default_quota));
+  SL_RETURN_IF_ERROR(AddSums(user_id, use));
+  return use;
+}
+
+Result<StorageUse> StorageRepo::Reserve(std::string_view user_id, std::int64_t add_bytes,
+                                        std::optional<std::int64_t> default_quota) {
+  // The user's row lock on PostgreSQL (SQLite has one writer anyway): concurrent
+  // reservations of one user are serialised until their transactions end.
+  SL_ASSIGN_OR_RETURN(StorageUse use, QuotaOf(user_id, default_quota, /*lock=*/true));
+  if (!use.quota) return use;  // nothing to check: the sums are not read
+  SL_RETURN_IF_ERROR(AddSums(user_id, use));
   if (add_bytes > 0 && add_bytes > *use.quota - use.bytes) {
     return Fail(Error::QuotaExceeded(fmt::format(
         "the storage quota of {} ({} bytes) would be exceeded: {} used by {} files, {} more "
