@@ -58,7 +58,7 @@ std::string SafeSegment(std::string_view name) {
     out.push_back(ok ? c : '_');
   }
   if (out == name && out.size() <= kMaxSegment && out.front() != '.') return out;
-  const std::string tag = "~" + core::Sha256Hex(name).substr(0, 8);
+  const std::string tag = fmt::format("~{}", core::Sha256Hex(name).substr(0, 8));
   std::string ext;
   if (const auto dot = out.rfind('.');
       dot != std::string::npos && dot > 0 && out.size() - dot <= 11) {
